@@ -1,0 +1,165 @@
+"""Array coercion, dtype promotion and shape helpers shared by the façade.
+
+Every user-supplied array passes through :func:`as_real_array` before it is
+used, so that strings, ragged lists, complex numbers and object arrays are
+rejected with an error that names the offending argument.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "tensor",
+    "as_real_array",
+    "as_shape",
+    "result_dtype",
+    "broadcast_shapes",
+    "fmt_shape",
+]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def fmt_shape(shape) -> str:
+    """Format a shape as ``(a, b)`` for error messages."""
+    shape = tuple(int(s) for s in shape)
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _coerce(data, name: str) -> np.ndarray:
+    if isinstance(data, np.ndarray):
+        arr = data
+    else:
+        if isinstance(data, (str, bytes)):
+            raise TypeError(f"{name} must be numeric, got a {type(data).__name__}")
+        if hasattr(data, "__cuda_array_interface__") and not hasattr(data, "__array__"):
+            raise TypeError(
+                f"{name} is a device array; mixstat computes on the CPU here, "
+                "copy it to the host first"
+            )
+        try:
+            arr = np.asarray(data)
+        except ValueError as exc:  # ragged nested sequences
+            raise ValueError(f"{name} is ragged or malformed: {exc}") from None
+    if arr.dtype == object:
+        raise ValueError(f"{name} is ragged or holds non-numeric objects (dtype=object)")
+    kind = arr.dtype.kind
+    if kind in "US":
+        raise TypeError(f"{name} must be numeric, got strings (dtype={arr.dtype})")
+    if kind == "c":
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def tensor(data, dtype=None) -> np.ndarray:
+    """Create a new array from ``data``, the way ``torch.tensor`` would.
+
+    Parameters
+    ----------
+    data : array_like
+        Nested sequences or arrays of numbers.
+    dtype : dtype-like, optional
+        ``float32`` or ``float64`` (or an integer dtype for category indices).
+        By default floats become ``float64`` unless ``data`` is already a
+        ``float32`` array; integers and booleans keep their kind.
+
+    Returns
+    -------
+    numpy.ndarray
+        A fresh array that does not share memory with ``data``.
+
+    Raises
+    ------
+    ValueError
+        If ``data`` is ragged.
+    TypeError
+        If ``data`` holds strings, complex numbers or other non-real values.
+
+    Examples
+    --------
+    >>> import mixstat
+    >>> mixstat.tensor([0.3, 0.7]).dtype
+    dtype('float64')
+    >>> mixstat.tensor([1, 2], dtype="float32").dtype
+    dtype('float32')
+    """
+    arr = _coerce(data, "data")
+    if dtype is not None:
+        dt = np.dtype(dtype)
+        if dt.kind not in "biuf":
+            raise TypeError(f"dtype must be a real numeric dtype, got {dt}")
+        return np.array(arr, dtype=dt, copy=True)
+    if arr.dtype.kind == "f" and arr.dtype not in _FLOATS:
+        return np.array(arr, dtype=np.float64)  # float16 / longdouble -> float64
+    return np.array(arr, copy=True)
+
+
+def as_real_array(data, name: str, dtype=None) -> np.ndarray:
+    """Coerce a parameter or value to a float32/float64 array.
+
+    Integers and booleans become float64; float32 is kept; other floats become
+    float64.  ``dtype`` forces a float dtype (used for Python scalars, which
+    follow the dtype of the distribution).
+    """
+    arr = _coerce(data, name)
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if arr.dtype in _FLOATS:
+        return arr
+    return arr.astype(np.float64)
+
+
+def is_weak(data) -> bool:
+    """True for Python numbers and (nested) lists of them: they take the dtype of the other side."""
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        return False
+    if isinstance(data, numbers.Number):
+        return True
+    return isinstance(data, (list, tuple))
+
+
+def result_dtype(*dtypes) -> np.dtype:
+    """float32 only when every participant is float32; float64 otherwise."""
+    for dt in dtypes:
+        if np.dtype(dt) != np.float32:
+            return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def as_shape(shape, name: str) -> tuple:
+    """Validate a shape argument (int or sequence of non-negative ints)."""
+    if isinstance(shape, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
+    if isinstance(shape, (numbers.Integral, np.integer)):
+        shape = (shape,)
+    if isinstance(shape, np.ndarray):
+        shape = tuple(shape.tolist())
+    try:
+        items = tuple(shape)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a tuple of non-negative ints, got {type(shape).__name__}"
+        ) from None
+    out = []
+    for s in items:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
+        if s < 0:
+            raise ValueError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def broadcast_shapes(*shapes, names=None) -> tuple:
+    """``np.broadcast_shapes`` with a ValueError that names the participants."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        if names is None:
+            names = [f"argument {i}" for i in range(len(shapes))]
+        desc = ", ".join(f"{n} {fmt_shape(s)}" for n, s in zip(names, shapes))
+        raise ValueError(f"shapes do not broadcast: {desc}") from None

@@ -1,0 +1,129 @@
+"""Every numba option of mixstat, in one place.
+
+* Kernels are built lazily, on first use, one dispatcher per (operation,
+  family, dtype) with an explicit signature whose arrays are ``A``-layout and
+  read-only, so broadcast (stride-0) views and contiguous arrays share one
+  compiled kernel.  ``import mixstat`` imports no numba and compiles nothing.
+* Compiled kernels are cached on disk (``cache=True``) in a folder keyed by a
+  hash of the kernel sources, the numba version and ``NUMBA_BOUNDSCHECK``, so an
+  edited scalar function never meets a stale caller in the cache.  Set
+  ``MIXSTAT_CACHE_DIR`` to move the cache.
+* ``error_model="numpy"`` (division by zero gives inf/nan, never raises) and
+  only the ``fastmath`` flags that keep NaN/Inf semantics.
+* Parallel calls are serialised when numba fell back to the ``workqueue``
+  threading layer, which aborts the process under concurrent calls.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+__all__ = ["get_kernel", "call", "cache_dir", "NJIT_OPTIONS"]
+
+#: options for every CPU kernel.  No 'nnan'/'ninf': NaN and Inf must survive.
+NJIT_OPTIONS = dict(
+    cache=True,
+    error_model="numpy",
+    fastmath={"reassoc", "contract", "nsz", "arcp"},
+    nogil=True,
+)
+
+_KERNEL_DIR = Path(__file__).parent / "kernels"
+_lock = threading.RLock()
+_kernels: dict = {}
+_cache_dir = None
+_layer_checked = False
+_serialise = True  # until the threading layer is known
+
+
+def cache_dir() -> str:
+    """The on-disk cache folder for this build of the kernels."""
+    global _cache_dir
+    if _cache_dir is None:
+        import numba
+
+        h = hashlib.sha256()
+        for path in sorted(_KERNEL_DIR.rglob("*.py")):
+            h.update(path.relative_to(_KERNEL_DIR).as_posix().encode())
+            h.update(path.read_bytes())
+        h.update(numba.__version__.encode())
+        h.update(str(numba.config.BOUNDSCHECK).encode())
+        h.update(Path(__file__).read_bytes())
+        root = os.environ.get("MIXSTAT_CACHE_DIR") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+            "mixstat",
+        )
+        path = os.path.join(root, h.hexdigest()[:16])
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            import tempfile
+
+            path = os.path.join(tempfile.gettempdir(), "mixstat-cache", h.hexdigest()[:16])
+            os.makedirs(path, exist_ok=True)
+        _cache_dir = path
+    return _cache_dir
+
+
+def _signature(op, dtype):
+    from numba import types
+
+    ft = types.float32 if dtype == "float32" else types.float64
+    ro3 = types.Array(ft, 3, "A", readonly=True)
+    ro2 = types.Array(ft, 2, "A", readonly=True)
+    out1 = types.Array(ft, 1, "C")
+    out2 = types.Array(ft, 2, "C")
+    idx1 = types.Array(types.int64, 1, "C")
+    i64, u64 = types.int64, types.uint64
+    if op in ("log_prob", "cdf"):
+        # x (S, B, D), logw or w (B, K), table (B, K, P), out (S*B,)
+        return types.void(ro3, ro2, ro3, out1)
+    if op == "sample":
+        # cumw (B, K), table (B, K, P), key0, key1, offset, out (N, D), index (N,)
+        return types.void(ro2, ro3, u64, u64, i64, out2, idx1)
+    if op == "choose":
+        # cumw (B, K), key0, key1, offset, index (N,)
+        return types.void(ro2, u64, u64, i64, idx1)
+    raise KeyError(op)
+
+
+def get_kernel(op: str, family: str, dtype) -> object:
+    """Return the compiled CPU kernel for ``op`` on ``family`` in ``dtype``."""
+    dtype = str(dtype)
+    key = (op, family, dtype)
+    k = _kernels.get(key)
+    if k is not None:
+        return k
+    with _lock:
+        k = _kernels.get(key)
+        if k is None:
+            import numba
+
+            from .kernels import cpu
+
+            impl = cpu.make(op, family)
+            old = numba.config.CACHE_DIR
+            numba.config.CACHE_DIR = cache_dir()
+            try:
+                k = numba.njit([_signature(op, dtype)], parallel=True, **NJIT_OPTIONS)(impl)
+            finally:
+                numba.config.CACHE_DIR = old
+            _kernels[key] = k
+    return k
+
+
+def call(kernel, *args) -> None:
+    """Run a parallel kernel, serialised if the threading layer is unsafe."""
+    global _serialise, _layer_checked
+    if _serialise:
+        with _lock:
+            kernel(*args)
+            if not _layer_checked:
+                import numba
+
+                _layer_checked = True
+                _serialise = numba.threading_layer() == "workqueue"
+        return
+    kernel(*args)

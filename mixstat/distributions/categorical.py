@@ -1,0 +1,195 @@
+"""Categorical distribution over ``0 .. K-1``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._array import as_real_array, fmt_shape
+from . import constraints
+from .distribution import Distribution
+
+__all__ = ["Categorical"]
+
+
+class Categorical(Distribution):
+    r"""Categorical distribution over the integers ``0 .. K-1``.
+
+    Give exactly one of ``probs`` and ``logits``; the rightmost dim indexes
+    the ``K`` categories and the others are the batch.
+
+    Parameters
+    ----------
+    probs : array_like, optional
+        Non-negative weights, shape ``(*batch, K)``; normalised to sum to one.
+    logits : array_like, optional
+        Unnormalised log-weights, shape ``(*batch, K)``; ``-inf`` gives a zero
+        weight.  Stored normalised: ``logits - logsumexp(logits)``.
+    validate_args : bool or None, default None
+        See :class:`Distribution`.
+
+    Attributes
+    ----------
+    probs, logits : numpy.ndarray
+        Normalised probabilities and log-probabilities, each derived lazily
+        from the other.
+    batch_shape : tuple
+        ``param.shape[:-1]``.
+    event_shape : tuple
+        ``()``.
+
+    Raises
+    ------
+    ValueError
+        If both or neither of ``probs``/``logits`` are given, the parameter
+        has no category dim, probs are negative/non-finite or sum to zero, or
+        logits are NaN/``+inf`` or all ``-inf`` in a row.
+
+    Notes
+    -----
+    Samples are ``int64`` indices.  ``mean`` and ``variance`` are NaN (the
+    categories are labels, not numbers), as in ``torch.distributions``.
+
+    Examples
+    --------
+    >>> import mixstat
+    >>> from mixstat.distributions import Categorical
+    >>> c = Categorical(probs=mixstat.tensor([0.3, 0.7]))
+    >>> c.sample((4,), rng=0).dtype
+    dtype('int64')
+    """
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Categorical: give exactly one of probs or logits")
+        name = "probs" if probs is not None else "logits"
+        param = as_real_array(probs if probs is not None else logits, name)
+        if param.ndim < 1:
+            raise ValueError(f"Categorical: {name} must have at least one dim (the K categories), "
+                             f"got shape {fmt_shape(param.shape)}")
+        if param.shape[-1] < 1:
+            raise ValueError(f"Categorical: {name} of shape {fmt_shape(param.shape)} has no categories")
+        self._dtype = param.dtype
+        super().__init__(param.shape[:-1], (), validate_args)
+        check = self._validate_args is not False
+        self._probs = self._logits = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if probs is not None:
+                if check:
+                    bad = ~(np.isfinite(param) & (param >= 0))
+                    if bad.any():
+                        self._fail("probs", param, bad, "non-negative and finite")
+                total = param.sum(-1, keepdims=True)
+                if check and not (total > 0).all():
+                    self._fail("probs", param, ~(total[..., 0] > 0), "a positive sum in every row")
+                self._probs = param / total
+            else:
+                if check:
+                    bad = np.isnan(param) | (param == np.inf)
+                    if bad.any():
+                        self._fail("logits", param, bad, "not NaN and not +inf")
+                    finite_row = (param > -np.inf).any(-1)
+                    if not finite_row.all():
+                        self._fail("logits", param, ~finite_row, "at least one finite entry per row")
+                m = param.max(-1, keepdims=True)
+                m = np.where(np.isfinite(m), m, 0)
+                lse = np.log(np.exp(param - m).sum(-1, keepdims=True)) + m
+                self._logits = param - lse
+        self._num_events = param.shape[-1]
+        self.support = constraints.integer_interval(0, self._num_events - 1)
+
+    def _fail(self, name, param, bad, what):
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"Categorical: parameter {name} of shape {fmt_shape(param.shape)} must be "
+                         f"{what}; violated first at index {first}")
+
+    @property
+    def probs(self):
+        """Normalised probabilities, shape ``(*batch_shape, K)``."""
+        if self._probs is None:
+            self._probs = np.exp(self._logits)
+        return self._probs
+
+    @property
+    def logits(self):
+        """Normalised log-probabilities, shape ``(*batch_shape, K)``; ``-inf`` for zero weight."""
+        if self._logits is None:
+            with np.errstate(divide="ignore"):
+                self._logits = np.log(self._probs)
+        return self._logits
+
+    @property
+    def param_shape(self):
+        """``(*batch_shape, K)``."""
+        return self._batch_shape + (self._num_events,)
+
+    @property
+    def mean(self):
+        return np.full(self._batch_shape, np.nan, dtype=self._dtype)
+
+    @property
+    def variance(self):
+        return np.full(self._batch_shape, np.nan, dtype=self._dtype)
+
+    def entropy(self):
+        """``-sum_k p_k log p_k`` (zero-weight terms count as 0), shape ``batch_shape``."""
+        p, lp = self.probs, self.logits
+        return -np.where(p > 0, p * np.where(p > 0, lp, 0), 0).sum(-1)
+
+    def _cumw(self):
+        c = self.__dict__.get("_cum")
+        if c is None:
+            c = self.__dict__["_cum"] = np.cumsum(self.probs, axis=-1)
+        return c
+
+    def sample(self, sample_shape=(), rng=None):
+        from .. import plan
+        from .._array import as_shape
+
+        sample_shape = as_shape(sample_shape, "sample_shape")
+        return plan.choose(self._cumw(), sample_shape, self._batch_shape, rng)
+
+    def _gather(self, value, table):
+        shape = np.broadcast_shapes(value.shape, self._batch_shape)
+        K = self._num_events
+        with np.errstate(invalid="ignore"):
+            valid = (value >= 0) & (value < K) & (value == np.floor(value))
+        idx = np.where(valid, value, 0).astype(np.intp)
+        idx = np.broadcast_to(idx, shape)[..., None]
+        t = np.broadcast_to(table, shape + (K,))
+        return np.take_along_axis(t, idx, axis=-1)[..., 0], np.broadcast_to(valid, shape)
+
+    def log_prob(self, value):
+        """``logits[value]``; ``-inf`` outside ``0 .. K-1`` or for non-integers, NaN for NaN."""
+        value, dtype = self._checked_value(value)
+        out, valid = self._gather(value, self.logits)
+        out = np.where(valid, out, np.where(np.isnan(value), np.nan, -np.inf))
+        return out.astype(self._dtype, copy=False)
+
+    def cdf(self, value):
+        """``P(X <= value) = sum_{k <= floor(value)} p_k``."""
+        value, dtype = self._checked_value(value)
+        cum = self._cumw() / self._cumw()[..., -1:]
+        K = self._num_events
+        with np.errstate(invalid="ignore"):
+            fl = np.clip(np.floor(value), 0, K - 1)
+        out, _ = self._gather(fl, cum)
+        out = np.where(value < 0, 0.0, np.where(value >= K - 1, 1.0, out))
+        out = np.where(np.isnan(value), np.nan, out)
+        return out.astype(self._dtype, copy=False)
+
+    def expand(self, batch_shape):
+        batch_shape = self._expanded_batch(batch_shape)
+        new = Categorical(logits=np.broadcast_to(self.logits, batch_shape + (self._num_events,)),
+                          validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _make_spec(self, dtype):
+        from .. import plan
+        from ..kernels.families import categorical
+
+        return plan.KernelSpec("categorical", categorical.pack(self.logits, dtype), 1, discrete=True)
+
+    def __repr__(self):
+        return f"Categorical(probs: shape {fmt_shape(self.param_shape)})"

@@ -1,0 +1,180 @@
+"""Constraints: the sets that parameters and values must lie in.
+
+Each constraint has ``check(value) -> bool array`` (over the event dims it
+covers, ``event_dim``) and a human-readable ``__str__`` used in error
+messages.  The names follow ``torch.distributions.constraints``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "Constraint",
+    "real",
+    "real_vector",
+    "positive",
+    "simplex",
+    "nonnegative",
+    "integer_interval",
+    "positive_definite",
+    "lower_cholesky",
+    "independent",
+    "dependent",
+]
+
+
+class Constraint:
+    """Base class: a region of valid values.
+
+    Attributes
+    ----------
+    event_dim : int
+        Number of rightmost dims that together form one constrained object.
+    is_discrete : bool
+        True for sets of integers.
+    """
+
+    event_dim = 0
+    is_discrete = False
+
+    def check(self, value):
+        """Return a boolean array of shape ``value.shape[:-event_dim]``."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return self.__class__.__name__.lstrip("_").lower()
+
+
+class _Dependent(Constraint):
+    """Placeholder for sets that depend on other parameters (e.g. mixture support)."""
+
+    def check(self, value):
+        raise ValueError("cannot check a dependent constraint")
+
+
+class _Real(Constraint):
+    def check(self, value):
+        return value == value  # False only for NaN
+
+    def __repr__(self):
+        return "real"
+
+
+class _RealVector(Constraint):
+    event_dim = 1
+
+    def check(self, value):
+        return np.all(value == value, axis=-1)
+
+    def __repr__(self):
+        return "real_vector"
+
+
+class _Finite(Constraint):
+    def check(self, value):
+        return np.isfinite(value)
+
+    def __repr__(self):
+        return "finite"
+
+
+class _Positive(Constraint):
+    def check(self, value):
+        return value > 0
+
+    def __repr__(self):
+        return "positive"
+
+
+class _Nonnegative(Constraint):
+    def check(self, value):
+        return value >= 0
+
+    def __repr__(self):
+        return "nonnegative"
+
+
+class _Simplex(Constraint):
+    event_dim = 1
+
+    def check(self, value):
+        return np.all(value >= 0, axis=-1) & (np.abs(value.sum(-1) - 1) < 1e-6)
+
+    def __repr__(self):
+        return "simplex"
+
+
+class integer_interval(Constraint):
+    """Integers in ``[lower_bound, upper_bound]``."""
+
+    is_discrete = True
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
+
+    def __repr__(self):
+        return f"integer_interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _PositiveDefinite(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        value = np.asarray(value, dtype=np.float64)
+        finite = np.all(np.isfinite(value), axis=(-2, -1))
+        safe = np.where(finite[..., None, None], value, 0.0)
+        scale = np.abs(safe).max(axis=(-2, -1), keepdims=True)
+        sym = np.all(np.abs(safe - np.swapaxes(safe, -1, -2)) <= 1e-6 * scale, axis=(-2, -1))
+        sym_part = 0.5 * (safe + np.swapaxes(safe, -1, -2))
+        pd = np.linalg.eigvalsh(sym_part)[..., 0] > 0
+        return finite & sym & pd
+
+    def __repr__(self):
+        return "positive_definite"
+
+
+class _LowerCholesky(Constraint):
+    event_dim = 2
+
+    def check(self, value):
+        lower = np.all(np.triu(value, 1) == 0, axis=(-2, -1))
+        diag = np.all(np.diagonal(value, axis1=-2, axis2=-1) > 0, axis=-1)
+        return lower & diag & np.all(np.isfinite(value), axis=(-2, -1))
+
+    def __repr__(self):
+        return "lower_cholesky"
+
+
+class independent(Constraint):
+    """Reinterpret ``reinterpreted_batch_ndims`` batch dims of a constraint as event dims."""
+
+    def __init__(self, base_constraint, reinterpreted_batch_ndims):
+        self.base_constraint = base_constraint
+        self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
+        self.event_dim = base_constraint.event_dim + self.reinterpreted_batch_ndims
+        self.is_discrete = base_constraint.is_discrete
+
+    def check(self, value):
+        ok = self.base_constraint.check(value)
+        n = self.reinterpreted_batch_ndims
+        if n:
+            ok = np.all(ok, axis=tuple(range(-n, 0)))
+        return ok
+
+    def __repr__(self):
+        return f"independent({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+dependent = _Dependent()
+real = _Real()
+finite = _Finite()
+real_vector = _RealVector()
+positive = _Positive()
+nonnegative = _Nonnegative()
+simplex = _Simplex()
+positive_definite = _PositiveDefinite()
+lower_cholesky = _LowerCholesky()

@@ -1,0 +1,266 @@
+"""The ``Distribution`` base class: the shape contract and validation.
+
+Shapes follow ``torch.distributions``: a distribution object holds a batch of
+independent distributions (``batch_shape``), each over events of
+``event_shape``.  ``sample(sample_shape)`` has shape
+``(*sample_shape, *batch_shape, *event_shape)``; ``log_prob(value)`` takes
+values broadcastable to ``(*sample, *batch_shape, *event_shape)`` and returns
+``(*sample, *batch_shape)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._array import as_real_array, as_shape, fmt_shape, is_weak, result_dtype
+
+__all__ = ["Distribution"]
+
+
+class Distribution:
+    """Base class of every mixstat distribution.
+
+    Parameters
+    ----------
+    batch_shape : tuple of int
+        Shape of the batch of independent distributions.
+    event_shape : tuple of int
+        Shape of one event (one draw of one distribution).
+    validate_args : bool or None, default None
+        ``None``: shapes and cheap parameter constraints are checked.
+        ``True``: additionally, values passed to ``log_prob``/``cdf`` must lie
+        in the support.  ``False``: parameter constraints are not checked
+        (shapes always are).
+
+    Attributes
+    ----------
+    arg_constraints : dict
+        Parameter name -> :class:`~mixstat.distributions.constraints.Constraint`.
+    support : Constraint
+        The set of values with positive density.
+    has_rsample : bool
+        Always False in mixstat (no reparameterised sampling).
+    """
+
+    arg_constraints: dict = {}
+    support = None
+    has_rsample = False
+
+    def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
+        if validate_args is not None and not isinstance(validate_args, (bool, np.bool_)):
+            raise TypeError(f"validate_args must be None, True or False, got {validate_args!r}")
+        self._batch_shape = tuple(int(s) for s in batch_shape)
+        self._event_shape = tuple(int(s) for s in event_shape)
+        self._validate_args = None if validate_args is None else bool(validate_args)
+        self._specs = {}
+
+    # -- shapes ---------------------------------------------------------------
+    @property
+    def batch_shape(self) -> tuple:
+        """Shape of the batch of independent distributions."""
+        return self._batch_shape
+
+    @property
+    def event_shape(self) -> tuple:
+        """Shape of a single event."""
+        return self._event_shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Floating dtype of parameters, results and (continuous) samples."""
+        return self._dtype
+
+    @property
+    def validate_args(self):
+        """The ``validate_args`` setting this distribution was built with."""
+        return self._validate_args
+
+    # -- moments ---------------------------------------------------------------
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean, shape ``(*batch_shape, *event_shape)``."""
+        raise NotImplementedError(f"{type(self).__name__} has no mean")
+
+    @property
+    def variance(self) -> np.ndarray:
+        """Variance (per coordinate), shape ``(*batch_shape, *event_shape)``."""
+        raise NotImplementedError(f"{type(self).__name__} has no variance")
+
+    @property
+    def stddev(self) -> np.ndarray:
+        """Standard deviation, ``sqrt(variance)``."""
+        return np.sqrt(self.variance)
+
+    def entropy(self) -> np.ndarray:
+        """Differential (or Shannon) entropy, shape ``batch_shape``."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form entropy")
+
+    # -- densities -------------------------------------------------------------
+    def log_prob(self, value) -> np.ndarray:
+        """Log-density (or log-mass) at ``value``.
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape, *event_shape)``; its
+            rightmost dims must equal ``event_shape``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(*sample, *batch_shape)``.
+        """
+        value, dtype = self._checked_value(value)
+        spec = self._kernel_spec(dtype)
+        if spec is None:
+            return self._log_prob_fallback(value)
+        from .. import plan
+
+        return plan.log_prob(spec, value, self._batch_shape, self._event_shape)
+
+    def prob(self, value) -> np.ndarray:
+        """``exp(log_prob(value))``."""
+        return np.exp(self.log_prob(value))
+
+    def cdf(self, value) -> np.ndarray:
+        """Cumulative distribution function (univariate distributions only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no cdf")
+
+    # -- sampling ------------------------------------------------------------
+    def sample(self, sample_shape=(), rng=None) -> np.ndarray:
+        """Draw samples.
+
+        Parameters
+        ----------
+        sample_shape : int or tuple of int, default ()
+            Leading shape of the draws.
+        rng : None, int or numpy.random.Generator
+            Source of randomness (SPEC 7): ``None`` uses mixstat's default
+            source (see :func:`mixstat.manual_seed`), an int is a seed, a
+            Generator supplies the key.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(*sample_shape, *batch_shape, *event_shape)``.
+        """
+        sample_shape = as_shape(sample_shape, "sample_shape")
+        spec = self._kernel_spec(self._dtype)
+        from .. import plan
+
+        return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng)
+
+    # -- broadcasting ----------------------------------------------------------
+    def expand(self, batch_shape) -> "Distribution":
+        """A new distribution with parameters broadcast to ``batch_shape`` (no copy)."""
+        raise NotImplementedError
+
+    def _expanded_batch(self, batch_shape):
+        batch_shape = as_shape(batch_shape, "batch_shape")
+        try:
+            target = np.broadcast_shapes(self._batch_shape, batch_shape)
+        except ValueError:
+            target = None
+        if target != batch_shape:
+            raise ValueError(
+                f"{type(self).__name__}.expand: batch_shape {fmt_shape(self._batch_shape)} "
+                f"cannot be expanded to {fmt_shape(batch_shape)}"
+            )
+        return batch_shape
+
+    # -- internals -----------------------------------------------------------
+    def _kernel_spec(self, dtype):
+        """A :class:`mixstat.plan.KernelSpec` for ``dtype`` (cached), or None."""
+        dtype = np.dtype(dtype)
+        spec = self._specs.get(dtype)
+        if spec is None and dtype not in self._specs:
+            spec = self._make_spec(dtype)
+            self._specs[dtype] = spec
+        return spec
+
+    def _make_spec(self, dtype):
+        return None
+
+    def _log_prob_fallback(self, value):
+        raise NotImplementedError(f"{type(self).__name__}.log_prob")
+
+    def _value_dtype(self, value):
+        if is_weak(value):
+            return self._dtype
+        return None
+
+    def _checked_value(self, value, name="value"):
+        """Coerce ``value``, check its shape against the event and batch, and its support."""
+        value = as_real_array(value, name, dtype=self._value_dtype(value))
+        dtype = result_dtype(self._dtype, value.dtype)
+        if self.support is not None and self.support.is_discrete:
+            dtype = self._dtype
+        value = value.astype(dtype, copy=False)
+        ne = len(self._event_shape)
+        if value.ndim < ne or value.shape[value.ndim - ne:] != self._event_shape:
+            raise ValueError(
+                f"{type(self).__name__}: {name} of shape {fmt_shape(value.shape)} does not end "
+                f"with event_shape {fmt_shape(self._event_shape)}"
+            )
+        vb = value.shape[: value.ndim - ne]
+        try:
+            np.broadcast_shapes(vb, self._batch_shape)
+        except ValueError:
+            raise ValueError(
+                f"{type(self).__name__}: {name} of shape {fmt_shape(value.shape)} does not broadcast "
+                f"with batch_shape {fmt_shape(self._batch_shape)} + event_shape "
+                f"{fmt_shape(self._event_shape)}"
+            ) from None
+        if self._validate_args:
+            ok = self.support.check(value)
+            if not np.all(ok):
+                bad = np.argwhere(~np.asarray(ok))[0]
+                raise ValueError(
+                    f"{type(self).__name__}: {name} of shape {fmt_shape(value.shape)} is outside the "
+                    f"support {self.support!r} (first at index {tuple(int(i) for i in bad)})"
+                )
+        return value, dtype
+
+    def _check_params(self, **params):
+        """Check parameter constraints unless ``validate_args=False``."""
+        if self._validate_args is False:
+            return
+        for name, (arr, constraint) in params.items():
+            bad = ~np.asarray(constraint.check(arr))
+            if bad.any():
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                example = np.array2string(np.asarray(arr[first]), threshold=8)
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {name} of shape {fmt_shape(arr.shape)} must "
+                    f"satisfy {constraint!r}; {int(bad.sum())} of {bad.size} violate it, the first "
+                    f"at index {first}: {example}"
+                )
+
+    def __repr__(self):
+        params = ", ".join(
+            f"{k}: shape {fmt_shape(getattr(self, k).shape)}"
+            for k in self.arg_constraints
+            if k in self.__dict__ or isinstance(getattr(type(self), k, None), property)
+        )
+        return f"{type(self).__name__}({params})"
+
+
+def _float_params(owner: str, **raw):
+    """Coerce parameters to one float dtype; Python scalars/lists follow the arrays."""
+    arrays = {}
+    strong = [as_real_array(v, k).dtype for k, v in raw.items() if v is not None and not is_weak(v)]
+    dtype = result_dtype(*strong) if strong else np.dtype(np.float64)
+    for k, v in raw.items():
+        arrays[k] = None if v is None else as_real_array(v, k).astype(dtype, copy=False)
+    return arrays, dtype
+
+
+def _broadcast_params(owner, **arrays):
+    names = list(arrays)
+    shapes = [arrays[n].shape for n in names]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        desc = ", ".join(f"{n} {fmt_shape(s)}" for n, s in zip(names, shapes))
+        raise ValueError(f"{owner}: parameter shapes do not broadcast: {desc}") from None
+    return shape, [np.broadcast_to(arrays[n], shape) for n in names]
+

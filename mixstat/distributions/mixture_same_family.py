@@ -1,0 +1,272 @@
+"""Finite mixtures whose components share one family."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._array import as_shape, fmt_shape
+
+from .categorical import Categorical
+from .distribution import Distribution
+
+__all__ = ["MixtureSameFamily"]
+
+# rows of the (chunk, B, K) temporary used by the generic (non-kernel) path
+_FALLBACK_ELEMENTS = 1 << 22
+
+
+class MixtureSameFamily(Distribution):
+    r"""Finite mixture model where all components share the same distribution family.
+
+    ``MixtureSameFamily`` combines a :class:`Categorical` over ``K`` components
+    (the mixing weights :math:`\pi_k`) and one component :class:`Distribution`
+    whose rightmost batch dim has size ``K`` (one set of parameters per
+    component).  Generative process: :math:`k \sim \mathrm{Categorical}(\pi)`,
+    :math:`x \mid k \sim p_k`.
+
+    Parameters
+    ----------
+    mixture_distribution : Categorical
+        Weights over the ``K`` components; its batch_shape must broadcast with
+        ``component_distribution.batch_shape[:-1]``.
+    component_distribution : Distribution
+        ``K`` components: ``component_distribution.batch_shape[-1] == K``.
+    validate_args : bool or None, default None
+        See :class:`Distribution`.
+
+    Attributes
+    ----------
+    mixture_distribution : Categorical
+    component_distribution : Distribution
+    batch_shape : tuple
+        ``broadcast(mixture.batch_shape, component.batch_shape[:-1])``.
+    event_shape : tuple
+        ``component.event_shape``.
+
+    Raises
+    ------
+    ValueError
+        If ``mixture_distribution`` is not a Categorical, ``component_distribution``
+        is not a Distribution or has an empty batch_shape, its last batch dim is
+        not ``K``, or the batch shapes do not broadcast.
+
+    Notes
+    -----
+    Log-density by log-sum-exp, in one pass per point with a running maximum
+    :math:`m` (no ``N x K`` temporary):
+
+    .. math:: \log p(x) = m + \log \sum_k \exp(\log\pi_k + \log p_k(x) - m)
+
+    Mean (law of total expectation): :math:`E[X] = \sum_k \pi_k \mu_k`.
+
+    Variance (law of total variance), per coordinate:
+    :math:`\mathrm{Var}[X] = \sum_k \pi_k \sigma_k^2 + \sum_k \pi_k (\mu_k - E[X])^2`.
+
+    Sampling is ancestral: the component index is drawn first, then one draw is
+    made from that component only.  It is not reparameterised.
+
+    Examples
+    --------
+    >>> import mixstat
+    >>> from mixstat.distributions import MixtureSameFamily, Categorical, Normal
+    >>> mix = Categorical(probs=mixstat.tensor([0.3, 0.7]))
+    >>> comp = Normal(loc=mixstat.tensor([-2.0, 2.0]), scale=mixstat.tensor([0.5, 1.0]))
+    >>> dist = MixtureSameFamily(mix, comp)
+    >>> dist.sample((200,)).shape
+    (200,)
+    """
+
+    arg_constraints = {}
+    has_rsample = False
+
+    def __init__(self, mixture_distribution, component_distribution, validate_args=None):
+        if not isinstance(mixture_distribution, Categorical):
+            raise ValueError("MixtureSameFamily: mixture_distribution must be a Categorical, got "
+                             f"{type(mixture_distribution).__name__}")
+        if not isinstance(component_distribution, Distribution):
+            raise ValueError("MixtureSameFamily: component_distribution must be a Distribution, got "
+                             f"{type(component_distribution).__name__}")
+        cb = component_distribution.batch_shape
+        if len(cb) == 0:
+            raise ValueError("MixtureSameFamily: component_distribution.batch_shape must end with the "
+                             "K components, got an empty batch_shape ()")
+        K = mixture_distribution._num_events
+        if cb[-1] != K:
+            raise ValueError(
+                f"MixtureSameFamily: component_distribution.batch_shape {fmt_shape(cb)} must end with "
+                f"K={K}, the number of categories of mixture_distribution (param_shape "
+                f"{fmt_shape(mixture_distribution.param_shape)})")
+        mb = mixture_distribution.batch_shape
+        try:
+            batch = np.broadcast_shapes(mb, cb[:-1])
+        except ValueError:
+            raise ValueError(
+                f"MixtureSameFamily: mixture_distribution.batch_shape {fmt_shape(mb)} does not broadcast "
+                f"with component_distribution.batch_shape[:-1] {fmt_shape(cb[:-1])}") from None
+        self.mixture_distribution = mixture_distribution
+        self.component_distribution = component_distribution
+        self._num_component = K
+        self._dtype = np.result_type(mixture_distribution.dtype, component_distribution.dtype)
+        super().__init__(batch, component_distribution.event_shape, validate_args)
+
+    @property
+    def support(self):
+        """The component's support."""
+        return self.component_distribution.support
+
+    # -- moments -------------------------------------------------------------
+    def _weights_for_event(self):
+        """Mixture probs shaped ``(*batch, K, 1, ..., 1)`` to broadcast with component moments."""
+        p = self.mixture_distribution.probs
+        return p.reshape(p.shape + (1,) * len(self._event_shape))
+
+    @property
+    def mean(self):
+        """``sum_k pi_k mu_k``, shape ``(*batch_shape, *event_shape)``."""
+        w = self._weights_for_event()
+        ax = -1 - len(self._event_shape)
+        return (w * self.component_distribution.mean).sum(ax).astype(self._dtype, copy=False)
+
+    @property
+    def variance(self):
+        """``sum_k pi_k (sigma_k^2 + (mu_k - mean)^2)``, shape ``(*batch_shape, *event_shape)``."""
+        w = self._weights_for_event()
+        ax = -1 - len(self._event_shape)
+        mu = self.component_distribution.mean
+        mean = np.expand_dims((w * mu).sum(ax), ax)
+        var = (w * (self.component_distribution.variance + (mu - mean) ** 2)).sum(ax)
+        return var.astype(self._dtype, copy=False)
+
+    def entropy(self):
+        raise NotImplementedError("MixtureSameFamily: the entropy of a mixture has no closed form; "
+                                  "estimate it by Monte Carlo, -mean(log_prob(sample(n)))")
+
+    # -- densities -----------------------------------------------------------
+    def log_prob(self, value):
+        """Log-density of the mixture at ``value``.
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape, *event_shape)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``logsumexp_k(log pi_k + log p_k(value))``, shape ``(*sample, *batch_shape)``.
+        """
+        value, dtype = self._checked_value(value)
+        spec = self.component_distribution._kernel_spec(dtype)
+        logw = self.mixture_distribution.logits
+        if spec is None:
+            return self._chunked(value, dtype, "log_prob")
+        from .. import plan
+
+        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw)
+
+    def cdf(self, value):
+        """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``."""
+        if self._event_shape != ():
+            raise NotImplementedError("MixtureSameFamily: cdf needs univariate components "
+                                      f"(event_shape {fmt_shape(self._event_shape)})")
+        value, dtype = self._checked_value(value)
+        spec = self.component_distribution._kernel_spec(dtype)
+        if spec is None or spec.dim != 1:
+            return self._chunked(value, dtype, "cdf")
+        from .. import plan
+
+        return plan.cdf(spec, value, self._batch_shape, probs=self.mixture_distribution.probs)
+
+    def _chunked(self, value, dtype, op):
+        """Generic path for components without a kernel: bounded ``(chunk, B, K)`` temporaries."""
+        from .. import plan
+
+        x, out_shape = plan.flat_value(value, self._batch_shape, self._event_shape)
+        S, B = x.shape[0], x.shape[1]
+        K = self._num_component
+        comp = self.component_distribution.expand(self._batch_shape + (K,))
+        logw = np.broadcast_to(self.mixture_distribution.logits, self._batch_shape + (K,))
+        out = np.empty((S, B), dtype=dtype)
+        step = max(1, _FALLBACK_ELEMENTS // max(B * K, 1))
+        for s0 in range(0, S, step):
+            xs = x[s0:s0 + step].reshape((-1,) + self._batch_shape + (1,) + self._event_shape)
+            if op == "log_prob":
+                lp = logw + comp.log_prob(xs)
+                m = np.max(lp, axis=-1, keepdims=True)
+                m = np.where(np.isfinite(m), m, 0)
+                with np.errstate(divide="ignore"):
+                    r = (np.log(np.exp(lp - m).sum(-1)) + m[..., 0])
+            else:
+                r = (np.exp(logw) * comp.cdf(xs)).sum(-1)
+            out[s0:s0 + step] = r.reshape(-1, B)
+        return out.reshape(out_shape)
+
+    # -- sampling ------------------------------------------------------------
+    def sample(self, sample_shape=(), rng=None, return_index=False):
+        """Draw samples by ancestral sampling.
+
+        The component index is drawn first (binary search on the cumulative
+        weights), then one draw is made from that component only.
+
+        Parameters
+        ----------
+        sample_shape : int or tuple of int, default ()
+        rng : None, int or numpy.random.Generator
+            See :meth:`Distribution.sample`.
+        return_index : bool, default False
+            Also return the chosen component indices, shape
+            ``(*sample_shape, *batch_shape)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Samples of shape ``(*sample_shape, *batch_shape, *event_shape)``
+            (and the indices if ``return_index``).
+        """
+        sample_shape = as_shape(sample_shape, "sample_shape")
+        from .. import plan
+
+        cumw = np.cumsum(self.mixture_distribution.probs, axis=-1)
+        spec = self.component_distribution._kernel_spec(self._dtype)
+        if spec is not None:
+            return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng,
+                               cumw=cumw, return_index=return_index)
+        return self._sample_fallback(sample_shape, rng, cumw, return_index)
+
+    def _sample_fallback(self, sample_shape, rng, cumw, return_index):
+        from .. import plan
+        from .._rng import key_for
+
+        idx = plan.choose(cumw, sample_shape, self._batch_shape, rng)
+        K = self._num_component
+        comp = self.component_distribution.expand(self._batch_shape + (K,))
+        S = math.prod(sample_shape)
+        B = math.prod(self._batch_shape)
+        flat_idx = idx.reshape(S, B)
+        seed = np.random.default_rng(np.array(key_for(rng), dtype=np.uint64))
+        parts = []
+        step = max(1, _FALLBACK_ELEMENTS // max(B * K, 1))
+        for s0 in range(0, S, step):
+            n = min(step, S - s0)
+            draws = comp.sample((n,), rng=seed).reshape((n, B, K) + self._event_shape)
+            sel = flat_idx[s0:s0 + n].reshape((n, B, 1) + (1,) * len(self._event_shape))
+            parts.append(np.take_along_axis(draws, sel, axis=2)[:, :, 0])
+        out = (np.concatenate(parts, axis=0) if parts
+               else np.empty((0, B) + self._event_shape, dtype=comp.sample((0,)).dtype))
+        out = out.reshape(tuple(sample_shape) + self._batch_shape + self._event_shape)
+        return (out, idx) if return_index else out
+
+    def expand(self, batch_shape):
+        batch_shape = self._expanded_batch(batch_shape)
+        K = self._num_component
+        return MixtureSameFamily(self.mixture_distribution.expand(batch_shape),
+                                 self.component_distribution.expand(batch_shape + (K,)),
+                                 validate_args=self._validate_args)
+
+    def __repr__(self):
+        return (f"MixtureSameFamily(\n  {self.mixture_distribution!r},\n  "
+                f"{self.component_distribution!r})")
+
+
+

@@ -1,0 +1,93 @@
+"""Philox4x32-10, the counter-based generator of Salmon et al. (SC'11).
+
+Draw ``j`` of output element ``n`` is ``philox(key, counter=(n_lo, n_hi, j, 0))``:
+it depends on the key (from the seed) and the position only, so results do not
+change with the thread count, with chunking, or with the device.
+
+All words are carried in ``uint64`` holding 32-bit values, so that the
+32x32->64 multiply is exact on every target.
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint64(0x9E3779B9)
+_W1 = np.uint64(0xBB67AE85)
+_MASK = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_S11 = np.uint64(11)
+_TWO_M53 = 1.0 / 9007199254740992.0
+_TWO_PI = 2.0 * math.pi
+
+
+@register_jitable
+def philox4x32_10(c0, c1, c2, c3, k0, k1):
+    """Ten Philox rounds on the counter ``(c0..c3)`` with key ``(k0, k1)``."""
+    for _ in range(10):
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        n0 = (p1 >> _S32) ^ c1 ^ k0
+        n1 = p1 & _MASK
+        n2 = (p0 >> _S32) ^ c3 ^ k1
+        n3 = p0 & _MASK
+        c0 = n0
+        c1 = n1
+        c2 = n2
+        c3 = n3
+        k0 = (k0 + _W0) & _MASK
+        k1 = (k1 + _W1) & _MASK
+    return c0, c1, c2, c3
+
+
+@register_jitable
+def _u53(hi, lo):
+    """A float64 in [0, 1) from the top 53 of 64 random bits."""
+    return np.float64(((hi << _S32) | lo) >> _S11) * _TWO_M53
+
+
+@register_jitable
+def block(key0, key1, n, j):
+    """The four 32-bit words of block ``j`` of element ``n``."""
+    un = np.uint64(n)
+    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(0), key0, key1)
+
+
+@register_jitable
+def uniform(key0, key1, n, j):
+    """One float64 uniform on [0, 1) from block ``j`` of element ``n``."""
+    c0, c1, c2, c3 = block(key0, key1, n, j)
+    return _u53(c0, c1)
+
+
+@register_jitable
+def normal_pair(key0, key1, n, j):
+    """Two independent standard normals (Box-Muller) from block ``j`` of element ``n``."""
+    c0, c1, c2, c3 = block(key0, key1, n, j)
+    u1 = 1.0 - _u53(c0, c1)  # (0, 1]: log is finite
+    u2 = _u53(c2, c3)
+    r = math.sqrt(-2.0 * math.log(u1))
+    t = _TWO_PI * u2
+    return r * math.cos(t), r * math.sin(t)
+
+
+@register_jitable
+def search(cumw, b, u):
+    """First ``k`` with ``cumw[b, k] > u * cumw[b, K-1]`` (binary search).
+
+    Zero-weight components are never chosen: their cumulative weight equals
+    the one before them.
+    """
+    K = cumw.shape[1]
+    t = u * cumw[b, K - 1]
+    lo = 0
+    hi = K - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cumw[b, mid] > t:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

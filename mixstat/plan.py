@@ -1,0 +1,148 @@
+"""The step between façade and kernels.
+
+It resolves shapes once (``value -> (S, B, D)`` views, parameters ->
+``(B, K, P)`` tables, log-weights -> ``(B, K)``, broadcasting by stride 0, not by
+copying), allocates the output and calls one kernel.  Every check on the user's
+input has happened in the façade before anything here runs.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _jit
+from ._rng import key_for
+
+__all__ = ["KernelSpec", "log_prob", "cdf", "sample", "choose", "flat_value"]
+
+
+class KernelSpec(NamedTuple):
+    """How a distribution looks to the kernels.
+
+    family : str
+        Name of a module in :mod:`mixstat.kernels.families`.
+    table : ndarray, shape ``(*batch, P)`` (or ``(*batch, K, P)`` for components)
+        One packed parameter row per distribution.
+    dim : int
+        ``D``, the flat size of one event.
+    discrete : bool
+        Values are integers (samples are returned as int64).
+    """
+
+    family: str
+    table: np.ndarray
+    dim: int
+    discrete: bool = False
+
+
+def _prod(shape):
+    return int(math.prod(shape))
+
+
+def flat_value(value, batch_shape, event_shape):
+    """View ``value`` (already checked) as ``(S, B, D)``; return it and the output shape."""
+    ne = len(event_shape)
+    vb = value.shape[: value.ndim - ne]
+    out_shape = np.broadcast_shapes(vb, batch_shape)
+    full = np.broadcast_to(value, out_shape + tuple(event_shape))
+    B = _prod(batch_shape)
+    S = _prod(out_shape) // B if B else 0
+    D = max(_prod(event_shape), 1)
+    if B == 0:
+        S = _prod(out_shape[: len(out_shape) - len(batch_shape)])
+    return full.reshape(S, B, D), tuple(out_shape)
+
+
+def _rows(table, batch_shape, K):
+    """``(*b, K, P)`` parameter rows -> ``(B, K, P)`` with stride-0 broadcasting."""
+    P = table.shape[-1]
+    t = np.broadcast_to(table, tuple(batch_shape) + (K, P))
+    return t.reshape(_prod(batch_shape), K, P)
+
+
+def _weights(w, batch_shape, K):
+    return np.broadcast_to(w, tuple(batch_shape) + (K,)).reshape(_prod(batch_shape), K)
+
+
+def _single(spec, batch_shape):
+    """A non-mixture as a mixture of one: weights ``(B, 1)`` of log 1 = 0."""
+    tab = _rows(spec.table[..., None, :], batch_shape, 1)
+    return tab
+
+
+def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None):
+    """``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))`` (or the plain log-density)."""
+    dtype = spec.table.dtype
+    x, out_shape = flat_value(value, batch_shape, event_shape)
+    if logw is None:
+        tab = _single(spec, batch_shape)
+        lw = np.zeros((1, 1), dtype=dtype)
+        lw = np.broadcast_to(lw, (tab.shape[0], 1))
+    else:
+        K = logw.shape[-1]
+        tab = _rows(spec.table, batch_shape, K)
+        lw = _weights(logw.astype(dtype, copy=False), batch_shape, K)
+    out = np.empty(x.shape[0] * x.shape[1], dtype=dtype)
+    if out.size:
+        _jit.call(_jit.get_kernel("log_prob", spec.family, dtype), x, lw, tab, out)
+    return out.reshape(out_shape)
+
+
+def cdf(spec: KernelSpec, value, batch_shape, probs=None):
+    """``sum_k w[b, k] F_k(x[s, b])`` for univariate families."""
+    dtype = spec.table.dtype
+    x, out_shape = flat_value(value, batch_shape, ())
+    if probs is None:
+        tab = _single(spec, batch_shape)
+        w = np.broadcast_to(np.ones((1, 1), dtype=dtype), (tab.shape[0], 1))
+    else:
+        K = probs.shape[-1]
+        tab = _rows(spec.table, batch_shape, K)
+        w = _weights(probs.astype(dtype, copy=False), batch_shape, K)
+    out = np.empty(x.shape[0] * x.shape[1], dtype=dtype)
+    if out.size:
+        _jit.call(_jit.get_kernel("cdf", spec.family, dtype), x, w, tab, out)
+    return out.reshape(out_shape)
+
+
+def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=None,
+           return_index=False):
+    """Ancestral draws: component first (binary search on ``cumw``), then that component only."""
+    dtype = spec.table.dtype
+    B = _prod(batch_shape)
+    N = _prod(sample_shape) * B
+    D = spec.dim
+    if cumw is None:
+        tab = _single(spec, batch_shape)
+        cw = np.broadcast_to(np.ones((1, 1), dtype=dtype), (B, 1))
+    else:
+        K = cumw.shape[-1]
+        tab = _rows(spec.table, batch_shape, K)
+        cw = _weights(cumw.astype(dtype, copy=False), batch_shape, K)
+    out = np.empty((N, D), dtype=dtype)
+    index = np.empty(N, dtype=np.int64)
+    key0, key1 = key_for(rng)
+    if N:
+        _jit.call(_jit.get_kernel("sample", spec.family, dtype), cw, tab, key0, key1, 0, out, index)
+    shape = tuple(sample_shape) + tuple(batch_shape)
+    out = out.reshape(shape + tuple(event_shape))
+    if spec.discrete:
+        out = out.astype(np.int64)
+    if return_index:
+        return out, index.reshape(shape)
+    return out
+
+
+def choose(cumw, sample_shape, batch_shape, rng):
+    """Category indices ``(*sample_shape, *batch_shape)`` from cumulative weights ``(*b, K)``."""
+    B = _prod(batch_shape)
+    N = _prod(sample_shape) * B
+    K = cumw.shape[-1]
+    cw = _weights(cumw, batch_shape, K)
+    index = np.empty(N, dtype=np.int64)
+    key0, key1 = key_for(rng)
+    if N:
+        _jit.call(_jit.get_kernel("choose", "none", cw.dtype), cw, key0, key1, 0, index)
+    return index.reshape(tuple(sample_shape) + tuple(batch_shape))
