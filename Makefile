@@ -1,0 +1,43 @@
+# mixstat: `make demo` and `make test` are the whole set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# pytest workers: the suite is CPU-bound and each worker runs 1-2 numba threads
+JOBS   ?= 2
+
+.PHONY: demo test test-fast bench clean-cache clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,demo]'
+	touch $@
+
+$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[demo]'
+	touch $@
+
+$(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[demo]'
+	-$(BIN)/python -m pip install -q -e '.[bench]' || echo "bench extras (torch, jax, numpyro, scikit-learn) not all installable: peers that are missing are skipped"
+	touch $@
+
+demo: $(VENV)/.stamp-demo
+	$(BIN)/python -m mixstat.demo
+
+# The whole suite, then the kernel tests again with numba's bounds checking on
+# (compiled into a separate kernel cache, see mixstat/_jit.py).
+test: $(VENV)/.stamp-test
+	$(BIN)/python -m pytest -n $(JOBS) -q
+	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
+
+bench: $(VENV)/.stamp-bench
+	$(BIN)/python benchmarks/compare.py
+
+clean-cache:
+	rm -rf $${MIXSTAT_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/mixstat}
+
+clean: clean-cache
+	rm -rf $(VENV) demo_output .pytest_cache
