@@ -125,10 +125,12 @@ class Categorical(Distribution):
 
     @property
     def mean(self):
+        """NaN, shape ``batch_shape``: categories are labels (as in torch.distributions)."""
         return np.full(self._batch_shape, np.nan, dtype=self._dtype)
 
     @property
     def variance(self):
+        """NaN, shape ``batch_shape``: categories are labels (as in torch.distributions)."""
         return np.full(self._batch_shape, np.nan, dtype=self._dtype)
 
     def entropy(self):

@@ -79,10 +79,12 @@ class Independent(Distribution):
 
     @property
     def mean(self):
+        """The base distribution's mean, shape ``(*batch_shape, *event_shape)``."""
         return self.base_dist.mean
 
     @property
     def variance(self):
+        """The base distribution's variance, shape ``(*batch_shape, *event_shape)``."""
         return self.base_dist.variance
 
     def entropy(self):

@@ -161,6 +161,7 @@ class MultivariateNormal(Distribution):
 
     @property
     def mean(self):
+        """``loc``, shape ``(*batch_shape, D)``."""
         return np.array(self.loc)
 
     @property

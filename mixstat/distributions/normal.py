@@ -68,14 +68,17 @@ class Normal(Distribution):
 
     @property
     def mean(self):
+        """``loc``, shape ``batch_shape``."""
         return np.array(self.loc)
 
     @property
     def variance(self):
+        """``scale ** 2``, shape ``batch_shape``."""
         return self.scale * self.scale
 
     @property
     def stddev(self):
+        """``scale``, shape ``batch_shape``."""
         return np.array(self.scale)
 
     def entropy(self):
