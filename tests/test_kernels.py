@@ -299,3 +299,19 @@ def test_empty_shapes():
     assert d.log_prob(np.zeros(0)).shape == (0,)
     assert d.sample((0, 3)).shape == (0, 3)
     assert Categorical(probs=[0.5, 0.5]).sample((0,)).shape == (0,)
+
+
+def test_kernel_cache_location_and_key(tmp_path):
+    """Kernels are cached under MIXSTAT_CACHE_DIR, in a folder keyed by sources and bounds checking."""
+    code = ("import numpy as np, mixstat._jit as j; from mixstat.distributions import Normal; "
+            "Normal(0.0, 1.0).log_prob(np.zeros(3)); print(j.cache_dir())")
+    dirs = []
+    for bc in ("0", "1"):
+        env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path), NUMBA_BOUNDSCHECK=bc)
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        d = res.stdout.strip()
+        assert d.startswith(str(tmp_path))
+        assert any(name.endswith(".nbi") for name in os.listdir(d)), os.listdir(d)
+        dirs.append(d)
+    assert dirs[0] != dirs[1]

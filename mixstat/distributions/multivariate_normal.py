@@ -178,10 +178,12 @@ class MultivariateNormal(Distribution):
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
         D = self._event_shape[0]
-        new = MultivariateNormal(np.broadcast_to(self.loc, batch_shape + (D,)),
-                                 scale_tril=np.broadcast_to(self._L64.astype(self._dtype), batch_shape + (D, D)),
-                                 validate_args=False)
-        new._validate_args = self._validate_args
+        new = MultivariateNormal.__new__(MultivariateNormal)
+        Distribution.__init__(new, batch_shape, self._event_shape, self._validate_args)
+        new._dtype = self._dtype
+        new.loc = np.broadcast_to(self.loc, batch_shape + (D,))
+        new._L64 = np.broadcast_to(self._L64, batch_shape + (D, D))
+        new._W64 = np.broadcast_to(self._W64, batch_shape + (D, D))
         return new
 
     def _make_spec(self, dtype):
