@@ -312,6 +312,7 @@ def test_kernel_cache_location_and_key(tmp_path):
         assert res.returncode == 0, res.stderr
         d = res.stdout.strip()
         assert d.startswith(str(tmp_path))
-        assert any(name.endswith(".nbi") for name in os.listdir(d)), os.listdir(d)
+        files = [f for _, _, fs in os.walk(d) for f in fs]
+        assert any(f.endswith(".nbi") for f in files) and any(f.endswith(".nbc") for f in files), files
         dirs.append(d)
     assert dirs[0] != dirs[1]
