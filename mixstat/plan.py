@@ -135,14 +135,17 @@ def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=N
     return out
 
 
-def choose(cumw, sample_shape, batch_shape, rng):
-    """Category indices ``(*sample_shape, *batch_shape)`` from cumulative weights ``(*b, K)``."""
+def choose(cumw, sample_shape, batch_shape, rng, key=None):
+    """Category indices ``(*sample_shape, *batch_shape)`` from cumulative weights ``(*b, K)``.
+
+    ``key`` (a Philox key from :func:`mixstat._rng.key_for`) replaces ``rng`` when given.
+    """
     B = _prod(batch_shape)
     N = _prod(sample_shape) * B
     K = cumw.shape[-1]
     cw = _weights(cumw, batch_shape, K)
     index = np.empty(N, dtype=np.int64)
-    key0, key1 = key_for(rng)
+    key0, key1 = key_for(rng) if key is None else key
     if N:
         _jit.call(_jit.get_kernel("choose", "none", cw.dtype), cw, key0, key1, 0, index)
     return index.reshape(tuple(sample_shape) + tuple(batch_shape))

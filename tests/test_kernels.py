@@ -316,3 +316,38 @@ def test_kernel_cache_location_and_key(tmp_path):
         assert any(f.endswith(".nbi") for f in files) and any(f.endswith(".nbc") for f in files), files
         dirs.append(d)
     assert dirs[0] != dirs[1]
+
+
+def test_fallback_path_seed_semantics():
+    comp = Independent(MultivariateNormal(np.zeros((3, 2, 2)), covariance_matrix=np.eye(2)), 1)
+    d = MixtureSameFamily(Categorical(probs=[0.2, 0.3, 0.5]), comp)
+    a = d.sample((50,), rng=8)
+    np.testing.assert_array_equal(a, d.sample((50,), rng=8))
+    mixstat.manual_seed(8)
+    np.testing.assert_array_equal(d.sample((50,)), a)
+
+
+def test_mvn_infinite_and_nan_coordinates():
+    for cov in (np.eye(2), np.array([[2.0, 0.3], [0.3, 1.0]])):
+        d = MultivariateNormal(np.zeros(2), covariance_matrix=cov)
+        out = d.log_prob(np.array([[np.inf, 0.0], [0.0, -np.inf], [np.nan, np.inf], [0.0, 0.0]]))
+        assert out[0] == -np.inf and out[1] == -np.inf and np.isnan(out[2]) and np.isfinite(out[3])
+
+
+def test_weights_from_lists_follow_component_dtype():
+    comp = Normal(np.array([0.0, 1.0], np.float32), np.array([1.0, 2.0], np.float32))
+    d = MixtureSameFamily(Categorical(probs=[0.3, 0.7]), comp)
+    assert d.dtype == np.float32 and d.log_prob(np.float32(0.5)).dtype == np.float32
+    d = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7])), comp)  # a float64 array promotes
+    assert d.dtype == np.float64
+
+
+@pytest.mark.parametrize("va", [None, True, False])
+def test_expand_keeps_validate_args_and_dtype(va):
+    dists = [Normal(np.zeros(2, np.float32), 1.0, validate_args=va),
+             Categorical(probs=np.ones(3), validate_args=va),
+             MultivariateNormal(np.zeros(2), covariance_matrix=np.eye(2), validate_args=va)]
+    for dist in dists:
+        e = dist.expand((4,) + dist.batch_shape)
+        assert e.validate_args == va and e.dtype == dist.dtype
+        assert e.batch_shape == (4,) + dist.batch_shape

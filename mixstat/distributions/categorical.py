@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._array import as_real_array, fmt_shape
+from .._array import as_real_array, fmt_shape, is_weak
 from . import constraints
 from .distribution import Distribution
 
@@ -63,7 +63,9 @@ class Categorical(Distribution):
         if (probs is None) == (logits is None):
             raise ValueError("Categorical: give exactly one of probs or logits")
         name = "probs" if probs is not None else "logits"
-        param = as_real_array(probs if probs is not None else logits, name)
+        raw = probs if probs is not None else logits
+        param = as_real_array(raw, name)
+        self._weak_dtype = is_weak(raw)
         if param.ndim < 1:
             raise ValueError(f"Categorical: {name} must have at least one dim (the K categories), "
                              f"got shape {fmt_shape(param.shape)}")
@@ -182,9 +184,14 @@ class Categorical(Distribution):
 
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
-        new = Categorical(logits=np.broadcast_to(self.logits, batch_shape + (self._num_events,)),
-                          validate_args=False)
-        new._validate_args = self._validate_args
+        new = Categorical.__new__(Categorical)
+        Distribution.__init__(new, batch_shape, (), self._validate_args)
+        new._dtype = self._dtype
+        new._weak_dtype = self._weak_dtype
+        new._num_events = self._num_events
+        new.support = self.support
+        new._logits = np.broadcast_to(self.logits, batch_shape + (self._num_events,))
+        new._probs = np.broadcast_to(self.probs, batch_shape + (self._num_events,))
         return new
 
     def _make_spec(self, dtype):

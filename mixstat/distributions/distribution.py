@@ -118,8 +118,8 @@ class Distribution:
         return plan.log_prob(spec, value, self._batch_shape, self._event_shape)
 
     def prob(self, value) -> np.ndarray:
-        """``exp(log_prob(value))``."""
-        return np.exp(self.log_prob(value))
+        """``exp(log_prob(value))``, shape ``(*sample, *batch_shape)``."""
+        return np.asarray(np.exp(self.log_prob(value)))
 
     def cdf(self, value) -> np.ndarray:
         """Cumulative distribution function (univariate distributions only)."""
@@ -188,7 +188,7 @@ class Distribution:
             return self._dtype
         return None
 
-    def _checked_value(self, value, name="value"):
+    def _checked_value(self, value, name="value", check_support=True):
         """Coerce ``value``, check its shape against the event and batch, and its support."""
         value = as_real_array(value, name, dtype=self._value_dtype(value))
         dtype = result_dtype(self._dtype, value.dtype)
@@ -210,7 +210,7 @@ class Distribution:
                 f"with batch_shape {fmt_shape(self._batch_shape)} + event_shape "
                 f"{fmt_shape(self._event_shape)}"
             ) from None
-        if self._validate_args:
+        if self._validate_args and check_support:
             ok = self.support.check(value)
             if not np.all(ok):
                 bad = np.argwhere(~np.asarray(ok))[0]

@@ -66,6 +66,13 @@ class MixtureSameFamily(Distribution):
     Sampling is ancestral: the component index is drawn first, then one draw is
     made from that component only.  It is not reparameterised.
 
+    Components with a compiled kernel (Normal, Independent(Normal),
+    MultivariateNormal, Categorical) take the paths above.  Other components
+    (nested mixtures, Independent over MultivariateNormal or Categorical) take a
+    generic path: ``log_prob``/``cdf`` in chunks of bounded ``(chunk, B, K)``
+    temporaries, and ``sample`` drawing every component for a chunk, then
+    gathering the chosen one.
+
     Examples
     --------
     >>> import mixstat
@@ -107,7 +114,10 @@ class MixtureSameFamily(Distribution):
         self.mixture_distribution = mixture_distribution
         self.component_distribution = component_distribution
         self._num_component = K
-        self._dtype = np.result_type(mixture_distribution.dtype, component_distribution.dtype)
+        if getattr(mixture_distribution, "_weak_dtype", False):
+            self._dtype = component_distribution.dtype  # weights given as Python lists follow the components
+        else:
+            self._dtype = np.result_type(mixture_distribution.dtype, component_distribution.dtype)
         super().__init__(batch, component_distribution.event_shape, validate_args)
 
     @property
@@ -126,7 +136,7 @@ class MixtureSameFamily(Distribution):
         """``sum_k pi_k mu_k``, shape ``(*batch_shape, *event_shape)``."""
         w = self._weights_for_event()
         ax = -1 - len(self._event_shape)
-        return (w * self.component_distribution.mean).sum(ax).astype(self._dtype, copy=False)
+        return np.asarray((w * self.component_distribution.mean).sum(ax), dtype=self._dtype)
 
     @property
     def variance(self):
@@ -136,7 +146,7 @@ class MixtureSameFamily(Distribution):
         mu = self.component_distribution.mean
         mean = np.expand_dims((w * mu).sum(ax), ax)
         var = (w * (self.component_distribution.variance + (mu - mean) ** 2)).sum(ax)
-        return var.astype(self._dtype, copy=False)
+        return np.asarray(var, dtype=self._dtype)
 
     def entropy(self):
         raise NotImplementedError("MixtureSameFamily: the entropy of a mixture has no closed form; "
@@ -238,13 +248,14 @@ class MixtureSameFamily(Distribution):
         from .. import plan
         from .._rng import key_for
 
-        idx = plan.choose(cumw, sample_shape, self._batch_shape, rng)
+        key = key_for(rng)  # one key per call, as on the kernel path
+        idx = plan.choose(cumw, sample_shape, self._batch_shape, None, key=key)
         K = self._num_component
         comp = self.component_distribution.expand(self._batch_shape + (K,))
         S = math.prod(sample_shape)
         B = math.prod(self._batch_shape)
         flat_idx = idx.reshape(S, B)
-        seed = np.random.default_rng(np.array(key_for(rng), dtype=np.uint64))
+        seed = np.random.default_rng([int(key[0]), int(key[1]), 1])
         parts = []
         step = max(1, _FALLBACK_ELEMENTS // max(B * K, 1))
         for s0 in range(0, S, step):

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from . import constraints
+from .._array import fmt_shape
 from .distribution import Distribution, _broadcast_params, _float_params
 
 __all__ = ["Normal"]
@@ -93,16 +94,26 @@ class Normal(Distribution):
         return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape)
 
     def icdf(self, value):
-        """Quantile function: ``loc + scale * sqrt(2) * erfinv(2 value - 1)``."""
+        """Quantile function ``loc + scale * ndtri(value)`` for probabilities ``value`` in [0, 1].
+
+        Values outside [0, 1] give NaN (a ``ValueError`` with ``validate_args=True``).
+        """
         from scipy.special import ndtri
 
-        value, dtype = self._checked_value(value)
+        value, dtype = self._checked_value(value, check_support=False)
+        if self._validate_args and not np.all((value >= 0) & (value <= 1)):
+            raise ValueError(f"Normal.icdf: value of shape {fmt_shape(value.shape)} must be "
+                             "probabilities in [0, 1]")
         return (self.loc + self.scale * ndtri(value)).astype(dtype, copy=False)
 
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
-        return Normal(np.broadcast_to(self.loc, batch_shape), np.broadcast_to(self.scale, batch_shape),
-                      validate_args=False if self._validate_args is None else self._validate_args)
+        new = Normal.__new__(Normal)
+        Distribution.__init__(new, batch_shape, (), self._validate_args)
+        new._dtype = self._dtype
+        new.loc = np.broadcast_to(self.loc, batch_shape)
+        new.scale = np.broadcast_to(self.scale, batch_shape)
+        return new
 
     def _diag_normal_params(self):
         return self.loc, self.scale

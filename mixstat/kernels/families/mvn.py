@@ -35,6 +35,15 @@ def pack(loc, scale_tril, inv_tril, dtype):
 @register_jitable
 def logpdf(x, s, b, tab, k):
     D = x.shape[2]
+    infinite = False
+    for j in range(D):
+        v = x[s, b, j]
+        if v != v:
+            return v
+        if v == math.inf or v == -math.inf:
+            infinite = True
+    if infinite:  # density 0 at infinity (the product below would form 0 * inf)
+        return -math.inf
     acc = 0.0
     base = D
     for i in range(D):
