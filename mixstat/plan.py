@@ -42,17 +42,23 @@ def _prod(shape):
 
 
 def flat_value(value, batch_shape, event_shape):
-    """View ``value`` (already checked) as ``(S, B, D)``; return it and the output shape."""
+    """View ``value`` (already checked) as ``(S, B, D)``.
+
+    Returns the view, the output shape and the effective batch shape: the
+    trailing ``len(batch_shape)`` dims of the output.  These differ from
+    ``batch_shape`` where the value stretches a batch dim of size 1; the
+    parameter rows are then broadcast (by stride 0) to the effective batch.
+    """
     ne = len(event_shape)
     vb = value.shape[: value.ndim - ne]
-    out_shape = np.broadcast_shapes(vb, batch_shape)
+    out_shape = tuple(np.broadcast_shapes(vb, batch_shape))
+    nb = len(batch_shape)
+    eff_batch = out_shape[len(out_shape) - nb:]
     full = np.broadcast_to(value, out_shape + tuple(event_shape))
-    B = _prod(batch_shape)
-    S = _prod(out_shape) // B if B else 0
+    B = _prod(eff_batch)
+    S = _prod(out_shape[: len(out_shape) - nb])
     D = max(_prod(event_shape), 1)
-    if B == 0:
-        S = _prod(out_shape[: len(out_shape) - len(batch_shape)])
-    return full.reshape(S, B, D), tuple(out_shape)
+    return full.reshape(S, B, D), out_shape, eff_batch
 
 
 def _rows(table, batch_shape, K):
@@ -75,7 +81,7 @@ def _single(spec, batch_shape):
 def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None):
     """``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))`` (or the plain log-density)."""
     dtype = spec.table.dtype
-    x, out_shape = flat_value(value, batch_shape, event_shape)
+    x, out_shape, batch_shape = flat_value(value, batch_shape, event_shape)
     if logw is None:
         tab = _single(spec, batch_shape)
         lw = np.zeros((1, 1), dtype=dtype)
@@ -93,7 +99,7 @@ def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None):
 def cdf(spec: KernelSpec, value, batch_shape, probs=None):
     """``sum_k w[b, k] F_k(x[s, b])`` for univariate families."""
     dtype = spec.table.dtype
-    x, out_shape = flat_value(value, batch_shape, ())
+    x, out_shape, batch_shape = flat_value(value, batch_shape, ())
     if probs is None:
         tab = _single(spec, batch_shape)
         w = np.broadcast_to(np.ones((1, 1), dtype=dtype), (tab.shape[0], 1))

@@ -45,15 +45,21 @@ def mvn_cov_from(covariance_matrix=None, precision_matrix=None, scale_tril=None)
 
 
 def _lead_flat(x, batch, event):
-    """Broadcast ``x`` against ``batch + event``; return ``(L, B, *event)`` view and the output shape."""
+    """Broadcast ``x`` against ``batch + event``.
+
+    Returns an ``(L, B, *event)`` copy, the output shape and the effective batch
+    (the trailing batch dims of the output, wider than ``batch`` where the value
+    stretches a batch dim of size 1).
+    """
     x = np.asarray(x, dtype=np.float64)
     ne = len(event)
     vb = x.shape[: x.ndim - ne]
     full = np.broadcast_shapes(vb, batch)
+    eff = full[len(full) - len(batch):]
     xb = np.broadcast_to(x, full + tuple(event))
-    B = math.prod(batch)
+    B = math.prod(eff)
     L = math.prod(full[: len(full) - len(batch)])
-    return xb.reshape((L, B) + tuple(event)), full
+    return xb.reshape((L, B) + tuple(event)), full, eff
 
 
 class _ParamRef:
@@ -154,9 +160,9 @@ class MVNRef(_ParamRef):
 
     def log_prob(self, x):
         D = self.loc.shape[-1]
-        xf, full = _lead_flat(x, self.batch_shape, (D,))
-        locs = self.loc.reshape(-1, D)
-        covs = self.cov.reshape(-1, D, D)
+        xf, full, eff = _lead_flat(x, self.batch_shape, (D,))
+        locs = np.broadcast_to(self.loc, eff + (D,)).reshape(-1, D)
+        covs = np.broadcast_to(self.cov, eff + (D, D)).reshape(-1, D, D)
         out = np.empty(xf.shape[:2])
         for b in range(xf.shape[1]):
             mvn = stats.multivariate_normal(locs[b], covs[b])

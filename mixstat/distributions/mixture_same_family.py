@@ -192,15 +192,15 @@ class MixtureSameFamily(Distribution):
         """Generic path for components without a kernel: bounded ``(chunk, B, K)`` temporaries."""
         from .. import plan
 
-        x, out_shape = plan.flat_value(value, self._batch_shape, self._event_shape)
+        x, out_shape, batch = plan.flat_value(value, self._batch_shape, self._event_shape)
         S, B = x.shape[0], x.shape[1]
         K = self._num_component
-        comp = self.component_distribution.expand(self._batch_shape + (K,))
-        logw = np.broadcast_to(self.mixture_distribution.logits, self._batch_shape + (K,))
+        comp = self.component_distribution.expand(batch + (K,))
+        logw = np.broadcast_to(self.mixture_distribution.logits, batch + (K,))
         out = np.empty((S, B), dtype=dtype)
         step = max(1, _FALLBACK_ELEMENTS // max(B * K, 1))
         for s0 in range(0, S, step):
-            xs = x[s0:s0 + step].reshape((-1,) + self._batch_shape + (1,) + self._event_shape)
+            xs = x[s0:s0 + step].reshape((-1,) + batch + (1,) + self._event_shape)
             if op == "log_prob":
                 lp = logw + comp.log_prob(xs)
                 m = np.max(lp, axis=-1, keepdims=True)
