@@ -117,25 +117,18 @@ class NormalRef(_ParamRef):
         return stats.norm.entropy(self.loc, self.scale)
 
 
-class DiagNormalRef(_ParamRef):
+class DiagNormalRef(NormalRef):
     """``Independent(Normal(loc, scale), 1)``: a product of scipy normals over the last dim."""
 
     _core = {"loc": 1, "scale": 1}
+    cdf = None  # multivariate: no cdf
 
     @property
     def event_shape(self):
         return (self.loc.shape[-1],)
 
     def log_prob(self, x):
-        return stats.norm.logpdf(np.asarray(x, np.float64), self.loc, self.scale).sum(-1)
-
-    @property
-    def mean(self):
-        return np.array(self.loc)
-
-    @property
-    def variance(self):
-        return np.array(self.scale) ** 2
+        return super().log_prob(x).sum(-1)
 
     @property
     def covariance(self):
@@ -143,7 +136,7 @@ class DiagNormalRef(_ParamRef):
         return v[..., :, None] * np.eye(v.shape[-1])
 
     def entropy(self):
-        return stats.norm.entropy(self.loc, self.scale).sum(-1)
+        return super().entropy().sum(-1)
 
     def marginal(self, i):
         return NormalRef(loc=self.loc[..., i], scale=self.scale[..., i])

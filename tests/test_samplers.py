@@ -182,15 +182,7 @@ def test_chi_square(ex):
     C = _n_categories(ex)
     assert x.dtype == np.int64
     assert np.all((x >= 0) & (x < C))
-    pmf = ex.ref.pmf()
-    pv = PValues(ex, "test_chi_square")
-    for idx in _batch_indices(ex.batch_shape):
-        counts = np.bincount(_at(x, idx), minlength=C)
-        _chi_square(counts, pmf[idx], f"batch {idx}", pv)
-    if C == 1:
-        assert np.all(x == 0)
-    else:
-        pv.check()
+    _chi_square_per_batch(ex, x, ex.ref.pmf(), C, PValues(ex, "test_chi_square"))
 
 
 @pytest.mark.parametrize("ex", reg.examples(lambda e: e.is_mixture))
@@ -200,12 +192,16 @@ def test_index_chi_square(ex):
     K = ex.ref.K
     assert index.shape == (N_DRAWS,) + ex.batch_shape
     assert np.all((index >= 0) & (index < K))
-    pv = PValues(ex, "test_index_chi_square")
+    _chi_square_per_batch(ex, index, ex.ref.weights, K, PValues(ex, "test_index_chi_square"))
+
+
+def _chi_square_per_batch(ex, draws, probs, n_cells, pv):
+    """Chi-square of the draws' cell counts against ``probs`` for every batch entry."""
     for idx in _batch_indices(ex.batch_shape):
-        counts = np.bincount(_at(index, idx), minlength=K)
-        _chi_square(counts, ex.ref.weights[idx], f"batch {idx}", pv)
-    if K == 1:
-        assert np.all(index == 0)
+        counts = np.bincount(_at(draws, idx), minlength=n_cells)
+        _chi_square(counts, probs[idx], f"batch {idx}", pv)
+    if n_cells == 1:
+        assert np.all(draws == 0)
     else:
         pv.check()
 
