@@ -72,62 +72,50 @@ def _weights(w, batch_shape, K):
     return np.broadcast_to(w, tuple(batch_shape) + (K,)).reshape(_prod(batch_shape), K)
 
 
-def _single(spec, batch_shape):
-    """A non-mixture as a mixture of one: weights ``(B, 1)`` of log 1 = 0."""
-    tab = _rows(spec.table[..., None, :], batch_shape, 1)
-    return tab
+def _tables(spec, batch_shape, weights, neutral):
+    """Parameter rows ``(B, K, P)`` and per-component weights ``(B, K)``.
+
+    A non-mixture (``weights is None``) is a mixture of one component whose
+    weight is ``neutral`` (0 for log-weights, 1 for weights and cumulative weights).
+    """
+    dtype = spec.table.dtype
+    if weights is None:
+        tab = _rows(spec.table[..., None, :], batch_shape, 1)
+        w = np.broadcast_to(np.full((1, 1), neutral, dtype=dtype), (tab.shape[0], 1))
+    else:
+        K = weights.shape[-1]
+        tab = _rows(spec.table, batch_shape, K)
+        w = _weights(weights.astype(dtype, copy=False), batch_shape, K)
+    return tab, w
+
+
+def _evaluate(op, spec, value, batch_shape, event_shape, weights, neutral):
+    x, out_shape, batch_shape = flat_value(value, batch_shape, event_shape)
+    tab, w = _tables(spec, batch_shape, weights, neutral)
+    dtype = spec.table.dtype
+    out = np.empty(x.shape[0] * x.shape[1], dtype=dtype)
+    if out.size:
+        _jit.call(_jit.get_kernel(op, spec.family, dtype), x, w, tab, out)
+    return out.reshape(out_shape)
 
 
 def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None):
     """``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))`` (or the plain log-density)."""
-    dtype = spec.table.dtype
-    x, out_shape, batch_shape = flat_value(value, batch_shape, event_shape)
-    if logw is None:
-        tab = _single(spec, batch_shape)
-        lw = np.zeros((1, 1), dtype=dtype)
-        lw = np.broadcast_to(lw, (tab.shape[0], 1))
-    else:
-        K = logw.shape[-1]
-        tab = _rows(spec.table, batch_shape, K)
-        lw = _weights(logw.astype(dtype, copy=False), batch_shape, K)
-    out = np.empty(x.shape[0] * x.shape[1], dtype=dtype)
-    if out.size:
-        _jit.call(_jit.get_kernel("log_prob", spec.family, dtype), x, lw, tab, out)
-    return out.reshape(out_shape)
+    return _evaluate("log_prob", spec, value, batch_shape, event_shape, logw, 0.0)
 
 
 def cdf(spec: KernelSpec, value, batch_shape, probs=None):
     """``sum_k w[b, k] F_k(x[s, b])`` for univariate families."""
-    dtype = spec.table.dtype
-    x, out_shape, batch_shape = flat_value(value, batch_shape, ())
-    if probs is None:
-        tab = _single(spec, batch_shape)
-        w = np.broadcast_to(np.ones((1, 1), dtype=dtype), (tab.shape[0], 1))
-    else:
-        K = probs.shape[-1]
-        tab = _rows(spec.table, batch_shape, K)
-        w = _weights(probs.astype(dtype, copy=False), batch_shape, K)
-    out = np.empty(x.shape[0] * x.shape[1], dtype=dtype)
-    if out.size:
-        _jit.call(_jit.get_kernel("cdf", spec.family, dtype), x, w, tab, out)
-    return out.reshape(out_shape)
+    return _evaluate("cdf", spec, value, batch_shape, (), probs, 1.0)
 
 
 def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=None,
            return_index=False):
     """Ancestral draws: component first (binary search on ``cumw``), then that component only."""
     dtype = spec.table.dtype
-    B = _prod(batch_shape)
-    N = _prod(sample_shape) * B
-    D = spec.dim
-    if cumw is None:
-        tab = _single(spec, batch_shape)
-        cw = np.broadcast_to(np.ones((1, 1), dtype=dtype), (B, 1))
-    else:
-        K = cumw.shape[-1]
-        tab = _rows(spec.table, batch_shape, K)
-        cw = _weights(cumw.astype(dtype, copy=False), batch_shape, K)
-    out = np.empty((N, D), dtype=dtype)
+    N = _prod(sample_shape) * _prod(batch_shape)
+    tab, cw = _tables(spec, batch_shape, cumw, 1.0)
+    out = np.empty((N, spec.dim), dtype=dtype)
     index = np.empty(N, dtype=np.int64)
     key0, key1 = key_for(rng)
     if N:

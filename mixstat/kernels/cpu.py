@@ -53,10 +53,7 @@ def make_cdf(cdf):
             b = n - s * B
             acc = 0.0
             for k in range(K):
-                if w[b, k] > 0:
-                    acc += w[b, k] * cdf(x, s, b, tab, k)
-                elif x[s, b, 0] != x[s, b, 0]:
-                    acc += x[s, b, 0]
+                acc += w[b, k] * cdf(x, s, b, tab, k)  # NaN x gives NaN
             out[n] = min(acc, 1.0)
 
     return mixture_cdf
