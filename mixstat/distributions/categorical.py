@@ -184,14 +184,14 @@ class Categorical(Distribution):
 
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
-        new = Categorical.__new__(Categorical)
-        Distribution.__init__(new, batch_shape, (), self._validate_args)
-        new._dtype = self._dtype
+        new = self._expanded_copy(batch_shape)
         new._weak_dtype = self._weak_dtype
         new._num_events = self._num_events
         new.support = self.support
-        new._logits = np.broadcast_to(self.logits, batch_shape + (self._num_events,))
-        new._probs = np.broadcast_to(self.probs, batch_shape + (self._num_events,))
+        shape = batch_shape + (self._num_events,)
+        # keep whichever of probs/logits is not derived yet lazy
+        new._logits = None if self._logits is None else np.broadcast_to(self._logits, shape)
+        new._probs = None if self._probs is None else np.broadcast_to(self._probs, shape)
         return new
 
     def _make_spec(self, dtype):

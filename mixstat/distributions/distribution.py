@@ -154,6 +154,16 @@ class Distribution:
         """A new distribution with parameters broadcast to ``batch_shape`` (no copy)."""
         raise NotImplementedError
 
+    def _expanded_copy(self, batch_shape):
+        """An uninitialised instance of this class with ``batch_shape`` and this one's settings.
+
+        ``expand`` fills in the broadcast parameters; nothing is re-validated.
+        """
+        new = type(self).__new__(type(self))
+        Distribution.__init__(new, batch_shape, self._event_shape, self._validate_args)
+        new._dtype = self._dtype
+        return new
+
     def _expanded_batch(self, batch_shape):
         batch_shape = as_shape(batch_shape, "batch_shape")
         try:

@@ -237,7 +237,7 @@ class MixtureSameFamily(Distribution):
         sample_shape = as_shape(sample_shape, "sample_shape")
         from .. import plan
 
-        cumw = np.cumsum(self.mixture_distribution.probs, axis=-1)
+        cumw = self.mixture_distribution._cumw()
         spec = self.component_distribution._kernel_spec(self._dtype)
         if spec is not None:
             return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng,

@@ -178,9 +178,7 @@ class MultivariateNormal(Distribution):
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
         D = self._event_shape[0]
-        new = MultivariateNormal.__new__(MultivariateNormal)
-        Distribution.__init__(new, batch_shape, self._event_shape, self._validate_args)
-        new._dtype = self._dtype
+        new = self._expanded_copy(batch_shape)
         new.loc = np.broadcast_to(self.loc, batch_shape + (D,))
         new._L64 = np.broadcast_to(self._L64, batch_shape + (D, D))
         new._W64 = np.broadcast_to(self._W64, batch_shape + (D, D))

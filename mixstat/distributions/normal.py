@@ -108,9 +108,7 @@ class Normal(Distribution):
 
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
-        new = Normal.__new__(Normal)
-        Distribution.__init__(new, batch_shape, (), self._validate_args)
-        new._dtype = self._dtype
+        new = self._expanded_copy(batch_shape)
         new.loc = np.broadcast_to(self.loc, batch_shape)
         new.scale = np.broadcast_to(self.scale, batch_shape)
         return new
