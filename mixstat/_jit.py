@@ -9,7 +9,11 @@
   edited scalar function never meets a stale caller in the cache.  Set
   ``MIXSTAT_CACHE_DIR`` to move the cache.
 * ``error_model="numpy"`` (division by zero gives inf/nan, never raises) and
-  only the ``fastmath`` flags that keep NaN/Inf semantics.
+  only the ``fastmath`` flags that keep NaN/Inf semantics and the order of
+  additions ('reassoc' would undo the rounding tricks of the polynomial exp).
+* Event sizes up to ``MAX_STATIC_DIM`` are compiled as constants (one kernel
+  per size), so loops over coordinates unroll and the loop over points
+  vectorises; larger events share one kernel with a run-time size.
 * Parallel calls are serialised when numba fell back to the ``workqueue``
   threading layer, which aborts the process under concurrent calls.
 """
@@ -23,12 +27,16 @@ from pathlib import Path
 __all__ = ["get_kernel", "call", "cache_dir", "NJIT_OPTIONS"]
 
 #: options for every CPU kernel.  No 'nnan'/'ninf': NaN and Inf must survive.
+#: No 'reassoc': the polynomial exp relies on the order of its additions.
 NJIT_OPTIONS = dict(
     cache=True,
     error_model="numpy",
-    fastmath={"reassoc", "contract", "nsz", "arcp"},
+    fastmath={"contract", "nsz", "arcp"},
     nogil=True,
 )
+
+#: event sizes compiled as constants (see the module notes)
+MAX_STATIC_DIM = 8
 
 _KERNEL_DIR = Path(__file__).parent / "kernels"
 _lock = threading.RLock()
@@ -89,10 +97,15 @@ def _signature(op, dtype):
     raise KeyError(op)
 
 
-def get_kernel(op: str, family: str, dtype) -> object:
-    """Return the compiled CPU kernel for ``op`` on ``family`` in ``dtype``."""
+def get_kernel(op: str, family: str, dtype, dim: int = 0) -> object:
+    """Return the compiled CPU kernel for ``op`` on ``family`` in ``dtype``.
+
+    ``dim`` is the event size; it is compiled in as a constant for ``log_prob``
+    when at most ``MAX_STATIC_DIM``.
+    """
     dtype = str(dtype)
-    key = (op, family, dtype)
+    dim = dim if (op == "log_prob" and 0 < dim <= MAX_STATIC_DIM) else 0
+    key = (op, family, dtype, dim)
     k = _kernels.get(key)
     if k is not None:
         return k
@@ -103,7 +116,7 @@ def get_kernel(op: str, family: str, dtype) -> object:
 
             from .kernels import cpu
 
-            impl = cpu.make(op, family)
+            impl = cpu.make(op, family, dtype, dim)
             old = numba.config.CACHE_DIR
             numba.config.CACHE_DIR = cache_dir()
             try:

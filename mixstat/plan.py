@@ -95,7 +95,7 @@ def _evaluate(op, spec, value, batch_shape, event_shape, weights, neutral):
     dtype = spec.table.dtype
     out = np.empty(x.shape[0] * x.shape[1], dtype=dtype)
     if out.size:
-        _jit.call(_jit.get_kernel(op, spec.family, dtype), x, w, tab, out)
+        _jit.call(_jit.get_kernel(op, spec.family, dtype, x.shape[2]), x, w, tab, out)
     return out.reshape(out_shape)
 
 

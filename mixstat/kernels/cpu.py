@@ -7,8 +7,11 @@ functions; :mod:`mixstat._jit` compiles it with the project's options.  Point
 import importlib
 import math
 
+import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
+from .fastmath import exp_neg, exp_neg32
 from .philox import search, uniform
 
 
@@ -16,29 +19,122 @@ def _family(name):
     return importlib.import_module(f"{__package__}.families.{name}")
 
 
-def make_log_prob(logpdf):
+#: points per tile: a tile's values and accumulators stay in L1
+TILE = 256
+
+
+def make_log_prob(fam, dtype, dim):
+    """Tiled mixture log-density ``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))``.
+
+    Work is split into tiles of up to ``TILE`` points that share ``b`` (when
+    ``S >= B``) or ``s``.  A tile's values are copied to a contiguous buffer,
+    then for each component the inner loop over the tile's points calls the
+    family ``logpdf`` and the polynomial ``exp``: no calls, no branches, so LLVM
+    vectorises it.  ``dim`` (the event size, or 0 when only known at run time)
+    is a compile-time constant, so the family's loop over coordinates unrolls.
+
+    The log-sum-exp is scaled by ``M = max_k(logw[k] + bound_k)`` (``bound_k``
+    is the log-density at component k's mode), which is computed once per tile
+    instead of per point: every term is ``exp(t - M) <= 1``.  A point whose sum
+    is below ``exp(-600)`` (float32: ``exp(-60)``: a far tail, or an infinite
+    value) is recomputed exactly with its own running maximum, so the result
+    stays finite and accurate however far out the point is.
+    """
+    logpdf = fam.logpdf
+    bound = fam.bound
+    f32 = str(dtype) == "float32"
+    F = np.float32 if f32 else np.float64
+    expn = exp_neg32 if f32 else exp_neg
+    zero = F(0.0)
+    ninf = F(-np.inf)
+    thresh = F(math.exp(-60.0 if f32 else -600.0))
+    L = TILE
+
+    @register_jitable
+    def exact(x, s, b, logw, tab):
+        # one pass with a running maximum (the foundation kernel); scalar math.exp
+        m = -math.inf
+        acc = 0.0
+        for k in range(logw.shape[1]):
+            t = logw[b, k] + logpdf(x, s, b, tab, k)
+            if t > m:
+                acc = acc * math.exp(m - t) + 1.0
+                m = t
+            elif t == -math.inf:
+                pass
+            elif t == m:
+                acc += 1.0
+            else:
+                acc += math.exp(t - m)  # NaN propagates here
+        return F(m + math.log(acc))
+
     def log_prob(x, logw, tab, out):
+        S = x.shape[0]
         B = x.shape[1]
+        D = dim if dim > 0 else x.shape[2]
         K = logw.shape[1]
-        N = x.shape[0] * B
-        for n in prange(N):
-            s = n // B
-            b = n - s * B
-            # one pass, running maximum: no (N, K) temporary
-            m = -math.inf
-            acc = 0.0
-            for k in range(K):
-                t = logw[b, k] + logpdf(x, s, b, tab, k)
-                if t > m:
-                    acc = acc * math.exp(m - t) + 1.0
-                    m = t
-                elif t == -math.inf:
-                    pass
-                elif t == m:
-                    acc += 1.0
-                else:
-                    acc += math.exp(t - m)  # NaN propagates here
-            out[n] = m + math.log(acc)
+        along_s = S >= B
+        if along_s:
+            per = (S + L - 1) // L
+            ntiles = per * B
+        else:
+            per = (B + L - 1) // L
+            ntiles = per * S
+        for t in prange(ntiles):
+            r = t // per
+            c = (t - r * per) * L
+            acc = np.empty(L, F)
+            if along_s:
+                b0 = r
+                s0 = c
+                nl = min(L, S - c)
+                xb = np.empty((L, 1, D), F)
+                for i in range(nl):
+                    for j in range(D):
+                        xb[i, 0, j] = x[s0 + i, b0, j]
+                    acc[i] = zero
+                tb = tab[b0:b0 + 1]
+                mb = ninf
+                for k in range(K):
+                    v = F(logw[b0, k] + bound(tab, b0, k))
+                    mb = v if v > mb else mb
+                mb = mb if mb > ninf else zero
+                for k in range(K):
+                    sh = logw[b0, k] - mb
+                    for i in range(nl):
+                        acc[i] += expn(F(logpdf(xb, i, 0, tb, k) + sh))
+                for i in range(nl):
+                    a = acc[i]
+                    if a >= thresh or a != a:
+                        out[(s0 + i) * B + b0] = mb + math.log(a)
+                    else:
+                        out[(s0 + i) * B + b0] = exact(x, s0 + i, b0, logw, tab)
+            else:
+                s0 = r
+                b0 = c
+                nl = min(L, B - c)
+                xb = np.empty((1, L, D), F)
+                mv = np.empty(L, F)
+                tb = tab[b0:b0 + nl]
+                lw = logw[b0:b0 + nl]
+                for i in range(nl):
+                    for j in range(D):
+                        xb[0, i, j] = x[s0, b0 + i, j]
+                    mb = ninf
+                    for k in range(K):
+                        v = F(lw[i, k] + bound(tb, i, k))
+                        mb = v if v > mb else mb
+                    mv[i] = mb if mb > ninf else zero
+                    acc[i] = zero
+                for k in range(K):
+                    for i in range(nl):
+                        acc[i] += expn(F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i])))
+                for i in range(nl):
+                    a = acc[i]
+                    if a >= thresh or a != a:
+                        out[s0 * B + b0 + i] = mv[i] + math.log(a)
+                    else:
+                        out[s0 * B + b0 + i] = exact(x, s0, b0 + i, logw, tab)
 
     return log_prob
 
@@ -87,13 +183,16 @@ def make_choose():
     return choose
 
 
-def make(op, family):
-    """The uncompiled loop for ``op`` (log_prob, cdf, sample, choose) on ``family``."""
+def make(op, family, dtype="float64", dim=0):
+    """The uncompiled loop for ``op`` (log_prob, cdf, sample, choose) on ``family``.
+
+    ``dim`` > 0 fixes the event size at compile time (see :func:`make_log_prob`).
+    """
     if op == "choose":
         return make_choose()
     fam = _family(family)
     if op == "log_prob":
-        return make_log_prob(fam.logpdf)
+        return make_log_prob(fam, dtype, dim)
     if op == "cdf":
         return make_cdf(fam.cdf)
     if op == "sample":

@@ -31,6 +31,12 @@ def logpdf(x, s, b, tab, k):
 
 
 @register_jitable
+def bound(tab, b, k):
+    """An upper bound of ``logpdf``: a log-probability is at most 0."""
+    return 0.0
+
+
+@register_jitable
 def cdf(x, s, b, tab, k):
     C = tab.shape[2] // 2
     v = x[s, b, 0]

@@ -56,6 +56,12 @@ def logpdf(x, s, b, tab, k):
 
 
 @register_jitable
+def bound(tab, b, k):
+    """An upper bound of ``logpdf`` over ``x``: its value at the mode."""
+    return tab[b, k, tab.shape[2] - 1]
+
+
+@register_jitable
 def draw(key0, key1, n, tab, b, k, out, row):
     D = out.shape[1]
     for j in range(0, D, 2):

@@ -1,6 +1,11 @@
 """Normal family, diagonal in ``D`` dims (``D = 1`` for a scalar Normal).
 
-Row layout (P = 2 D + 1): ``loc[0:D] | 1/scale[0:D] | sum(-log scale) - D/2 log(2 pi)``.
+Row layout (P = 3 D + 1):
+``loc[0:D] | sqrt(1/2)/scale[0:D] | sum(-log scale) - D/2 log(2 pi) | scale[0:D]``.
+
+With ``z = (x - loc) sqrt(1/2) / scale`` the log-density is ``const - sum z**2``
+and the cdf is ``erfc(-z) / 2``: no multiply by 1/2 and no float64 literal in
+the arithmetic, so float32 rows are evaluated in float32.
 """
 import math
 
@@ -10,35 +15,42 @@ from numba.extending import register_jitable
 from ..philox import normal_pair
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_SQRT_HALF = math.sqrt(0.5)
 
 
 def pack(loc, scale, dtype):
-    """Rows for ``loc`` and ``scale`` of shape ``(..., D)`` -> ``(..., 2 D + 1)``."""
+    """Rows for ``loc`` and ``scale`` of shape ``(..., D)`` -> ``(..., 3 D + 1)``."""
     loc = np.asarray(loc, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
     loc, scale = np.broadcast_arrays(loc, scale)
     D = loc.shape[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         const = -np.log(scale).sum(-1, keepdims=True) - D * _HALF_LOG_2PI
-        tab = np.concatenate([loc, 1.0 / scale, const], axis=-1)
+        tab = np.concatenate([loc, _SQRT_HALF / scale, const, scale], axis=-1)
     return tab.astype(dtype, copy=False)
 
 
 @register_jitable
 def logpdf(x, s, b, tab, k):
     D = x.shape[2]
-    acc = 0.0
-    for j in range(D):
+    z = (x[s, b, 0] - tab[b, k, 0]) * tab[b, k, D]
+    acc = z * z
+    for j in range(1, D):
         z = (x[s, b, j] - tab[b, k, j]) * tab[b, k, D + j]
         acc += z * z
-    return tab[b, k, 2 * D] - 0.5 * acc
+    return tab[b, k, 2 * D] - acc
+
+
+@register_jitable
+def bound(tab, b, k):
+    """An upper bound of ``logpdf`` over ``x``: its value at the mode."""
+    return tab[b, k, (tab.shape[2] - 1) // 3 * 2]
 
 
 @register_jitable
 def cdf(x, s, b, tab, k):
     z = (x[s, b, 0] - tab[b, k, 0]) * tab[b, k, 1]
-    return 0.5 * math.erfc(-z * _INV_SQRT2)
+    return 0.5 * math.erfc(-z)
 
 
 @register_jitable
@@ -46,6 +58,6 @@ def draw(key0, key1, n, tab, b, k, out, row):
     D = out.shape[1]
     for j in range(0, D, 2):
         z0, z1 = normal_pair(key0, key1, n, 1 + j // 2)
-        out[row, j] = tab[b, k, j] + z0 / tab[b, k, D + j]
+        out[row, j] = tab[b, k, j] + z0 * tab[b, k, 2 * D + 1 + j]
         if j + 1 < D:
-            out[row, j + 1] = tab[b, k, j + 1] + z1 / tab[b, k, D + j + 1]
+            out[row, j + 1] = tab[b, k, j + 1] + z1 * tab[b, k, 2 * D + 2 + j]
