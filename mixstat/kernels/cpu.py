@@ -19,6 +19,11 @@ def _family(name):
     return importlib.import_module(f"{__package__}.families.{name}")
 
 
+@register_jitable
+def _no_tile(xt, nl, tab, b, k, t, y):
+    pass
+
+
 #: points per tile: a tile's values and accumulators stay in L1
 TILE = 256
 
@@ -37,11 +42,16 @@ def make_log_prob(fam, dtype, dim):
     is the log-density at component k's mode), which is computed once per tile
     instead of per point: every term is ``exp(t - M) <= 1``.  A point whose sum
     is below ``exp(-600)`` (float32: ``exp(-60)``: a far tail, or an infinite
-    value) is recomputed exactly with its own running maximum, so the result
-    stays finite and accurate however far out the point is.
+    value) or NaN is recomputed with the scalar ``logpdf`` and its own running
+    maximum, so the result stays finite and accurate however far out the point
+    is, and NaN/Inf values get exactly the scalar function's semantics.
     """
     logpdf = fam.logpdf
     bound = fam.bound
+    # families whose scalar logpdf has loops LLVM cannot vectorise over points
+    # (MultivariateNormal's triangular solve) give the same math as a tile loop
+    tiled = hasattr(fam, "logpdf_tile")
+    tile = fam.logpdf_tile if tiled else _no_tile
     f32 = str(dtype) == "float32"
     F = np.float32 if f32 else np.float64
     expn = exp_neg32 if f32 else exp_neg
@@ -88,7 +98,9 @@ def make_log_prob(fam, dtype, dim):
                 b0 = r
                 s0 = c
                 nl = min(L, S - c)
-                xb = np.empty((L, 1, D), F)
+                # coordinate-major buffer, seen as (L, 1, D): unit stride along points
+                xt = np.empty((D, 1, L), F)
+                xb = xt.T
                 for i in range(nl):
                     for j in range(D):
                         xb[i, 0, j] = x[s0 + i, b0, j]
@@ -99,13 +111,22 @@ def make_log_prob(fam, dtype, dim):
                     v = F(logw[b0, k] + bound(tab, b0, k))
                     mb = v if v > mb else mb
                 mb = mb if mb > ninf else zero
-                for k in range(K):
-                    sh = logw[b0, k] - mb
-                    for i in range(nl):
-                        acc[i] += expn(F(logpdf(xb, i, 0, tb, k) + sh))
+                if tiled:
+                    tv = np.empty(L, F)
+                    work = np.empty(L, F)
+                    for k in range(K):
+                        sh = logw[b0, k] - mb
+                        tile(xt, nl, tab, b0, k, tv, work)
+                        for i in range(nl):
+                            acc[i] += expn(F(tv[i] + sh))
+                else:
+                    for k in range(K):
+                        sh = logw[b0, k] - mb
+                        for i in range(nl):
+                            acc[i] += expn(F(logpdf(xb, i, 0, tb, k) + sh))
                 for i in range(nl):
                     a = acc[i]
-                    if a >= thresh or a != a:
+                    if a >= thresh:
                         out[(s0 + i) * B + b0] = mb + math.log(a)
                     else:
                         out[(s0 + i) * B + b0] = exact(x, s0 + i, b0, logw, tab)
@@ -113,7 +134,7 @@ def make_log_prob(fam, dtype, dim):
                 s0 = r
                 b0 = c
                 nl = min(L, B - c)
-                xb = np.empty((1, L, D), F)
+                xb = np.empty((D, L, 1), F).T
                 mv = np.empty(L, F)
                 tb = tab[b0:b0 + nl]
                 lw = logw[b0:b0 + nl]
@@ -131,7 +152,7 @@ def make_log_prob(fam, dtype, dim):
                         acc[i] += expn(F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i])))
                 for i in range(nl):
                     a = acc[i]
-                    if a >= thresh or a != a:
+                    if a >= thresh:
                         out[s0 * B + b0 + i] = mv[i] + math.log(a)
                     else:
                         out[s0 * B + b0 + i] = exact(x, s0, b0 + i, logw, tab)

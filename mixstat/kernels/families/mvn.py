@@ -2,10 +2,12 @@
 
 Row layout (P = D + D (D + 1) + 1), lower triangles packed row by row
 (element ``(i, j)``, ``j <= i``, at ``i (i + 1) / 2 + j``):
-``loc[0:D] | W = L^{-1} packed | L packed | -sum(log diag L) - D/2 log(2 pi)``.
+``loc[0:D] | W = sqrt(1/2) L^{-1} packed | L packed | -sum(log diag L) - D/2 log(2 pi)``.
 
 ``logpdf`` needs no scratch memory: ``y = W (x - loc)`` is formed one row at a
-time and only ``|y|^2`` is kept.  ``draw`` writes ``D`` standard normals into
+time and only ``|y|^2`` is kept; the log-density is ``const - |y|^2``.  It has
+no data-dependent branch (a NaN or infinite coordinate is sorted out with
+selects at the end), so the CPU loop over points vectorises.  ``draw`` writes ``D`` standard normals into
 the output row and multiplies by ``L`` in place, bottom row first.
 """
 import math
@@ -16,6 +18,7 @@ from numba.extending import register_jitable
 from ..philox import normal_pair
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_HALF = math.sqrt(0.5)
 
 
 def pack(loc, scale_tril, inv_tril, dtype):
@@ -28,31 +31,63 @@ def pack(loc, scale_tril, inv_tril, dtype):
     W = np.broadcast_to(inv_tril, batch + (D, D))
     diag = np.diagonal(L, axis1=-2, axis2=-1)
     const = -np.log(diag).sum(-1, keepdims=True) - D * _HALF_LOG_2PI
-    tab = np.concatenate([loc, W[..., rows, cols], L[..., rows, cols], const], axis=-1)
+    tab = np.concatenate([loc, _SQRT_HALF * W[..., rows, cols], L[..., rows, cols], const], axis=-1)
     return tab.astype(dtype, copy=False)
 
 
 @register_jitable
 def logpdf(x, s, b, tab, k):
     D = x.shape[2]
-    infinite = False
-    for j in range(D):
-        v = x[s, b, j]
-        if v != v:
-            return v
-        if v == math.inf or v == -math.inf:
-            infinite = True
-    if infinite:  # density 0 at infinity (the product below would form 0 * inf)
-        return -math.inf
-    acc = 0.0
+    nan = False
+    acc = tab[b, k, 0] - tab[b, k, 0]  # 0 in the table's dtype
     base = D
     for i in range(D):
-        y = 0.0
-        for j in range(i + 1):
+        v = x[s, b, i]
+        nan = nan | (v != v)
+        y = tab[b, k, base] * (x[s, b, 0] - tab[b, k, 0])
+        for j in range(1, i + 1):
             y += tab[b, k, base + j] * (x[s, b, j] - tab[b, k, j])
         acc += y * y
         base += i + 1
-    return tab[b, k, tab.shape[2] - 1] - 0.5 * acc
+    r = tab[b, k, tab.shape[2] - 1] - acc
+    # NaN here without a NaN coordinate comes from an infinite one (inf - inf,
+    # 0 * inf): the density there is 0.  Selects, not branches: the CPU loop
+    # over points stays vectorisable.
+    keep = (r == r) | nan
+    return r if keep else -math.inf
+
+
+@register_jitable
+def logpdf_tile(xt, nl, tab, b, k, t, y):
+    """``t[i] = logpdf`` of points ``xt[:, 0, i]``, ``i < nl`` (CPU tiles).
+
+    The same arithmetic as :func:`logpdf` for finite values (NaN where a
+    coordinate is NaN or infinite), ordered for SIMD: ``xt`` is
+    coordinate-major, every inner loop runs over the tile's points with unit
+    stride, ``y`` is scratch of the tile's length.
+    """
+    D = xt.shape[0]
+    P = tab.shape[2]
+    for i in range(nl):
+        t[i] = tab[b, k, 0] - tab[b, k, 0]
+    base = D
+    for r in range(D):
+        w = tab[b, k, base]
+        m = tab[b, k, 0]
+        for i in range(nl):
+            y[i] = w * (xt[0, 0, i] - m)
+        for j in range(1, r + 1):
+            w = tab[b, k, base + j]
+            m = tab[b, k, j]
+            for i in range(nl):
+                y[i] += w * (xt[j, 0, i] - m)
+        for i in range(nl):
+            t[i] += y[i] * y[i]
+        base += r + 1
+    c = tab[b, k, P - 1]
+    for i in range(nl):
+        t[i] = c - t[i]  # NaN for a NaN or infinite coordinate: the caller
+        # recomputes such points with the scalar logpdf
 
 
 @register_jitable
