@@ -12,7 +12,7 @@ from numba import prange
 from numba.extending import register_jitable
 
 from .fastmath import exp_neg, exp_neg32
-from .philox import search, uniform
+from .philox import block, u53
 
 
 def _family(name):
@@ -176,30 +176,124 @@ def make_cdf(cdf):
     return mixture_cdf
 
 
-def make_sample(draw):
+#: up to this many components, the choice counts ``cumw[k] <= t`` over all k
+#: in SIMD (the same index as the binary search); above, binary search per point
+LINEAR_CHOICE = 64
+
+
+@register_jitable
+def _choose_tile(cumw, key0, key1, g0, nl, bb, kk, u):
+    """Component index of points ``g0 + i`` (block 0 of their streams) into ``kk``.
+
+    Equal to ``philox.search(cumw, b, uniform(key0, key1, g, 0))`` point by
+    point: the first ``k`` with ``cumw[b, k] > t`` is the number of ``k < K-1``
+    with ``cumw[b, k] <= t`` (cumw is non-decreasing).
+    """
+    K = cumw.shape[1]
+    # separate loops: a gather from cumw in the Philox loop stops LLVM from
+    # vectorising it
+    for i in range(nl):
+        c0, c1, c2, c3 = block(key0, key1, g0 + i, 0)
+        u[i] = u53(c0, c1)
+    if cumw.shape[0] == 1:
+        tot = cumw[0, K - 1]
+        for i in range(nl):
+            u[i] = u[i] * tot
+            kk[i] = 0
+    else:
+        for i in range(nl):
+            u[i] = u[i] * cumw[bb[i], K - 1]
+            kk[i] = 0
+    if K <= LINEAR_CHOICE:
+        if cumw.shape[0] == 1:
+            for k in range(K - 1):
+                c = cumw[0, k]
+                for i in range(nl):
+                    kk[i] += c <= u[i]
+        else:
+            for k in range(K - 1):
+                for i in range(nl):
+                    kk[i] += cumw[bb[i], k] <= u[i]
+    else:
+        for i in range(nl):
+            lo = 0
+            hi = K - 1
+            b = bb[i]
+            t = u[i]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if cumw[b, mid] > t:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            kk[i] = lo
+
+
+@register_jitable
+def _batch_rows(g0, nl, B, bb):
+    """``bb[i] = (g0 + i) % B`` without a division per point."""
+    b = g0 % B
+    for i in range(nl):
+        bb[i] = b
+        b += 1
+        if b == B:
+            b = 0
+
+
+def make_sample(fam):
+    """Tiled ancestral sampling: choose the component (block 0), then draw it.
+
+    Families with a ``draw_tile`` (Normal) draw a whole tile in SIMD; others
+    call the scalar ``draw`` point by point.  Either way point ``g`` uses only
+    its own stream, so tiling and threads do not change the result.
+    """
+    draw = fam.draw
+    tiled = hasattr(fam, "draw_tile")
+    draw_tile = fam.draw_tile if tiled else draw
+    L = TILE
+
     def sample(cumw, tab, key0, key1, offset, out, index):
         B = cumw.shape[0]
-        K = cumw.shape[1]
         N = out.shape[0]
-        for n in prange(N):
-            g = offset + n
-            b = g % B
-            k = 0
-            if K > 1:
-                k = search(cumw, b, uniform(key0, key1, g, 0))
-            index[n] = k
-            draw(key0, key1, g, tab, b, k, out, n)
+        for t in prange((N + L - 1) // L):
+            n0 = t * L
+            nl = min(L, N - n0)
+            g0 = offset + n0
+            bb = np.empty(L, np.int64)
+            kk = np.empty(L, np.int64)
+            u = np.empty(L, np.float64)
+            _batch_rows(g0, nl, B, bb)
+            if cumw.shape[1] > 1:
+                _choose_tile(cumw, key0, key1, g0, nl, bb, kk, u)
+            else:
+                kk[:] = 0
+            for i in range(nl):
+                index[n0 + i] = kk[i]
+            if tiled:
+                draw_tile(key0, key1, g0, nl, tab, bb, kk, out, n0, u, np.empty(L, np.float64))
+            else:
+                for i in range(nl):
+                    draw(key0, key1, g0 + i, tab, bb[i], kk[i], out, n0 + i)
 
     return sample
 
 
 def make_choose():
+    L = TILE
+
     def choose(cumw, key0, key1, offset, index):
         B = cumw.shape[0]
         N = index.shape[0]
-        for n in prange(N):
-            g = offset + n
-            index[n] = search(cumw, g % B, uniform(key0, key1, g, 0))
+        for t in prange((N + L - 1) // L):
+            n0 = t * L
+            nl = min(L, N - n0)
+            bb = np.empty(L, np.int64)
+            kk = np.empty(L, np.int64)
+            u = np.empty(L, np.float64)
+            _batch_rows(offset + n0, nl, B, bb)
+            _choose_tile(cumw, key0, key1, offset + n0, nl, bb, kk, u)
+            for i in range(nl):
+                index[n0 + i] = kk[i]
 
     return choose
 
@@ -217,5 +311,5 @@ def make(op, family, dtype="float64", dim=0):
     if op == "cdf":
         return make_cdf(fam.cdf)
     if op == "sample":
-        return make_sample(fam.draw)
+        return make_sample(fam)
     raise KeyError(op)

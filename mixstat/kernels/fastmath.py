@@ -94,3 +94,70 @@ def exp_neg32(x):
     scale = np.int32((ki + np.int32(127)) << np.int32(23)).view(np.float32)
     y = p * scale
     return _ZERO_F if x < _EXP_MIN_F else y
+
+
+# log: the reduction and polynomial of fdlibm's e_log.c (|error| < 1 ulp)
+_LG1, _LG2, _LG3, _LG4 = (6.666666666666735130e-01, 3.999999999940941908e-01,
+                          2.857142874366239149e-01, 2.222219843214978396e-01)
+_LG5, _LG6, _LG7 = (1.818357216161805012e-01, 1.531383769920937332e-01,
+                    1.479819860511658591e-01)
+_MANT = np.int64(0x000FFFFFFFFFFFFF)
+_ONE_BITS = np.int64(0x3FF0000000000000)
+_SQRT2 = 1.4142135623730951
+
+
+@njit(**_INLINE)
+def log_pos(x):
+    """``log(x)`` for finite ``x`` with ``2**-1022 <= x`` (normal numbers), float64."""
+    bits = np.float64(x).view(np.int64)
+    e = (bits >> 52) - 1023
+    m = np.int64((bits & _MANT) | _ONE_BITS).view(np.float64)  # [1, 2)
+    big = m > _SQRT2
+    m = 0.5 * m if big else m
+    e = e + 1 if big else e
+    f = m - 1.0  # [sqrt(1/2) - 1, sqrt(2) - 1]
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    r = t1 + t2
+    hfsq = 0.5 * f * f
+    ef = np.float64(e)
+    return ef * _LN2_HI - ((hfsq - (s * (hfsq + r) + ef * _LN2_LO)) - f)
+
+
+# sin/cos on [-pi/4, pi/4]: the polynomials of fdlibm's k_sin.c / k_cos.c
+_S1, _S2, _S3 = -1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04
+_S4, _S5, _S6 = 2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10
+_C1, _C2, _C3 = 4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05
+_C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11
+_TWO_PI = 2.0 * math.pi
+_ROUND = 6755399441055744.0  # 1.5 * 2**52
+
+
+@njit(**_INLINE)
+def sincos_2pi(u):
+    """``(cos(2 pi u), sin(2 pi u))`` for ``|u| < 2**50``, float64.
+
+    The reduction is exact: ``u`` minus a multiple of 1/4 leaves
+    ``w`` in ``[-1/8, 1/8]``, and the quadrant is picked by selects.
+    """
+    q4 = (4.0 * u + _ROUND) - _ROUND  # nearest multiple of 1/4, times 4
+    w = u - 0.25 * q4
+    q = np.int64(q4) & 3
+    x = _TWO_PI * w
+    z = x * x
+    v = z * x
+    sn = x + v * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+    cs = 1.0 - 0.5 * z + z * z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
+    # quadrant q: (cos, sin) = (cs, sn), (-sn, cs), (-cs, -sn), (sn, -cs);
+    # one-level selects only, so LLVM turns them into blends
+    swap = (q & 1) != 0
+    a = sn if swap else cs
+    b = cs if swap else sn
+    negc = ((q + 1) & 2) != 0
+    negs = (q & 2) != 0
+    c = -a if negc else a
+    s = -b if negs else b
+    return c, s
