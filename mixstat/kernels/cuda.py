@@ -69,7 +69,12 @@ def make_log_prob(logpdf):
                     acc += 1.0
                 else:
                     acc += math.exp(t - m)  # NaN propagates here
-            out[n] = m + math.log(acc)
+            # acc == 0 only when every term is -inf (m == -inf): the CPU's m + log(0) is -inf
+            # too; the branch keeps Python's math.log (simulator) from raising on 0
+            if acc == 0.0:
+                out[n] = m
+            else:
+                out[n] = m + math.log(acc)
 
     return log_prob
 
