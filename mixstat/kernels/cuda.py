@@ -29,7 +29,7 @@ from numba import cuda, config
 from .philox import search, uniform
 
 __all__ = ["SIMULATOR", "status", "get_kernel", "launch", "to_device", "to_host", "as_device",
-           "is_device_array", "view", "empty", "make", "OPS"]
+           "view", "empty", "make", "OPS"]
 
 #: True when numba runs CUDA kernels in its Python simulator (``NUMBA_ENABLE_CUDASIM=1``).
 SIMULATOR = bool(config.ENABLE_CUDASIM)
@@ -242,16 +242,6 @@ def status():
             name = name.decode()
         return True, str(name)
     return False, "no CUDA driver or GPU: " + " ".join(str(reason).split())
-
-
-def is_device_array(x) -> bool:
-    """numba device arrays (also simulated ones) and objects exposing ``__cuda_array_interface__``."""
-    if getattr(x, "__cuda_ndarray__", False):
-        return True
-    try:
-        return getattr(x, "__cuda_array_interface__", None) is not None
-    except Exception:  # e.g. a CPU torch tensor raises here
-        return False
 
 
 def as_device(x):
