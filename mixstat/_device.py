@@ -162,6 +162,8 @@ def flat_device_value(kc, x, out_shape, event_shape, nb):
     broadcast value cannot be viewed without a copy (the caller then copies).
     """
     full = tuple(out_shape) + tuple(event_shape)
+    if any(st < 0 for st in x.strides):  # the view below starts at element 0: not for reversed arrays
+        return None
     pad = len(full) - len(x.shape)
     shape = (1,) * pad + tuple(x.shape)
     strides = (0,) * pad + tuple(x.strides)
