@@ -22,9 +22,16 @@ from __future__ import annotations
 import importlib
 import math
 import threading
+import warnings
 
 import numpy as np
-from numba import cuda, config
+from numba import config, cuda
+from numba.core.errors import NumbaPerformanceWarning
+
+try:  # numba-cuda has its own warning classes
+    from numba.cuda.core.errors import NumbaPerformanceWarning as _CudaPerformanceWarning
+except ImportError:  # numba's built-in (deprecated) CUDA target
+    _CudaPerformanceWarning = NumbaPerformanceWarning
 
 from .philox import search, uniform
 
@@ -218,7 +225,12 @@ def launch(op: str, family: str, n: int, *args) -> None:
     if n <= 0:
         return
     blocks, tpb = _config(n)
-    get_kernel(op, family)[blocks, tpb](*args)
+    kernel = get_kernel(op, family)
+    with warnings.catch_warnings():
+        # small problems launch few blocks on purpose: no occupancy warning for each call
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        warnings.simplefilter("ignore", _CudaPerformanceWarning)
+        kernel[blocks, tpb](*args)
 
 
 # -- device arrays ---------------------------------------------------------------
