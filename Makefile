@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # pytest workers: the suite is CPU-bound and each worker runs 1-2 numba threads
 JOBS   ?= 2
 
-.PHONY: demo test test-fast bench clean-cache clean
+.PHONY: demo test test-fast bench bench-gpu clean-cache clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,12 @@ $(BIN)/python:
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,demo]'
+	touch $@
+
+# numba-cuda with the NVVM compiler from pip wheels (no GPU needed): the CUDA
+# kernels are compiled to PTX in the suite (tests/test_cuda_ptx.py)
+$(VENV)/.stamp-cuda: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,demo,cuda]'
 	touch $@
 
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
@@ -27,14 +33,22 @@ $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.stamp-demo
 	$(BIN)/python -m mixstat.demo
 
-# The whole suite, then the kernel tests again with numba's bounds checking on
-# (compiled into a separate kernel cache, see mixstat/_jit.py).
-test: $(VENV)/.stamp-test
-	$(BIN)/python -m pytest -n $(JOBS) -q
+# The whole suite (with every CUDA kernel compiled to PTX for cc 8.0 and 9.0),
+# then the CUDA path under numba's simulator in a process of its own (the
+# variable must be set before numba is imported), then the kernel tests again
+# with numba's bounds checking on (compiled into a separate kernel cache, see
+# mixstat/_jit.py).
+test: $(VENV)/.stamp-test $(VENV)/.stamp-cuda
+	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q
+	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py
 	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
 
 bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/compare.py
+
+# W1-W4 on a GPU beside torch and CuPy where installed; says so and exits 0 without a GPU
+bench-gpu: $(VENV)/.stamp-cuda
+	$(BIN)/python benchmarks/gpu.py
 
 clean-cache:
 	rm -rf $${MIXSTAT_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/mixstat}

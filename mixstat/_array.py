@@ -34,15 +34,15 @@ def _coerce(data, name: str) -> np.ndarray:
     else:
         if isinstance(data, (str, bytes)):
             raise TypeError(f"{name} must be numeric, got a {type(data).__name__}")
-        if hasattr(data, "__cuda_array_interface__") and not hasattr(data, "__array__"):
-            raise TypeError(
-                f"{name} is a device array; mixstat computes on the CPU here, "
-                "copy it to the host first"
-            )
-        try:
-            arr = np.asarray(data)
-        except ValueError as exc:  # ragged nested sequences
-            raise ValueError(f"{name} is ragged or malformed: {exc}") from None
+        from . import _device
+
+        if _device.is_device_array(data):  # one copy to the host (see docs/api/devices.md)
+            arr = _device.to_host(data)
+        else:
+            try:
+                arr = np.asarray(data)
+            except ValueError as exc:  # ragged nested sequences
+                raise ValueError(f"{name} is ragged or malformed: {exc}") from None
     if arr.dtype == object:
         raise ValueError(f"{name} is ragged or holds non-numeric objects (dtype=object)")
     kind = arr.dtype.kind

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _device as _dev
 from .._array import as_real_array, fmt_shape, is_weak
 from . import constraints
 from .distribution import Distribution
@@ -72,6 +73,7 @@ class Categorical(Distribution):
         if param.shape[-1] < 1:
             raise ValueError(f"Categorical: {name} of shape {fmt_shape(param.shape)} has no categories")
         self._dtype = param.dtype
+        self._device = _dev.device_of(raw)
         super().__init__(param.shape[:-1], (), validate_args)
         check = self._validate_args is not False
         self._probs = self._logits = None
@@ -151,7 +153,7 @@ class Categorical(Distribution):
         from .._array import as_shape
 
         sample_shape = as_shape(sample_shape, "sample_shape")
-        return plan.choose(self._cumw(), sample_shape, self._batch_shape, rng)
+        return plan.choose(self._cumw(), sample_shape, self._batch_shape, rng, device=self._placement())
 
     def _gather(self, value, table):
         shape = np.broadcast_shapes(value.shape, self._batch_shape)
@@ -166,6 +168,10 @@ class Categorical(Distribution):
     def log_prob(self, value):
         """``logits[value]``; ``-inf`` outside ``0 .. K-1`` or for non-integers, NaN for NaN."""
         value, dtype = self._checked_value(value)
+        if (dev := self._placement()) is not None:  # the categorical kernel: same values
+            from .. import plan
+
+            return plan.log_prob(self._kernel_spec(self._dtype), value, self._batch_shape, (), device=dev)
         out, valid = self._gather(value, self.logits)
         out = np.where(valid, out, np.where(np.isnan(value), np.nan, -np.inf))
         return out.astype(self._dtype, copy=False)
@@ -173,6 +179,10 @@ class Categorical(Distribution):
     def cdf(self, value):
         """``P(X <= value) = sum_{k <= floor(value)} p_k``."""
         value, dtype = self._checked_value(value)
+        if (dev := self._placement()) is not None:
+            from .. import plan
+
+            return plan.cdf(self._kernel_spec(self._dtype), value, self._batch_shape, device=dev)
         cum = self._cumw() / self._cumw()[..., -1:]
         K = self._num_events
         with np.errstate(invalid="ignore"):

@@ -9,8 +9,12 @@ values broadcastable to ``(*sample, *batch_shape, *event_shape)`` and returns
 """
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 
+from .. import _device as _dev
 from .._array import as_real_array, as_shape, fmt_shape, is_weak, result_dtype
 
 __all__ = ["Distribution"]
@@ -44,6 +48,11 @@ class Distribution:
     arg_constraints: dict = {}
     support = None
     has_rsample = False
+    _device = "cpu"  # set by subclasses built from device arrays, and by ``to``
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _wrap_host_results(cls)
 
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         if validate_args is not None and not isinstance(validate_args, (bool, np.bool_)):
@@ -73,6 +82,54 @@ class Distribution:
     def validate_args(self):
         """The ``validate_args`` setting this distribution was built with."""
         return self._validate_args
+
+    # -- devices -------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"cuda"``: where ``log_prob``, ``cdf``, ``sample`` and the moments compute
+        and where their results live (see ``docs/api/devices.md``)."""
+        return self._device
+
+    def to(self, device) -> "Distribution":
+        """This distribution on ``device`` (``"cpu"`` or ``"cuda"``); ``self`` if already there.
+
+        Parameters stay as host arrays (they are validated and packed on the
+        host); on ``"cuda"`` the packed tables are copied to the GPU once, on
+        first use.
+
+        Raises
+        ------
+        RuntimeError
+            If ``device`` is ``"cuda"`` and CUDA cannot be used here (the message says why).
+        ValueError
+            If ``device`` is not ``"cpu"``, ``"cuda"`` or ``"cuda:0"``.
+        """
+        device = _dev.parse(device)
+        if device == "cuda":
+            _dev.require_cuda()
+        if device == self._device:
+            return self
+        new = copy.copy(self)
+        new.__dict__.pop("_placement_", None)
+        new._device = device
+        for name, value in list(new.__dict__.items()):
+            if isinstance(value, Distribution):
+                setattr(new, name, value.to(device))
+        return new
+
+    def _placement(self):
+        """None on the CPU (or inside :func:`mixstat._device.host_only`); on CUDA, the
+        :class:`mixstat._device.Placement` that the plan runs kernels with."""
+        if self._device == "cpu" or _dev.host_scope_active():
+            return None
+        p = self.__dict__.get("_placement_")
+        if p is None:
+            p = self.__dict__["_placement_"] = _dev.Placement()
+        return p
+
+    def _via_host(self, fn, *args):
+        """Run ``fn`` (a path with no CUDA kernel) on the host; copy its result to the device."""
+        return _via_host(fn, self, *args)
 
     # -- moments ---------------------------------------------------------------
     @property
@@ -111,15 +168,24 @@ class Distribution:
         """
         value, dtype = self._checked_value(value)
         spec = self._kernel_spec(dtype)
+        dev = self._placement()
         if spec is None:
+            if dev is not None:
+                return self._via_host(type(self)._log_prob_fallback, value)
             return self._log_prob_fallback(value)
         from .. import plan
 
-        return plan.log_prob(spec, value, self._batch_shape, self._event_shape)
+        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, device=dev)
 
     def prob(self, value) -> np.ndarray:
         """``exp(log_prob(value))``, shape ``(*sample, *batch_shape)``."""
-        return np.asarray(np.exp(self.log_prob(value)))
+        lp = self.log_prob(value)
+        dev = self._placement()
+        if dev is not None and _dev.is_device_array(lp):
+            from .. import plan
+
+            return plan.exp(dev, lp)
+        return np.asarray(np.exp(lp))
 
     def cdf(self, value) -> np.ndarray:
         """Cumulative distribution function (univariate distributions only)."""
@@ -147,7 +213,8 @@ class Distribution:
         spec = self._kernel_spec(self._dtype)
         from .. import plan
 
-        return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng)
+        return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng,
+                           device=self._placement())
 
     # -- broadcasting ----------------------------------------------------------
     def expand(self, batch_shape) -> "Distribution":
@@ -162,6 +229,7 @@ class Distribution:
         new = type(self).__new__(type(self))
         Distribution.__init__(new, batch_shape, self._event_shape, self._validate_args)
         new._dtype = self._dtype
+        new._device = self._device
         return new
 
     def _expanded_batch(self, batch_shape):
@@ -199,27 +267,24 @@ class Distribution:
         return None
 
     def _checked_value(self, value, name="value", check_support=True):
-        """Coerce ``value``, check its shape against the event and batch, and its support."""
+        """Coerce ``value``, check its shape against the event and batch, and its support.
+
+        On a CUDA distribution a float32/float64 device array is checked and
+        returned as a numba device array (no copy); any other value takes the
+        host path below (device arrays of other dtypes are copied to the host,
+        cast, and copied back by the plan).
+        """
+        if _dev.is_device_array(value) and self._placement() is not None:
+            checked = self._checked_device_value(value, name, check_support)
+            if checked is not None:
+                return checked
+            value = self._placement().kernels.to_host(value)
         value = as_real_array(value, name, dtype=self._value_dtype(value))
         dtype = result_dtype(self._dtype, value.dtype)
         if self.support is not None and self.support.is_discrete:
             dtype = self._dtype
         value = value.astype(dtype, copy=False)
-        ne = len(self._event_shape)
-        if value.ndim < ne or value.shape[value.ndim - ne:] != self._event_shape:
-            raise ValueError(
-                f"{type(self).__name__}: {name} of shape {fmt_shape(value.shape)} does not end "
-                f"with event_shape {fmt_shape(self._event_shape)}"
-            )
-        vb = value.shape[: value.ndim - ne]
-        try:
-            np.broadcast_shapes(vb, self._batch_shape)
-        except ValueError:
-            raise ValueError(
-                f"{type(self).__name__}: {name} of shape {fmt_shape(value.shape)} does not broadcast "
-                f"with batch_shape {fmt_shape(self._batch_shape)} + event_shape "
-                f"{fmt_shape(self._event_shape)}"
-            ) from None
+        self._check_value_shape(value.shape, name)
         if self._validate_args and check_support:
             ok = self.support.check(value)
             if not np.all(ok):
@@ -229,6 +294,38 @@ class Distribution:
                     f"support {self.support!r} (first at index {tuple(int(i) for i in bad)})"
                 )
         return value, dtype
+
+    def _check_value_shape(self, shape, name):
+        shape = tuple(shape)
+        ne = len(self._event_shape)
+        if len(shape) < ne or shape[len(shape) - ne:] != self._event_shape:
+            raise ValueError(
+                f"{type(self).__name__}: {name} of shape {fmt_shape(shape)} does not end "
+                f"with event_shape {fmt_shape(self._event_shape)}"
+            )
+        vb = shape[: len(shape) - ne]
+        try:
+            np.broadcast_shapes(vb, self._batch_shape)
+        except ValueError:
+            raise ValueError(
+                f"{type(self).__name__}: {name} of shape {fmt_shape(shape)} does not broadcast "
+                f"with batch_shape {fmt_shape(self._batch_shape)} + event_shape "
+                f"{fmt_shape(self._event_shape)}"
+            ) from None
+
+    def _checked_device_value(self, value, name, check_support):
+        """A float device ``value`` checked like a host one: ``(device array, dtype)``, or
+        None for other dtypes (the caller copies those through the host)."""
+        x = self._placement().kernels.as_device(value)
+        if np.dtype(x.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+            return None
+        dtype = result_dtype(self._dtype, x.dtype)
+        if self.support is not None and self.support.is_discrete:
+            dtype = self._dtype
+        self._check_value_shape(x.shape, name)
+        if self._validate_args and check_support:  # one copy to the host for the check
+            self._checked_value(x.copy_to_host(), name, check_support)
+        return x, np.dtype(dtype)
 
     def _check_params(self, **params):
         """Check parameter constraints unless ``validate_args=False``."""
@@ -274,3 +371,47 @@ def _broadcast_params(owner, **arrays):
         raise ValueError(f"{owner}: parameter shapes do not broadcast: {desc}") from None
     return shape, [np.broadcast_to(arrays[n], shape) for n in names]
 
+
+# -- device results of host computations ------------------------------------------
+#: methods and properties computed from the parameters on the host; on a CUDA
+#: distribution their results are copied to the device.  A function marked with
+#: :func:`cuda_native` handles CUDA itself and is left alone.
+_HOST_RESULTS = ("mean", "variance", "stddev", "entropy", "icdf")
+
+
+def cuda_native(fn):
+    """Mark ``fn`` as computing on the device itself (not wrapped by ``_wrap_host_results``)."""
+    fn._cuda_native = True
+    return fn
+
+
+def _via_host(fn, self, *args, **kwargs):
+    with _dev.host_only():
+        args = tuple(_dev.to_host(a) if _dev.is_device_array(a) else a for a in args)
+        result = fn(self, *args, **kwargs)
+    if isinstance(result, tuple):
+        return tuple(_dev.to_device(np.asarray(r)) for r in result)
+    return _dev.to_device(np.asarray(result))
+
+
+def _host_then_device(fn):
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        if self._device == "cpu" or _dev.host_scope_active():
+            return fn(self, *args, **kwargs)
+        return _via_host(fn, self, *args, **kwargs)
+
+    return wrapper
+
+
+def _wrap_host_results(cls):
+    for name in _HOST_RESULTS:
+        attr = cls.__dict__.get(name)
+        if isinstance(attr, property):
+            if attr.fget is not None and not getattr(attr.fget, "_cuda_native", False):
+                setattr(cls, name, property(_host_then_device(attr.fget), doc=attr.__doc__))
+        elif callable(attr) and not getattr(attr, "_cuda_native", False):
+            setattr(cls, name, _host_then_device(attr))
+
+
+_wrap_host_results(Distribution)

@@ -73,6 +73,7 @@ class Independent(Distribution):
         self.base_dist = base_distribution
         self.reinterpreted_batch_ndims = n
         self._dtype = base_distribution.dtype
+        self._device = base_distribution.device
         split = len(bb) - n
         super().__init__(bb[:split], bb[split:] + base_distribution.event_shape, validate_args)
         self.support = constraints.independent(base_distribution.support, n)

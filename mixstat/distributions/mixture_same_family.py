@@ -8,7 +8,7 @@ import numpy as np
 from .._array import as_shape, fmt_shape
 
 from .categorical import Categorical
-from .distribution import Distribution
+from .distribution import Distribution, cuda_native
 
 __all__ = ["MixtureSameFamily"]
 
@@ -118,6 +118,9 @@ class MixtureSameFamily(Distribution):
             self._dtype = component_distribution.dtype  # weights given as Python lists follow the components
         else:
             self._dtype = np.result_type(mixture_distribution.dtype, component_distribution.dtype)
+        # on CUDA if either part is (the tables of both are packed on the host and copied over)
+        self._device = ("cuda" if "cuda" in (mixture_distribution.device, component_distribution.device)
+                        else "cpu")
         super().__init__(batch, component_distribution.event_shape, validate_args)
 
     @property
@@ -131,16 +134,33 @@ class MixtureSameFamily(Distribution):
         p = self.mixture_distribution.probs
         return p.reshape(p.shape + (1,) * len(self._event_shape))
 
+    def _device_moments(self, dev):
+        """Mean and variance by one CUDA kernel from the component moments (host, from the parameters)."""
+        from .. import _device as _dev
+        from .. import plan
+
+        with _dev.host_only():
+            mu = np.asarray(self.component_distribution.mean, dtype=self._dtype)
+            var = np.asarray(self.component_distribution.variance, dtype=self._dtype)
+        return plan.moments(dev, self.mixture_distribution.probs, mu, var, self._batch_shape,
+                            self._event_shape)
+
     @property
+    @cuda_native
     def mean(self):
         """``sum_k pi_k mu_k``, shape ``(*batch_shape, *event_shape)``."""
+        if (dev := self._placement()) is not None:
+            return self._device_moments(dev)[0]
         w = self._weights_for_event()
         ax = -1 - len(self._event_shape)
         return np.asarray((w * self.component_distribution.mean).sum(ax), dtype=self._dtype)
 
     @property
+    @cuda_native
     def variance(self):
         """``sum_k pi_k (sigma_k^2 + (mu_k - mean)^2)``, shape ``(*batch_shape, *event_shape)``."""
+        if (dev := self._placement()) is not None:
+            return self._device_moments(dev)[1]
         w = self._weights_for_event()
         ax = -1 - len(self._event_shape)
         mu = self.component_distribution.mean
@@ -169,11 +189,14 @@ class MixtureSameFamily(Distribution):
         value, dtype = self._checked_value(value)
         spec = self.component_distribution._kernel_spec(dtype)
         logw = self.mixture_distribution.logits
+        dev = self._placement()
         if spec is None:
+            if dev is not None:
+                return self._via_host(MixtureSameFamily._chunked, value, dtype, "log_prob")
             return self._chunked(value, dtype, "log_prob")
         from .. import plan
 
-        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw)
+        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw, device=dev)
 
     def cdf(self, value):
         """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``."""
@@ -182,11 +205,14 @@ class MixtureSameFamily(Distribution):
                                       f"(event_shape {fmt_shape(self._event_shape)})")
         value, dtype = self._checked_value(value)
         spec = self.component_distribution._kernel_spec(dtype)
+        dev = self._placement()
         if spec is None or spec.dim != 1:
+            if dev is not None:
+                return self._via_host(MixtureSameFamily._chunked, value, dtype, "cdf")
             return self._chunked(value, dtype, "cdf")
         from .. import plan
 
-        return plan.cdf(spec, value, self._batch_shape, probs=self.mixture_distribution.probs)
+        return plan.cdf(spec, value, self._batch_shape, probs=self.mixture_distribution.probs, device=dev)
 
     def _chunked(self, value, dtype, op):
         """Generic path for components without a kernel: bounded ``(chunk, B, K)`` temporaries."""
@@ -239,9 +265,13 @@ class MixtureSameFamily(Distribution):
 
         cumw = self.mixture_distribution._cumw()
         spec = self.component_distribution._kernel_spec(self._dtype)
+        dev = self._placement()
         if spec is not None:
             return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng,
-                               cumw=cumw, return_index=return_index)
+                               cumw=cumw, return_index=return_index, device=dev)
+        if dev is not None:
+            return self._via_host(MixtureSameFamily._sample_fallback, sample_shape, rng, cumw,
+                                  return_index)
         return self._sample_fallback(sample_shape, rng, cumw, return_index)
 
     def _sample_fallback(self, sample_shape, rng, cumw, return_index):

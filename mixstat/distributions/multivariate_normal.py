@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from .. import _device as _dev
 from .._array import fmt_shape
 from . import constraints
 from .distribution import Distribution, _float_params
@@ -96,6 +97,7 @@ class MultivariateNormal(Distribution):
             raise ValueError(f"MultivariateNormal: batch dims of loc {fmt_shape(loc.shape)} and "
                              f"{mname} {fmt_shape(mat.shape)} do not broadcast") from None
         self._dtype = dtype
+        self._device = _dev.device_of(loc, given[0][1])
         super().__init__(batch, (D,), validate_args)
         self.loc = np.broadcast_to(loc, batch + (D,))
         check = self._validate_args is not False

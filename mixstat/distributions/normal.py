@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from . import constraints
+from .. import _device as _dev
 from .._array import fmt_shape
 from .distribution import Distribution, _broadcast_params, _float_params
 
@@ -61,6 +62,7 @@ class Normal(Distribution):
         p, dtype = _float_params("Normal", loc=loc, scale=scale)
         shape, (self.loc, self.scale) = _broadcast_params("Normal", loc=p["loc"], scale=p["scale"])
         self._dtype = dtype
+        self._device = _dev.device_of(loc, scale)
         super().__init__(shape, (), validate_args)
         self._check_params(
             loc=(self.loc, constraints.finite),
@@ -91,7 +93,7 @@ class Normal(Distribution):
         value, dtype = self._checked_value(value)
         from .. import plan
 
-        return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape)
+        return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement())
 
     def icdf(self, value):
         """Quantile function ``loc + scale * ndtri(value)`` for probabilities ``value`` in [0, 1].

@@ -1,0 +1,302 @@
+"""CUDA loops over points, batches and components; the only module that imports ``numba.cuda``.
+
+The loops are the CPU loops of :mod:`mixstat.kernels.cpu` turned into
+grid-stride loops: thread ``t`` of a grid of ``T`` threads handles flat points
+``n = t, t + T, t + 2 T, ...``; point ``n`` is sample ``s = n // B`` of batch
+``b = n % B``.  Each loop calls the same scalar functions as the CPU loops (the
+families' ``logpdf``/``cdf``/``draw``, :func:`mixstat.kernels.philox.search`
+and :func:`~mixstat.kernels.philox.uniform`), which numba-cuda compiles as
+device functions, so the formulas exist once.  The random stream is the CPU's:
+element ``g`` chooses its component with block 0 of its Philox counter and
+draws from it with blocks 1, 2, ..., so a seed chooses the same components on
+both devices and the values agree to rounding.
+
+Kernels are built lazily (decorating with an explicit signature needs a
+driver), one dispatcher per ``(op, family)``; numba-cuda compiles and caches
+one specialisation per argument types (dtype) on first launch.  Importing this
+module needs numba-cuda (or numba's simulator, ``NUMBA_ENABLE_CUDASIM=1``) but
+no driver; launching needs a GPU or the simulator.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import threading
+import warnings
+
+import numpy as np
+from numba import config, cuda
+from numba.core.errors import NumbaPerformanceWarning
+
+try:  # numba-cuda has its own warning classes
+    from numba.cuda.core.errors import NumbaPerformanceWarning as _CudaPerformanceWarning
+except ImportError:  # numba's built-in (deprecated) CUDA target
+    _CudaPerformanceWarning = NumbaPerformanceWarning
+
+from .philox import search, uniform
+
+__all__ = ["SIMULATOR", "status", "get_kernel", "launch", "to_device", "to_host", "as_device",
+           "view", "empty", "make", "OPS"]
+
+#: True when numba runs CUDA kernels in its Python simulator (``NUMBA_ENABLE_CUDASIM=1``).
+SIMULATOR = bool(config.ENABLE_CUDASIM)
+
+#: every (op, family) pair :func:`make` builds (family ``"none"`` for family-free loops)
+OPS = tuple(
+    [(op, fam) for op in ("log_prob", "sample") for fam in ("normal", "mvn", "categorical")]
+    + [("cdf", "normal"), ("cdf", "categorical"), ("choose", "none"), ("moments", "none"),
+       ("exp", "none")]
+)
+
+
+def _family(name):
+    return importlib.import_module(f"{__package__}.families.{name}")
+
+
+# -- loops -----------------------------------------------------------------------
+def make_log_prob(logpdf):
+    def log_prob(x, logw, tab, out):
+        B = x.shape[1]
+        K = logw.shape[1]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            # one pass, running maximum; the same branches as cpu.make_log_prob
+            m = -math.inf
+            acc = 0.0
+            for k in range(K):
+                t = logw[b, k] + logpdf(x, s, b, tab, k)
+                if t > m:
+                    acc = acc * math.exp(m - t) + 1.0
+                    m = t
+                elif t == -math.inf:
+                    pass
+                elif t == m:
+                    acc += 1.0
+                else:
+                    acc += math.exp(t - m)  # NaN propagates here
+            # acc == 0 only when every term is -inf (m == -inf): the CPU's m + log(0) is -inf
+            # too; the branch keeps Python's math.log (simulator) from raising on 0
+            if acc == 0.0:
+                out[n] = m
+            else:
+                out[n] = m + math.log(acc)
+
+    return log_prob
+
+
+def make_cdf(cdf):
+    def mixture_cdf(x, w, tab, out):
+        B = x.shape[1]
+        K = w.shape[1]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            acc = 0.0
+            for k in range(K):
+                acc += w[b, k] * cdf(x, s, b, tab, k)  # NaN x gives NaN
+            out[n] = min(acc, 1.0)
+
+    return mixture_cdf
+
+
+def make_sample(draw):
+    def sample(cumw, tab, key0, key1, offset, out, index):
+        B = cumw.shape[0]
+        K = cumw.shape[1]
+        N = out.shape[0]
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            g = offset + n
+            b = g % B
+            k = 0
+            if K > 1:
+                k = search(cumw, b, uniform(key0, key1, g, 0))
+            index[n] = k
+            draw(key0, key1, g, tab, b, k, out, n)
+
+    return sample
+
+
+def make_choose():
+    def choose(cumw, key0, key1, offset, index):
+        B = cumw.shape[0]
+        N = index.shape[0]
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            g = offset + n
+            index[n] = search(cumw, g % B, uniform(key0, key1, g, 0))
+
+    return choose
+
+
+def make_moments():
+    """Mixture mean and variance per coordinate from component moments.
+
+    ``w (B, K)`` weights, ``mu``/``var`` ``(B, K, D)`` component means and
+    variances; ``mean``/``variance`` ``(B * D,)``.  Law of total variance:
+    ``sum_k w_k (var_k + (mu_k - mean)^2)``.
+    """
+
+    def moments(w, mu, var, mean, variance):
+        B = w.shape[0]
+        K = w.shape[1]
+        D = mu.shape[2]
+        for n in range(cuda.grid(1), B * D, cuda.gridsize(1)):
+            b = n // D
+            j = n - b * D
+            m = 0.0
+            for k in range(K):
+                m += w[b, k] * mu[b, k, j]
+            v = 0.0
+            for k in range(K):
+                d = mu[b, k, j] - m
+                v += w[b, k] * (var[b, k, j] + d * d)
+            mean[n] = m
+            variance[n] = v
+
+    return moments
+
+
+def make_exp():
+    def exp(x, out):
+        for n in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+            out[n] = math.exp(x[n])
+
+    return exp
+
+
+def make(op, family):
+    """The uncompiled loop for ``op`` on ``family`` (a plain function)."""
+    if op == "choose":
+        return make_choose()
+    if op == "moments":
+        return make_moments()
+    if op == "exp":
+        return make_exp()
+    fam = _family(family)
+    if op == "log_prob":
+        return make_log_prob(fam.logpdf)
+    if op == "cdf":
+        return make_cdf(fam.cdf)
+    if op == "sample":
+        return make_sample(fam.draw)
+    raise KeyError(op)
+
+
+# -- building and launching -------------------------------------------------------
+_lock = threading.Lock()
+_kernels: dict = {}
+_launch = {}
+
+
+def get_kernel(op: str, family: str):
+    """The lazily built ``cuda.jit`` dispatcher for ``(op, family)``.
+
+    numba-cuda compiles one specialisation per argument types (float32 or
+    float64 tables and values) on first launch and keeps it.
+    """
+    key = (op, family)
+    k = _kernels.get(key)
+    if k is None:
+        with _lock:
+            k = _kernels.get(key)
+            if k is None:
+                k = _kernels[key] = cuda.jit(make(op, family))
+    return k
+
+
+def _config(n):
+    """(blocks, threads): enough blocks to fill the device, grid-stride beyond that."""
+    if "tpb" not in _launch:
+        if SIMULATOR:
+            # the simulator runs each thread as a Python thread: few threads,
+            # two blocks so the grid-stride step is exercised
+            _launch.update(tpb=8, max_blocks=2)
+        else:
+            dev = cuda.get_current_device()
+            _launch.update(tpb=256, max_blocks=32 * dev.MULTIPROCESSOR_COUNT)
+    tpb = _launch["tpb"]
+    return max(1, min(_launch["max_blocks"], -(-n // tpb))), tpb
+
+
+def launch(op: str, family: str, n: int, *args) -> None:
+    """Run ``(op, family)`` over ``n`` flat points (grid-stride)."""
+    if n <= 0:
+        return
+    blocks, tpb = _config(n)
+    kernel = get_kernel(op, family)
+    with warnings.catch_warnings():
+        # small problems launch few blocks on purpose: no occupancy warning for each call
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        warnings.simplefilter("ignore", _CudaPerformanceWarning)
+        kernel[blocks, tpb](*args)
+
+
+# -- device arrays ---------------------------------------------------------------
+def status():
+    """``(available, reason)``: whether kernels can run here, and why not."""
+    if SIMULATOR:
+        return True, "numba CUDA simulator (NUMBA_ENABLE_CUDASIM=1)"
+    try:
+        from numba.cuda.cudadrv.driver import driver
+
+        ok = driver.is_available
+        reason = driver.initialization_error
+    except Exception as exc:  # pragma: no cover - depends on the installation
+        return False, f"{type(exc).__name__}: {exc}"
+    if ok:
+        try:
+            name = cuda.get_current_device().name
+        except Exception as exc:
+            return False, f"a CUDA driver was found but no usable device: {exc}"
+        if isinstance(name, bytes):
+            name = name.decode()
+        return True, str(name)
+    return False, "no CUDA driver or GPU: " + " ".join(str(reason).split())
+
+
+def as_device(x):
+    """A numba device array viewing ``x`` (zero-copy)."""
+    if getattr(x, "__cuda_ndarray__", False):
+        return x
+    if SIMULATOR:
+        raise TypeError(f"{type(x).__name__} exposes __cuda_array_interface__, but numba's CUDA "
+                        "simulator is active; pass a numba device array (cuda.to_device) instead")
+    return cuda.as_cuda_array(x)
+
+
+def to_device(a):
+    """Copy a host array to the device; broadcast (stride-0) dims stay broadcast."""
+    a = np.asarray(a)
+    try:
+        return cuda.to_device(a)
+    except ValueError:  # the repeated core of a broadcast array is not contiguous
+        return cuda.to_device(np.ascontiguousarray(a))
+
+
+def to_host(x) -> np.ndarray:
+    """Copy a device array (numba, or any ``__cuda_array_interface__`` object) to the host."""
+    return as_device(x).copy_to_host()
+
+
+def empty(shape, dtype):
+    """An uninitialised C-contiguous device array."""
+    return cuda.device_array(tuple(int(s) for s in shape), dtype=np.dtype(dtype))
+
+
+def view(x, shape, strides):
+    """A view of device array ``x`` (same first element) with ``shape`` and byte ``strides``."""
+    shape = tuple(int(s) for s in shape)
+    strides = tuple(int(s) for s in strides)
+    if SIMULATOR:
+        from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+
+        return FakeCUDAArray(np.lib.stride_tricks.as_strided(x._ary, shape, strides))
+    from numba.cuda.cudadrv.devicearray import DeviceNDArray
+
+    return DeviceNDArray(shape, strides, x.dtype, gpu_data=x.gpu_data)
+
+
+def synchronize() -> None:
+    cuda.synchronize()

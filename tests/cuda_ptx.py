@@ -1,0 +1,99 @@
+"""Compile every CUDA kernel of mixstat to PTX for one compute capability, without a GPU.
+
+Usage: ``python tests/cuda_ptx.py 9.0`` (run by ``tests/test_cuda_ptx.py``, one
+process per compute capability).  Needs numba-cuda with the NVVM compiler from
+pip wheels (``pip install 'mixstat[cuda]'``).  The simulator does no type
+checking; this does: every (op, family) loop of :mod:`mixstat.kernels.cuda` is
+typed and lowered by numba-cuda and compiled by NVVM for every argument-type
+combination the plan can launch it with, and the ``.target`` line of each PTX
+is checked against the requested compute capability.
+
+Device functions (the families' scalar math, Philox) are compiled for the
+compute capability that ``numba.cuda`` believes the current device has, not
+for the ``cc`` passed to ``compile_ptx``; in one process the first cc would
+leak into the others.  So one process handles one cc, with
+``NUMBA_FORCE_CUDA_CC`` set and a stand-in device that reports it.
+
+Prints one JSON line: ``{"cc": [9, 0], "kernels": N, "seconds": t}``.
+"""
+import json
+import os
+import sys
+import time
+
+CC = tuple(int(c) for c in sys.argv[1].split("."))
+# ``--device-cc X.Y`` makes the stand-in device report another cc: the leak this
+# script guards against, reproduced so that a test can see the check fail
+DEVICE_CC = (tuple(int(c) for c in sys.argv[sys.argv.index("--device-cc") + 1].split("."))
+             if "--device-cc" in sys.argv else CC)
+os.environ["NUMBA_FORCE_CUDA_CC"] = "%d.%d" % DEVICE_CC
+os.environ.pop("NUMBA_ENABLE_CUDASIM", None)
+
+from numba import cuda, types  # noqa: E402
+import numba.cuda.compiler  # noqa: E402
+import numba.cuda.dispatcher  # noqa: E402
+
+
+class _StandInDevice:
+    """What numba-cuda asks of the current device while compiling device functions."""
+
+    compute_capability = DEVICE_CC
+    name = "stand-in for sm_%d%d" % DEVICE_CC
+
+
+numba.cuda.dispatcher.get_current_device = _StandInDevice
+numba.cuda.compiler.get_current_device = _StandInDevice
+
+from mixstat.kernels import cuda as kc  # noqa: E402
+
+F32, F64, I64, U64 = types.float32, types.float64, types.int64, types.uint64
+
+
+def A(dt, nd):
+    return types.Array(dt, nd, "A")
+
+
+def C(dt, nd):
+    return types.Array(dt, nd, "C")
+
+
+def signatures(op, family):
+    """Every argument-type tuple the plan launches ``(op, family)`` with."""
+    sigs = []
+    for ft in (F32, F64):
+        if op in ("log_prob", "cdf"):
+            # values may be float32 or float64 whatever the table dtype
+            for xt in (F32, F64):
+                sigs.append((A(xt, 3), A(ft, 2), A(ft, 3), C(ft, 1)))
+        elif op == "sample":
+            outt = I64 if family == "categorical" else ft
+            sigs.append((A(ft, 2), A(ft, 3), U64, U64, I64, C(outt, 2), C(I64, 1)))
+        elif op == "choose":
+            sigs.append((A(ft, 2), U64, U64, I64, C(I64, 1)))
+        elif op == "moments":
+            sigs.append((A(ft, 2), A(ft, 3), A(ft, 3), C(ft, 1), C(ft, 1)))
+        elif op == "exp":
+            sigs.append((C(ft, 1), C(ft, 1)))
+        else:
+            raise KeyError(op)
+    return sigs
+
+
+def main():
+    t0 = time.perf_counter()
+    target = ".target sm_%d%d" % CC
+    n = 0
+    for op, family in kc.OPS:
+        for sig in signatures(op, family):
+            ptx, _ = cuda.compile_ptx(kc.make(op, family), sig, cc=CC)
+            lines = [ln.strip() for ln in ptx.splitlines() if ln.strip().startswith(".target")]
+            if lines != [target]:
+                raise SystemExit(f"{op}/{family} {sig}: asked for cc {CC}, PTX has {lines}")
+            if ".entry" not in ptx:
+                raise SystemExit(f"{op}/{family} {sig}: no kernel entry in the PTX")
+            n += 1
+    print(json.dumps({"cc": list(CC), "kernels": n, "seconds": round(time.perf_counter() - t0, 2)}))
+
+
+if __name__ == "__main__":
+    main()
