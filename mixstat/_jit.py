@@ -54,6 +54,8 @@ def cache_dir() -> str:
 
         h = hashlib.sha256()
         for path in sorted(_KERNEL_DIR.rglob("*.py")):
+            if path.name == "cuda.py":  # GPU loops: not part of any CPU kernel
+                continue
             h.update(path.relative_to(_KERNEL_DIR).as_posix().encode())
             h.update(path.read_bytes())
         h.update(numba.__version__.encode())

@@ -70,14 +70,16 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
 @njit(**_INLINE)
 def u53(hi, lo):
     """A float64 in [0, 1) from the top 53 of 64 random bits."""
-    return np.float64(((hi << _S32) | lo) >> _S11) * _TWO_M53
+    return np.float64(((np.uint64(hi) << _S32) | np.uint64(lo)) >> _S11) * _TWO_M53
 
 
 @njit(**_INLINE)
 def block(key0, key1, n, j):
     """The four 32-bit words of block ``j`` of element ``n``."""
     un = np.uint64(n)
-    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(0), key0, key1)
+    # keys as uint64 whatever the caller passed (the CUDA simulator passes ints)
+    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(0),
+                         np.uint64(key0), np.uint64(key1))
 
 
 @register_jitable
