@@ -96,6 +96,12 @@ def _signature(op, dtype):
     if op == "choose":
         # cumw (B, K), key0, key1, offset, index (N,)
         return types.void(ro2, u64, u64, i64, idx1)
+    if op == "logits":
+        # param (R, K), out (R, K) -> number of invalid entries
+        return i64(ro2, out2)
+    if op == "normal_rows":
+        # loc (R, D), scale (R, D), out (R, 3 D + 1) -> number of invalid entries
+        return i64(ro2, ro2, out2)
     raise KeyError(op)
 
 
@@ -116,9 +122,12 @@ def get_kernel(op: str, family: str, dtype, dim: int = 0) -> object:
         if k is None:
             import numba
 
-            from .kernels import cpu
+            from .kernels import cpu, prep
 
-            impl = cpu.make(op, family, dtype, dim)
+            if op in ("logits", "normal_rows"):
+                impl = prep.make(op)
+            else:
+                impl = cpu.make(op, family, dtype, dim)
             old = numba.config.CACHE_DIR
             numba.config.CACHE_DIR = cache_dir()
             try:
@@ -129,16 +138,16 @@ def get_kernel(op: str, family: str, dtype, dim: int = 0) -> object:
     return k
 
 
-def call(kernel, *args) -> None:
-    """Run a parallel kernel, serialised if the threading layer is unsafe."""
+def call(kernel, *args):
+    """Run a parallel kernel (serialised if the threading layer is unsafe); return its result."""
     global _serialise, _layer_checked
     if _serialise:
         with _lock:
-            kernel(*args)
+            r = kernel(*args)
             if not _layer_checked:
                 import numba
 
                 _layer_checked = True
                 _serialise = numba.threading_layer() == "workqueue"
-        return
-    kernel(*args)
+        return r
+    return kernel(*args)

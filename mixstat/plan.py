@@ -248,3 +248,43 @@ def choose(cumw, sample_shape, batch_shape, rng, key=None, device=None):
     if N:
         _jit.call(_jit.get_kernel("choose", "none", cw.dtype), cw, key0, key1, 0, index)
     return index.reshape(tuple(sample_shape) + tuple(batch_shape))
+
+
+#: parameters with at least this many entries are checked and packed by the
+#: parallel prep kernels (:mod:`mixstat.kernels.prep`); below, NumPy is as fast
+PREP_MIN = 1 << 16
+
+
+def _prep_ok(*arrays):
+    a = arrays[0]
+    return (a.size >= PREP_MIN and a.dtype in (np.float32, np.float64)
+            and all(x.flags.c_contiguous and x.dtype == a.dtype and x.shape == a.shape for x in arrays))
+
+
+def normalized_logits(param):
+    """``(param - logsumexp(param, -1), bad)`` in one parallel pass, or None if not applicable.
+
+    ``bad`` counts NaN / ``+inf`` entries and rows without a finite entry.
+    """
+    if param.ndim < 1 or not _prep_ok(param):
+        return None
+    p2 = param.reshape(-1, param.shape[-1])
+    out = np.empty(p2.shape, dtype=param.dtype)
+    bad = _jit.call(_jit.get_kernel("logits", "none", param.dtype), p2, out)
+    return out.reshape(param.shape), int(bad)
+
+
+def normal_table(loc, scale):
+    """Normal rows ``(*shape, 4)`` for scalar ``loc``/``scale`` of one shape, or None.
+
+    None when not applicable or when some entry is invalid (or a subnormal
+    scale): the caller then takes its NumPy checks and packing.
+    """
+    if not _prep_ok(loc, scale):
+        return None
+    out = np.empty((loc.size, 4), dtype=loc.dtype)
+    bad = _jit.call(_jit.get_kernel("normal_rows", "none", loc.dtype),
+                    loc.reshape(-1, 1), scale.reshape(-1, 1), out)
+    if bad:
+        return None
+    return out.reshape(loc.shape + (4,))

@@ -88,6 +88,12 @@ class Categorical(Distribution):
                     self._fail("probs", param, ~(total[..., 0] > 0), "a positive sum in every row")
                 self._probs = param / total
             else:
+                from .. import plan
+
+                fast = plan.normalized_logits(param) if param.shape[-1] > 1 else None
+                if fast is not None and fast[1] == 0:
+                    self._logits = fast[0]  # checked and normalised in one parallel pass
+                    check = False
                 if check:
                     bad = np.isnan(param) | (param == np.inf)
                     if bad.any():
@@ -95,10 +101,11 @@ class Categorical(Distribution):
                     finite_row = (param > -np.inf).any(-1)
                     if not finite_row.all():
                         self._fail("logits", param, ~finite_row, "at least one finite entry per row")
-                m = param.max(-1, keepdims=True)
-                m = np.where(np.isfinite(m), m, 0)
-                lse = np.log(np.exp(param - m).sum(-1, keepdims=True)) + m
-                self._logits = param - lse
+                if self._logits is None:
+                    m = param.max(-1, keepdims=True)
+                    m = np.where(np.isfinite(m), m, 0)
+                    lse = np.log(np.exp(param - m).sum(-1, keepdims=True)) + m
+                    self._logits = param - lse
         self._num_events = param.shape[-1]
         self.support = constraints.integer_interval(0, self._num_events - 1)
 

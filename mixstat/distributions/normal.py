@@ -64,10 +64,18 @@ class Normal(Distribution):
         self._dtype = dtype
         self._device = _dev.device_of(loc, scale)
         super().__init__(shape, (), validate_args)
-        self._check_params(
-            loc=(self.loc, constraints.finite),
-            scale=(self.scale, _positive_finite),
-        )
+        from .. import plan
+
+        # large batches: checked and packed in one parallel pass (None: not
+        # applicable, or some entry is invalid and the checks below name it)
+        table = plan.normal_table(self.loc, self.scale)
+        if table is not None:
+            self._specs[np.dtype(table.dtype)] = plan.KernelSpec("normal", table, 1)
+        else:
+            self._check_params(
+                loc=(self.loc, constraints.finite),
+                scale=(self.scale, _positive_finite),
+            )
 
     @property
     def mean(self):

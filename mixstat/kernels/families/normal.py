@@ -25,7 +25,7 @@ def pack(loc, scale, dtype):
     scale = np.asarray(scale, dtype=np.float64)
     loc, scale = np.broadcast_arrays(loc, scale)
     D = loc.shape[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         const = -np.log(scale).sum(-1, keepdims=True) - D * _HALF_LOG_2PI
         tab = np.concatenate([loc, _SQRT_HALF / scale, const, scale], axis=-1)
     return tab.astype(dtype, copy=False)

@@ -1,0 +1,104 @@
+"""CPU kernels that check and pack parameters in one parallel pass.
+
+For large batches of small mixtures (mixture-density-network outputs, with
+``B * K`` in the millions) building the distributions costs more than
+evaluating them when it is done with NumPy: each check and each derived
+constant is one more pass over memory, single-threaded, and reductions along a
+short last axis are slow.  These kernels read each parameter once, in tiles of
+rows with the inner loop over rows (SIMD), and count the invalid entries; the
+façade falls back to its NumPy checks to name the first bad index when the
+count is not zero.
+
+``logits(param (R, K), out (R, K)) -> bad``
+    ``out = param - logsumexp(param, axis=1)``; ``bad`` counts NaN / ``+inf``
+    entries and rows with no finite entry.
+``normal_rows(loc (R, D), scale (R, D), out (R, 3 D + 1)) -> bad``
+    the Normal rows of :mod:`.families.normal`; ``bad`` counts non-finite
+    ``loc`` and ``scale`` outside ``[2**-1022, inf)`` (zero, negative,
+    subnormal, NaN, inf: subnormal scales are valid but take the NumPy path).
+"""
+import math
+
+import numpy as np
+from numba import prange
+
+from .fastmath import exp_neg, log_pos
+
+TILE = 512
+_SQRT_HALF = math.sqrt(0.5)
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_TINY = 2.2250738585072014e-308
+
+
+def make_logits():
+    L = TILE
+
+    def logits(param, out):
+        R = param.shape[0]
+        K = param.shape[1]
+        bad = 0
+        for t in prange((R + L - 1) // L):
+            r0 = t * L
+            nl = min(L, R - r0)
+            m = np.empty(L)
+            acc = np.empty(L)
+            nbad = 0
+            for i in range(nl):
+                m[i] = -np.inf
+                acc[i] = 0.0
+            for k in range(K):
+                for i in range(nl):
+                    v = np.float64(param[r0 + i, k])
+                    nbad += (v != v) | (v == np.inf)
+                    m[i] = v if v > m[i] else m[i]
+            for i in range(nl):
+                nbad += m[i] == -np.inf
+            for k in range(K):
+                for i in range(nl):
+                    acc[i] += exp_neg(np.float64(param[r0 + i, k]) - m[i])
+            for i in range(nl):
+                acc[i] = m[i] + math.log(acc[i])
+            for k in range(K):
+                for i in range(nl):
+                    out[r0 + i, k] = param[r0 + i, k] - acc[i]
+            bad += nbad
+        return bad
+
+    return logits
+
+
+def make_normal_rows():
+    L = TILE
+
+    def normal_rows(loc, scale, out):
+        R = loc.shape[0]
+        D = loc.shape[1]
+        bad = 0
+        for t in prange((R + L - 1) // L):
+            r0 = t * L
+            nl = min(L, R - r0)
+            c = np.zeros(L)
+            nbad = 0
+            for j in range(D):
+                for i in range(nl):
+                    mu = loc[r0 + i, j]
+                    s = scale[r0 + i, j]
+                    nbad += (mu - mu != 0) | ~(s >= _TINY) | (s == np.inf)
+                    out[r0 + i, j] = mu
+                    out[r0 + i, D + j] = _SQRT_HALF / s
+                    out[r0 + i, 2 * D + 1 + j] = s
+                    c[i] += log_pos(np.float64(s))
+            for i in range(nl):
+                out[r0 + i, 2 * D] = -c[i] - D * _HALF_LOG_2PI
+            bad += nbad
+        return bad
+
+    return normal_rows
+
+
+def make(op):
+    if op == "logits":
+        return make_logits()
+    if op == "normal_rows":
+        return make_normal_rows()
+    raise KeyError(op)

@@ -1,0 +1,79 @@
+"""The parallel check-and-pack kernels used for large batches (mixstat/kernels/prep.py)."""
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from mixstat import plan
+from mixstat.distributions import Categorical, MixtureSameFamily, Normal
+from mixstat.kernels.families import normal
+
+R = plan.PREP_MIN  # large enough to take the prep kernels
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normalized_logits_equal_numpy(dtype):
+    rng = np.random.default_rng(0)
+    p = (rng.standard_normal((R // 8, 8)) * 30).astype(dtype)
+    p[::5, 3] = -np.inf  # zero-weight categories
+    out, bad = plan.normalized_logits(p)
+    assert bad == 0 and out.dtype == dtype
+    want = p.astype(np.float64) - logsumexp(p.astype(np.float64), axis=1, keepdims=True)
+    tol = 1e-13 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+    assert np.all(out[::5, 3] == -np.inf)
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf])
+def test_normalized_logits_count_invalid_entries(bad_value):
+    p = np.zeros((R // 4, 4))
+    p[7, 2] = bad_value
+    p[9, :] = -np.inf  # no finite entry
+    assert plan.normalized_logits(p)[1] == 2
+
+
+def test_normal_table_equals_pack():
+    rng = np.random.default_rng(1)
+    loc = rng.standard_normal((R // 16, 16)) * 1e3
+    scale = np.exp(rng.uniform(-300, 300, loc.shape))
+    got = plan.normal_table(loc, scale)
+    want = normal.pack(loc[..., None], scale[..., None], np.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-13)  # const: -log(scale) - log(2 pi)/2
+
+
+@pytest.mark.parametrize("loc_bad,scale_bad", [(np.nan, None), (np.inf, None), (None, 0.0), (None, -1.0),
+                                               (None, np.inf), (None, np.nan), (None, 1e-310)])
+def test_normal_table_refuses_invalid_or_subnormal(loc_bad, scale_bad):
+    loc = np.zeros(R)
+    scale = np.ones(R)
+    if loc_bad is not None:
+        loc[123] = loc_bad
+    if scale_bad is not None:
+        scale[123] = scale_bad
+    assert plan.normal_table(loc, scale) is None
+
+
+def test_large_batches_give_the_same_errors_as_small_ones():
+    p = np.zeros((R, 2))
+    p[5, 1] = np.nan
+    with pytest.raises(ValueError, match=r"logits of shape \(65536, 2\).*index \(5, 1\)"):
+        Categorical(logits=p)
+    scale = np.ones(R)
+    scale[77] = -2.0
+    with pytest.raises(ValueError, match=r"scale of shape \(65536,\).*index \(77,\)"):
+        Normal(np.zeros(R), scale)
+    # a subnormal scale is valid: NumPy checks and packs it
+    scale[77] = 1e-310
+    n = Normal(np.zeros(R), scale)
+    lp = n.log_prob(np.ones(R))
+    assert lp[77] == -np.inf and lp[76] == pytest.approx(-0.5 - 0.5 * np.log(2 * np.pi))
+
+
+def test_large_batch_mixture_matches_numpy():
+    rng = np.random.default_rng(2)
+    B, K = R // 8, 8
+    lg, loc, sc = rng.standard_normal((B, K)), rng.standard_normal((B, K)), rng.uniform(0.1, 3, (B, K))
+    v = rng.standard_normal(B)
+    got = MixtureSameFamily(Categorical(logits=lg), Normal(loc, sc)).log_prob(v)
+    lw = lg - logsumexp(lg, axis=1, keepdims=True)
+    want = logsumexp(lw - 0.5 * ((v[:, None] - loc) / sc) ** 2 - np.log(sc) - 0.5 * np.log(2 * np.pi), axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
