@@ -11,7 +11,7 @@ import numpy as np
 from numba import prange
 from numba.extending import register_jitable
 
-from .fastmath import exp_neg, exp_neg32
+from .fastmath import exp_neg, exp_neg32, log_pos
 from .philox import block, u53
 
 
@@ -124,11 +124,12 @@ def make_log_prob(fam, dtype, dim):
                         sh = logw[b0, k] - mb
                         for i in range(nl):
                             acc[i] += expn(F(logpdf(xb, i, 0, tb, k) + sh))
+                # log by polynomial in a loop of its own (SIMD); then the few
+                # points that need it are redone exactly
                 for i in range(nl):
-                    a = acc[i]
-                    if a >= thresh:
-                        out[(s0 + i) * B + b0] = mb + math.log(a)
-                    else:
+                    out[(s0 + i) * B + b0] = mb + F(log_pos(np.float64(acc[i])))
+                for i in range(nl):
+                    if not acc[i] >= thresh:
                         out[(s0 + i) * B + b0] = exact(x, s0 + i, b0, logw, tab)
             else:
                 s0 = r
@@ -151,10 +152,9 @@ def make_log_prob(fam, dtype, dim):
                     for i in range(nl):
                         acc[i] += expn(F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i])))
                 for i in range(nl):
-                    a = acc[i]
-                    if a >= thresh:
-                        out[s0 * B + b0 + i] = mv[i] + math.log(a)
-                    else:
+                    out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
+                for i in range(nl):
+                    if not acc[i] >= thresh:
                         out[s0 * B + b0 + i] = exact(x, s0, b0 + i, logw, tab)
 
     return log_prob
