@@ -10,7 +10,7 @@ from numba import njit
 from mixstat.kernels import fastmath as fm
 from mixstat.kernels import philox
 from mixstat.kernels.cpu import _batch_rows, _choose_tile
-from mixstat.kernels.families import normal
+from mixstat.kernels.families import mvn, normal
 
 mp.mp.dps = 50
 
@@ -171,3 +171,51 @@ def test_normal_draw_tile_matches_the_scalar_draw(D):
     a, b = _normal_draws(tab, np.uint64(9), np.uint64(10), 77, 4000, kk, D)
     scale = np.abs(tab[0, kk, 2 * D + 1:])
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-14 * (np.abs(b) + 40 * scale).max())
+
+
+@njit
+def _mvn_both(x, tab):
+    n, D = x.shape
+    xt = np.ascontiguousarray(x.T).reshape(D, 1, n)
+    x3 = x.reshape(n, 1, D)
+    t = np.empty(n)
+    y = np.empty(n)
+    a = np.empty((tab.shape[1], n))
+    b = np.empty((tab.shape[1], n))
+    for k in range(tab.shape[1]):
+        mvn.logpdf_tile(xt, n, tab, 0, k, t, y)
+        a[k] = t
+        for i in range(n):
+            b[k, i] = mvn.logpdf(x3, i, 0, tab, k)
+    return a, b
+
+
+@pytest.mark.parametrize("D", [1, 3, 8])
+def test_mvn_logpdf_tile_matches_the_scalar_logpdf(D):
+    rng = np.random.default_rng(D)
+    K = 4
+    A = rng.standard_normal((K, D, D))
+    cov = A @ A.transpose(0, 2, 1) + D * np.eye(D)
+    L = np.linalg.cholesky(cov)
+    tab = mvn.pack(rng.standard_normal((K, D)), L, np.linalg.inv(L), np.float64)[None]
+    x = rng.standard_normal((300, D)) * 5
+    a, b = _mvn_both(x, tab)
+    np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-13)
+
+
+def test_mvn_tile_path_nan_and_inf_values():
+    """Points whose tile sum is NaN are redone with the scalar logpdf."""
+    from mixstat.distributions import Categorical, MixtureSameFamily, MultivariateNormal
+
+    D = 3
+    m = MixtureSameFamily(Categorical(probs=np.array([0.4, 0.6])),
+                          MultivariateNormal(np.zeros((2, D)), covariance_matrix=np.eye(D) * np.array([[1.0], [2.0]])[..., None]))
+    x = np.zeros((1000, D))
+    x[10, 1] = np.inf
+    x[11, 0] = -np.inf
+    x[12, 2] = np.nan
+    x[13] = [np.inf, np.nan, 0.0]
+    lp = m.log_prob(x)
+    assert lp[10] == -np.inf and lp[11] == -np.inf
+    assert np.isnan(lp[12]) and np.isnan(lp[13])
+    assert np.isfinite(np.delete(lp, [10, 11, 12, 13])).all()

@@ -14,5 +14,13 @@ Each family module defines, over one packed parameter row ``tab[b, k, :]``:
     stream of element ``n`` (blocks 1, 2, ...; block 0 chooses the component).
 
 and a NumPy ``pack(...)`` that builds the rows from parameters.
+
+A family may also give the CPU loops a tile version of the same math, ordered
+so that the loop over a tile's points is innermost and has unit stride (LLVM
+vectorises only innermost loops, and cannot unroll a triangular solve to get
+there): ``logpdf_tile(xt, nl, tab, b, k, t, y)`` (MultivariateNormal) and
+``draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1)`` (Normal,
+same random stream as ``draw``).  The CUDA loops and the CPU fallbacks use the
+scalar functions; tests check that both versions agree.
 """
 FAMILIES = ("normal", "mvn", "categorical")
