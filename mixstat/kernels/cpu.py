@@ -148,9 +148,14 @@ def make_log_prob(fam, dtype, dim):
                         mb = v if v > mb else mb
                     mv[i] = mb if mb > ninf else zero
                     acc[i] = zero
+                tv = np.empty(L, F)
                 for k in range(K):
+                    # two loops: with the gathers of this tile's parameter
+                    # rows in it, LLVM does not vectorise the exp loop
                     for i in range(nl):
-                        acc[i] += expn(F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i])))
+                        tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
+                    for i in range(nl):
+                        acc[i] += expn(tv[i])
                 for i in range(nl):
                     out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
                 for i in range(nl):
