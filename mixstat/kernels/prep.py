@@ -40,27 +40,33 @@ def make_logits():
         for t in prange((R + L - 1) // L):
             r0 = t * L
             nl = min(L, R - r0)
+            # the tile, copied category-major: the loops below have unit stride
+            # and no gathers, so they vectorise
+            pk = np.empty((K, L))
             m = np.empty(L)
             acc = np.empty(L)
             nbad = 0
+            for i in range(nl):
+                for k in range(K):
+                    pk[k, i] = param[r0 + i, k]
             for i in range(nl):
                 m[i] = -np.inf
                 acc[i] = 0.0
             for k in range(K):
                 for i in range(nl):
-                    v = np.float64(param[r0 + i, k])
+                    v = pk[k, i]
                     nbad += (v != v) | (v == np.inf)
                     m[i] = v if v > m[i] else m[i]
             for i in range(nl):
                 nbad += m[i] == -np.inf
             for k in range(K):
                 for i in range(nl):
-                    acc[i] += exp_neg(np.float64(param[r0 + i, k]) - m[i])
+                    acc[i] += exp_neg(pk[k, i] - m[i])
             for i in range(nl):
-                acc[i] = m[i] + math.log(acc[i])
-            for k in range(K):
-                for i in range(nl):
-                    out[r0 + i, k] = param[r0 + i, k] - acc[i]
+                acc[i] = m[i] + log_pos(acc[i])  # acc >= 1 for a valid row
+            for i in range(nl):
+                for k in range(K):
+                    out[r0 + i, k] = pk[k, i] - acc[i]
             bad += nbad
         return bad
 
@@ -78,16 +84,21 @@ def make_normal_rows():
             r0 = t * L
             nl = min(L, R - r0)
             c = np.zeros(L)
+            s = np.empty(L)
             nbad = 0
             for j in range(D):
                 for i in range(nl):
+                    s[i] = scale[r0 + i, j]
+                # checks and logs in a gather/scatter-free loop (SIMD)
+                for i in range(nl):
                     mu = loc[r0 + i, j]
-                    s = scale[r0 + i, j]
-                    nbad += (mu - mu != 0) | ~(s >= _TINY) | (s == np.inf)
-                    out[r0 + i, j] = mu
-                    out[r0 + i, D + j] = _SQRT_HALF / s
-                    out[r0 + i, 2 * D + 1 + j] = s
-                    c[i] += log_pos(np.float64(s))
+                    si = np.float64(s[i])
+                    nbad += (mu - mu != 0) | ~(si >= _TINY) | (si == np.inf)
+                    c[i] += log_pos(si)
+                for i in range(nl):
+                    out[r0 + i, j] = loc[r0 + i, j]
+                    out[r0 + i, D + j] = _SQRT_HALF / s[i]
+                    out[r0 + i, 2 * D + 1 + j] = s[i]
             for i in range(nl):
                 out[r0 + i, 2 * D] = -c[i] - D * _HALF_LOG_2PI
             bad += nbad
