@@ -318,6 +318,28 @@ def test_kernel_cache_location_and_key(tmp_path):
     assert dirs[0] != dirs[1]
 
 
+def test_second_process_loads_every_kernel_from_the_cache(tmp_path):
+    """A fresh process with a warm cache compiles nothing (numba's cache hit counters)."""
+    code = ("import numpy as np, mixstat._jit as j\n"
+            "from mixstat.distributions import Normal, Categorical, MixtureSameFamily, MultivariateNormal\n"
+            "for dt in (np.float64, np.float32):\n"
+            "    m = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7], dt)),\n"
+            "                          Normal(np.zeros(2, dt), np.ones(2, dt)))\n"
+            "    m.log_prob(np.zeros((5, 1), dt)); m.cdf(np.zeros(3, dt)); m.sample((7,), rng=1)\n"
+            "    m.mixture_distribution.sample((3,), rng=2)\n"
+            "v = MultivariateNormal(np.zeros(3), np.eye(3)); v.log_prob(np.zeros((4, 3))); v.sample((2,), rng=0)\n"
+            "st = [(k, d.stats.cache_hits, d.stats.cache_misses) for k, d in j._kernels.items()]\n"
+            "print(sum(sum(h.values()) for _, h, _ in st), sum(sum(m.values()) for _, _, m in st))\n")
+    env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path))
+    runs = []
+    for _ in range(2):
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        runs.append(tuple(int(v) for v in res.stdout.split()))
+    hits, misses = runs[1]
+    assert misses == 0 and hits > 0, runs
+
+
 def test_fallback_path_seed_semantics():
     comp = Independent(MultivariateNormal(np.zeros((3, 2, 2)), covariance_matrix=np.eye(2)), 1)
     d = MixtureSameFamily(Categorical(probs=[0.2, 0.3, 0.5]), comp)

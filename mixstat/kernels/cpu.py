@@ -11,7 +11,7 @@ import numpy as np
 from numba import prange
 from numba.extending import register_jitable
 
-from .fastmath import exp_neg, exp_neg32, log_pos
+from .fastmath import exp_neg_any, log_pos
 from .philox import block, u53
 
 
@@ -54,29 +54,10 @@ def make_log_prob(fam, dtype, dim):
     tile = fam.logpdf_tile if tiled else _no_tile
     f32 = str(dtype) == "float32"
     F = np.float32 if f32 else np.float64
-    expn = exp_neg32 if f32 else exp_neg
     zero = F(0.0)
     ninf = F(-np.inf)
     thresh = F(math.exp(-60.0 if f32 else -600.0))
     L = TILE
-
-    @register_jitable
-    def exact(x, s, b, logw, tab):
-        # one pass with a running maximum (the foundation kernel); scalar math.exp
-        m = -math.inf
-        acc = 0.0
-        for k in range(logw.shape[1]):
-            t = logw[b, k] + logpdf(x, s, b, tab, k)
-            if t > m:
-                acc = acc * math.exp(m - t) + 1.0
-                m = t
-            elif t == -math.inf:
-                pass
-            elif t == m:
-                acc += 1.0
-            else:
-                acc += math.exp(t - m)  # NaN propagates here
-        return F(m + math.log(acc))
 
     def log_prob(x, logw, tab, out):
         S = x.shape[0]
@@ -84,6 +65,25 @@ def make_log_prob(fam, dtype, dim):
         D = dim if dim > 0 else x.shape[2]
         K = logw.shape[1]
         along_s = S >= B
+        def exact(s, b):
+            # one pass with a running maximum (the foundation kernel); scalar
+            # math.exp.  An inner function (inlined by numba): a closure made
+            # in Python here would change the on-disk cache key every process.
+            m = -math.inf
+            acc = 0.0
+            for k in range(K):
+                t = logw[b, k] + logpdf(x, s, b, tab, k)
+                if t > m:
+                    acc = acc * math.exp(m - t) + 1.0
+                    m = t
+                elif t == -math.inf:
+                    pass
+                elif t == m:
+                    acc += 1.0
+                else:
+                    acc += math.exp(t - m)  # NaN propagates here
+            return F(m + math.log(acc))
+
         if along_s:
             per = (S + L - 1) // L
             ntiles = per * B
@@ -118,19 +118,19 @@ def make_log_prob(fam, dtype, dim):
                         sh = logw[b0, k] - mb
                         tile(xt, nl, tab, b0, k, tv, work)
                         for i in range(nl):
-                            acc[i] += expn(F(tv[i] + sh))
+                            acc[i] += exp_neg_any(F(tv[i] + sh))
                 else:
                     for k in range(K):
                         sh = logw[b0, k] - mb
                         for i in range(nl):
-                            acc[i] += expn(F(logpdf(xb, i, 0, tb, k) + sh))
+                            acc[i] += exp_neg_any(F(logpdf(xb, i, 0, tb, k) + sh))
                 # log by polynomial in a loop of its own (SIMD); then the few
                 # points that need it are redone exactly
                 for i in range(nl):
                     out[(s0 + i) * B + b0] = mb + F(log_pos(np.float64(acc[i])))
                 for i in range(nl):
                     if not acc[i] >= thresh:
-                        out[(s0 + i) * B + b0] = exact(x, s0 + i, b0, logw, tab)
+                        out[(s0 + i) * B + b0] = exact(s0 + i, b0)
             else:
                 s0 = r
                 b0 = c
@@ -155,12 +155,12 @@ def make_log_prob(fam, dtype, dim):
                     for i in range(nl):
                         tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
                     for i in range(nl):
-                        acc[i] += expn(tv[i])
+                        acc[i] += exp_neg_any(tv[i])
                 for i in range(nl):
                     out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
                 for i in range(nl):
                     if not acc[i] >= thresh:
-                        out[s0 * B + b0 + i] = exact(x, s0, b0 + i, logw, tab)
+                        out[s0 * B + b0 + i] = exact(s0, b0 + i)
 
     return log_prob
 

@@ -18,7 +18,8 @@ Special values follow IEEE: NaN in gives NaN out; ``exp_neg(-inf) == 0``;
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 # No 'reassoc' here or in any loop that inlines these: it would let LLVM fold
 # ``(x + _SHIFT) - _SHIFT`` to ``x`` and merge the two halves of ln 2.
@@ -161,3 +162,19 @@ def sincos_2pi(u):
     c = -a if negc else a
     s = -b if negs else b
     return c, s
+
+
+def exp_neg_any(x):
+    """:func:`exp_neg` or :func:`exp_neg32`, by the type of ``x`` (CPU kernels only).
+
+    A global, not a closure variable: a compiled function held in a closure
+    pickles with a per-process id, which would change the on-disk cache key.
+    """
+    return math.exp(x)
+
+
+@overload(exp_neg_any)
+def _exp_neg_any(x):
+    if x == types.float32:
+        return lambda x: exp_neg32(x)
+    return lambda x: exp_neg(x)
