@@ -91,7 +91,7 @@ def _signature(op, dtype):
         # x (S, B, D), logw or w (B, K), table (B, K, P), out (S*B,)
         return types.void(ro3, ro2, ro3, out1)
     if op == "sample":
-        # cumw (B, K), table (B, K, P), key0, key1, offset, out (N, D), index (N,)
+        # cumw (B, K), table (B, K, P), key0, key1, offset, out (N, D), index (N,) or (0,)
         return types.void(ro2, ro3, u64, u64, i64, out2, idx1)
     if op == "choose":
         # cumw (B, K), key0, key1, offset, index (N,)

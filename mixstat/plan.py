@@ -196,7 +196,8 @@ def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=N
                             device, N)
     tab, cw = _tables(spec, batch_shape, cumw, 1.0)
     out = np.empty((N, spec.dim), dtype=dtype)
-    index = np.empty(N, dtype=np.int64)
+    # the kernel writes the component indices only when asked (an empty array)
+    index = np.empty(N if return_index else 0, dtype=np.int64)
     key0, key1 = key_for(rng)
     if N:
         _jit.call(_jit.get_kernel("sample", spec.family, dtype), cw, tab, key0, key1, 0, out, index)

@@ -272,8 +272,9 @@ def make_sample(fam):
                 _choose_tile(cumw, key0, key1, g0, nl, bb, kk, u)
             else:
                 kk[:] = 0
-            for i in range(nl):
-                index[n0 + i] = kk[i]
+            if index.shape[0] > 0:  # empty: the caller does not want them
+                for i in range(nl):
+                    index[n0 + i] = kk[i]
             if tiled:
                 draw_tile(key0, key1, g0, nl, tab, bb, kk, out, n0, u, np.empty(L, np.float64))
             else:
