@@ -174,9 +174,12 @@ def make_cdf(cdf):
             s = n // B
             b = n - s * B
             acc = 0.0
+            tot = 0.0
             for k in range(K):
                 acc += w[b, k] * cdf(x, s, b, tab, k)  # NaN x gives NaN
-            out[n] = min(acc, 1.0)
+                tot += w[b, k]
+            # divided by the sum of the weights as stored: cdf(+inf) is exactly 1
+            out[n] = min(acc / tot, 1.0)
 
     return mixture_cdf
 
