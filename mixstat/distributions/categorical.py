@@ -81,10 +81,13 @@ class Categorical(Distribution):
                     bad = ~(np.isfinite(param) & (param >= 0))
                     if bad.any():
                         self._fail("probs", param, bad, "non-negative and finite")
-                total = param.sum(-1, keepdims=True)
+                # divide by the row maximum first: the sum of huge weights must not overflow
+                peak = param.max(-1, keepdims=True)
+                scaled = param / np.where((peak > 0) & np.isfinite(peak), peak, 1)
+                total = scaled.sum(-1, keepdims=True)
                 if check and not (total > 0).all():
                     self._fail("probs", param, ~(total[..., 0] > 0), "a positive sum in every row")
-                self._probs = param / total
+                self._probs = scaled / total
             else:
                 if check:
                     bad = np.isnan(param) | (param == np.inf)
@@ -150,7 +153,7 @@ class Categorical(Distribution):
         from .. import plan
         from .._array import as_shape
 
-        sample_shape = as_shape(sample_shape, "sample_shape")
+        sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape)
         return plan.choose(self._cumw(), sample_shape, self._batch_shape, rng)
 
     def _gather(self, value, table):

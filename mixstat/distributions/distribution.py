@@ -143,7 +143,7 @@ class Distribution:
         numpy.ndarray
             Shape ``(*sample_shape, *batch_shape, *event_shape)``.
         """
-        sample_shape = as_shape(sample_shape, "sample_shape")
+        sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape + self._event_shape)
         spec = self._kernel_spec(self._dtype)
         from .. import plan
 
@@ -165,7 +165,7 @@ class Distribution:
         return new
 
     def _expanded_batch(self, batch_shape):
-        batch_shape = as_shape(batch_shape, "batch_shape")
+        batch_shape = as_shape(batch_shape, "batch_shape", self._event_shape)
         try:
             target = np.broadcast_shapes(self._batch_shape, batch_shape)
         except ValueError:
