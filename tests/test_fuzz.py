@@ -113,7 +113,15 @@ def _bad_raw(form, shape):
 
 
 def _numeric_raw(form, v):
-    """``v`` (float64 array) in the given form; returns Raw."""
+    """``v`` (float64 array) in the given form; returns Raw whose values are what NumPy reads from it
+    (``np.asfortranarray`` makes a 0-d array 1-d, ``[]`` is shape (0,) whatever ``v`` was, ...)."""
+    r = _numeric_form(form, v)
+    with np.errstate(over="ignore", invalid="ignore"):
+        r.values = np.asarray(r.raw).astype(F64)
+    return r
+
+
+def _numeric_form(form, v):
     with np.errstate(over="ignore", invalid="ignore"):
         if form == "f64":
             return Raw(v.copy(), values=v, strong=F64)
@@ -125,7 +133,7 @@ def _numeric_raw(form, v):
             return Raw(lst, values=np.array(lst, dtype=F64), strong=None)
         if form == "np-scalar":
             if v.ndim:
-                return _numeric_raw("f64", v)
+                return _numeric_form("f64", v)
             a = np.float32(v)
             return Raw(a, values=np.asarray(a, F64), strong=F32)
         if form == "f16":
@@ -242,15 +250,16 @@ def normal_points(loc, scale, z):
     return np.moveaxis(x, -1, 0)
 
 
-def check_normal(d, loc, scale, dtype):
+def check_normal(d, loc, scale, dtype, va):
     """log_prob, cdf and sample of a valid Normal against SciPy at points within 10^6 scale units."""
     z = np.array([-1e6, -30.0, -2.5, -0.3, 0.0, 1.0, 7.0, 1e6])
     with np.errstate(over="ignore", invalid="ignore"):
         x = cast(normal_points(loc, scale, z), dtype)
     ok = np.isfinite(x)
     x = np.where(ok, x, 0.0).astype(dtype)
-    x = np.concatenate([x, np.broadcast_to(np.array([np.nan, np.inf, -np.inf], dtype).reshape(
-        (3,) + (1,) * loc.ndim), (3,) + loc.shape)])
+    special = [np.inf, -np.inf] if va else [np.nan, np.inf, -np.inf]  # NaN is outside the support
+    x = np.concatenate([x, np.broadcast_to(np.array(special, dtype).reshape(
+        (len(special),) + (1,) * loc.ndim), (len(special),) + loc.shape)])
     x64 = x.astype(F64)
     with np.errstate(all="ignore"):
         ref_lp = stats.norm.logpdf(x64, loc, scale)
@@ -300,7 +309,7 @@ def test_normal_constructor(data):
         return  # loc +- 10^6 scale units overflows float32; covered by test_numerics
     if (sb < 1 / np.finfo(dtype).max).any():
         return  # 1/scale overflows: a known kernel defect, pinned by test_numerics.py::test_subnormal_scale
-    check_normal(d, lb, sb, dtype)
+    check_normal(d, lb, sb, dtype, va)
 
 
 # ============================================================== Categorical
@@ -311,12 +320,14 @@ LOGITS = st.one_of(st.floats(-50, 50), st.floats(-50, 50), st.floats(-1e300, 1e3
 
 
 def categorical_reference(values, kind):
-    """Normalised float64 probabilities, computed with care for overflow."""
+    """Normalised float64 (probabilities, log-probabilities), with care for overflow."""
     if kind == "probs":
         m = values.max(-1, keepdims=True)
         q = values / m
-        return q / q.sum(-1, keepdims=True)
-    return np.exp(values - logsumexp(values, axis=-1, keepdims=True))
+        with np.errstate(divide="ignore"):
+            return q / q.sum(-1, keepdims=True), np.log(q) - np.log(q.sum(-1, keepdims=True))
+    lp = values - logsumexp(values, axis=-1, keepdims=True)
+    return np.exp(lp), lp
 
 
 @settings(max_examples=examples(1.5))
@@ -348,7 +359,7 @@ def test_categorical_constructor(data):
         assert c.sample((2,), rng=1).shape == (2,) + c.batch_shape
         return
     with np.errstate(all="ignore"):
-        want = categorical_reference(v.astype(F64), kind)
+        want, want_log = categorical_reference(v.astype(F64), kind)
     if not np.isfinite(want).all():
         return  # unchecked rows with no mass (validate_args=False)
     np.testing.assert_allclose(c.probs, want, rtol=10 * rtol_for(dtype), atol=1e-300,
@@ -356,12 +367,16 @@ def test_categorical_constructor(data):
     K = p.shape[-1]
     lo, hi = (0, K) if va else (-1, K + 1)  # validate_args=True rejects values outside the support
     idx = np.arange(lo, hi, dtype=F64).reshape((-1,) + (1,) * len(c.batch_shape))
-    with np.errstate(divide="ignore"):
-        ref_lp = np.where((idx >= 0) & (idx < K),
-                          np.log(np.take_along_axis(np.broadcast_to(want, (hi - lo,) + want.shape),
-                                                    np.clip(idx, 0, K - 1).astype(int)[..., None],
-                                                    -1)[..., 0]), -np.inf)
-    close(c.log_prob(idx), ref_lp, dtype, "Categorical.log_prob")
+    at = np.clip(idx, 0, K - 1).astype(int)[..., None]
+    ref_lp = np.where((idx >= 0) & (idx < K),
+                      np.take_along_axis(np.broadcast_to(want_log, (hi - lo,) + want.shape), at, -1)[..., 0],
+                      -np.inf)
+    got_lp = c.log_prob(idx)
+    # probabilities below the smallest normal number are stored rounded (as probs): there the
+    # log-probability need only be at most log(tiny) (-inf allowed); everywhere else, the bound
+    sub = ref_lp < np.log(np.finfo(dtype).tiny)
+    assert np.all(got_lp[sub] <= np.log(np.finfo(dtype).tiny) + 1e-6), "a tiny probability came out large"
+    close(np.where(sub, 0, got_lp), np.where(sub, 0, ref_lp), dtype, "Categorical.log_prob")
     s = c.sample((50,), rng=2)
     assert s.shape == (50,) + c.batch_shape and s.dtype == np.int64
     assert np.all((s >= 0) & (s < K))

@@ -104,6 +104,16 @@ class MultivariateNormal(Distribution):
         m64 = mat.astype(np.float64)
         if check and not np.isfinite(m64).all():
             self._fail(mname, m64, ~np.isfinite(m64).all((-2, -1)), "finite")
+        try:
+            L, W = self._factorise(mname, m64, check)
+        except np.linalg.LinAlgError as exc:  # unchecked NaN/inf or singular input (validate_args=False)
+            raise ValueError(f"MultivariateNormal: parameter {mname} of shape {fmt_shape(m64.shape)} "
+                             f"cannot be factorised ({exc}); it must be finite and positive-definite") from None
+        self._L64 = np.broadcast_to(L, batch + (D, D))
+        self._W64 = np.broadcast_to(W, batch + (D, D))
+
+    def _factorise(self, mname, m64, check):
+        """``(L, W = L^{-1})`` from the given matrix; LinAlgError on unfactorisable input."""
         if mname == "scale_tril":
             if check:
                 ok = constraints.lower_cholesky.check(m64)
@@ -127,8 +137,7 @@ class MultivariateNormal(Distribution):
                 L = np.tril(L)
         if W is None:
             W = np.tril(np.linalg.inv(L))
-        self._L64 = np.broadcast_to(L, batch + (D, D))
-        self._W64 = np.broadcast_to(W, batch + (D, D))
+        return L, W
 
     def _fail(self, name, mat, bad, what):
         first = tuple(int(i) for i in np.argwhere(np.atleast_1d(bad))[0]) if np.ndim(bad) else ()
