@@ -290,7 +290,9 @@ def test_normal_constructor(data):
         except ValueError:
             problems.append((ValueError, ["loc", "scale"]))
     if not problems:
-        l, s = cast(loc.values, dtype), cast(scale.values, dtype)
+        # constraints hold for the parameters broadcast to the batch (an empty batch has none to break)
+        l = np.broadcast_to(cast(loc.values, dtype), shape)
+        s = np.broadcast_to(cast(scale.values, dtype), shape)
         if va is not False:
             if not np.isfinite(l).all():
                 problems.append((ValueError, ["loc"]))

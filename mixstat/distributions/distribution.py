@@ -88,7 +88,7 @@ class Distribution:
     @property
     def stddev(self) -> np.ndarray:
         """Standard deviation, ``sqrt(variance)``."""
-        return np.sqrt(self.variance)
+        return np.asarray(np.sqrt(self.variance))  # an array also for an empty batch_shape
 
     def entropy(self) -> np.ndarray:
         """Differential (or Shannon) entropy, shape ``batch_shape``."""
