@@ -646,6 +646,15 @@ def test_big_endian_float32_stays_float32():
     np.testing.assert_array_equal(d.log_prob(be), d.log_prob(be.astype(F32)))
 
 
+@pytest.mark.parametrize("name", ["covariance_matrix", "precision_matrix"])
+def test_unchecked_non_symmetric_matrix_names_the_matrix(name):
+    # symmetric part positive-definite, lower triangle not: the failed factorisation used to end in an
+    # IndexError while looking for the offending batch entry
+    m = np.broadcast_to(np.array([[2.0, 5.0], [-5.0, 2.0]]), (3, 2, 2))
+    with pytest.raises(ValueError, match=f"{name} of shape \\(3, 2, 2\\) must be symmetric positive-definite"):
+        MultivariateNormal(np.zeros(2), validate_args=False, **{name: m})
+
+
 @pytest.mark.parametrize("name", ["covariance_matrix", "precision_matrix", "scale_tril"])
 def test_unfactorisable_matrix_unchecked_names_the_matrix(name):
     # the matrices the fuzzer found: NumPy raised a bare LinAlgError that named nothing

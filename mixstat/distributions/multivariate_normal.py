@@ -149,7 +149,11 @@ class MultivariateNormal(Distribution):
             return np.linalg.cholesky(m)
         except np.linalg.LinAlgError:
             ev = np.linalg.eigvalsh(0.5 * (m + np.swapaxes(m, -1, -2)))[..., 0]
-            self._fail(name, m, ~(ev > 0), "positive-definite")
+            if not (ev > 0).all():
+                self._fail(name, m, ~(ev > 0), "positive-definite")
+            # symmetric part positive-definite, lower triangle not: an unchecked non-symmetric matrix
+            raise ValueError(f"MultivariateNormal: parameter {name} of shape {fmt_shape(m.shape)} must be "
+                             "symmetric positive-definite; its lower triangle is not positive-definite")
 
     @property
     def scale_tril(self):
