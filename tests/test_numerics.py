@@ -237,9 +237,14 @@ def test_square_overflow_window(dtype, z):
 
 # ------------------------------------------------------------------ mixtures
 def _mixture(dtype, w, mu, sd, logits=False):
+    """The mixture, and the weights it was really given (logits rounded to the dtype, exponentiated)."""
     with np.errstate(divide="ignore"):
-        cat = Categorical(logits=np.log(w).astype(dtype)) if logits else Categorical(probs=w.astype(dtype))
-    return MixtureSameFamily(cat, Normal(mu.astype(dtype), sd.astype(dtype)))
+        if logits:
+            lg = np.log(w).astype(dtype)
+            cat, w = Categorical(logits=lg), np.exp(lg.astype(F64))
+        else:
+            cat = Categorical(probs=w.astype(dtype))
+    return MixtureSameFamily(cat, Normal(mu.astype(dtype), sd.astype(dtype))), w
 
 
 def _check_mixture(d, x, w, mu, sd, dtype, label, cdf_at=None):
@@ -269,13 +274,13 @@ def test_mixture_small_k_extreme_scales(dtype, logits):
     sd = (10.0 ** e).astype(dtype).astype(F64)
     mu = (np.array([0.0, 2.0, -3.0, 1e3, -7.0]) * sd).astype(dtype).astype(F64)
     w = np.array([0.3, 0.0, 0.25, 0.15, 0.3]).astype(dtype).astype(F64)
-    d = _mixture(dtype, w, mu, sd, logits)
+    d, w = _mixture(dtype, w, mu, sd, logits)
     pts = []
     for k in range(5):
         pts += list(mu[k] + np.array([0.0, -3.0, 40.0, -1e6]) * sd[k])
     x = np.array(pts).astype(dtype)
     _check_mixture(d, x, w, mu, sd, dtype, f"K=5 {dtype}")
-    d1 = _mixture(dtype, np.array([2.0]), mu[2:3], sd[2:3], logits)
+    d1, _ = _mixture(dtype, np.array([2.0]), mu[2:3], sd[2:3], logits)
     x1 = (mu[2] + Z * sd[2]).astype(dtype)
     _check_mixture(d1, x1, np.array([1.0]), mu[2:3], sd[2:3], dtype, f"K=1 {dtype}")
 
@@ -290,7 +295,7 @@ def test_mixture_k_10000(dtype):
     mu = rng.normal(size=K) * 3
     sd = 10.0 ** rng.uniform(-2, 1, K)
     w, mu, sd = (a.astype(dtype).astype(F64) for a in (w, mu, sd))
-    d = _mixture(dtype, w, mu, sd)
+    d, w = _mixture(dtype, w, mu, sd)
     x = np.array([0.0, 1.3, -4.0, 12.0, -25.0, 80.0, -300.0, 1e3, -1e4, 5e4]).astype(dtype)
     # the 50-digit cdf of 10^4 components is slow in the body: three points there and in the tails
     _check_mixture(d, x, w, mu, sd, dtype, f"K=1e4 {dtype}", cdf_at=(1, 4, 6))
@@ -366,7 +371,7 @@ def extreme_mixture(draw):
 def test_random_extreme_mixtures(case):
     """Random K <= 6 mixtures, scales over 300 (float32: 60) decades, weights from 1e-300 to 1e10."""
     dtype, w, mu, sd, logits, x = case
-    d = _mixture(dtype, w, mu, sd, logits)
+    d, w = _mixture(dtype, w, mu, sd, logits)
     lp, c = d.log_prob(x), d.cdf(x)
     assert lp[-3] == -np.inf and lp[-2] == -np.inf and np.isnan(lp[-1])
     assert abs(c[-3] - 1) <= CDF_BOUND[dtype] and c[-2] == 0 and np.isnan(c[-1])

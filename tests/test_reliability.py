@@ -628,6 +628,14 @@ def test_probs_whose_sum_overflows_are_normalised():
     assert set(np.unique(d.sample((1000,), rng=1, return_index=True)[1])) == {0, 1}
 
 
+def test_large_logits_normalised_without_losing_precision():
+    # logits were normalised as param - (m + log sum exp(param - m)): the sum rounded to the precision of m
+    np.testing.assert_allclose(Categorical(logits=np.array([512.0, 512.0], F32)).logits, np.log(0.5), rtol=1e-7)
+    np.testing.assert_allclose(Categorical(logits=[1e10, 1e10, -np.inf]).logits[:2], np.log(0.5), rtol=1e-15)
+    d = MixtureSameFamily(Categorical(logits=[1e10, 1e10]), Normal([0.0, 0.0], 1.0))
+    np.testing.assert_allclose(d.log_prob(0.0), -0.5 * np.log(2 * np.pi), rtol=1e-15)
+
+
 @pytest.mark.parametrize("shape", [(0, 2**70), (2**62, 2**62), (2**65,), (2**61, 8)])
 def test_unaddressable_sample_shape_names_the_argument(shape):
     for d in (Normal(0.0, 1.0), Categorical(probs=[0.5, 0.5]),

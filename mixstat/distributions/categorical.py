@@ -98,8 +98,10 @@ class Categorical(Distribution):
                         self._fail("logits", param, ~finite_row, "at least one finite entry per row")
                 m = param.max(-1, keepdims=True)
                 m = np.where(np.isfinite(m), m, 0)
-                lse = np.log(np.exp(param - m).sum(-1, keepdims=True)) + m
-                self._logits = param - lse
+                # (param - m) - log(sum exp(param - m)): adding m back to the small log-sum first
+                # would round it to the precision of m (3e-5 absolute for float32 logits near 512)
+                shifted = param - m
+                self._logits = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
         self._num_events = param.shape[-1]
         self.support = constraints.integer_interval(0, self._num_events - 1)
 
