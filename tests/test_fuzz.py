@@ -322,14 +322,16 @@ LOGITS = st.one_of(st.floats(-50, 50), st.floats(-50, 50), st.floats(-1e300, 1e3
 
 
 def categorical_reference(values, kind):
-    """Normalised float64 (probabilities, log-probabilities), with care for overflow."""
+    """Normalised (probabilities, log-probabilities), computed in extended precision (np.longdouble)."""
+    v = values.astype(np.longdouble)
+    m = v.max(-1, keepdims=True)
     if kind == "probs":
-        m = values.max(-1, keepdims=True)
-        q = values / m
+        q = v / m
         with np.errstate(divide="ignore"):
-            return q / q.sum(-1, keepdims=True), np.log(q) - np.log(q.sum(-1, keepdims=True))
-    lp = values - logsumexp(values, axis=-1, keepdims=True)
-    return np.exp(lp), lp
+            lp = np.log(q) - np.log(q.sum(-1, keepdims=True))
+    else:
+        lp = (v - m) - np.log(np.exp(v - m).sum(-1, keepdims=True))
+    return np.exp(lp).astype(F64), lp.astype(F64)
 
 
 @settings(max_examples=examples(1.5))
