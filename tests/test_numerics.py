@@ -263,7 +263,7 @@ def _check_mixture(d, x, w, mu, sd, dtype, label, cdf_at=None):
         with np.errstate(divide="ignore"):
             zk = (float(xi) - mu) / sd
             score = np.where(w > 0, np.log(np.where(w > 0, w, 1)) + special.log_ndtr(zk), -np.inf)
-        k = int(np.argmax(score))
+        k = int(np.argmax(score)) if np.isfinite(score).any() else int(np.argmax(w))  # all underflow
         # a weight w carries ~eps |log w| relative error: it is stored as a normalised logit
         lw = abs(math.log(w[k] / w.sum()))
         check_cdf(ci, mp_mix_cdf(float(xi), w, mu, sd), dtype, float(zk[k]), where, log_weight=lw)
