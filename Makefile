@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # pytest workers: the suite is CPU-bound and each worker runs 1-2 numba threads
 JOBS   ?= 2
 
-.PHONY: demo test test-fast bench bench-gpu clean-cache clean
+.PHONY: demo test test-fast fuzz bench bench-gpu clean-cache clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test: $(VENV)/.stamp-test $(VENV)/.stamp-cuda
 	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py
 	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
+	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
+
+# Hypothesis fuzzing with the large profile (tests/conftest.py): at least 10^4 cases, counted at the end.
+fuzz: $(VENV)/.stamp-test
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py
 
 bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/compare.py

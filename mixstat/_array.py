@@ -6,6 +6,7 @@ rejected with an error that names the offending argument.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -55,6 +56,13 @@ def _coerce(data, name: str) -> np.ndarray:
     return arr
 
 
+def _native(arr: np.ndarray) -> np.ndarray:
+    """Byte-swapped floats as native ones of the same width (big-endian float32 stays float32)."""
+    if arr.dtype.kind == "f" and not arr.dtype.isnative and arr.dtype.itemsize in (4, 8):
+        return arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
 def tensor(data, dtype=None) -> np.ndarray:
     """Create a new array from ``data``, the way ``torch.tensor`` would.
 
@@ -87,7 +95,7 @@ def tensor(data, dtype=None) -> np.ndarray:
     >>> mixstat.tensor([1, 2], dtype="float32").dtype
     dtype('float32')
     """
-    arr = _coerce(data, "data")
+    arr = _native(_coerce(data, "data"))
     if dtype is not None:
         dt = np.dtype(dtype)
         if dt.kind not in "biuf":
@@ -105,7 +113,7 @@ def as_real_array(data, name: str, dtype=None) -> np.ndarray:
     float64.  ``dtype`` forces a float dtype (used for Python scalars, which
     follow the dtype of the distribution).
     """
-    arr = _coerce(data, name)
+    arr = _native(_coerce(data, name))
     if dtype is not None:
         return arr.astype(dtype, copy=False)
     if arr.dtype in _FLOATS:
@@ -130,8 +138,16 @@ def result_dtype(*dtypes) -> np.dtype:
     return np.dtype(np.float32)
 
 
-def as_shape(shape, name: str) -> tuple:
-    """Validate a shape argument (int or sequence of non-negative ints)."""
+_MAX_SIZE = int(np.iinfo(np.intp).max)
+
+
+def as_shape(shape, name: str, tail=()) -> tuple:
+    """Validate a shape argument (int or sequence of non-negative ints).
+
+    ``tail`` (batch and event shape) completes the shape of the array that
+    will be allocated: its size in bytes must be addressable, else a
+    ValueError names the argument (rather than NumPy's own error later).
+    """
     if isinstance(shape, (bool, np.bool_)):
         raise TypeError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
     if isinstance(shape, (numbers.Integral, np.integer)):
@@ -151,6 +167,10 @@ def as_shape(shape, name: str) -> tuple:
         if s < 0:
             raise ValueError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
         out.append(int(s))
+    full = tuple(out) + tuple(tail)
+    if any(s > _MAX_SIZE for s in full) or math.prod(full) * 8 > _MAX_SIZE:
+        raise ValueError(f"{name} {tuple(out)!r} with trailing shape {fmt_shape(tail)} gives an array "
+                         f"too large to address")
     return tuple(out)
 
 

@@ -83,10 +83,13 @@ class Categorical(Distribution):
                     bad = ~(np.isfinite(param) & (param >= 0))
                     if bad.any():
                         self._fail("probs", param, bad, "non-negative and finite")
-                total = param.sum(-1, keepdims=True)
+                # divide by the row maximum first: the sum of huge weights must not overflow
+                peak = param.max(-1, keepdims=True)
+                scaled = param / np.where((peak > 0) & np.isfinite(peak), peak, 1)
+                total = scaled.sum(-1, keepdims=True)
                 if check and not (total > 0).all():
                     self._fail("probs", param, ~(total[..., 0] > 0), "a positive sum in every row")
-                self._probs = param / total
+                self._probs = scaled / total
             else:
                 from .. import plan
 
@@ -104,8 +107,11 @@ class Categorical(Distribution):
                 if self._logits is None:
                     m = param.max(-1, keepdims=True)
                     m = np.where(np.isfinite(m), m, 0)
-                    lse = np.log(np.exp(param - m).sum(-1, keepdims=True)) + m
-                    self._logits = param - lse
+                    # (param - m) - log(sum exp(param - m)): adding m back to the small log-sum
+                    # first would round it to the precision of m (3e-5 absolute for float32
+                    # logits near 512)
+                    shifted = param - m
+                    self._logits = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
         self._num_events = param.shape[-1]
         self.support = constraints.integer_interval(0, self._num_events - 1)
 
@@ -159,7 +165,7 @@ class Categorical(Distribution):
         from .. import plan
         from .._array import as_shape
 
-        sample_shape = as_shape(sample_shape, "sample_shape")
+        sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape)
         return plan.choose(self._cumw(), sample_shape, self._batch_shape, rng, device=self._placement())
 
     def _gather(self, value, table):

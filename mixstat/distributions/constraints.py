@@ -114,7 +114,8 @@ class integer_interval(Constraint):
         self.upper_bound = upper_bound
 
     def check(self, value):
-        return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
+        with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not an integer, no warning
+            return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
 
     def __repr__(self):
         return f"integer_interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"

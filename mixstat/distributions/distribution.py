@@ -145,7 +145,7 @@ class Distribution:
     @property
     def stddev(self) -> np.ndarray:
         """Standard deviation, ``sqrt(variance)``."""
-        return np.sqrt(self.variance)
+        return np.asarray(np.sqrt(self.variance))  # an array also for an empty batch_shape
 
     def entropy(self) -> np.ndarray:
         """Differential (or Shannon) entropy, shape ``batch_shape``."""
@@ -209,7 +209,7 @@ class Distribution:
         numpy.ndarray
             Shape ``(*sample_shape, *batch_shape, *event_shape)``.
         """
-        sample_shape = as_shape(sample_shape, "sample_shape")
+        sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape + self._event_shape)
         spec = self._kernel_spec(self._dtype)
         from .. import plan
 
@@ -233,7 +233,7 @@ class Distribution:
         return new
 
     def _expanded_batch(self, batch_shape):
-        batch_shape = as_shape(batch_shape, "batch_shape")
+        batch_shape = as_shape(batch_shape, "batch_shape", self._event_shape)
         try:
             target = np.broadcast_shapes(self._batch_shape, batch_shape)
         except ValueError:

@@ -260,7 +260,7 @@ class MixtureSameFamily(Distribution):
             Samples of shape ``(*sample_shape, *batch_shape, *event_shape)``
             (and the indices if ``return_index``).
         """
-        sample_shape = as_shape(sample_shape, "sample_shape")
+        sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape + self._event_shape)
         from .. import plan
 
         cumw = self.mixture_distribution._cumw()

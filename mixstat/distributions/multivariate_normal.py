@@ -106,6 +106,16 @@ class MultivariateNormal(Distribution):
         m64 = mat.astype(np.float64)
         if check and not np.isfinite(m64).all():
             self._fail(mname, m64, ~np.isfinite(m64).all((-2, -1)), "finite")
+        try:
+            L, W = self._factorise(mname, m64, check)
+        except np.linalg.LinAlgError as exc:  # unchecked NaN/inf or singular input (validate_args=False)
+            raise ValueError(f"MultivariateNormal: parameter {mname} of shape {fmt_shape(m64.shape)} "
+                             f"cannot be factorised ({exc}); it must be finite and positive-definite") from None
+        self._L64 = np.broadcast_to(L, batch + (D, D))
+        self._W64 = np.broadcast_to(W, batch + (D, D))
+
+    def _factorise(self, mname, m64, check):
+        """``(L, W = L^{-1})`` from the given matrix; LinAlgError on unfactorisable input."""
         if mname == "scale_tril":
             if check:
                 ok = constraints.lower_cholesky.check(m64)
@@ -129,8 +139,7 @@ class MultivariateNormal(Distribution):
                 L = np.tril(L)
         if W is None:
             W = np.tril(np.linalg.inv(L))
-        self._L64 = np.broadcast_to(L, batch + (D, D))
-        self._W64 = np.broadcast_to(W, batch + (D, D))
+        return L, W
 
     def _fail(self, name, mat, bad, what):
         first = tuple(int(i) for i in np.argwhere(np.atleast_1d(bad))[0]) if np.ndim(bad) else ()
@@ -142,7 +151,11 @@ class MultivariateNormal(Distribution):
             return np.linalg.cholesky(m)
         except np.linalg.LinAlgError:
             ev = np.linalg.eigvalsh(0.5 * (m + np.swapaxes(m, -1, -2)))[..., 0]
-            self._fail(name, m, ~(ev > 0), "positive-definite")
+            if not (ev > 0).all():
+                self._fail(name, m, ~(ev > 0), "positive-definite")
+            # symmetric part positive-definite, lower triangle not: an unchecked non-symmetric matrix
+            raise ValueError(f"MultivariateNormal: parameter {name} of shape {fmt_shape(m.shape)} must be "
+                             "symmetric positive-definite; its lower triangle is not positive-definite")
 
     @property
     def scale_tril(self):

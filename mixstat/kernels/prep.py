@@ -10,7 +10,8 @@ façade falls back to its NumPy checks to name the first bad index when the
 count is not zero.
 
 ``logits(param (R, K), out (R, K)) -> bad``
-    ``out = param - logsumexp(param, axis=1)``; ``bad`` counts NaN / ``+inf``
+    ``out = (param - m) - log(sum(exp(param - m)))`` with ``m`` the row
+    maximum; ``bad`` counts NaN / ``+inf``
     entries and rows with no finite entry.
 ``normal_rows(loc (R, D), scale (R, D), out (R, 3 D + 1)) -> bad``
     the Normal rows of :mod:`.families.normal`; ``bad`` counts non-finite
@@ -63,10 +64,12 @@ def make_logits():
                 for i in range(nl):
                     acc[i] += exp_neg(pk[k, i] - m[i])
             for i in range(nl):
-                acc[i] = m[i] + log_pos(acc[i])  # acc >= 1 for a valid row
+                acc[i] = log_pos(acc[i])  # acc >= 1 for a valid row
+            # (param - m) - log(sum): adding m to the small log-sum first would
+            # round it to the precision of m
             for i in range(nl):
                 for k in range(K):
-                    out[r0 + i, k] = pk[k, i] - acc[i]
+                    out[r0 + i, k] = (pk[k, i] - m[i]) - acc[i]
             bad += nbad
         return bad
 
