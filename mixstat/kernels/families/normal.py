@@ -78,12 +78,19 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
     for j in range(0, D, 2):
         blk = 1 + j // 2
         # the random numbers first, in a loop without gathers (it vectorises) ...
-        for i in range(nl):
-            c0, c1, c2, c3 = block(key0, key1, g0 + i, blk)
-            r = math.sqrt(-2.0 * log_pos(1.0 - u53(c0, c1)))
-            c, sn = sincos_2pi(u53(c2, c3))
-            z0[i] = r * c
-            z1[i] = r * sn
+        if j + 1 < D:
+            for i in range(nl):
+                c0, c1, c2, c3 = block(key0, key1, g0 + i, blk)
+                r = math.sqrt(-2.0 * log_pos(1.0 - u53(c0, c1)))
+                c, sn = sincos_2pi(u53(c2, c3))
+                z0[i] = r * c
+                z1[i] = r * sn
+        else:  # the last coordinate of an odd D: the sine is not needed
+            for i in range(nl):
+                c0, c1, c2, c3 = block(key0, key1, g0 + i, blk)
+                r = math.sqrt(-2.0 * log_pos(1.0 - u53(c0, c1)))
+                c, sn = sincos_2pi(u53(c2, c3))
+                z0[i] = r * c
         # ... then the parameters of each point's component
         for i in range(nl):
             b = bb[i]
