@@ -53,10 +53,11 @@ class MixtureSameFamily(Distribution):
 
     Notes
     -----
-    Log-density by log-sum-exp, in one pass per point with a running maximum
-    :math:`m` (no ``N x K`` temporary):
+    Log-density by log-sum-exp (no ``N x K`` temporary), scaled by a bound
+    :math:`M \ge \max_k(\log\pi_k + \log p_k(x))` taken at the components' modes,
+    with points in far tails recomputed with their own running maximum:
 
-    .. math:: \log p(x) = m + \log \sum_k \exp(\log\pi_k + \log p_k(x) - m)
+    .. math:: \log p(x) = M + \log \sum_k \exp(\log\pi_k + \log p_k(x) - M)
 
     Mean (law of total expectation): :math:`E[X] = \sum_k \pi_k \mu_k`.
 
