@@ -11,6 +11,11 @@
 * ``error_model="numpy"`` (division by zero gives inf/nan, never raises) and
   only the ``fastmath`` flags that keep NaN/Inf semantics and the order of
   additions ('reassoc' would undo the rounding tricks of the polynomial exp).
+* On CPUs with AVX-512, kernels are compiled for 512-bit vectors (LLVM
+  prefers 256-bit ones there): the LLVM function attribute
+  ``"prefer-vector-width"="512"`` is added to mixstat's kernels only, while
+  they compile, so the rest of the process is unaffected (unlike
+  ``NUMBA_CPU_FEATURES``).  ``MIXSTAT_VECTOR_WIDTH=256`` turns it off.
 * Event sizes up to ``MAX_STATIC_DIM`` are compiled as constants (one kernel
   per size), so loops over coordinates unroll and the loop over points
   vectorises; larger events share one kernel with a run-time size.
@@ -21,7 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["get_kernel", "call", "cache_dir", "NJIT_OPTIONS"]
@@ -60,6 +67,7 @@ def cache_dir() -> str:
             h.update(path.read_bytes())
         h.update(numba.__version__.encode())
         h.update(str(numba.config.BOUNDSCHECK).encode())
+        h.update(str(_vector_width()).encode())
         h.update(Path(__file__).read_bytes())
         root = os.environ.get("MIXSTAT_CACHE_DIR") or os.path.join(
             os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
@@ -75,6 +83,41 @@ def cache_dir() -> str:
             os.makedirs(path, exist_ok=True)
         _cache_dir = path
     return _cache_dir
+
+
+def _vector_width():
+    """512 where the CPU has AVX-512 (unless MIXSTAT_VECTOR_WIDTH says otherwise), else None."""
+    want = os.environ.get("MIXSTAT_VECTOR_WIDTH", "")
+    if want:
+        return int(want) if want in ("256", "512") else None
+    import llvmlite.binding as ll
+
+    return 512 if ll.get_host_cpu_features().get("avx512f") else None
+
+
+@contextmanager
+def _prefer_vector_width(width):
+    """Add ``"prefer-vector-width"`` to every function numba lowers meanwhile (under ``_lock``)."""
+    if width is None:
+        yield
+        return
+    from numba.core import cgutils
+
+    original = cgutils.normalize_ir_text
+    attr = f' "prefer-vector-width"="{width}" {{'
+
+    def with_width(text):
+        return original(_DEFINE.sub(lambda m: m.group(1) + attr, text))
+
+    cgutils.normalize_ir_text = with_width
+    try:
+        yield
+    finally:
+        cgutils.normalize_ir_text = original
+
+
+# a function definition's first line, up to its opening brace
+_DEFINE = re.compile(r"^(define [^\n]*?)\s*\{[ \t]*$", re.M)
 
 
 def _signature(op, dtype):
@@ -131,7 +174,8 @@ def get_kernel(op: str, family: str, dtype, dim: int = 0) -> object:
             old = numba.config.CACHE_DIR
             numba.config.CACHE_DIR = cache_dir()
             try:
-                k = numba.njit([_signature(op, dtype)], parallel=True, **NJIT_OPTIONS)(impl)
+                with _prefer_vector_width(_vector_width()):
+                    k = numba.njit([_signature(op, dtype)], parallel=True, **NJIT_OPTIONS)(impl)
             finally:
                 numba.config.CACHE_DIR = old
             _kernels[key] = k

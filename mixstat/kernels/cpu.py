@@ -126,11 +126,19 @@ def make_log_prob(fam, dtype, dim):
                             acc[i] += exp_neg_any(F(logpdf(xb, i, 0, tb, k) + sh))
                 # log by polynomial in a loop of its own (SIMD); then the few
                 # points that need it are redone exactly
-                for i in range(nl):
-                    out[(s0 + i) * B + b0] = mb + F(log_pos(np.float64(acc[i])))
-                for i in range(nl):
-                    if not acc[i] >= thresh:
-                        out[(s0 + i) * B + b0] = exact(s0 + i, b0)
+                nfix = 0
+                if B == 1:  # unit stride: a SIMD loop
+                    for i in range(nl):
+                        out[s0 + i] = mb + F(log_pos(np.float64(acc[i])))
+                        nfix += not acc[i] >= thresh
+                else:
+                    for i in range(nl):
+                        out[(s0 + i) * B + b0] = mb + F(log_pos(np.float64(acc[i])))
+                        nfix += not acc[i] >= thresh
+                if nfix:
+                    for i in range(nl):
+                        if not acc[i] >= thresh:
+                            out[(s0 + i) * B + b0] = exact(s0 + i, b0)
             else:
                 s0 = r
                 b0 = c
@@ -156,11 +164,14 @@ def make_log_prob(fam, dtype, dim):
                         tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
                     for i in range(nl):
                         acc[i] += exp_neg_any(tv[i])
+                nfix = 0
                 for i in range(nl):
                     out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
-                for i in range(nl):
-                    if not acc[i] >= thresh:
-                        out[s0 * B + b0 + i] = exact(s0, b0 + i)
+                    nfix += not acc[i] >= thresh
+                if nfix:
+                    for i in range(nl):
+                        if not acc[i] >= thresh:
+                            out[s0 * B + b0 + i] = exact(s0, b0 + i)
 
     return log_prob
 
