@@ -191,6 +191,8 @@ def table(rows):
         notes = r.notes
         if r.other_cpu is not None and r.other_cpu > BUSY_FLAG:
             notes = (notes + "; " if notes else "") + f"⚠ other processes used {r.other_cpu:.0%} of the CPUs"
+            if len(r.times_s) > 1:
+                notes += f" (fastest repeat {fmt_time(min(r.times_s))})"
         body.append([r.workload if r.workload != last else "", r.impl, fmt_n(r.n), fmt_time(r.time_s), per,
                      fmt_ratio(r.ratio), r.target, r.status, notes])
         last = r.workload

@@ -462,7 +462,19 @@ def main(argv=None):
                          "keeping the timing taken on the quietest machine (default 0)")
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--markdown", metavar="PATH", help="also write the Markdown section (for RESULTS.md)")
+    ap.add_argument("--from-json", metavar="PATH",
+                    help="print the Markdown section of an earlier run's --json file and exit")
     args = ap.parse_args(argv)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        args.quick = saved["quick"]
+        text = markdown(saved["machine"], [Row(**r) for r in saved["rows"]], args, saved["wall_s"])
+        print(text)
+        if args.markdown:
+            with open(args.markdown, "w") as f:
+                f.write(text)
+        return 0
     args.skip = {s for s in args.skip.split(",") if s}
     which = [w.strip() for w in args.only.split(",") if w.strip()]
     bad = [w for w in which if w not in WORKLOADS]
