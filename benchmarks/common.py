@@ -103,8 +103,8 @@ def check_close(name, got, want, rtol, atol=0.0):
         err = np.abs(got - want) / np.maximum(np.abs(want), 1e-300)
         raise CrossCheckError(
             f"{name}: {int(bad.sum())} of {got.size} values differ from mixstat beyond rtol={rtol:g}, "
-            f"atol={atol:g}; first at [{i}]: peer {got[i]!r} vs mixstat {want[i]!r}; "
-            f"max relative difference {np.nanmax(err):.3g}")
+            f"atol={atol:g}; first at [{i}]: peer {float(got[i])!r} vs mixstat {float(want[i])!r}; "
+            f"max relative difference {np.nanmax(err):.3g}, max absolute {np.nanmax(np.abs(got - want)):.3g}")
 
 
 def ks_statistic(sample, cdf):

@@ -299,13 +299,18 @@ class Bench:
             return self.add(Row("memory", "mixstat W1 log_prob", N, status="error", notes=str(e)[:200]))
         self.extra["memory"] = r
         f = r["peak_rss"] / r["in_out_bytes"]
+        above = (r["peak_rss"] - r["base_rss"]) / r["in_out_bytes"]
         gb = 1e-9
+        notes = (f"peak RSS {r['peak_rss'] * gb:.2f} GB; input+output {r['in_out_bytes'] * gb:.2f} GB; "
+                 f"RSS before input {r['base_rss'] * gb:.2f} GB (interpreter, numba, kernel); "
+                 f"growth during the run {above:.2f}× input+output")
+        if self.quick:
+            notes += "; quick: N=1e7, the target is judged at N=1e8 only"
         return self.add(Row(
             "memory", f"mixstat W1 log_prob, K={K}", N, r["time_s"], f, "× (in+out)",
-            target=f"peak RSS ≤ {MEM_FACTOR}× input+output", status=met(f <= MEM_FACTOR),
-            other_cpu=mon.other_fraction(),
-            notes=(f"peak RSS {r['peak_rss'] * gb:.2f} GB; input+output {r['in_out_bytes'] * gb:.2f} GB; "
-                   f"RSS before input {r['base_rss'] * gb:.2f} GB (interpreter, numba, kernel)")))
+            target=f"peak RSS ≤ {MEM_FACTOR}× input+output at N=1e8",
+            status="" if self.quick else met(f <= MEM_FACTOR),
+            other_cpu=mon.other_fraction(), notes=notes))
 
     # -- start-up --------------------------------------------------------------------
     def startup(self):
