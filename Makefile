@@ -25,9 +25,14 @@ $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[demo]'
 	touch $@
 
+# The peers (extra `bench`): all at once, else one by one, so that one that cannot be
+# installed here (say torch==2.13.0) leaves the others; compare.py skips what is missing.
 $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[demo]'
-	-$(BIN)/python -m pip install -q -e '.[bench]' || echo "bench extras (torch, jax, numpyro, scikit-learn) not all installable: peers that are missing are skipped"
+	$(BIN)/python -m pip install -q -e '.[bench]' || \
+	for p in $$($(BIN)/python -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench']))"); do \
+		$(BIN)/python -m pip install -q "$$p" || echo "bench: $$p is not installable here; its peer is skipped"; \
+	done
 	touch $@
 
 demo: $(VENV)/.stamp-demo
@@ -48,8 +53,10 @@ test: $(VENV)/.stamp-test $(VENV)/.stamp-cuda
 fuzz: $(VENV)/.stamp-test
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py
 
+# make bench BENCH_ARGS="--quick --json bench.json"
+BENCH_ARGS ?=
 bench: $(VENV)/.stamp-bench
-	$(BIN)/python benchmarks/compare.py
+	$(BIN)/python benchmarks/compare.py $(BENCH_ARGS)
 
 # W1-W4 on a GPU beside torch and CuPy where installed; says so and exits 0 without a GPU
 bench-gpu: $(VENV)/.stamp-cuda
