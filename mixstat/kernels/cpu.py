@@ -26,6 +26,12 @@ def _no_tile(xt, nl, tab, b, k, t, y):
 
 #: points per tile: a tile's values and accumulators stay in L1
 TILE = 256
+#: tiles are grouped into at most this many chunks for ``prange``; scratch
+#: arrays are allocated once per chunk.  (Allocating them per tile meant
+#: ~10^5 malloc/free pairs of 2 KiB per call from two threads; when those
+#: threads shared a malloc arena, the lock made some processes 2.5x slower.)
+#: Results do not depend on it: tiles, not chunks, fix the arithmetic.
+CHUNKS = 256
 
 
 def make_log_prob(fam, dtype, dim):
@@ -90,88 +96,90 @@ def make_log_prob(fam, dtype, dim):
         else:
             per = (B + L - 1) // L
             ntiles = per * S
-        for t in prange(ntiles):
-            r = t // per
-            c = (t - r * per) * L
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            # scratch for every tile of this chunk, allocated once (see CHUNKS)
             acc = np.empty(L, F)
-            if along_s:
-                b0 = r
-                s0 = c
-                nl = min(L, S - c)
-                # coordinate-major buffer, seen as (L, 1, D): unit stride along points
-                xt = np.empty((D, 1, L), F)
-                xb = xt.T
-                for i in range(nl):
-                    for j in range(D):
-                        xb[i, 0, j] = x[s0 + i, b0, j]
-                    acc[i] = zero
-                tb = tab[b0:b0 + 1]
-                mb = ninf
-                for k in range(K):
-                    v = F(logw[b0, k] + bound(tab, b0, k))
-                    mb = v if v > mb else mb
-                mb = mb if mb > ninf else zero
-                if tiled:
-                    tv = np.empty(L, F)
-                    work = np.empty(L, F)
-                    for k in range(K):
-                        sh = logw[b0, k] - mb
-                        tile(xt, nl, tab, b0, k, tv, work)
-                        for i in range(nl):
-                            acc[i] += exp_neg_any(F(tv[i] + sh))
-                else:
-                    for k in range(K):
-                        sh = logw[b0, k] - mb
-                        for i in range(nl):
-                            acc[i] += exp_neg_any(F(logpdf(xb, i, 0, tb, k) + sh))
-                # log by polynomial in a loop of its own (SIMD); then the few
-                # points that need it are redone exactly
-                nfix = 0
-                if B == 1:  # unit stride: a SIMD loop
+            tv = np.empty(L, F)
+            work = np.empty(L, F)
+            xt = np.empty((D, 1, L), F)  # along s: coordinate-major, seen as (L, 1, D)
+            xs = xt.T
+            xq = np.empty((D, L, 1), F)  # along b: seen as (1, L, D)
+            xb = xq.T
+            for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+                r = t // per
+                c0 = (t - r * per) * L
+                if along_s:
+                    b0 = r
+                    s0 = c0
+                    nl = min(L, S - c0)
                     for i in range(nl):
-                        out[s0 + i] = mb + F(log_pos(np.float64(acc[i])))
-                        nfix += not acc[i] >= thresh
-                else:
-                    for i in range(nl):
-                        out[(s0 + i) * B + b0] = mb + F(log_pos(np.float64(acc[i])))
-                        nfix += not acc[i] >= thresh
-                if nfix:
-                    for i in range(nl):
-                        if not acc[i] >= thresh:
-                            out[(s0 + i) * B + b0] = exact(s0 + i, b0)
-            else:
-                s0 = r
-                b0 = c
-                nl = min(L, B - c)
-                xb = np.empty((D, L, 1), F).T
-                mv = np.empty(L, F)
-                tb = tab[b0:b0 + nl]
-                lw = logw[b0:b0 + nl]
-                for i in range(nl):
-                    for j in range(D):
-                        xb[0, i, j] = x[s0, b0 + i, j]
+                        for j in range(D):
+                            xs[i, 0, j] = x[s0 + i, b0, j]
+                        acc[i] = zero
+                    tb = tab[b0:b0 + 1]
                     mb = ninf
                     for k in range(K):
-                        v = F(lw[i, k] + bound(tb, i, k))
+                        v = F(logw[b0, k] + bound(tab, b0, k))
                         mb = v if v > mb else mb
-                    mv[i] = mb if mb > ninf else zero
-                    acc[i] = zero
-                tv = np.empty(L, F)
-                for k in range(K):
-                    # two loops: with the gathers of this tile's parameter
-                    # rows in it, LLVM does not vectorise the exp loop
+                    mb = mb if mb > ninf else zero
+                    if tiled:
+                        for k in range(K):
+                            sh = logw[b0, k] - mb
+                            tile(xt, nl, tab, b0, k, tv, work)
+                            for i in range(nl):
+                                acc[i] += exp_neg_any(F(tv[i] + sh))
+                    else:
+                        for k in range(K):
+                            sh = logw[b0, k] - mb
+                            for i in range(nl):
+                                acc[i] += exp_neg_any(F(logpdf(xs, i, 0, tb, k) + sh))
+                    # log by polynomial in a loop of its own (SIMD); then the few
+                    # points that need it are redone exactly
+                    nfix = 0
+                    if B == 1:  # unit stride: a SIMD loop
+                        for i in range(nl):
+                            out[s0 + i] = mb + F(log_pos(np.float64(acc[i])))
+                            nfix += not acc[i] >= thresh
+                    else:
+                        for i in range(nl):
+                            out[(s0 + i) * B + b0] = mb + F(log_pos(np.float64(acc[i])))
+                            nfix += not acc[i] >= thresh
+                    if nfix:
+                        for i in range(nl):
+                            if not acc[i] >= thresh:
+                                out[(s0 + i) * B + b0] = exact(s0 + i, b0)
+                else:
+                    s0 = r
+                    b0 = c0
+                    nl = min(L, B - c0)
+                    mv = work
+                    tb = tab[b0:b0 + nl]
+                    lw = logw[b0:b0 + nl]
                     for i in range(nl):
-                        tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
+                        for j in range(D):
+                            xb[0, i, j] = x[s0, b0 + i, j]
+                        mb = ninf
+                        for k in range(K):
+                            v = F(lw[i, k] + bound(tb, i, k))
+                            mb = v if v > mb else mb
+                        mv[i] = mb if mb > ninf else zero
+                        acc[i] = zero
+                    for k in range(K):
+                        # two loops: with the gathers of this tile's parameter
+                        # rows in it, LLVM does not vectorise the exp loop
+                        for i in range(nl):
+                            tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
+                        for i in range(nl):
+                            acc[i] += exp_neg_any(tv[i])
+                    nfix = 0
                     for i in range(nl):
-                        acc[i] += exp_neg_any(tv[i])
-                nfix = 0
-                for i in range(nl):
-                    out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
-                    nfix += not acc[i] >= thresh
-                if nfix:
-                    for i in range(nl):
-                        if not acc[i] >= thresh:
-                            out[s0 * B + b0 + i] = exact(s0, b0 + i)
+                        out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
+                        nfix += not acc[i] >= thresh
+                    if nfix:
+                        for i in range(nl):
+                            if not acc[i] >= thresh:
+                                out[s0 * B + b0 + i] = exact(s0, b0 + i)
 
     return log_prob
 
@@ -274,26 +282,30 @@ def make_sample(fam):
     def sample(cumw, tab, key0, key1, offset, out, index):
         B = cumw.shape[0]
         N = out.shape[0]
-        for t in prange((N + L - 1) // L):
-            n0 = t * L
-            nl = min(L, N - n0)
-            g0 = offset + n0
-            bb = np.empty(L, np.int64)
+        ntiles = (N + L - 1) // L
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            bb = np.empty(L, np.int64)  # scratch, once per chunk (see CHUNKS)
             kk = np.empty(L, np.int64)
             u = np.empty(L, np.float64)
-            _batch_rows(g0, nl, B, bb)
-            if cumw.shape[1] > 1:
-                _choose_tile(cumw, key0, key1, g0, nl, bb, kk, u)
-            else:
-                kk[:] = 0
-            if index.shape[0] > 0:  # empty: the caller does not want them
-                for i in range(nl):
-                    index[n0 + i] = kk[i]
-            if tiled:
-                draw_tile(key0, key1, g0, nl, tab, bb, kk, out, n0, u, np.empty(L, np.float64))
-            else:
-                for i in range(nl):
-                    draw(key0, key1, g0 + i, tab, bb[i], kk[i], out, n0 + i)
+            z = np.empty(L, np.float64)
+            for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+                n0 = t * L
+                nl = min(L, N - n0)
+                g0 = offset + n0
+                _batch_rows(g0, nl, B, bb)
+                if cumw.shape[1] > 1:
+                    _choose_tile(cumw, key0, key1, g0, nl, bb, kk, u)
+                else:
+                    kk[:] = 0
+                if index.shape[0] > 0:  # empty: the caller does not want them
+                    for i in range(nl):
+                        index[n0 + i] = kk[i]
+                if tiled:
+                    draw_tile(key0, key1, g0, nl, tab, bb, kk, out, n0, u, z)
+                else:
+                    for i in range(nl):
+                        draw(key0, key1, g0 + i, tab, bb[i], kk[i], out, n0 + i)
 
     return sample
 
@@ -304,16 +316,19 @@ def make_choose():
     def choose(cumw, key0, key1, offset, index):
         B = cumw.shape[0]
         N = index.shape[0]
-        for t in prange((N + L - 1) // L):
-            n0 = t * L
-            nl = min(L, N - n0)
-            bb = np.empty(L, np.int64)
+        ntiles = (N + L - 1) // L
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            bb = np.empty(L, np.int64)  # scratch, once per chunk (see CHUNKS)
             kk = np.empty(L, np.int64)
             u = np.empty(L, np.float64)
-            _batch_rows(offset + n0, nl, B, bb)
-            _choose_tile(cumw, key0, key1, offset + n0, nl, bb, kk, u)
-            for i in range(nl):
-                index[n0 + i] = kk[i]
+            for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+                n0 = t * L
+                nl = min(L, N - n0)
+                _batch_rows(offset + n0, nl, B, bb)
+                _choose_tile(cumw, key0, key1, offset + n0, nl, bb, kk, u)
+                for i in range(nl):
+                    index[n0 + i] = kk[i]
 
     return choose
 

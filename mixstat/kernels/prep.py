@@ -23,6 +23,7 @@ import math
 import numpy as np
 from numba import prange
 
+from .cpu import CHUNKS
 from .fastmath import exp_neg, log_pos
 
 TILE = 512
@@ -38,38 +39,42 @@ def make_logits():
         R = param.shape[0]
         K = param.shape[1]
         bad = 0
-        for t in prange((R + L - 1) // L):
-            r0 = t * L
-            nl = min(L, R - r0)
-            # the tile, copied category-major: the loops below have unit stride
+        ntiles = (R + L - 1) // L
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            # scratch, once per chunk (see mixstat.kernels.cpu.CHUNKS); the
+            # tile is copied category-major: the loops below have unit stride
             # and no gathers, so they vectorise
             pk = np.empty((K, L))
             m = np.empty(L)
             acc = np.empty(L)
             nbad = 0
-            for i in range(nl):
-                for k in range(K):
-                    pk[k, i] = param[r0 + i, k]
-            for i in range(nl):
-                m[i] = -np.inf
-                acc[i] = 0.0
-            for k in range(K):
+            for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+                r0 = t * L
+                nl = min(L, R - r0)
                 for i in range(nl):
-                    v = pk[k, i]
-                    nbad += (v != v) | (v == np.inf)
-                    m[i] = v if v > m[i] else m[i]
-            for i in range(nl):
-                nbad += m[i] == -np.inf
-            for k in range(K):
+                    for k in range(K):
+                        pk[k, i] = param[r0 + i, k]
                 for i in range(nl):
-                    acc[i] += exp_neg(pk[k, i] - m[i])
-            for i in range(nl):
-                acc[i] = log_pos(acc[i])  # acc >= 1 for a valid row
-            # (param - m) - log(sum): adding m to the small log-sum first would
-            # round it to the precision of m
-            for i in range(nl):
+                    m[i] = -np.inf
+                    acc[i] = 0.0
                 for k in range(K):
-                    out[r0 + i, k] = (pk[k, i] - m[i]) - acc[i]
+                    for i in range(nl):
+                        v = pk[k, i]
+                        nbad += (v != v) | (v == np.inf)
+                        m[i] = v if v > m[i] else m[i]
+                for i in range(nl):
+                    nbad += m[i] == -np.inf
+                for k in range(K):
+                    for i in range(nl):
+                        acc[i] += exp_neg(pk[k, i] - m[i])
+                for i in range(nl):
+                    acc[i] = log_pos(acc[i])  # acc >= 1 for a valid row
+                # (param - m) - log(sum): adding m to the small log-sum first
+                # would round it to the precision of m
+                for i in range(nl):
+                    for k in range(K):
+                        out[r0 + i, k] = (pk[k, i] - m[i]) - acc[i]
             bad += nbad
         return bad
 
@@ -83,27 +88,32 @@ def make_normal_rows():
         R = loc.shape[0]
         D = loc.shape[1]
         bad = 0
-        for t in prange((R + L - 1) // L):
-            r0 = t * L
-            nl = min(L, R - r0)
-            c = np.zeros(L)
+        ntiles = (R + L - 1) // L
+        nchunks = min(ntiles, CHUNKS)
+        for ch in prange(nchunks):
+            c = np.empty(L)  # scratch, once per chunk
             s = np.empty(L)
             nbad = 0
-            for j in range(D):
+            for t in range(ch * ntiles // nchunks, (ch + 1) * ntiles // nchunks):
+                r0 = t * L
+                nl = min(L, R - r0)
                 for i in range(nl):
-                    s[i] = scale[r0 + i, j]
-                # checks and logs in a gather/scatter-free loop (SIMD)
+                    c[i] = 0.0
+                for j in range(D):
+                    for i in range(nl):
+                        s[i] = scale[r0 + i, j]
+                    # checks and logs in a gather/scatter-free loop (SIMD)
+                    for i in range(nl):
+                        mu = loc[r0 + i, j]
+                        si = np.float64(s[i])
+                        nbad += (mu - mu != 0) | ~(si >= _TINY) | (si == np.inf)
+                        c[i] += log_pos(si)
+                    for i in range(nl):
+                        out[r0 + i, j] = loc[r0 + i, j]
+                        out[r0 + i, D + j] = _SQRT_HALF / s[i]
+                        out[r0 + i, 2 * D + 1 + j] = s[i]
                 for i in range(nl):
-                    mu = loc[r0 + i, j]
-                    si = np.float64(s[i])
-                    nbad += (mu - mu != 0) | ~(si >= _TINY) | (si == np.inf)
-                    c[i] += log_pos(si)
-                for i in range(nl):
-                    out[r0 + i, j] = loc[r0 + i, j]
-                    out[r0 + i, D + j] = _SQRT_HALF / s[i]
-                    out[r0 + i, 2 * D + 1 + j] = s[i]
-            for i in range(nl):
-                out[r0 + i, 2 * D] = -c[i] - D * _HALF_LOG_2PI
+                    out[r0 + i, 2 * D] = -c[i] - D * _HALF_LOG_2PI
             bad += nbad
         return bad
 
