@@ -12,7 +12,7 @@ from numba import prange
 from numba.extending import register_jitable
 
 from .fastmath import exp_neg_any, log_pos
-from .philox import block, u53
+from .philox import block, search, u53
 
 
 def _family(name):
@@ -222,38 +222,26 @@ def _choose_tile(cumw, key0, key1, g0, nl, bb, kk, u):
     for i in range(nl):
         c0, c1, c2, c3 = block(key0, key1, g0 + i, 0)
         u[i] = u53(c0, c1)
+    if K > LINEAR_CHOICE:
+        for i in range(nl):
+            kk[i] = search(cumw, bb[i], u[i])
+        return
     if cumw.shape[0] == 1:
         tot = cumw[0, K - 1]
         for i in range(nl):
             u[i] = u[i] * tot
             kk[i] = 0
+        for k in range(K - 1):
+            c = cumw[0, k]
+            for i in range(nl):
+                kk[i] += c <= u[i]
     else:
         for i in range(nl):
             u[i] = u[i] * cumw[bb[i], K - 1]
             kk[i] = 0
-    if K <= LINEAR_CHOICE:
-        if cumw.shape[0] == 1:
-            for k in range(K - 1):
-                c = cumw[0, k]
-                for i in range(nl):
-                    kk[i] += c <= u[i]
-        else:
-            for k in range(K - 1):
-                for i in range(nl):
-                    kk[i] += cumw[bb[i], k] <= u[i]
-    else:
-        for i in range(nl):
-            lo = 0
-            hi = K - 1
-            b = bb[i]
-            t = u[i]
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if cumw[b, mid] > t:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            kk[i] = lo
+        for k in range(K - 1):
+            for i in range(nl):
+                kk[i] += cumw[bb[i], k] <= u[i]
 
 
 @register_jitable
