@@ -16,9 +16,11 @@
   ``"prefer-vector-width"="512"`` is added to mixstat's kernels only, while
   they compile, so the rest of the process is unaffected (unlike
   ``NUMBA_CPU_FEATURES``).  ``MIXSTAT_VECTOR_WIDTH=256`` turns it off.
-* Event sizes up to ``MAX_STATIC_DIM`` are compiled as constants (one kernel
-  per size), so loops over coordinates unroll and the loop over points
-  vectorises; larger events share one kernel with a run-time size.
+* Events of size ``MAX_STATIC_DIM`` (1) or less are compiled with the size as a
+  constant, so the loop over coordinates disappears and the loop over points
+  vectorises; larger events share one kernel with a run-time size.  (Sizes up
+  to 8 as constants gained nothing for MultivariateNormal, whose tile loop
+  vectorises anyway, and cost a compile per size.)
 * Parallel calls are serialised when numba fell back to the ``workqueue``
   threading layer, which aborts the process under concurrent calls.
 """
@@ -42,8 +44,8 @@ NJIT_OPTIONS = dict(
     nogil=True,
 )
 
-#: event sizes compiled as constants (see the module notes)
-MAX_STATIC_DIM = 8
+#: event sizes up to this are compiled as constants (see the module notes)
+MAX_STATIC_DIM = 1
 
 _KERNEL_DIR = Path(__file__).parent / "kernels"
 _lock = threading.RLock()
