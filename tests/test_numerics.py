@@ -25,9 +25,9 @@ cdf, where the reference is a normal number of the dtype
     ``z = (x - loc) / scale`` in the dtype already costs ~1.5 ulp of ``z``,
     which the cdf amplifies by ``z^2``; in a mixture, ``z^2`` becomes
     ``z^2 + |log w|`` for the dominant component of weight ``w`` (weights are
-    kept as normalised logits, rounded to ~eps ``|log w|``).  The strict 1e-13 over the whole
-    normal range is checked separately and fails today (``xfail(strict)``,
-    a kernel defect: see ``test_cdf_lower_tail_strict``).
+    kept as normalised logits, rounded to ~eps ``|log w|``).  For one Normal the
+    kernel carries ``z`` in two parts, and the strict 1e-13 over the whole
+    normal range is checked by ``test_cdf_lower_tail_strict``.
 cdf, where the reference is below the smallest normal number
     ``0 <= got <= 2 * tiny``.
 
@@ -201,9 +201,6 @@ def test_normal_vs_mpmath(dtype, loc_units):
             check_cdf(ci, mp_cdf(xi, m, s), dtype, z, where)
 
 
-@pytest.mark.xfail(strict=True, reason="kernel defect: Normal cdf loses ~z^2 eps relative accuracy in the "
-                                       "lower tail (z = (x - loc) * (1/scale) and erfc(-z/sqrt 2) rounded in "
-                                       "the dtype); 1e-13 is missed for z < about -18")
 def test_cdf_lower_tail_strict():
     """The brief's bound taken literally: float64 cdf relative error <= 1e-13 wherever it is normal."""
     rng = np.random.default_rng(5)
@@ -218,9 +215,6 @@ def test_cdf_lower_tail_strict():
     assert worst <= 1e-13
 
 
-@pytest.mark.xfail(strict=True, reason="kernel defect: normal.pack stores sqrt(1/2)/scale, which overflows to inf "
-                                       "for positive scales below 1/DBL_MAX (subnormal), so (x - loc) * inf "
-                                       "is NaN at x == loc")
 @pytest.mark.parametrize("dtype, scale", [(F64, 5e-324), (F64, 1e-310), (F32, 1e-40)], ids=str)
 def test_subnormal_scale(dtype, scale):
     s = dtype.type(scale)
