@@ -12,6 +12,7 @@ from numba import prange
 from numba.extending import register_jitable
 
 from .fastmath import exp_neg_any, log_pos
+from .lse import lse_add, lse_end
 from .philox import block, search, u53
 
 
@@ -72,23 +73,14 @@ def make_log_prob(fam, dtype, dim):
         K = logw.shape[1]
         along_s = S >= B
         def exact(s, b):
-            # one pass with a running maximum (the foundation kernel); scalar
-            # math.exp.  An inner function (inlined by numba): a closure made
-            # in Python here would change the on-disk cache key every process.
+            # one pass with a running maximum, scalar math.exp.  An inner
+            # function (inlined by numba): a closure made in Python here would
+            # change the on-disk cache key every process.
             m = -math.inf
             acc = 0.0
             for k in range(K):
-                t = logw[b, k] + logpdf(x, s, b, tab, k)
-                if t > m:
-                    acc = acc * math.exp(m - t) + 1.0
-                    m = t
-                elif t == -math.inf:
-                    pass
-                elif t == m:
-                    acc += 1.0
-                else:
-                    acc += math.exp(t - m)  # NaN propagates here
-            return F(m + math.log(acc))
+                m, acc = lse_add(m, acc, logw[b, k] + logpdf(x, s, b, tab, k))
+            return F(lse_end(m, acc))
 
         if along_s:
             per = (S + L - 1) // L

@@ -33,6 +33,7 @@ try:  # numba-cuda has its own warning classes
 except ImportError:  # numba's built-in (deprecated) CUDA target
     _CudaPerformanceWarning = NumbaPerformanceWarning
 
+from .lse import lse_add, lse_end
 from .philox import search, uniform
 
 __all__ = ["SIMULATOR", "status", "get_kernel", "launch", "to_device", "to_host", "as_device",
@@ -62,26 +63,12 @@ def make_log_prob(logpdf):
         for n in range(cuda.grid(1), N, cuda.gridsize(1)):
             s = n // B
             b = n - s * B
-            # one pass, running maximum; the same branches as cpu.make_log_prob
+            # one pass, running maximum: the CPU's exact path, mixstat.kernels.lse
             m = -math.inf
             acc = 0.0
             for k in range(K):
-                t = logw[b, k] + logpdf(x, s, b, tab, k)
-                if t > m:
-                    acc = acc * math.exp(m - t) + 1.0
-                    m = t
-                elif t == -math.inf:
-                    pass
-                elif t == m:
-                    acc += 1.0
-                else:
-                    acc += math.exp(t - m)  # NaN propagates here
-            # acc == 0 only when every term is -inf (m == -inf): the CPU's m + log(0) is -inf
-            # too; the branch keeps Python's math.log (simulator) from raising on 0
-            if acc == 0.0:
-                out[n] = m
-            else:
-                out[n] = m + math.log(acc)
+                m, acc = lse_add(m, acc, logw[b, k] + logpdf(x, s, b, tab, k))
+            out[n] = lse_end(m, acc)
 
     return log_prob
 
