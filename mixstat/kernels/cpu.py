@@ -39,7 +39,7 @@ def make_log_prob(fam, dtype, dim):
     """Tiled mixture log-density ``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))``.
 
     Work is split into tiles of up to ``TILE`` points that share ``b`` (when
-    ``S >= B``) or ``s``.  A tile's values are copied to a contiguous buffer,
+    ``B < TILE``) or ``s``.  A tile's values are copied to a contiguous buffer,
     then for each component the inner loop over the tile's points calls the
     family ``logpdf`` and the polynomial ``exp``: no calls, no branches, so LLVM
     vectorises it.  ``dim`` (the event size, or 0 when only known at run time)
@@ -71,7 +71,10 @@ def make_log_prob(fam, dtype, dim):
         B = x.shape[1]
         D = dim if dim > 0 else x.shape[2]
         K = logw.shape[1]
-        along_s = S >= B
+        # tiles along the batch only for batches of a tile or more: the choice
+        # depends on the parameters, not on how many values come, so a value
+        # gets the same bits whether it is evaluated alone or with others
+        along_s = B < L
         def exact(s, b):
             # one pass with a running maximum, scalar math.exp.  An inner
             # function (inlined by numba): a closure made in Python here would
