@@ -123,6 +123,7 @@ _DEFINE = re.compile(r"^(define [^\n]*?)\s*\{[ \t]*$", re.M)
 
 
 def _signature(op, dtype):
+    """The CPU signature of operation ``op`` (see :mod:`mixstat.kernels.registry`)."""
     from numba import types
 
     ft = types.float32 if dtype == "float32" else types.float64
@@ -132,26 +133,32 @@ def _signature(op, dtype):
     out2 = types.Array(ft, 2, "C")
     idx1 = types.Array(types.int64, 1, "C")
     i64, u64 = types.int64, types.uint64
-    if op in ("log_prob", "cdf"):
+    sigs = {
         # x (S, B, D), logw or w (B, K), table (B, K, P), out (S*B,)
-        return types.void(ro3, ro2, ro3, out1)
-    if op == "sample":
+        "logsumexp": types.void(ro3, ro2, ro3, out1),
+        "sum": types.void(ro3, ro2, ro3, out1),
+        # x, logw, table, out (S*B, K)
+        "terms": types.void(ro3, ro2, ro3, out2),
         # cumw (B, K), table (B, K, P), key0, key1, offset, out (N, D), index (N,) or (0,)
-        return types.void(ro2, ro3, u64, u64, i64, out2, idx1)
-    if op == "choose":
+        "ancestral": types.void(ro2, ro3, u64, u64, i64, out2, idx1),
+    }
+    prep = {
         # cumw (B, K), key0, key1, offset, index (N,)
-        return types.void(ro2, u64, u64, i64, idx1)
-    if op == "logits":
+        "choose": types.void(ro2, u64, u64, i64, idx1),
         # param (R, K), out (R, K) -> number of invalid entries
-        return i64(ro2, out2)
-    if op == "normal_rows":
-        # loc (R, D), scale (R, D), out (R, 3 D + 1) -> number of invalid entries
-        return i64(ro2, ro2, out2)
-    raise KeyError(op)
+        "logits": i64(ro2, out2),
+        # loc (R, D), scale (R, D), out (R, P D) -> number of invalid entries
+        "normal_rows": i64(ro2, ro2, out2),
+    }
+    if op in prep:
+        return prep[op]
+    from .kernels import registry
+
+    return sigs[registry.op(op).reduction]
 
 
-def get_kernel(op: str, family: str, dtype, dim: int = 0) -> object:
-    """Return the compiled CPU kernel for ``op`` on ``family`` in ``dtype``.
+def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
+    """Return the compiled CPU kernel for ``op`` on ``family`` (a name, or None) in ``dtype``.
 
     ``dim`` is the event size; it is compiled in as a constant for ``log_prob``
     when at most ``MAX_STATIC_DIM``.
@@ -167,12 +174,13 @@ def get_kernel(op: str, family: str, dtype, dim: int = 0) -> object:
         if k is None:
             import numba
 
-            from .kernels import cpu, prep
+            from .kernels import cpu, prep, registry
 
-            if op in ("logits", "normal_rows"):
+            if op in prep.OPS:
                 impl = prep.make(op)
             else:
-                impl = cpu.make(op, family, dtype, dim)
+                fam = None if family is None else registry.family(family)
+                impl = cpu.make(op, fam, dtype, dim)
             old = numba.config.CACHE_DIR
             numba.config.CACHE_DIR = cache_dir()
             try:

@@ -15,18 +15,20 @@ import numpy as np
 from . import _jit
 from ._rng import key_for
 
-__all__ = ["KernelSpec", "log_prob", "cdf", "sample", "choose", "flat_value", "moments", "exp"]
+__all__ = ["KernelSpec", "log_prob", "cdf", "terms", "sample", "choose", "flat_value", "moments", "exp",
+           "backend"]
 
 
 class KernelSpec(NamedTuple):
     """How a distribution looks to the kernels.
 
     family : str
-        Name of a module in :mod:`mixstat.kernels.families`.
+        Name of a :class:`mixstat.kernels.registry.Family` (a module of
+        :mod:`mixstat.kernels.families`).
     table : ndarray, shape ``(*batch, P)`` (or ``(*batch, K, P)`` for components)
         One packed parameter row per distribution.
     dim : int
-        ``D``, the flat size of one event.
+        ``D``, the flat size of one event (0 for an event with a size-0 dim).
     discrete : bool
         Values are integers (samples are returned as int64).
     """
@@ -63,7 +65,7 @@ def flat_value(value, batch_shape, event_shape):
     full = np.broadcast_to(value, out_shape + tuple(event_shape))
     B = _prod(eff_batch)
     S = _prod(out_shape[: len(out_shape) - nb])
-    D = max(_prod(event_shape), 1)
+    D = _prod(event_shape)
     return full.reshape(S, B, D), out_shape, eff_batch
 
 
@@ -95,81 +97,133 @@ def _tables(spec, batch_shape, weights, neutral):
     return tab, w
 
 
-def _evaluate(op, spec, value, batch_shape, event_shape, weights, neutral, device=None):
-    if device is not None:
-        return _evaluate_cuda(op, spec, value, batch_shape, event_shape, weights, neutral, device)
-    x, out_shape, batch_shape = flat_value(value, batch_shape, event_shape)
-    tab, w = _tables(spec, batch_shape, weights, neutral)
-    dtype = spec.table.dtype
-    out = np.empty(x.shape[0] * x.shape[1], dtype=dtype)
-    if out.size:
-        _jit.call(_jit.get_kernel(op, spec.family, dtype, x.shape[2]), x, w, tab, out)
-    return out.reshape(out_shape)
+# -- backends: the device, chosen once per call ------------------------------------
+class CPUBackend:
+    """Host arrays and the compiled CPU kernels of :mod:`mixstat._jit`."""
+
+    name = "cpu"
+
+    def value(self, value, batch_shape, event_shape):
+        """``value`` as an ``(S, B, D)`` view, the output shape and the effective batch."""
+        return flat_value(value, batch_shape, event_shape)
+
+    def tables(self, key, make):
+        """Parameter rows and weights for the kernel (broadcast views: nothing to cache)."""
+        return make()
+
+    def empty(self, shape, dtype):
+        return np.empty(shape, dtype=dtype)
+
+    def launch(self, op, family, dtype, dim, n, *args):
+        if n:
+            return _jit.call(_jit.get_kernel(op, family, dtype, dim), *args)
+        return None
 
 
-# -- CUDA ----------------------------------------------------------------------
-# ``device`` is a :class:`mixstat._device.Placement`: the CUDA kernel module and the
-# distribution's cache of device copies.  Parameter tables and weights are packed
-# on the host by the same NumPy code as for the CPU, copied to the device once per
-# (distribution, dtype, effective batch) and cached there; broadcast (stride-0)
-# dims stay broadcast on the device.  Values already on the device are viewed as
-# (S, B, D) without a copy where strides allow; host values are copied over once.
+class CUDABackend:
+    """Device arrays and the CUDA kernels of :mod:`mixstat.kernels.cuda`.
 
-def _device_value(kc, value, batch_shape, event_shape):
-    """``value`` (host ndarray or device array) as a device ``(S, B, D)`` view."""
-    from . import _device
+    Parameter tables and weights are packed on the host by the same NumPy code
+    as for the CPU, copied to the device once per (distribution, dtype,
+    effective batch) and cached in the distribution's
+    :class:`mixstat._device.Placement`; broadcast (stride-0) dims stay broadcast
+    on the device.  Values already on the device are viewed as ``(S, B, D)``
+    without a copy where strides allow; host values are copied over once.
+    """
 
-    if isinstance(value, np.ndarray):
-        x, out_shape, eff = flat_value(value, batch_shape, event_shape)
-        return kc.to_device(x), out_shape, eff
-    out_shape, eff = _out_shapes(tuple(value.shape), batch_shape, event_shape)
-    if _prod(out_shape) == 0:
-        return None, out_shape, eff
-    x = _device.flat_device_value(kc, value, out_shape, event_shape, len(batch_shape))
-    if x is None:  # no strided view reaches this layout: one copy through the host
-        x, out_shape, eff = flat_value(kc.to_host(value), batch_shape, event_shape)
-        x = kc.to_device(x)
-    return x, out_shape, eff
+    name = "cuda"
+
+    def __init__(self, placement):
+        self.placement = placement
+        self.kc = placement.kernels
+
+    def value(self, value, batch_shape, event_shape):
+        from . import _device
+
+        kc = self.kc
+        if isinstance(value, np.ndarray):
+            x, out_shape, eff = flat_value(value, batch_shape, event_shape)
+            return kc.to_device(x), out_shape, eff
+        out_shape, eff = _out_shapes(tuple(value.shape), batch_shape, event_shape)
+        if _prod(out_shape) == 0:
+            return None, out_shape, eff
+        x = _device.flat_device_value(kc, value, out_shape, event_shape, len(batch_shape))
+        if x is None:  # no strided view reaches this layout: one copy through the host
+            x, out_shape, eff = flat_value(kc.to_host(value), batch_shape, event_shape)
+            x = kc.to_device(x)
+        return x, out_shape, eff
+
+    def tables(self, key, make):
+        return self.placement.upload(key, make)
+
+    def empty(self, shape, dtype):
+        return self.kc.empty(shape, dtype)
+
+    def launch(self, op, family, dtype, dim, n, *args):
+        self.kc.launch(op, family, n, *args)
 
 
-def _evaluate_cuda(op, spec, value, batch_shape, event_shape, weights, neutral, dev):
-    kc = dev.kernels
-    x, out_shape, eff = _device_value(kc, value, batch_shape, event_shape)
+_CPU = CPUBackend()
+
+
+def backend(device):
+    """The backend for ``device``: None (the CPU) or a :class:`mixstat._device.Placement`."""
+    return _CPU if device is None else CUDABackend(device)
+
+
+def _evaluate(op, spec, value, batch_shape, event_shape, weights, neutral, device=None, width=None):
+    be = backend(device)
+    x, out_shape, eff = be.value(value, batch_shape, event_shape)
     dtype = spec.table.dtype
     N = _prod(out_shape)
-    out = kc.empty((N,), dtype)
+    shape = (N,) if width is None else (N, width)
+    if spec.dim == 0:  # an empty event: log p_k is a sum over no coordinates (0)
+        tab, w = _tables(spec, eff, weights, neutral)
+        B = _prod(eff)
+        if width is None:  # log-sum-exp of normalised log-weights (or the plain log p): 0
+            out = np.zeros(shape, dtype=dtype)
+        else:  # the terms are the log-weights
+            out = np.ascontiguousarray(np.broadcast_to(w, (N // max(B, 1), B, width)).reshape(shape))
+        return _dev_result(be, out.reshape(out_shape + shape[1:]))
+    out = be.empty(shape, dtype)
     if N:
-        tab, w = dev.upload((op, spec.family, id(spec.table), id(weights), eff),
-                            lambda: _tables(spec, eff, weights, neutral))
-        kc.launch(op, spec.family, N, x, w, tab, out)
-    return out.reshape(out_shape)
+        tab, w = be.tables((op, spec.family, id(spec.table), id(weights), eff),
+                           lambda: _tables(spec, eff, weights, neutral))
+        be.launch(op, spec.family, dtype, x.shape[2], N, x, w, tab, out)
+    return out.reshape(out_shape + shape[1:])
+
+
+def _dev_result(be, host):
+    if be.name == "cpu":
+        return host
+    return be.kc.to_device(np.ascontiguousarray(host))
 
 
 def moments(device, w, mu, var, batch_shape, event_shape):
     """Mixture mean and variance on the device (one CUDA kernel) from host weights ``(*b, K)``
     and component means and variances ``(*b, K, *event)``."""
-    kc = device.kernels
+    be = backend(device)
     K = w.shape[-1]
     B = _prod(batch_shape)
     D = max(_prod(event_shape), 1)
     dtype = mu.dtype
     full = tuple(batch_shape) + (K,) + tuple(event_shape)
-    wd = kc.to_device(_weights(w.astype(dtype, copy=False), batch_shape, K))
-    mud = kc.to_device(np.broadcast_to(mu, full).reshape(B, K, D))
-    vard = kc.to_device(np.broadcast_to(var.astype(dtype, copy=False), full).reshape(B, K, D))
-    mean = kc.empty((B * D,), dtype)
-    variance = kc.empty((B * D,), dtype)
-    kc.launch("moments", "none", B * D, wd, mud, vard, mean, variance)
+    wd = be.kc.to_device(_weights(w.astype(dtype, copy=False), batch_shape, K))
+    mud = be.kc.to_device(np.broadcast_to(mu, full).reshape(B, K, D))
+    vard = be.kc.to_device(np.broadcast_to(var.astype(dtype, copy=False), full).reshape(B, K, D))
+    mean = be.empty((B * D,), dtype)
+    variance = be.empty((B * D,), dtype)
+    be.launch("moments", None, dtype, 0, B * D, wd, mud, vard, mean, variance)
     shape = tuple(batch_shape) + tuple(event_shape)
     return mean.reshape(shape), variance.reshape(shape)
 
 
 def exp(device, x):
     """``exp`` of a C-contiguous device array, on the device."""
-    kc = device.kernels
+    be = backend(device)
     flat = x.reshape((_prod(x.shape),))
-    out = kc.empty(flat.shape, x.dtype)
-    kc.launch("exp", "none", flat.shape[0], flat, out)
+    out = be.empty(flat.shape, x.dtype)
+    be.launch("exp", None, x.dtype, 0, flat.shape[0], flat, out)
     return out.reshape(tuple(x.shape))
 
 
@@ -186,42 +240,40 @@ def cdf(spec: KernelSpec, value, batch_shape, probs=None, device=None):
     return _evaluate("cdf", spec, value, batch_shape, (), probs, 1.0, device)
 
 
+def terms(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None):
+    """Per-component terms ``logw[b, k] + log p_k(x[s, b])``, shape ``(*sample, *batch, K)``."""
+    return _evaluate("terms", spec, value, batch_shape, event_shape, logw, 0.0, device,
+                     width=logw.shape[-1])
+
+
 def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=None,
            return_index=False, device=None):
     """Ancestral draws: component first (binary search on ``cumw``), then that component only."""
+    be = backend(device)
     dtype = spec.table.dtype
     N = _prod(sample_shape) * _prod(batch_shape)
-    if device is not None:
-        return _sample_cuda(spec, sample_shape, batch_shape, event_shape, rng, cumw, return_index,
-                            device, N)
-    tab, cw = _tables(spec, batch_shape, cumw, 1.0)
-    out = np.empty((N, spec.dim), dtype=dtype)
-    # the kernel writes the component indices only when asked (an empty array)
-    index = np.empty(N if return_index else 0, dtype=np.int64)
     key0, key1 = key_for(rng)
-    if N:
-        _jit.call(_jit.get_kernel("sample", spec.family, dtype), cw, tab, key0, key1, 0, out, index)
     shape = tuple(sample_shape) + tuple(batch_shape)
+    # discrete families: int64 on the device directly, a float buffer cast on the host
+    odt = np.int64 if (spec.discrete and be.name == "cuda") else dtype
+    if spec.dim == 0:  # an empty event: nothing to draw, the components are still chosen
+        out = _dev_result(be, np.empty(shape + tuple(event_shape),
+                                       dtype=np.int64 if spec.discrete else dtype))
+        if not return_index:
+            return out
+        c = cumw if cumw is not None else np.ones(tuple(batch_shape) + (1,), dtype=dtype)
+        return out, choose(c, sample_shape, batch_shape, None, key=(key0, key1), device=device)
+    out = be.empty((N, spec.dim), odt)
+    # the CPU kernel writes the component indices only when asked (an empty array)
+    index = be.empty((N if (return_index or be.name == "cuda") else 0,), np.int64)
+    if N:
+        tab, cw = be.tables(("sample", spec.family, id(spec.table), id(cumw), tuple(batch_shape)),
+                            lambda: _tables(spec, batch_shape, cumw, 1.0))
+        be.launch("sample", spec.family, dtype, spec.dim, N, cw, tab, key0, key1, np.int64(0),
+                  out, index)
     out = out.reshape(shape + tuple(event_shape))
-    if spec.discrete:
+    if spec.discrete and be.name == "cpu":
         out = out.astype(np.int64)
-    if return_index:
-        return out, index.reshape(shape)
-    return out
-
-
-def _sample_cuda(spec, sample_shape, batch_shape, event_shape, rng, cumw, return_index, dev, N):
-    kc = dev.kernels
-    # discrete families write int64 directly (the CPU casts a float buffer afterwards)
-    out = kc.empty((N, spec.dim), np.int64 if spec.discrete else spec.table.dtype)
-    index = kc.empty((N,), np.int64)
-    key0, key1 = key_for(rng)
-    if N:
-        tab, cw = dev.upload(("sample", spec.family, id(spec.table), id(cumw), tuple(batch_shape)),
-                             lambda: _tables(spec, batch_shape, cumw, 1.0))
-        kc.launch("sample", spec.family, N, cw, tab, key0, key1, np.int64(0), out, index)
-    shape = tuple(sample_shape) + tuple(batch_shape)
-    out = out.reshape(shape + tuple(event_shape))
     if return_index:
         return out, index.reshape(shape)
     return out
@@ -232,22 +284,16 @@ def choose(cumw, sample_shape, batch_shape, rng, key=None, device=None):
 
     ``key`` (a Philox key from :func:`mixstat._rng.key_for`) replaces ``rng`` when given.
     """
+    be = backend(device)
     B = _prod(batch_shape)
     N = _prod(sample_shape) * B
     K = cumw.shape[-1]
     key0, key1 = key_for(rng) if key is None else key
-    if device is not None:
-        kc = device.kernels
-        index = kc.empty((N,), np.int64)
-        if N:
-            (cw,) = device.upload(("choose", id(cumw), tuple(batch_shape)),
-                                  lambda: (_weights(cumw, batch_shape, K),))
-            kc.launch("choose", "none", N, cw, key0, key1, np.int64(0), index)
-        return index.reshape(tuple(sample_shape) + tuple(batch_shape))
-    cw = _weights(cumw, batch_shape, K)
-    index = np.empty(N, dtype=np.int64)
+    index = be.empty((N,), np.int64)
     if N:
-        _jit.call(_jit.get_kernel("choose", "none", cw.dtype), cw, key0, key1, 0, index)
+        (cw,) = be.tables(("choose", id(cumw), tuple(batch_shape)),
+                          lambda: (_weights(cumw, batch_shape, K),))
+        be.launch("choose", None, cw.dtype, 0, N, cw, key0, key1, np.int64(0), index)
     return index.reshape(tuple(sample_shape) + tuple(batch_shape))
 
 
@@ -271,7 +317,7 @@ def normalized_logits(param):
         return None
     p2 = param.reshape(-1, param.shape[-1])
     out = np.empty(p2.shape, dtype=param.dtype)
-    bad = _jit.call(_jit.get_kernel("logits", "none", param.dtype), p2, out)
+    bad = _jit.call(_jit.get_kernel("logits", None, param.dtype), p2, out)
     return out.reshape(param.shape), int(bad)
 
 
@@ -284,7 +330,7 @@ def normal_table(loc, scale):
     if not _prep_ok(loc, scale):
         return None
     out = np.empty((loc.size, 4), dtype=loc.dtype)
-    bad = _jit.call(_jit.get_kernel("normal_rows", "none", loc.dtype),
+    bad = _jit.call(_jit.get_kernel("normal_rows", None, loc.dtype),
                     loc.reshape(-1, 1), scale.reshape(-1, 1), out)
     if bad:
         return None

@@ -217,11 +217,22 @@ class Categorical(Distribution):
         new._probs = None if self._probs is None else np.broadcast_to(self._probs, shape)
         return new
 
+    family = "categorical"
+
+    @property
+    def _kfamily(self):
+        from ..kernels import registry
+
+        return registry.family(self.family)
+
+    def _diag_table(self, dtype):
+        """Rows ``(*batch_shape, 1 + 2 K)``: this distribution as one coordinate."""
+        return self._kfamily.module.pack(self.logits, dtype)
+
     def _make_spec(self, dtype):
         from .. import plan
-        from ..kernels.families import categorical
 
-        return plan.KernelSpec("categorical", categorical.pack(self.logits, dtype), 1, discrete=True)
+        return plan.KernelSpec(self.family, self._diag_table(dtype), 1, discrete=True)
 
     def __repr__(self):
         return f"Categorical(probs: shape {fmt_shape(self.param_shape)})"

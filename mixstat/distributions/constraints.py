@@ -13,6 +13,7 @@ __all__ = [
     "real",
     "real_vector",
     "positive",
+    "positive_finite",
     "simplex",
     "nonnegative",
     "integer_interval",
@@ -84,6 +85,14 @@ class _Positive(Constraint):
 
     def __repr__(self):
         return "positive"
+
+
+class _PositiveFinite(Constraint):
+    def check(self, value):
+        return (value > 0) & np.isfinite(value)
+
+    def __repr__(self):
+        return "positive (finite, > 0)"
 
 
 class _Nonnegative(Constraint):
@@ -175,6 +184,7 @@ real = _Real()
 finite = _Finite()
 real_vector = _RealVector()
 positive = _Positive()
+positive_finite = _PositiveFinite()
 nonnegative = _Nonnegative()
 simplex = _Simplex()
 positive_definite = _PositiveDefinite()

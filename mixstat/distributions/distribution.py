@@ -16,8 +16,9 @@ import numpy as np
 
 from .. import _device as _dev
 from .._array import as_real_array, as_shape, fmt_shape, is_weak, result_dtype
+from . import constraints
 
-__all__ = ["Distribution"]
+__all__ = ["Distribution", "KernelDistribution", "frozen"]
 
 
 class Distribution:
@@ -221,15 +222,18 @@ class Distribution:
         """A new distribution with parameters broadcast to ``batch_shape`` (no copy)."""
         raise NotImplementedError
 
-    def _expanded_copy(self, batch_shape):
-        """An uninitialised instance of this class with ``batch_shape`` and this one's settings.
+    def _expanded_copy(self, batch_shape, event_shape=None):
+        """A copy of this object (same class, so subclasses survive ``expand``) with
+        ``batch_shape``, this one's settings and no cached tables.
 
         ``expand`` fills in the broadcast parameters; nothing is re-validated.
         """
         new = type(self).__new__(type(self))
-        Distribution.__init__(new, batch_shape, self._event_shape, self._validate_args)
-        new._dtype = self._dtype
-        new._device = self._device
+        new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_placement_", None)
+        Distribution.__init__(new, batch_shape,
+                              self._event_shape if event_shape is None else event_shape,
+                              self._validate_args)
         return new
 
     def _expanded_batch(self, batch_shape):
@@ -351,6 +355,32 @@ class Distribution:
         return f"{type(self).__name__}({params})"
 
 
+def frozen(arr: np.ndarray, fresh: bool = False) -> np.ndarray:
+    """A read-only array with the values of ``arr`` that no one else can change.
+
+    ``arr`` itself when it is already read-only all the way down (no writable
+    array beneath a view); otherwise a read-only copy.  ``fresh=True``: ``arr``
+    was just made by mixstat and nobody else holds it, so it is only marked
+    read-only.
+    """
+    if fresh and arr.flags.owndata:
+        arr.flags.writeable = False
+        return arr
+    base = arr
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            break
+        if base.base is None:
+            return arr
+        base = base.base
+    else:
+        if isinstance(base, bytes):
+            return arr
+    out = np.array(arr, copy=True)
+    out.flags.writeable = False
+    return out
+
+
 def _float_params(owner: str, **raw):
     """Coerce parameters to one float dtype; Python scalars/lists follow the arrays."""
     arrays = {}
@@ -415,3 +445,88 @@ def _wrap_host_results(cls):
 
 
 _wrap_host_results(Distribution)
+
+
+class KernelDistribution(Distribution):
+    """Base of the distributions a kernel family computes (see ``docs/contributing.md``).
+
+    A subclass sets
+
+    ``family``
+        the name of its :class:`mixstat.kernels.registry.Family`;
+    ``arg_constraints``
+        parameter name -> constraint, in the order the family's ``pack``
+        takes them.  These drive validation: every parameter is checked
+        against its constraint unless ``validate_args=False``;
+
+    and calls ``self._init_params(validate_args, name=value, ...)`` from its
+    ``__init__``.  The base owns coercion (one float dtype, Python numbers
+    follow the arrays), broadcasting, immutable copies of the parameters,
+    ``expand``, the packed rows (``family.pack``), ``cdf``, and the rows of a
+    diagonal event for ``Independent``.
+    """
+
+    family: str = ""
+    support = constraints.real
+
+    def _init_params(self, validate_args, **raw):
+        owner = type(self).__name__
+        p, dtype = _float_params(owner, **raw)
+        shape, arrays = _broadcast_params(owner, **p)
+        for (name, a), b in zip(p.items(), arrays):
+            r = raw[name]
+            own = frozen(a, fresh=a is not r and not (isinstance(r, np.ndarray) and np.may_share_memory(a, r)))
+            setattr(self, name, np.broadcast_to(own, shape))
+        self._dtype = dtype
+        self._device = _dev.device_of(*raw.values())
+        Distribution.__init__(self, shape, (), validate_args)
+        self._validate_params()
+
+    def _validate_params(self):
+        self._check_params(**{n: (getattr(self, n), c) for n, c in self.arg_constraints.items()})
+
+    @property
+    def _kfamily(self):
+        from ..kernels import registry
+
+        return registry.family(self.family)
+
+    def _params(self, shape=None):
+        """The parameters in ``arg_constraints`` order, broadcast to ``shape`` (default: the batch)."""
+        shape = self._batch_shape if shape is None else tuple(shape)
+        return [np.broadcast_to(getattr(self, n), shape) for n in self.arg_constraints]
+
+    def _pack(self, dtype, shape=None):
+        """Packed rows ``(*shape, P)`` (see the family module's ``pack``)."""
+        return self._kfamily.module.pack(*self._params(shape), dtype)
+
+    def _make_spec(self, dtype):
+        from .. import plan
+
+        return plan.KernelSpec(self.family, self._pack(dtype), 1, self._kfamily.discrete)
+
+    def _diag_table(self, dtype):
+        """Rows ``(*batch_shape, P)``: this univariate distribution as one coordinate
+        (None for a vector family)."""
+        return self._pack(dtype) if self._kfamily.univariate else None
+
+    def cdf(self, value):
+        """``P(X <= value)``, shape ``(*sample, *batch_shape)``."""
+        if not self._kfamily.has("cdf1"):
+            raise NotImplementedError(f"{type(self).__name__} has no cdf")
+        value, dtype = self._checked_value(value)
+        from .. import plan
+
+        return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement())
+
+    def expand(self, batch_shape):
+        """A new distribution with parameters broadcast to ``batch_shape`` (no copy)."""
+        batch_shape = self._expanded_batch(batch_shape)
+        new = self._expanded_copy(batch_shape)
+        for name in self.arg_constraints:
+            setattr(new, name, np.broadcast_to(getattr(self, name), batch_shape))
+        return new
+
+    def _moment(self, values):
+        """``values`` (computed in float64) as an array of this distribution's dtype and batch shape."""
+        return np.asarray(np.broadcast_to(values, self._batch_shape), dtype=self._dtype).copy()

@@ -107,28 +107,36 @@ class Independent(Distribution):
         batch_shape = self._expanded_batch(batch_shape)
         n = self.reinterpreted_batch_ndims
         base_batch = batch_shape + self.event_shape[: n]
-        return Independent(self.base_dist.expand(base_batch), n, validate_args=self._validate_args)
+        new = self._expanded_copy(batch_shape)  # keeps a subclass
+        new.base_dist = self.base_dist.expand(base_batch)
+        return new
 
     def _log_prob_fallback(self, value):
         lp = self.base_dist.log_prob(value)
         n = self.reinterpreted_batch_ndims
         return lp.sum(axis=tuple(range(-n, 0))) if n else lp
 
-    def _diag_normal_params(self):
-        f = getattr(self.base_dist, "_diag_normal_params", None)
-        return None if f is None else f()
+    def _diag_table(self, dtype):
+        """Rows ``(*batch_shape, D * P)`` when the base is (an ``Independent`` over) a
+        univariate kernel family: a diagonal event of ``D`` coordinates; else None."""
+        f = getattr(self.base_dist, "_diag_table", None)
+        t = None if f is None else f(dtype)
+        if t is None:
+            return None
+        return t.reshape(self._batch_shape + (-1,)) if math.prod(self._batch_shape) else \
+            t.reshape(self._batch_shape + (math.prod(t.shape[len(self._batch_shape):]),))
 
     def _make_spec(self, dtype):
-        params = self._diag_normal_params()
-        if params is None:
+        t = self._diag_table(dtype)
+        if t is None:
             return None
         from .. import plan
-        from ..kernels.families import normal
 
-        D = max(math.prod(self.event_shape), 1)
-        shape = self._batch_shape + (D,)
-        loc, scale = (np.broadcast_to(p, self._batch_shape + self.event_shape).reshape(shape) for p in params)
-        return plan.KernelSpec("normal", normal.pack(loc, scale, dtype), D)
+        leaf = self.base_dist
+        while isinstance(leaf, Independent):
+            leaf = leaf.base_dist
+        D = math.prod(self.event_shape)
+        return plan.KernelSpec(leaf.family, t, D, leaf._kfamily.discrete)
 
     def __repr__(self):
         return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"

@@ -6,16 +6,15 @@ import math
 import numpy as np
 
 from . import constraints
-from .. import _device as _dev
 from .._array import fmt_shape
-from .distribution import Distribution, _broadcast_params, _float_params
+from .distribution import KernelDistribution
 
 __all__ = ["Normal"]
 
 _HALF_LOG_2PI_E = 0.5 + 0.5 * math.log(2.0 * math.pi)
 
 
-class Normal(Distribution):
+class Normal(KernelDistribution):
     r"""Normal distribution with mean ``loc`` and standard deviation ``scale``.
 
     .. math:: p(x) = \frac{1}{\sigma\sqrt{2\pi}} \exp\!\left(-\frac{(x-\mu)^2}{2\sigma^2}\right)
@@ -25,14 +24,15 @@ class Normal(Distribution):
     loc : array_like
         Mean :math:`\mu`; finite.
     scale : array_like
-        Standard deviation :math:`\sigma > 0`; broadcast with ``loc``.
+        Standard deviation :math:`\sigma > 0`, finite; broadcast with ``loc``.
+        Subnormal and huge scales are exact.
     validate_args : bool or None, default None
         See :class:`Distribution`.
 
     Attributes
     ----------
     loc, scale : numpy.ndarray
-        Parameters broadcast to ``batch_shape``.
+        Parameters broadcast to ``batch_shape`` (read-only copies).
     batch_shape : tuple
         ``broadcast(loc.shape, scale.shape)``.
     event_shape : tuple
@@ -55,27 +55,23 @@ class Normal(Distribution):
     (2,)
     """
 
-    arg_constraints = {"loc": constraints.finite, "scale": constraints.positive}
+    family = "normal"
+    arg_constraints = {"loc": constraints.finite, "scale": constraints.positive_finite}
     support = constraints.real
 
     def __init__(self, loc, scale, validate_args=None):
-        p, dtype = _float_params("Normal", loc=loc, scale=scale)
-        shape, (self.loc, self.scale) = _broadcast_params("Normal", loc=p["loc"], scale=p["scale"])
-        self._dtype = dtype
-        self._device = _dev.device_of(loc, scale)
-        super().__init__(shape, (), validate_args)
+        self._init_params(validate_args, loc=loc, scale=scale)
+
+    def _validate_params(self):
         from .. import plan
 
         # large batches: checked and packed in one parallel pass (None: not
         # applicable, or some entry is invalid and the checks below name it)
-        table = plan.normal_table(self.loc, self.scale)
+        table = plan.normal_table(self.loc, self.scale) if self._validate_args is not False else None
         if table is not None:
             self._specs[np.dtype(table.dtype)] = plan.KernelSpec("normal", table, 1)
         else:
-            self._check_params(
-                loc=(self.loc, constraints.finite),
-                scale=(self.scale, _positive_finite),
-            )
+            super()._validate_params()
 
     @property
     def mean(self):
@@ -96,13 +92,6 @@ class Normal(Distribution):
         """``1/2 + 1/2 log(2 pi) + log(scale)``, shape ``batch_shape``."""
         return (_HALF_LOG_2PI_E + np.log(self.scale)).astype(self._dtype)
 
-    def cdf(self, value):
-        """``P(X <= value)``, shape ``(*sample, *batch_shape)``."""
-        value, dtype = self._checked_value(value)
-        from .. import plan
-
-        return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement())
-
     def icdf(self, value):
         """Quantile function ``loc + scale * ndtri(value)`` for probabilities ``value`` in [0, 1].
 
@@ -115,30 +104,3 @@ class Normal(Distribution):
             raise ValueError(f"Normal.icdf: value of shape {fmt_shape(value.shape)} must be "
                              "probabilities in [0, 1]")
         return (self.loc + self.scale * ndtri(value)).astype(dtype, copy=False)
-
-    def expand(self, batch_shape):
-        batch_shape = self._expanded_batch(batch_shape)
-        new = self._expanded_copy(batch_shape)
-        new.loc = np.broadcast_to(self.loc, batch_shape)
-        new.scale = np.broadcast_to(self.scale, batch_shape)
-        return new
-
-    def _diag_normal_params(self):
-        return self.loc, self.scale
-
-    def _make_spec(self, dtype):
-        from .. import plan
-        from ..kernels.families import normal
-
-        return plan.KernelSpec("normal", normal.pack(self.loc[..., None], self.scale[..., None], dtype), 1)
-
-
-class _PositiveFinite(constraints.Constraint):
-    def check(self, value):
-        return (value > 0) & np.isfinite(value)
-
-    def __repr__(self):
-        return "positive (finite, > 0)"
-
-
-_positive_finite = _PositiveFinite()

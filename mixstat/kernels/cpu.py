@@ -1,10 +1,29 @@
-"""CPU loops over points, batches and components (``prange`` over flat points).
+"""CPU loops, one per kind of operation, built from a family's scalar functions.
 
-Each ``make_*`` returns a plain function closing over one family's scalar
-functions; :mod:`mixstat._jit` compiles it with the project's options.  Point
-``n`` of a flat ``S * B`` range is sample ``s = n // B`` of batch ``b = n % B``.
+Each ``make_*`` is a module-level factory that returns a plain function closing
+over one family's hooks (see :mod:`.registry`); :mod:`mixstat._jit` compiles it
+with the project's options.  (Closures made at run time inside other closures,
+or ``exec``-generated code, would break numba's on-disk cache.)  The CUDA
+versions of the same loops are in :mod:`.cuda`, in the same order.
+
+Point ``n`` of a flat ``S * B`` range is sample ``s = n // B`` of batch
+``b = n % B``.  For univariate ("scalar") families the event has ``D``
+coordinates (``D = 1`` for a scalar event, more for ``Independent``), each with
+``P = tab.shape[2] // D`` floats of the row, coordinate ``j`` at offset ``j P``.
+
+Loop kinds:
+
+``make_log_prob``
+    log-sum-exp over components (tiled, bound-scaled, exact redo of far tails).
+``make_cdf``
+    weighted sum over components (tiled, SIMD erfc where the family has it).
+``make_terms``
+    the per-component terms ``logw[b, k] + log p_k(x)`` (responsibilities, EM).
+``make_sample``
+    ancestral sampling: the component first, then only that component is drawn.
+``make_choose``
+    component (category) indices only.
 """
-import importlib
 import math
 
 import numpy as np
@@ -16,12 +35,53 @@ from .lse import lse_add, lse_end
 from .philox import block, search, u53
 
 
-def _family(name):
-    return importlib.import_module(f"{__package__}.families.{name}")
+@register_jitable
+def _no_tile(xt, nl, tab, b, k, t, y):
+    pass
 
 
 @register_jitable
-def _no_tile(xt, nl, tab, b, k, t, y):
+def _no_logpdf(x, s, b, tab, k):
+    return tab[b, k, 0] * 0
+
+
+@register_jitable
+def _no_logpdf1(v, p0, p1, tab, b, k, o):
+    return tab[b, k, o] * 0
+
+
+@register_jitable
+def _no_bound1(tab, b, k, o):
+    return tab[b, k, o] * 0 + math.inf
+
+
+@register_jitable
+def _no_bound(tab, b, k):
+    return tab[b, k, 0] * 0 + math.inf
+
+
+@register_jitable
+def _no_pre1(v):
+    return v, v
+
+
+@register_jitable
+def _no_cdf1(v, tab, b, k, o):
+    return np.float64(v) * 0
+
+
+@register_jitable
+def _no_draw1(key0, key1, n, c, tab, b, k, o):
+    return tab[b, k, o] * 0
+
+
+@register_jitable
+def _no_draw(key0, key1, n, tab, b, k, out, row):
+    pass
+
+
+@register_jitable
+def _no_draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
     pass
 
 
@@ -33,36 +93,79 @@ TILE = 256
 #: threads shared a malloc arena, the lock made some processes 2.5x slower.)
 #: Results do not depend on it: tiles, not chunks, fix the arithmetic.
 CHUNKS = 256
+#: a mixture cdf below this is recomputed with the exact scalar functions
+#: (the SIMD erfc's relative error grows like 2 z**2 eps in the lower tail;
+#: above this total the tail terms' share of the error is below 1e-14)
+CDF_THRESH = 1e-10
+
+
+class Hooks:
+    """A family's hooks, with stand-ins for the ones it does not define.
+
+    Plain attributes (module-level functions), read by the factories below
+    and by :mod:`.cuda`; the flags say which stand-ins are in use.
+    """
+
+    def __init__(self, fam):
+        m = fam.module
+        self.uni = fam.univariate
+        self.npre = getattr(m, "NPRE", 0)
+        self.pre1 = getattr(m, "pre1", _no_pre1)
+        self.logpdf1 = getattr(m, "logpdf1", _no_logpdf1)
+        self.logpdf1_fast = getattr(m, "logpdf1_fast", self.logpdf1)
+        self.bound1 = getattr(m, "bound1", _no_bound1)
+        self.cdf1 = getattr(m, "cdf1", _no_cdf1)
+        self.cdf1_fast = getattr(m, "cdf1_fast", self.cdf1)
+        self.draw1 = getattr(m, "draw1", _no_draw1)
+        self.logpdf = getattr(m, "logpdf", _no_logpdf)
+        self.bound = getattr(m, "bound", _no_bound)
+        self.logpdf_tile = getattr(m, "logpdf_tile", _no_tile)
+        self.tiled = hasattr(m, "logpdf_tile")
+        self.draw = getattr(m, "draw", _no_draw)
+        self.draw_tile = getattr(m, "draw_tile", _no_draw_tile)
+        self.draw_tiled = hasattr(m, "draw_tile")
+        self.bounded = fam.bounded and (hasattr(m, "bound1") or hasattr(m, "bound"))
 
 
 def make_log_prob(fam, dtype, dim):
     """Tiled mixture log-density ``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))``.
 
     Work is split into tiles of up to ``TILE`` points that share ``b`` (when
-    ``B < TILE``) or ``s``.  A tile's values are copied to a contiguous buffer,
-    then for each component the inner loop over the tile's points calls the
-    family ``logpdf`` and the polynomial ``exp``: no calls, no branches, so LLVM
-    vectorises it.  ``dim`` (the event size, or 0 when only known at run time)
-    is a compile-time constant, so the family's loop over coordinates unrolls.
+    ``B < TILE``) or ``s``.  A tile's values (and, for families with per-point
+    quantities such as ``log x``, those, computed once per point) are copied to
+    a contiguous buffer, then for each component the inner loop over the tile's
+    points calls the family's SIMD log-density and the polynomial ``exp``: no
+    calls, no branches, so LLVM vectorises it.  ``dim`` (the event size, or 0
+    when only known at run time) is a compile-time constant.
 
     The log-sum-exp is scaled by ``M = max_k(logw[k] + bound_k)`` (``bound_k``
-    is the log-density at component k's mode), which is computed once per tile
-    instead of per point: every term is ``exp(t - M) <= 1``.  A point whose sum
-    is below ``exp(-600)`` (float32: ``exp(-60)``: a far tail, or an infinite
-    value) or NaN is recomputed with the scalar ``logpdf`` and its own running
+    an upper bound of component k's log-density), computed once per tile
+    instead of per point: every term is ``exp(t - M) <= 1``.  Where a family
+    has no bound, or a bound is infinite, the tile first takes the maximum
+    term of each point (the running-maximum path).  A point whose sum is below
+    ``exp(-600)`` (float32: ``exp(-60)``: a far tail, or an infinite value) or
+    NaN is recomputed with the exact scalar functions and its own running
     maximum, so the result stays finite and accurate however far out the point
     is, and NaN/Inf values get exactly the scalar function's semantics.
     """
-    logpdf = fam.logpdf
-    bound = fam.bound
-    # families whose scalar logpdf has loops LLVM cannot vectorise over points
-    # (MultivariateNormal's triangular solve) give the same math as a tile loop
-    tiled = hasattr(fam, "logpdf_tile")
-    tile = fam.logpdf_tile if tiled else _no_tile
+    h = Hooks(fam)
+    uni = h.uni
+    NPRE = h.npre
+    NF = 1 + NPRE  # floats per coordinate in the tile buffer
+    pre1 = h.pre1
+    logpdf1 = h.logpdf1
+    logpdf1_fast = h.logpdf1_fast
+    bound1 = h.bound1
+    logpdf = h.logpdf
+    bound = h.bound
+    bounded = h.bounded
+    tiled = h.tiled
+    tile = h.logpdf_tile
     f32 = str(dtype) == "float32"
     F = np.float32 if f32 else np.float64
     zero = F(0.0)
     ninf = F(-np.inf)
+    pinf = F(np.inf)
     thresh = F(math.exp(-60.0 if f32 else -600.0))
     L = TILE
 
@@ -71,10 +174,24 @@ def make_log_prob(fam, dtype, dim):
         B = x.shape[1]
         D = dim if dim > 0 else x.shape[2]
         K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        DF = D * NF if uni else D
         # tiles along the batch only for batches of a tile or more: the choice
         # depends on the parameters, not on how many values come, so a value
         # gets the same bits whether it is evaluated alone or with others
         along_s = B < L
+
+        def term(xv, s, b, tb, bt, k):
+            # exact log-density of point (s, b) of xv under component k of tb[bt]
+            if uni:
+                r = tb[bt, k, 0] * 0
+                for j in range(D):
+                    v = xv[s, b, j]
+                    p0, p1 = pre1(v) if NPRE > 0 else (v, v)
+                    r += logpdf1(v, p0, p1, tb, bt, k, j * P)
+                return r
+            return logpdf(xv, s, b, tb, k)
+
         def exact(s, b):
             # one pass with a running maximum, scalar math.exp.  An inner
             # function (inlined by numba): a closure made in Python here would
@@ -82,8 +199,30 @@ def make_log_prob(fam, dtype, dim):
             m = -math.inf
             acc = 0.0
             for k in range(K):
-                m, acc = lse_add(m, acc, logw[b, k] + logpdf(x, s, b, tab, k))
+                m, acc = lse_add(m, acc, logw[b, k] + term(x, s, b, tab, b, k))
             return F(lse_end(m, acc))
+
+        def fast(xs, i, tb, bt, k):
+            # SIMD log-density of tile point i (features already in xs[i, 0, :])
+            if uni:
+                r = tb[bt, k, 0] * 0
+                for j in range(D):
+                    v = xs[i, 0, j * NF]
+                    p0 = xs[i, 0, j * NF + 1] if NPRE > 0 else v
+                    p1 = xs[i, 0, j * NF + 2] if NPRE > 1 else v
+                    r += logpdf1_fast(v, p0, p1, tb, bt, k, j * P)
+                return r
+            return logpdf(xs, i, 0, tb, k)
+
+        def top(tb, bt, k):
+            if not bounded:
+                return pinf
+            if uni:
+                r = tb[bt, k, 0] * 0
+                for j in range(D):
+                    r += bound1(tb, bt, k, j * P)
+                return r
+            return bound(tb, bt, k)
 
         if along_s:
             per = (S + L - 1) // L
@@ -97,9 +236,10 @@ def make_log_prob(fam, dtype, dim):
             acc = np.empty(L, F)
             tv = np.empty(L, F)
             work = np.empty(L, F)
-            xt = np.empty((D, 1, L), F)  # along s: coordinate-major, seen as (L, 1, D)
+            mv = np.empty(L, F)
+            xt = np.empty((DF, 1, L), F)  # along s: coordinate-major, seen as (L, 1, DF)
             xs = xt.T
-            xq = np.empty((D, L, 1), F)  # along b: seen as (1, L, D)
+            xq = np.empty((DF, L, 1), F)  # along b: seen as (1, L, DF)
             xb = xq.T
             for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
                 r = t // per
@@ -109,36 +249,60 @@ def make_log_prob(fam, dtype, dim):
                     s0 = c0
                     nl = min(L, S - c0)
                     for i in range(nl):
-                        for j in range(D):
-                            xs[i, 0, j] = x[s0 + i, b0, j]
+                        if uni:
+                            for j in range(D):
+                                v = x[s0 + i, b0, j]
+                                xs[i, 0, j * NF] = v
+                                if NPRE > 0:
+                                    p0, p1 = pre1(v)
+                                    xs[i, 0, j * NF + 1] = p0
+                                    if NPRE > 1:
+                                        xs[i, 0, j * NF + 2] = p1
+                        else:
+                            for j in range(D):
+                                xs[i, 0, j] = x[s0 + i, b0, j]
                         acc[i] = zero
                     tb = tab[b0:b0 + 1]
                     mb = ninf
                     for k in range(K):
-                        v = F(logw[b0, k] + bound(tab, b0, k))
-                        mb = v if v > mb else mb
-                    mb = mb if mb > ninf else zero
+                        vk = F(logw[b0, k] + top(tab, b0, k))
+                        mb = vk if vk > mb else mb
+                    if mb == pinf:
+                        # no finite bound: each point's own maximum term first
+                        for i in range(nl):
+                            mv[i] = ninf
+                        for k in range(K):
+                            sh = logw[b0, k]
+                            for i in range(nl):
+                                vk = F(fast(xs, i, tb, 0, k) + sh)
+                                mv[i] = vk if vk > mv[i] else mv[i]
+                        for i in range(nl):
+                            mv[i] = mv[i] if mv[i] > ninf else zero
+                    else:
+                        mb = mb if mb > ninf else zero
+                        for i in range(nl):
+                            mv[i] = mb
                     if tiled:
                         for k in range(K):
-                            sh = logw[b0, k] - mb
+                            sh = logw[b0, k]
                             tile(xt, nl, tab, b0, k, tv, work)
                             for i in range(nl):
-                                acc[i] += exp_neg_any(F(tv[i] + sh))
+                                acc[i] += exp_neg_any(F(tv[i] + sh - mv[i]))
                     else:
                         for k in range(K):
-                            sh = logw[b0, k] - mb
+                            sh = logw[b0, k]
                             for i in range(nl):
-                                acc[i] += exp_neg_any(F(logpdf(xs, i, 0, tb, k) + sh))
+                                acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh - mv[i]))
                     # log by polynomial in a loop of its own (SIMD); then the few
                     # points that need it are redone exactly
                     nfix = 0
                     if B == 1:  # unit stride: a SIMD loop
                         for i in range(nl):
-                            out[s0 + i] = mb + F(log_pos(np.float64(acc[i])))
+                            out[s0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
                             nfix += not acc[i] >= thresh
                     else:
                         for i in range(nl):
-                            out[(s0 + i) * B + b0] = mb + F(log_pos(np.float64(acc[i])))
+                            out[(s0 + i) * B + b0] = mv[i] + F(log_pos(np.float64(acc[i])))
                             nfix += not acc[i] >= thresh
                     if nfix:
                         for i in range(nl):
@@ -148,23 +312,47 @@ def make_log_prob(fam, dtype, dim):
                     s0 = r
                     b0 = c0
                     nl = min(L, B - c0)
-                    mv = work
                     tb = tab[b0:b0 + nl]
                     lw = logw[b0:b0 + nl]
                     for i in range(nl):
-                        for j in range(D):
-                            xb[0, i, j] = x[s0, b0 + i, j]
+                        if uni:
+                            for j in range(D):
+                                v = x[s0, b0 + i, j]
+                                xb[0, i, j * NF] = v
+                                if NPRE > 0:
+                                    p0, p1 = pre1(v)
+                                    xb[0, i, j * NF + 1] = p0
+                                    if NPRE > 1:
+                                        xb[0, i, j * NF + 2] = p1
+                        else:
+                            for j in range(D):
+                                xb[0, i, j] = x[s0, b0 + i, j]
                         mb = ninf
                         for k in range(K):
-                            v = F(lw[i, k] + bound(tb, i, k))
-                            mb = v if v > mb else mb
+                            vk = F(lw[i, k] + top(tb, i, k))
+                            mb = vk if vk > mb else mb
+                        if mb == pinf:
+                            mb = ninf
+                            for k in range(K):
+                                vk = F(lw[i, k] + term(x, s0, b0 + i, tab, b0 + i, k))
+                                mb = vk if vk > mb else mb
                         mv[i] = mb if mb > ninf else zero
                         acc[i] = zero
                     for k in range(K):
                         # two loops: with the gathers of this tile's parameter
                         # rows in it, LLVM does not vectorise the exp loop
-                        for i in range(nl):
-                            tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
+                        if uni:
+                            for i in range(nl):
+                                r2 = tb[i, k, 0] * 0
+                                for j in range(D):
+                                    v = xb[0, i, j * NF]
+                                    p0 = xb[0, i, j * NF + 1] if NPRE > 0 else v
+                                    p1 = xb[0, i, j * NF + 2] if NPRE > 1 else v
+                                    r2 += logpdf1_fast(v, p0, p1, tb, i, k, j * P)
+                                tv[i] = F(r2 + (lw[i, k] - mv[i]))
+                        else:
+                            for i in range(nl):
+                                tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
                         for i in range(nl):
                             acc[i] += exp_neg_any(tv[i])
                     nfix = 0
@@ -179,23 +367,108 @@ def make_log_prob(fam, dtype, dim):
     return log_prob
 
 
-def make_cdf(cdf):
+def make_cdf(fam, dtype):
+    """Tiled mixture cdf ``sum_k w[b, k] F_k(x) / sum_k w[b, k]`` (univariate families).
+
+    Tiles of ``TILE`` consecutive flat points; for each component the inner
+    loop over the tile calls the family's SIMD cdf (``cdf1_fast``: for Normal a
+    polynomial erfc).  Points whose total is below :data:`CDF_THRESH` (lower
+    tails, where the SIMD terms lose relative accuracy) or NaN are redone with
+    the exact ``cdf1``.  Divided by the sum of the weights as stored, so
+    ``cdf(+inf)`` is exactly 1.
+    """
+    h = Hooks(fam)
+    cdf1 = h.cdf1
+    cdf1_fast = h.cdf1_fast
+    F = np.float32 if str(dtype) == "float32" else np.float64
+    L = TILE
+
     def mixture_cdf(x, w, tab, out):
         B = x.shape[1]
         K = w.shape[1]
         N = x.shape[0] * B
+        ntiles = (N + L - 1) // L
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            acc = np.empty(L, np.float64)
+            tot = np.empty(L, np.float64)
+            xv = np.empty(L, np.float64)
+            bb = np.empty(L, np.int64)
+            for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+                n0 = t * L
+                nl = min(L, N - n0)
+                _batch_rows(n0, nl, B, bb)
+                for i in range(nl):
+                    xv[i] = x[(n0 + i) // B, bb[i], 0]
+                    acc[i] = 0.0
+                    tot[i] = 0.0
+                if B == 1:
+                    for k in range(K):
+                        wk = np.float64(w[0, k])
+                        for i in range(nl):
+                            acc[i] += wk * cdf1_fast(xv[i], tab, 0, k, 0)
+                        for i in range(nl):
+                            tot[i] += wk
+                else:
+                    for k in range(K):
+                        for i in range(nl):
+                            b = bb[i]
+                            acc[i] += np.float64(w[b, k]) * cdf1_fast(xv[i], tab, b, k, 0)
+                            tot[i] += np.float64(w[b, k])
+                nfix = 0
+                for i in range(nl):
+                    r = acc[i] / tot[i]
+                    out[n0 + i] = F(min(r, 1.0))
+                    nfix += not r >= CDF_THRESH
+                if nfix:
+                    for i in range(nl):
+                        if not acc[i] / tot[i] >= CDF_THRESH:
+                            b = bb[i]
+                            a = 0.0
+                            s = 0.0
+                            for k in range(K):
+                                a += np.float64(w[b, k]) * cdf1(xv[i], tab, b, k, 0)  # NaN x: NaN
+                                s += np.float64(w[b, k])
+                            out[n0 + i] = F(min(a / s, 1.0))
+
+    return mixture_cdf
+
+
+def make_terms(fam, dtype):
+    """Per-component terms ``out[n, k] = logw[b, k] + log p_k(x[s, b])`` (exact functions).
+
+    The loop the responsibilities, EM statistics and gradients build on: one
+    row of ``K`` terms per point, no reduction.
+    """
+    h = Hooks(fam)
+    uni = h.uni
+    NPRE = h.npre
+    pre1 = h.pre1
+    logpdf1 = h.logpdf1
+    logpdf = h.logpdf
+    F = np.float32 if str(dtype) == "float32" else np.float64
+
+    def terms(x, logw, tab, out):
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        N = x.shape[0] * B
         for n in prange(N):
             s = n // B
             b = n - s * B
-            acc = 0.0
-            tot = 0.0
             for k in range(K):
-                acc += w[b, k] * cdf(x, s, b, tab, k)  # NaN x gives NaN
-                tot += w[b, k]
-            # divided by the sum of the weights as stored: cdf(+inf) is exactly 1
-            out[n] = min(acc / tot, 1.0)
+                if uni:
+                    r = tab[b, k, 0] * 0
+                    for j in range(D):
+                        v = x[s, b, j]
+                        p0, p1 = pre1(v) if NPRE > 0 else (v, v)
+                        r += logpdf1(v, p0, p1, tab, b, k, j * P)
+                else:
+                    r = logpdf(x, s, b, tab, k)
+                out[n, k] = F(logw[b, k] + r)
 
-    return mixture_cdf
+    return terms
 
 
 #: up to this many components, the choice counts ``cumw[k] <= t`` over all k
@@ -250,21 +523,27 @@ def _batch_rows(g0, nl, B, bb):
             b = 0
 
 
-def make_sample(fam):
+def make_sample(fam, dtype):
     """Tiled ancestral sampling: choose the component (block 0), then draw it.
 
     Families with a ``draw_tile`` (Normal) draw a whole tile in SIMD; others
-    call the scalar ``draw`` point by point.  Either way point ``g`` uses only
-    its own stream, so tiling and threads do not change the result.
+    call the scalar draw point by point (univariate families: ``draw1`` per
+    coordinate ``j`` on counter words ``4 j ..``).  Either way point ``g`` uses
+    only its own stream, so tiling and threads do not change the result.
     """
-    draw = fam.draw
-    tiled = hasattr(fam, "draw_tile")
-    draw_tile = fam.draw_tile if tiled else draw
+    h = Hooks(fam)
+    uni = h.uni
+    draw1 = h.draw1
+    draw = h.draw
+    tiled = h.draw_tiled
+    draw_tile = h.draw_tile
     L = TILE
 
     def sample(cumw, tab, key0, key1, offset, out, index):
         B = cumw.shape[0]
         N = out.shape[0]
+        D = out.shape[1]
+        P = tab.shape[2] // max(D, 1)
         ntiles = (N + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
         for c in prange(nchunks):
@@ -286,6 +565,10 @@ def make_sample(fam):
                         index[n0 + i] = kk[i]
                 if tiled:
                     draw_tile(key0, key1, g0, nl, tab, bb, kk, out, n0, u, z)
+                elif uni:
+                    for i in range(nl):
+                        for j in range(D):
+                            out[n0 + i, j] = draw1(key0, key1, g0 + i, 4 * j, tab, bb[i], kk[i], j * P)
                 else:
                     for i in range(nl):
                         draw(key0, key1, g0 + i, tab, bb[i], kk[i], out, n0 + i)
@@ -316,18 +599,16 @@ def make_choose():
     return choose
 
 
-def make(op, family, dtype="float64", dim=0):
-    """The uncompiled loop for ``op`` (log_prob, cdf, sample, choose) on ``family``.
+#: the factory of each operation, by name (the operations are listed in :mod:`.registry`)
+FACTORIES = {
+    "log_prob": lambda fam, dtype, dim: make_log_prob(fam, dtype, dim),
+    "cdf": lambda fam, dtype, dim: make_cdf(fam, dtype),
+    "terms": lambda fam, dtype, dim: make_terms(fam, dtype),
+    "sample": lambda fam, dtype, dim: make_sample(fam, dtype),
+    "choose": lambda fam, dtype, dim: make_choose(),
+}
 
-    ``dim`` > 0 fixes the event size at compile time (see :func:`make_log_prob`).
-    """
-    if op == "choose":
-        return make_choose()
-    fam = _family(family)
-    if op == "log_prob":
-        return make_log_prob(fam, dtype, dim)
-    if op == "cdf":
-        return make_cdf(fam.cdf)
-    if op == "sample":
-        return make_sample(fam)
-    raise KeyError(op)
+
+def make(op, family, dtype="float64", dim=0):
+    """The uncompiled loop for ``op`` on ``family`` (a :class:`.registry.Family` or None)."""
+    return FACTORIES[op](family, dtype, dim)

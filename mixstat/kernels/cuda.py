@@ -19,7 +19,6 @@ no driver; launching needs a GPU or the simulator.
 """
 from __future__ import annotations
 
-import importlib
 import math
 import threading
 import warnings
@@ -42,23 +41,30 @@ __all__ = ["SIMULATOR", "status", "get_kernel", "launch", "to_device", "to_host"
 #: True when numba runs CUDA kernels in its Python simulator (``NUMBA_ENABLE_CUDASIM=1``).
 SIMULATOR = bool(config.ENABLE_CUDASIM)
 
-#: every (op, family) pair :func:`make` builds (family ``"none"`` for family-free loops)
-OPS = tuple(
-    [(op, fam) for op in ("log_prob", "sample") for fam in ("normal", "mvn", "categorical")]
-    + [("cdf", "normal"), ("cdf", "categorical"), ("choose", "none"), ("moments", "none"),
-       ("exp", "none")]
-)
+def _ops():
+    from . import registry
+
+    return registry.pairs("cuda")
 
 
-def _family(name):
-    return importlib.import_module(f"{__package__}.families.{name}")
+#: every (op, family) pair :func:`make` builds (family None for family-free
+#: loops), derived from :mod:`.registry`
+OPS = _ops()
 
 
-# -- loops -----------------------------------------------------------------------
-def make_log_prob(logpdf):
+# -- loops (the CPU's in mixstat.kernels.cpu, in the same order) -------------------
+def make_log_prob(h):
+    uni = h.uni
+    NPRE = h.npre
+    pre1 = h.pre1
+    logpdf1 = h.logpdf1
+    logpdf = h.logpdf
+
     def log_prob(x, logw, tab, out):
         B = x.shape[1]
+        D = x.shape[2]
         K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
         N = x.shape[0] * B
         for n in range(cuda.grid(1), N, cuda.gridsize(1)):
             s = n // B
@@ -67,13 +73,27 @@ def make_log_prob(logpdf):
             m = -math.inf
             acc = 0.0
             for k in range(K):
-                m, acc = lse_add(m, acc, logw[b, k] + logpdf(x, s, b, tab, k))
+                if uni:
+                    r = 0.0
+                    for j in range(D):
+                        v = x[s, b, j]
+                        if NPRE > 0:
+                            p0, p1 = pre1(v)
+                        else:
+                            p0 = v
+                            p1 = v
+                        r += logpdf1(v, p0, p1, tab, b, k, j * P)
+                else:
+                    r = logpdf(x, s, b, tab, k)
+                m, acc = lse_add(m, acc, logw[b, k] + r)
             out[n] = lse_end(m, acc)
 
     return log_prob
 
 
-def make_cdf(cdf):
+def make_cdf(h):
+    cdf1 = h.cdf1
+
     def mixture_cdf(x, w, tab, out):
         B = x.shape[1]
         K = w.shape[1]
@@ -84,7 +104,7 @@ def make_cdf(cdf):
             acc = 0.0
             tot = 0.0
             for k in range(K):
-                acc += w[b, k] * cdf(x, s, b, tab, k)  # NaN x gives NaN
+                acc += w[b, k] * cdf1(x[s, b, 0], tab, b, k, 0)  # NaN x gives NaN
                 tot += w[b, k]
             # divided by the sum of the weights as stored: cdf(+inf) is exactly 1
             out[n] = min(acc / tot, 1.0)
@@ -92,11 +112,51 @@ def make_cdf(cdf):
     return mixture_cdf
 
 
-def make_sample(draw):
+def make_terms(h):
+    uni = h.uni
+    NPRE = h.npre
+    pre1 = h.pre1
+    logpdf1 = h.logpdf1
+    logpdf = h.logpdf
+
+    def terms(x, logw, tab, out):
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            for k in range(K):
+                if uni:
+                    r = 0.0
+                    for j in range(D):
+                        v = x[s, b, j]
+                        if NPRE > 0:
+                            p0, p1 = pre1(v)
+                        else:
+                            p0 = v
+                            p1 = v
+                        r += logpdf1(v, p0, p1, tab, b, k, j * P)
+                else:
+                    r = logpdf(x, s, b, tab, k)
+                out[n, k] = logw[b, k] + r
+
+    return terms
+
+
+def make_sample(h):
+    uni = h.uni
+    draw1 = h.draw1
+    draw = h.draw
+
     def sample(cumw, tab, key0, key1, offset, out, index):
         B = cumw.shape[0]
         K = cumw.shape[1]
         N = out.shape[0]
+        D = out.shape[1]
+        P = tab.shape[2] // max(D, 1)
         for n in range(cuda.grid(1), N, cuda.gridsize(1)):
             g = offset + n
             b = g % B
@@ -104,7 +164,11 @@ def make_sample(draw):
             if K > 1:
                 k = search(cumw, b, uniform(key0, key1, g, 0))
             index[n] = k
-            draw(key0, key1, g, tab, b, k, out, n)
+            if uni:
+                for j in range(D):
+                    out[n, j] = draw1(key0, key1, g, 4 * j, tab, b, k, j * P)
+            else:
+                draw(key0, key1, g, tab, b, k, out, n)
 
     return sample
 
@@ -156,22 +220,20 @@ def make_exp():
     return exp
 
 
+_FAMILY_FREE = {"choose": lambda: make_choose(), "moments": lambda: make_moments(),
+                "exp": lambda: make_exp()}
+_FACTORIES = {"log_prob": make_log_prob, "cdf": make_cdf, "terms": make_terms,
+              "sample": make_sample}
+
+
 def make(op, family):
-    """The uncompiled loop for ``op`` on ``family`` (a plain function)."""
-    if op == "choose":
-        return make_choose()
-    if op == "moments":
-        return make_moments()
-    if op == "exp":
-        return make_exp()
-    fam = _family(family)
-    if op == "log_prob":
-        return make_log_prob(fam.logpdf)
-    if op == "cdf":
-        return make_cdf(fam.cdf)
-    if op == "sample":
-        return make_sample(fam.draw)
-    raise KeyError(op)
+    """The uncompiled loop for ``op`` on ``family`` (a family name, or None) (a plain function)."""
+    if family is None:
+        return _FAMILY_FREE[op]()
+    from . import registry
+    from .cpu import Hooks
+
+    return _FACTORIES[op](Hooks(registry.family(family)))
 
 
 # -- building and launching -------------------------------------------------------

@@ -82,6 +82,22 @@ def block(key0, key1, n, j):
                          np.uint64(key0), np.uint64(key1))
 
 
+@njit(**_INLINE)
+def block_c(key0, key1, n, j, c):
+    """The four 32-bit words of block ``j`` of counter word ``c`` of element ``n``.
+
+    Stream layout: element ``n`` owns every counter ``(n, j, c)``.  Block
+    ``(j=0, c=0)`` chooses a mixture component; coordinate ``i`` of a draw owns
+    the counter words ``c`` in ``[4 i, 4 i + 4)`` (one per sub-draw, e.g. the two
+    Gammas of a Beta) and, for each, the blocks ``j = 1, 2, ...`` (a rejection
+    loop takes the next block on each try).  ``block(k0, k1, n, j)`` is
+    ``block_c(k0, k1, n, j, 0)``.
+    """
+    un = np.uint64(n)
+    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(c),
+                         np.uint64(key0), np.uint64(key1))
+
+
 @register_jitable
 def uniform(key0, key1, n, j):
     """One float64 uniform on [0, 1) from block ``j`` of element ``n``."""

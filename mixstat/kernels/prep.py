@@ -13,10 +13,10 @@ count is not zero.
     ``out = (param - m) - log(sum(exp(param - m)))`` with ``m`` the row
     maximum; ``bad`` counts NaN / ``+inf``
     entries and rows with no finite entry.
-``normal_rows(loc (R, D), scale (R, D), out (R, 3 D + 1)) -> bad``
-    the Normal rows of :mod:`.families.normal`; ``bad`` counts non-finite
-    ``loc`` and ``scale`` outside ``[2**-1022, inf)`` (zero, negative,
-    subnormal, NaN, inf: subnormal scales are valid but take the NumPy path).
+``normal_rows(loc (R, D), scale (R, D), out (R, 4 D)) -> bad``
+    the Normal rows of :mod:`.families.normal` (coordinate ``j`` at ``4 j``); ``bad`` counts non-finite
+    ``loc`` and ``scale`` outside ``[2**-126, inf)`` (zero, negative,
+    tiny, NaN, inf: tiny scales are valid but take the NumPy path).
 """
 import math
 
@@ -29,7 +29,7 @@ from .fastmath import exp_neg, log_pos
 TILE = 512
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-_TINY = 2.2250738585072014e-308
+_TINY = 2.0 ** -126  # below (float32 subnormals, tiny float64 scales): the NumPy path
 
 
 def make_logits():
@@ -91,15 +91,13 @@ def make_normal_rows():
         ntiles = (R + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
         for ch in prange(nchunks):
-            c = np.empty(L)  # scratch, once per chunk
-            s = np.empty(L)
+            s = np.empty(L)  # scratch, once per chunk
             nbad = 0
             for t in range(ch * ntiles // nchunks, (ch + 1) * ntiles // nchunks):
                 r0 = t * L
                 nl = min(L, R - r0)
-                for i in range(nl):
-                    c[i] = 0.0
                 for j in range(D):
+                    o = 4 * j
                     for i in range(nl):
                         s[i] = scale[r0 + i, j]
                     # checks and logs in a gather/scatter-free loop (SIMD)
@@ -107,17 +105,18 @@ def make_normal_rows():
                         mu = loc[r0 + i, j]
                         si = np.float64(s[i])
                         nbad += (mu - mu != 0) | ~(si >= _TINY) | (si == np.inf)
-                        c[i] += log_pos(si)
+                        out[r0 + i, o + 2] = -log_pos(si) - _HALF_LOG_2PI
                     for i in range(nl):
-                        out[r0 + i, j] = loc[r0 + i, j]
-                        out[r0 + i, D + j] = _SQRT_HALF / s[i]
-                        out[r0 + i, 2 * D + 1 + j] = s[i]
-                for i in range(nl):
-                    out[r0 + i, 2 * D] = -c[i] - D * _HALF_LOG_2PI
+                        out[r0 + i, o] = loc[r0 + i, j]
+                        out[r0 + i, o + 1] = _SQRT_HALF / s[i]
+                        out[r0 + i, o + 3] = s[i]
             bad += nbad
         return bad
 
     return normal_rows
+
+
+OPS = ("logits", "normal_rows")
 
 
 def make(op):

@@ -1,64 +1,73 @@
 """Categorical family over ``C`` categories ``0 .. C-1`` (used as mixture components).
 
-Row layout (P = 2 C): ``log p[0:C] | cumulative p[0:C]``.  Values are category
-indices stored as floats; non-integers and values outside ``[0, C)`` have
-log-probability ``-inf``.
+Row of one coordinate (``P = 1 + 2 C``): ``C | log p[0:C] | cumulative p[0:C]``
+(named offsets ``COUNT``, ``LOGP``; the cumulative block starts at
+``LOGP + C``).  Values are category indices stored as floats; non-integers and
+values outside ``[0, C)`` have log-probability ``-inf``.
 """
 import math
 
 import numpy as np
 from numba.extending import register_jitable
 
-from ..philox import uniform
+from ..philox import block_c, u53
+
+COUNT, LOGP = 0, 1
+NPRE = 0
 
 
 def pack(logp, dtype):
-    """Rows from normalised log-probabilities ``(..., C)`` -> ``(..., 2 C)``."""
+    """Rows from normalised log-probabilities ``(..., C)`` -> ``(..., 1 + 2 C)``."""
     logp = np.asarray(logp, dtype=np.float64)
-    cum = np.cumsum(np.exp(logp), axis=-1)
-    return np.concatenate([logp, cum], axis=-1).astype(dtype, copy=False)
+    C = logp.shape[-1]
+    with np.errstate(under="ignore"):
+        cum = np.cumsum(np.exp(logp), axis=-1)
+    count = np.full(logp.shape[:-1] + (1,), float(C))
+    return np.concatenate([count, logp, cum], axis=-1).astype(dtype, copy=False)
 
 
 @register_jitable
-def logpdf(x, s, b, tab, k):
-    C = tab.shape[2] // 2
-    v = x[s, b, 0]
+def logpdf1(v, p0, p1, tab, b, k, o):
+    C = int(tab[b, k, o + COUNT])
     if v != v:
         return v
     if v >= 0 and v < C and math.floor(v) == v:
-        return tab[b, k, int(v)]
-    return -math.inf
+        return tab[b, k, o + LOGP + int(v)]
+    return tab[b, k, o] * 0 - math.inf  # -inf in the table's dtype
 
 
 @register_jitable
-def bound(tab, b, k):
-    """An upper bound of ``logpdf``: a log-probability is at most 0."""
-    return 0.0
+def bound1(tab, b, k, o):
+    """An upper bound of ``logpdf1``: a log-probability is at most 0."""
+    return tab[b, k, o] * 0
 
 
 @register_jitable
-def cdf(x, s, b, tab, k):
-    C = tab.shape[2] // 2
-    v = x[s, b, 0]
+def cdf1(v, tab, b, k, o):
+    C = int(tab[b, k, o + COUNT])
     if v != v:
-        return v
+        return np.float64(v)
     if v < 0:
         return 0.0
     if v >= C - 1:
         return 1.0
-    return tab[b, k, C + int(math.floor(v))] / tab[b, k, 2 * C - 1]
+    cum = o + LOGP + C
+    return np.float64(tab[b, k, cum + int(math.floor(v))]) / np.float64(tab[b, k, cum + C - 1])
 
 
 @register_jitable
-def draw(key0, key1, n, tab, b, k, out, row):
-    C = tab.shape[2] // 2
-    t = uniform(key0, key1, n, 1) * tab[b, k, 2 * C - 1]
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """Inversion by binary search on the cumulative row, block 1 of counter word ``c``."""
+    C = int(tab[b, k, o + COUNT])
+    cum = o + LOGP + C
+    c0, c1, c2, c3 = block_c(key0, key1, n, 1, c)
+    t = u53(c0, c1) * tab[b, k, cum + C - 1]
     lo = 0
     hi = C - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if tab[b, k, C + mid] > t:
+        if tab[b, k, cum + mid] > t:
             hi = mid
         else:
             lo = mid + 1
-    out[row, 0] = lo
+    return lo

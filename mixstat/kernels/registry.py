@@ -1,0 +1,157 @@
+"""The one registry of component families and operations.
+
+Everything per (operation, family) is derived from the two tables here: the CPU
+loops (:mod:`.cpu`), the CUDA loops (:mod:`.cuda`), their compiled signatures
+(:mod:`mixstat._jit`), the list of CUDA kernels compiled to PTX and its count
+(``tests/cuda_ptx.py``), and the families the tests iterate.
+
+A :class:`Family` names one scalar-math module of :mod:`.families` and says what
+kind of event it has:
+
+``"scalar"``
+    univariate.  The module's math is per coordinate (``logpdf1``, ``cdf1``,
+    ``draw1`` on ``P`` floats of the row, at offset ``o``), so the same loops
+    serve a scalar event (``D = 1``) and a diagonal vector event
+    (``Independent`` over ``D`` coordinates: a row of ``D * P`` floats,
+    coordinate ``j`` at offset ``j * P``).
+``"vector"``
+    a full vector event: the math is over the whole row (``logpdf(x, s, b, tab, k)``,
+    ``draw``), as for MultivariateNormal.
+
+``discrete`` families take integer values (stored as floats in the kernels;
+samples are returned as int64).  ``bounded`` says that the module has a
+``bound`` hook: an upper bound of the log-density over ``x`` per component,
+which lets the tiled log-sum-exp scale by one number per tile.  A bound may be
+``+inf`` for some parameters (Gamma with concentration < 1); such tiles, and
+every tile of a family without a bound, take the per-point running maximum
+automatically.
+
+The hooks a family provides are the names its module defines; see
+:data:`HOOKS` and ``docs/contributing.md``.
+
+An :class:`Op` is one operation kind with its loop on both devices.  ``needs``
+lists the hooks it requires of a family (an empty tuple: a family-free loop).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+__all__ = ["Family", "Op", "FAMILIES", "OPS", "family", "op", "pairs", "HOOKS"]
+
+#: every hook a family module may define, by event kind
+HOOKS = {
+    "scalar": ("pack", "P", "NPRE", "pre1", "logpdf1", "logpdf1_fast", "bound1", "cdf1", "cdf1_fast",
+               "draw1", "draw_tile"),
+    "vector": ("pack", "logpdf", "logpdf_tile", "bound", "draw"),
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """One component family: a module of :mod:`mixstat.kernels.families`."""
+
+    name: str
+    event: str  # "scalar" or "vector"
+    discrete: bool = False
+    bounded: bool = True
+
+    @property
+    def module(self):
+        """The scalar-math module (imports numba on first use)."""
+        return importlib.import_module(f"{__package__}.families.{self.name}")
+
+    @property
+    def univariate(self) -> bool:
+        return self.event == "scalar"
+
+    @property
+    def hooks(self) -> frozenset:
+        """The hooks the module defines."""
+        m = self.module
+        return frozenset(h for h in HOOKS[self.event] if hasattr(m, h))
+
+    def has(self, hook) -> bool:
+        return hasattr(self.module, hook)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: its loop kind, the hooks it needs, the weights it takes.
+
+    ``weights``: ``"logw"`` (normalised log-weights, ``(B, K)``), ``"w"``
+    (weights), ``"cumw"`` (cumulative weights) or ``None``.
+    ``reduction``: how the components are combined: ``"logsumexp"``,
+    ``"sum"``, ``"ancestral"``, ``"terms"`` (per component, not combined) or
+    ``None`` (no components).
+    """
+
+    name: str
+    needs: tuple
+    weights: str | None
+    reduction: str | None
+    # which families (by event kind) the op applies to; empty: family-free
+    events: tuple = ("scalar", "vector")
+
+
+#: every family with a compiled kernel.  New family: one line here (see docs/contributing.md).
+FAMILIES = (
+    Family("normal", "scalar"),
+    Family("categorical", "scalar", discrete=True),
+    Family("mvn", "vector"),
+)
+
+#: every operation.  ``needs`` are per event kind: a scalar family needs the
+#: ``*1`` hooks, a vector family the whole-row ones.
+OPS = (
+    Op("log_prob", needs=("logpdf1|logpdf",), weights="logw", reduction="logsumexp"),
+    Op("cdf", needs=("cdf1",), weights="w", reduction="sum", events=("scalar",)),
+    Op("terms", needs=("logpdf1|logpdf",), weights="logw", reduction="terms"),
+    Op("sample", needs=("draw1|draw",), weights="cumw", reduction="ancestral"),
+    Op("choose", needs=(), weights="cumw", reduction=None, events=()),
+    Op("moments", needs=(), weights="w", reduction=None, events=()),
+    Op("exp", needs=(), weights=None, reduction=None, events=()),
+)
+
+_BY_NAME = {f.name: f for f in FAMILIES}
+_OP_BY_NAME = {o.name: o for o in OPS}
+
+
+def family(name: str) -> Family:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no kernel family {name!r}; known: {sorted(_BY_NAME)}") from None
+
+
+def op(name: str) -> Op:
+    return _OP_BY_NAME[name]
+
+
+def supports(o: Op, f: Family) -> bool:
+    """Whether family ``f`` has every hook operation ``o`` needs."""
+    if f.event not in o.events:
+        return False
+    for need in o.needs:
+        alts = need.split("|")
+        if not any(f.has(h) for h in alts):
+            return False
+    return True
+
+
+def pairs(device: str = "cpu"):
+    """Every ``(op, family-or-None)`` pair that has a loop on ``device``.
+
+    Family-free ops (``choose``, ``moments``, ``exp``) appear once with
+    ``None``; ``moments`` and ``exp`` are CUDA-only (the CPU uses NumPy).
+    """
+    out = []
+    for o in OPS:
+        if not o.events:
+            if device == "cuda" or o.name == "choose":
+                out.append((o.name, None))
+            continue
+        for f in FAMILIES:
+            if supports(o, f):
+                out.append((o.name, f.name))
+    return tuple(out)
