@@ -58,15 +58,20 @@ def C(dt, nd):
 
 
 def signatures(op, family):
-    """Every argument-type tuple the plan launches ``(op, family)`` with."""
+    """Every argument-type tuple the plan launches ``(op, family)`` with (from the registry)."""
+    from mixstat.kernels import registry
+
+    reduction = registry.op(op).reduction
+    discrete = family is not None and registry.family(family).discrete
     sigs = []
     for ft in (F32, F64):
-        if op in ("log_prob", "cdf"):
+        if reduction in ("logsumexp", "sum", "terms"):
             # values may be float32 or float64 whatever the table dtype
+            outt = C(ft, 2) if reduction == "terms" else C(ft, 1)
             for xt in (F32, F64):
-                sigs.append((A(xt, 3), A(ft, 2), A(ft, 3), C(ft, 1)))
-        elif op == "sample":
-            outt = I64 if family == "categorical" else ft
+                sigs.append((A(xt, 3), A(ft, 2), A(ft, 3), outt))
+        elif reduction == "ancestral":
+            outt = I64 if discrete else ft
             sigs.append((A(ft, 2), A(ft, 3), U64, U64, I64, C(outt, 2), C(I64, 1)))
         elif op == "choose":
             sigs.append((A(ft, 2), U64, U64, I64, C(I64, 1)))
@@ -77,6 +82,11 @@ def signatures(op, family):
         else:
             raise KeyError(op)
     return sigs
+
+
+def expected_count():
+    """How many PTX kernels :func:`main` must compile: derived from the registry's pairs."""
+    return sum(len(signatures(op, fam)) for op, fam in kc.OPS)
 
 
 def main():
@@ -92,7 +102,8 @@ def main():
             if ".entry" not in ptx:
                 raise SystemExit(f"{op}/{family} {sig}: no kernel entry in the PTX")
             n += 1
-    print(json.dumps({"cc": list(CC), "kernels": n, "seconds": round(time.perf_counter() - t0, 2)}))
+    print(json.dumps({"cc": list(CC), "kernels": n, "expected": expected_count(),
+                      "pairs": len(kc.OPS), "seconds": round(time.perf_counter() - t0, 2)}))
 
 
 if __name__ == "__main__":

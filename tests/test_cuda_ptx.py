@@ -37,8 +37,16 @@ def test_every_kernel_compiles_to_ptx(cc):
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["cc"] == [int(c) for c in cc.split(".")]
-    # 8 (op, family) loops over log_prob/cdf with 2 value dtypes x 2 table dtypes, the rest x 2 dtypes
-    assert report["kernels"] == 32
+    # every (op, family) pair of the registry: the loops over values with 2 value dtypes x 2
+    # table dtypes, the rest x 2 dtypes
+    assert report["kernels"] == report["expected"]
+    from mixstat.kernels import registry
+
+    assert report["pairs"] == len(registry.pairs("cuda"))
+    n_fam = len(registry.FAMILIES)
+    n_uni = sum(f.univariate for f in registry.FAMILIES)
+    # log_prob, terms, sample for every family, cdf for univariate ones, and choose/moments/exp
+    assert report["pairs"] == 3 * n_fam + n_uni + 3
 
 
 def test_target_check_catches_a_cc_leak():

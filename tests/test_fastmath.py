@@ -158,7 +158,8 @@ def _normal_draws(tab, key0, key1, g0, n, kk, D):
     bb = np.zeros(n, np.int64)
     normal.draw_tile(key0, key1, g0, n, tab, bb, kk, a, 0, np.empty(n), np.empty(n))
     for i in range(n):
-        normal.draw(key0, key1, g0 + i, tab, 0, kk[i], b, i)
+        for j in range(D):
+            b[i, j] = normal.draw1(key0, key1, g0 + i, 4 * j, tab, 0, kk[i], j * normal.P)
     return a, b
 
 
@@ -166,10 +167,11 @@ def _normal_draws(tab, key0, key1, g0, n, kk, D):
 def test_normal_draw_tile_matches_the_scalar_draw(D):
     rng = np.random.default_rng(D)
     K = 5
-    tab = normal.pack(rng.standard_normal((K, D)) * 100, rng.uniform(1e-3, 1e3, (K, D)), np.float64)[None]
+    tab = normal.pack(rng.standard_normal((K, D)) * 100, rng.uniform(1e-3, 1e3, (K, D)),
+                      np.float64).reshape(1, K, D * normal.P)
     kk = rng.integers(0, K, 4000)
     a, b = _normal_draws(tab, np.uint64(9), np.uint64(10), 77, 4000, kk, D)
-    scale = np.abs(tab[0, kk, 2 * D + 1:])
+    scale = np.abs(tab[0, kk, normal.SCALE::normal.P])
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-14 * (np.abs(b) + 40 * scale).max())
 
 

@@ -279,7 +279,7 @@ def test_one_call_equals_chunks(name):
 def test_choose_kernel_chunks_and_counter_high_word():
     c = Categorical(probs=np.random.default_rng(3).dirichlet(np.ones(9), size=4))
     cw = plan._weights(c._cumw(), c.batch_shape, 9)
-    kernel = _jit.get_kernel("choose", "none", cw.dtype)
+    kernel = _jit.get_kernel("choose", None, cw.dtype)
     key = key_for(5)
 
     def choose(offset, n):
