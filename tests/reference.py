@@ -320,3 +320,82 @@ class MixtureRef:
 
     def marginal(self, i):
         return MixtureRef(self.weights, self.component.marginal(i))
+
+
+class ScipyRef(_ParamRef):
+    """A univariate reference from a frozen ``scipy.stats`` distribution.
+
+    Subclasses set ``_core`` (every parameter 0: scalars per batch entry) and
+    ``frozen(self)``, which returns the scipy distribution with the (broadcast)
+    parameters.  Moments follow ``torch.distributions`` where scipy differs
+    (subclasses override ``mean``/``variance`` then).
+    """
+
+    def frozen(self):
+        raise NotImplementedError
+
+    def log_prob(self, x):
+        f = self.frozen()
+        x = np.asarray(x, np.float64)
+        with np.errstate(all="ignore"):
+            return f.logpmf(x) if self.discrete else f.logpdf(x)
+
+    def cdf(self, x):
+        with np.errstate(all="ignore"):
+            return self.frozen().cdf(np.asarray(x, np.float64))
+
+    @property
+    def mean(self):
+        return np.broadcast_to(self.frozen().mean(), self.batch_shape).copy()
+
+    @property
+    def variance(self):
+        return np.broadcast_to(self.frozen().var(), self.batch_shape).copy()
+
+    def entropy(self):
+        return np.broadcast_to(self.frozen().entropy(), self.batch_shape).copy()
+
+
+class DiagRef:
+    """``Independent(base, 1)`` of a univariate reference whose batch is ``(*batch, D)``."""
+
+    cdf = None  # vector events: no cdf
+
+    def __init__(self, base):
+        self.base = base
+        self.batch_shape = tuple(base.batch_shape[:-1])
+        self.event_shape = tuple(base.batch_shape[-1:])
+        self.discrete = base.discrete
+
+    def log_prob(self, x):
+        return self.base.log_prob(x).sum(-1)
+
+    @property
+    def mean(self):
+        return self.base.mean
+
+    @property
+    def variance(self):
+        return self.base.variance
+
+    @property
+    def stddev(self):
+        return np.sqrt(self.variance)
+
+    @property
+    def covariance(self):
+        v = self.variance
+        return v[..., :, None] * np.eye(v.shape[-1])
+
+    def entropy(self):
+        return self.base.entropy().sum(-1)
+
+    def marginal(self, i):
+        return self.base[(Ellipsis, i)]
+
+    def expand(self, batch):
+        return DiagRef(self.base.expand(tuple(batch) + self.event_shape))
+
+    def __getitem__(self, idx):
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        return DiagRef(self.base[idx])

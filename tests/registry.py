@@ -28,6 +28,7 @@ Parameters are fixed (drawn once from a seeded NumPy generator at import time).
 from __future__ import annotations
 
 import math
+import zlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -286,6 +287,84 @@ _add_mixture("normal", (3, 1), (3, 1), (1,), 2, F64, "normal")
 _add_mixture("indep-D2", (3, 1), (3, 1), (3, 1), 2, F32, "indep", D=2)
 _add_mixture("mvn-cov-D2", (3, 1), (3, 1), (3, 1), 2, F64, "cov", D=2)
 _add_mixture("cat", (3, 1), (1,), (3, 1), 2, F64, "cat")
+
+def add_family(name, cls, ref_cls, params, *, tags=frozenset(), K=3, D=3, f32=True):
+    """Every standard example of a univariate family (the test touch point of a new family).
+
+    ``cls(**p)`` builds the distribution and ``ref_cls(**p)`` its reference
+    from the same raw parameters; ``params(rng, shape)`` draws valid parameters
+    of ``shape`` (a dict of float64 arrays).  Adds the family alone (batch (),
+    (3,), (2, 4) with a broadcast parameter, float32), under ``Independent``
+    (a diagonal event of ``D`` coordinates) and as a ``MixtureSameFamily``
+    component (``K`` components, shared and batched weights, a zero weight,
+    and mixtures of ``Independent`` components).
+    """
+    tags = frozenset(tags)
+    disc = bool(getattr(ref_cls, "discrete", False))
+    sampler = "chi2" if disc else "ks"
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+
+    def cast(p, dt):
+        return {k: np.asarray(v, dtype=dt) for k, v in p.items()}
+
+    def std(batch, dt, pshapes=None):
+        p = params(rng, batch)
+        if pshapes:  # some parameters with fewer (broadcast) batch dims
+            p = {k: (v[(0,) * (len(batch) - len(pshapes[k]))] if k in pshapes else v) for k, v in p.items()}
+        return cast(p, dt)
+
+    # alone
+    for batch, dt, pshapes in [((), F64, None), ((3,), F64, None), ((2, 4), F64, "last"), ((3,), F32, None),
+                               ((3, 1), F64, None)]:
+        p = params(rng, batch)
+        if pshapes == "last" and len(p) > 1:  # the first parameter broadcast along the batch
+            k0 = next(iter(p))
+            p[k0] = p[k0][0]
+        p = cast(p, dt)
+        _add(id=f"{name}-{_bid(batch)}{_sfx(dt)}", make=(lambda p=p: cls(**p)), ref=ref_cls(**p),
+             batch_shape=batch, event_shape=(), dtype=dt, sampler=sampler, family=name, tags=tags)
+    # Independent over D coordinates
+    for batch, dt in [((), F64), ((2,), F64), ((3,), F32)]:
+        p = std(batch + (D,), dt)
+        _add(id=f"indep-{name}-D{D}-{_bid(batch)}{_sfx(dt)}",
+             make=(lambda p=p: Independent(cls(**p), 1)), ref=R.DiagRef(ref_cls(**p)),
+             batch_shape=batch, event_shape=(D,), dtype=dt, sampler="ks-marginals" if not disc else "chi2-marginals",
+             family=f"independent-{name}", tags=tags | {"independent"})
+    # mixtures
+    cases = [((), (), (), K, F64, None), ((3,), (3,), (3,), K, F64, (1, 2)), ((2, 4), (), (2, 4), K, F64, None),
+             ((3,), (3,), (), K, F32, None), ((3,), (3,), (3,), 1, F64, None)]
+    for batch, wbatch, cbatch, k, dt, zero in cases:
+        w = _mixture_weights(wbatch, k, dt, zero)
+        p = std(tuple(cbatch) + (k,), dt)
+        _add(id=f"msf-{name}-K{k}-{_bid(batch)}{_sfx(dt)}",
+             make=(lambda w=w, p=p: MixtureSameFamily(Categorical(probs=w), cls(**p))),
+             ref=R.MixtureRef(w, ref_cls(**p)), batch_shape=tuple(batch), event_shape=(), dtype=dt,
+             sampler=sampler, family=f"mixture-{name}", is_mixture=True,
+             tags=tags | ({"K1"} if k == 1 else set()))
+    for batch, dt in [((), F64), ((2,), F32)]:
+        w = _mixture_weights(batch, K, dt)
+        p = std(tuple(batch) + (K, 2), dt)
+        _add(id=f"msf-indep-{name}-D2-{_bid(batch)}{_sfx(dt)}",
+             make=(lambda w=w, p=p: MixtureSameFamily(Categorical(probs=w), Independent(cls(**p), 1))),
+             ref=R.MixtureRef(w, R.DiagRef(ref_cls(**p))), batch_shape=tuple(batch), event_shape=(2,),
+             dtype=dt, sampler="ks-marginals" if not disc else "chi2-marginals",
+             family=f"mixture-independent-{name}", is_mixture=True, tags=tags | {"independent"})
+
+
+def _load_family_examples():
+    """Import every ``tests/examples/<family>.py``: each calls :func:`add_family`."""
+    import importlib.util
+
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples")
+    for fn in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        if fn.endswith(".py") and not fn.startswith("_"):
+            spec = importlib.util.spec_from_file_location(f"mixstat_examples_{fn[:-3]}",
+                                                          os.path.join(folder, fn))
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+
+
+_load_family_examples()
 
 IDS = [e.id for e in EXAMPLES]
 BY_ID = {e.id: e for e in EXAMPLES}

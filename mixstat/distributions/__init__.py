@@ -2,22 +2,23 @@
 
 Classes hold parameters as NumPy arrays, compute ``batch_shape`` /
 ``event_shape``, validate every input, and hand packed parameter tables to the
-numba kernels (see :mod:`mixstat.plan`).
+numba kernels (see :mod:`mixstat.plan`).  Every module of this package that
+defines ``__all__`` is exported here (a new family's façade file needs no
+edit of this one).
 """
-from . import constraints
-from .categorical import Categorical
-from .distribution import Distribution
-from .independent import Independent
-from .mixture_same_family import MixtureSameFamily
-from .multivariate_normal import MultivariateNormal
-from .normal import Normal
+import importlib as _importlib
+import pkgutil as _pkgutil
 
-__all__ = [
-    "Distribution",
-    "Categorical",
-    "Normal",
-    "Independent",
-    "MultivariateNormal",
-    "MixtureSameFamily",
-    "constraints",
-]
+from . import constraints
+from .distribution import Distribution, KernelDistribution
+
+__all__ = ["Distribution", "KernelDistribution", "constraints"]
+
+for _m in sorted(m.name for m in _pkgutil.iter_modules(__path__)):
+    if _m in ("constraints", "distribution") or _m.startswith("_"):
+        continue
+    _mod = _importlib.import_module(f"{__name__}.{_m}")
+    for _name in getattr(_mod, "__all__", ()):
+        globals()[_name] = getattr(_mod, _name)
+        __all__.append(_name)
+del _m, _mod, _name

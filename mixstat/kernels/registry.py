@@ -99,6 +99,7 @@ FAMILIES = (
     Family("normal", "scalar"),
     Family("categorical", "scalar", discrete=True),
     Family("mvn", "vector"),
+    Family("exponential", "scalar"),
 )
 
 #: every operation.  ``needs`` are per event kind: a scalar family needs the
