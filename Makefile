@@ -9,7 +9,6 @@ JOBS   ?= 2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,demo]'
@@ -43,14 +42,14 @@ demo: $(VENV)/.stamp-demo
 # variable must be set before numba is imported), then the kernel tests again
 # with numba's bounds checking on (compiled into a separate kernel cache, see
 # mixstat/_jit.py).
-test: $(VENV)/.stamp-test $(VENV)/.stamp-cuda
+test: $(VENV)/.stamp-cuda
 	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py
 	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
 	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
 
 # Hypothesis fuzzing with the large profile (tests/conftest.py): at least 10^4 cases, counted at the end.
-fuzz: $(VENV)/.stamp-test
+fuzz: $(VENV)/.stamp-cuda
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py
 
 # make bench BENCH_ARGS="--quick --json bench.json"

@@ -84,4 +84,7 @@ def key_for(rng):
     if isinstance(rng, np.random.RandomState):
         raise TypeError("rng must be None, an int seed or a numpy.random.Generator; "
                         "RandomState is not supported (SPEC 7)")
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (numbers.Integral, np.integer)):
+        raise TypeError("rng must be None (mixstat's default source), a non-negative int seed or a "
+                        f"numpy.random.Generator, got {type(rng).__name__} {rng!r}")
     return _key(_check_seed(rng, "rng"), 0)

@@ -59,7 +59,7 @@ def test_registry_against_cpu(ex):
     # log_prob from a host value and from a device value
     close(g.log_prob(x), d.log_prob(x))
     close(g.log_prob(cuda.to_device(x)), d.log_prob(x))
-    if ex.event_shape == ():
+    if ex.event_shape == () and "no-cdf" not in ex.tags:
         close(g.cdf(x), d.cdf(x))
     # the same seed chooses the same components and draws the same values
     shape = (5,)

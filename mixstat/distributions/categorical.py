@@ -103,7 +103,7 @@ class Categorical(Distribution):
                         self._fail("logits", param, bad, "not NaN and not +inf")
                     finite_row = (param > -np.inf).any(-1)
                     if not finite_row.all():
-                        self._fail("logits", param, ~finite_row, "at least one finite entry per row")
+                        self._fail("logits", param, ~finite_row, "finite in at least one entry of every row")
                 if self._logits is None:
                     m = param.max(-1, keepdims=True)
                     m = np.where(np.isfinite(m), m, 0)

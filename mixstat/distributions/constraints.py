@@ -17,6 +17,8 @@ __all__ = [
     "simplex",
     "nonnegative",
     "integer_interval",
+    "interval",
+    "unit_interval",
     "positive_definite",
     "lower_cholesky",
     "independent",
@@ -130,6 +132,21 @@ class integer_interval(Constraint):
         return f"integer_interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
 
+class interval(Constraint):
+    """Reals in ``[lower_bound, upper_bound]``; the bounds may be arrays (broadcast with the value)."""
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value <= self.upper_bound)
+
+    def __repr__(self):
+        lo, hi = (np.array2string(np.asarray(b), threshold=6) for b in (self.lower_bound, self.upper_bound))
+        return f"interval(lower_bound={lo}, upper_bound={hi})"
+
+
 class _PositiveDefinite(Constraint):
     event_dim = 2
 
@@ -189,3 +206,4 @@ nonnegative = _Nonnegative()
 simplex = _Simplex()
 positive_definite = _PositiveDefinite()
 lower_cholesky = _LowerCholesky()
+unit_interval = interval(0.0, 1.0)

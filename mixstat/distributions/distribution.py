@@ -21,7 +21,17 @@ from . import constraints
 __all__ = ["Distribution", "KernelDistribution", "frozen"]
 
 
-class Distribution:
+class _DistributionType(type):
+    """Metaclass: results of host computations are copied to the device for CUDA
+    distributions (see :func:`_wrap_host_results`), for every subclass."""
+
+    def __init__(cls, name, bases, ns, **kwargs):
+        super().__init__(name, bases, ns, **kwargs)
+        if "_wrap_host_results" in globals():
+            _wrap_host_results(cls)
+
+
+class Distribution(metaclass=_DistributionType):
     """Base class of every mixstat distribution.
 
     Parameters
@@ -46,14 +56,10 @@ class Distribution:
         Always False in mixstat (no reparameterised sampling).
     """
 
-    arg_constraints: dict = {}
+    arg_constraints = {}
     support = None
     has_rsample = False
     _device = "cpu"  # set by subclasses built from device arrays, and by ``to``
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        _wrap_host_results(cls)
 
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         if validate_args is not None and not isinstance(validate_args, (bool, np.bool_)):
@@ -287,7 +293,8 @@ class Distribution:
         dtype = result_dtype(self._dtype, value.dtype)
         if self.support is not None and self.support.is_discrete:
             dtype = self._dtype
-        value = value.astype(dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values for a float32 support: inf
+            value = value.astype(dtype, copy=False)
         self._check_value_shape(value.shape, name)
         if self._validate_args and check_support:
             ok = self.support.check(value)
@@ -466,7 +473,7 @@ class KernelDistribution(Distribution):
     diagonal event for ``Independent``.
     """
 
-    family: str = ""
+    family = ""
     support = constraints.real
 
     def _init_params(self, validate_args, **raw):

@@ -16,6 +16,12 @@ __all__ = ["MixtureSameFamily"]
 _FALLBACK_ELEMENTS = 1 << 22
 
 
+def _weighted_sum(w, terms, ax):
+    """``sum(w * terms)`` along ``ax`` where only positive weights contribute (no ``0 * inf``)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(w > 0, w * terms, 0.0).sum(ax)
+
+
 class MixtureSameFamily(Distribution):
     r"""Finite mixture model where all components share the same distribution family.
 
@@ -154,22 +160,37 @@ class MixtureSameFamily(Distribution):
             return self._device_moments(dev)[0]
         w = self._weights_for_event()
         ax = -1 - len(self._event_shape)
-        return np.asarray((w * self.component_distribution.mean).sum(ax), dtype=self._dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = self.component_distribution.mean
+        return np.asarray(_weighted_sum(w, mu, ax), dtype=self._dtype)
 
     @property
     @cuda_native
     def variance(self):
-        """``sum_k pi_k (sigma_k^2 + (mu_k - mean)^2)``, shape ``(*batch_shape, *event_shape)``."""
+        """``sum_k pi_k (sigma_k^2 + (mu_k - mean)^2)``, shape ``(*batch_shape, *event_shape)``.
+
+        Zero-weight components contribute exactly nothing (also when their mean or
+        variance is infinite or huge).
+        """
         if (dev := self._placement()) is not None:
             return self._device_moments(dev)[1]
         w = self._weights_for_event()
         ax = -1 - len(self._event_shape)
-        mu = self.component_distribution.mean
-        mean = np.expand_dims((w * mu).sum(ax), ax)
-        var = (w * (self.component_distribution.variance + (mu - mean) ** 2)).sum(ax)
-        return np.asarray(var, dtype=self._dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = self.component_distribution.mean
+            var = self.component_distribution.variance
+            mean = np.expand_dims(_weighted_sum(w, mu, ax), ax)
+            out = _weighted_sum(w, var + (mu - mean) ** 2, ax)
+        return np.asarray(out, dtype=self._dtype)
 
     def entropy(self):
+        """Not available: a mixture's entropy has no closed form.
+
+        Raises
+        ------
+        NotImplementedError
+            Always; estimate it by Monte Carlo, ``-mean(log_prob(sample(n)))``.
+        """
         raise NotImplementedError("MixtureSameFamily: the entropy of a mixture has no closed form; "
                                   "estimate it by Monte Carlo, -mean(log_prob(sample(n)))")
 
@@ -302,9 +323,10 @@ class MixtureSameFamily(Distribution):
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
         K = self._num_component
-        return MixtureSameFamily(self.mixture_distribution.expand(batch_shape),
-                                 self.component_distribution.expand(batch_shape + (K,)),
-                                 validate_args=self._validate_args)
+        new = self._expanded_copy(batch_shape)  # keeps a subclass
+        new.mixture_distribution = self.mixture_distribution.expand(batch_shape)
+        new.component_distribution = self.component_distribution.expand(batch_shape + (K,))
+        return new
 
     def __repr__(self):
         return (f"MixtureSameFamily(\n  {self.mixture_distribution!r},\n  "

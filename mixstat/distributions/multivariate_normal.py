@@ -8,7 +8,7 @@ import numpy as np
 from .. import _device as _dev
 from .._array import fmt_shape
 from . import constraints
-from .distribution import Distribution, _float_params
+from .distribution import Distribution, _float_params, frozen
 
 __all__ = ["MultivariateNormal"]
 
@@ -78,6 +78,7 @@ class MultivariateNormal(Distribution):
             raise ValueError("MultivariateNormal: give exactly one of covariance_matrix, "
                              f"precision_matrix or scale_tril (got {len(given)})")
         mname = given[0][0]
+        given_loc = loc
         p, dtype = _float_params("MultivariateNormal", loc=loc, **{mname: given[0][1]})
         loc, mat = p["loc"], p[mname]
         if loc.ndim < 1:
@@ -99,7 +100,8 @@ class MultivariateNormal(Distribution):
         self._dtype = dtype
         self._device = _dev.device_of(loc, given[0][1])
         super().__init__(batch, (D,), validate_args)
-        self.loc = np.broadcast_to(loc, batch + (D,))
+        self.loc = np.broadcast_to(frozen(loc, fresh=loc is not given_loc and not (
+            isinstance(given_loc, np.ndarray) and np.may_share_memory(loc, given_loc))), batch + (D,))
         check = self._validate_args is not False
         if check:
             self._check_params(loc=(self.loc, _finite_vector))
@@ -138,7 +140,7 @@ class MultivariateNormal(Distribution):
                 L = np.linalg.inv(W)
                 L = np.tril(L)
         if W is None:
-            W = np.tril(np.linalg.inv(L))
+            W = _inv_tril(L)
         return L, W
 
     def _fail(self, name, mat, bad, what):
@@ -204,6 +206,18 @@ class MultivariateNormal(Distribution):
         from ..kernels.families import mvn
 
         return plan.KernelSpec("mvn", mvn.pack(self.loc, self._L64, self._W64, dtype), self._event_shape[0])
+
+
+def _inv_tril(L):
+    """``L^{-1}`` (lower) computed on ``L 2**-e`` with ``2**e`` about its largest diagonal
+    entry, so that a subnormal or huge factor inverts without NaN (entries beyond the
+    float64 range are inf)."""
+    d = np.abs(np.diagonal(L, axis1=-2, axis2=-1)).max(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.where((d > 0) & np.isfinite(d), np.floor(np.log2(np.where(d > 0, d, 1.0))), 0.0)
+    e = e.astype(np.int64)[..., None, None]
+    with np.errstate(over="ignore"):
+        return np.tril(np.ldexp(np.linalg.inv(np.ldexp(L, -e)), -e))
 
 
 class _FiniteVector(constraints.Constraint):

@@ -80,8 +80,9 @@ class Normal(KernelDistribution):
 
     @property
     def variance(self):
-        """``scale ** 2``, shape ``batch_shape``."""
-        return self.scale * self.scale
+        """``scale ** 2``, shape ``batch_shape`` (inf where it overflows)."""
+        with np.errstate(over="ignore"):
+            return self.scale * self.scale
 
     @property
     def stddev(self):

@@ -161,6 +161,9 @@ def make_log_prob(fam, dtype, dim):
     bounded = h.bounded
     tiled = h.tiled
     tile = h.logpdf_tile
+    # a scalar event (D = 1 at compile time) or a vector family without a tile
+    # loop: log-density, shift and exp in one loop per component
+    fused = (uni and dim == 1) or not (uni or tiled)
     f32 = str(dtype) == "float32"
     F = np.float32 if f32 else np.float64
     zero = F(0.0)
@@ -224,6 +227,25 @@ def make_log_prob(fam, dtype, dim):
                 return r
             return bound(tb, bt, k)
 
+        def eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work):
+            # tv[i] = log-density of tile point i under component k of batch row b0
+            if tiled:  # a vector family's own tile loop (MultivariateNormal)
+                tile(xt, nl, tab, b0, k, tv, work)
+            elif uni:  # coordinate by coordinate, each a unit-stride SIMD loop
+                for i in range(nl):
+                    tv[i] = zero
+                for j in range(D):
+                    o = j * P
+                    r0 = j * NF
+                    for i in range(nl):
+                        v = xt[r0, 0, i]
+                        p0 = xt[r0 + 1, 0, i] if NPRE > 0 else v
+                        p1 = xt[r0 + 2, 0, i] if NPRE > 1 else v
+                        tv[i] += logpdf1_fast(v, p0, p1, tb, 0, k, o)
+            else:
+                for i in range(nl):
+                    tv[i] = logpdf(xs, i, 0, tb, k)
+
         if along_s:
             per = (S + L - 1) // L
             ntiles = per * B
@@ -272,27 +294,34 @@ def make_log_prob(fam, dtype, dim):
                         for i in range(nl):
                             mv[i] = ninf
                         for k in range(K):
+                            eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
                             sh = logw[b0, k]
                             for i in range(nl):
-                                vk = F(fast(xs, i, tb, 0, k) + sh)
+                                vk = F(tv[i] + sh)
                                 mv[i] = vk if vk > mv[i] else mv[i]
                         for i in range(nl):
                             mv[i] = mv[i] if mv[i] > ninf else zero
+                        for k in range(K):
+                            eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                            sh = logw[b0, k]
+                            for i in range(nl):
+                                acc[i] += exp_neg_any(F(tv[i] + sh - mv[i]))
                     else:
                         mb = mb if mb > ninf else zero
                         for i in range(nl):
                             mv[i] = mb
-                    if tiled:
-                        for k in range(K):
-                            sh = logw[b0, k]
-                            tile(xt, nl, tab, b0, k, tv, work)
-                            for i in range(nl):
-                                acc[i] += exp_neg_any(F(tv[i] + sh - mv[i]))
-                    else:
-                        for k in range(K):
-                            sh = logw[b0, k]
-                            for i in range(nl):
-                                acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh - mv[i]))
+                        if fused:
+                            # one loop per component: log-density, shift and exp (SIMD)
+                            for k in range(K):
+                                sh = logw[b0, k] - mb
+                                for i in range(nl):
+                                    acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh))
+                        else:
+                            for k in range(K):
+                                eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                                sh = logw[b0, k] - mb
+                                for i in range(nl):
+                                    acc[i] += exp_neg_any(F(tv[i] + sh))
                     # log by polynomial in a loop of its own (SIMD); then the few
                     # points that need it are redone exactly
                     nfix = 0

@@ -201,11 +201,13 @@ def make_moments():
             j = n - b * D
             m = 0.0
             for k in range(K):
-                m += w[b, k] * mu[b, k, j]
+                if w[b, k] > 0:  # zero weights contribute nothing, even for infinite moments
+                    m += w[b, k] * mu[b, k, j]
             v = 0.0
             for k in range(K):
-                d = mu[b, k, j] - m
-                v += w[b, k] * (var[b, k, j] + d * d)
+                if w[b, k] > 0:
+                    d = mu[b, k, j] - m
+                    v += w[b, k] * (var[b, k, j] + d * d)
             mean[n] = m
             variance[n] = v
 

@@ -33,11 +33,14 @@ _TINY = 2.0 ** -126  # below (float32 subnormals, tiny float64 scales): the NumP
 
 
 def make_logits():
-    L = TILE
+    L0 = TILE
 
     def logits(param, out):
         R = param.shape[0]
         K = param.shape[1]
+        # rows per tile: at most L, and a tile of at most 2**15 entries (a single row of
+        # 10**7 categories must not allocate a K x L tile)
+        L = max(1, min(L0, R, 32768 // max(K, 1)))
         bad = 0
         ntiles = (R + L - 1) // L
         nchunks = min(ntiles, CHUNKS)

@@ -100,6 +100,17 @@ FAMILIES = (
     Family("categorical", "scalar", discrete=True),
     Family("mvn", "vector"),
     Family("exponential", "scalar"),
+    Family("lognormal", "scalar"),
+    Family("halfnormal", "scalar"),
+    Family("laplace", "scalar"),
+    Family("studentt", "scalar"),
+    Family("cauchy", "scalar"),
+    Family("gumbel", "scalar"),
+    Family("weibull", "scalar"),
+    Family("vonmises", "scalar"),
+    Family("gamma", "scalar"),
+    Family("beta", "scalar"),
+    Family("uniform", "scalar"),
 )
 
 #: every operation.  ``needs`` are per event kind: a scalar family needs the

@@ -4,12 +4,14 @@ DOCSTRING_PLACEHOLDER
 """
 import math
 
+import numpy as np
 from numba.extending import register_jitable
 
 _EPS = 2.220446049250313e-16  # 2**-52: convergence test of the continued fractions
 _U = 1.1102230246251565e-16  # 2**-53: unit roundoff, stopping test of the series
 _TINY = 1e-300  # Lentz: a denominator this small is replaced by it
 _GAMMA_MAXITER = 2000
+_TEMME_A = 5e4  # above: Temme's expansion (the series would need > 2000 terms near x = a)
 _BETA_MAXITER = 3000
 _BETA_OTHER_MAXITER = 200  # the slow side of the fraction: beyond this it loses digits
 _INF = math.inf
@@ -158,6 +160,16 @@ def _exp_dd(h, l):
     return math.exp(h) * (1.0 + l)
 
 
+@register_jitable
+def _clamp01(v):
+    """v limited to [0, 1]; NaN stays NaN."""
+    if v < 0.0:
+        return 0.0
+    if v > 1.0:
+        return 1.0
+    return v
+
+
 # ---------------------------------------------------------------------------
 # log Gamma pieces
 # ---------------------------------------------------------------------------
@@ -287,6 +299,7 @@ def log1pmx(x):
 
     ``x = -1`` gives ``-inf``, ``x < -1`` NaN, ``x = inf`` ``-inf``.
     """
+    x = np.float64(x)
     if x != x:
         return x
     if x <= -1.0:
@@ -303,6 +316,8 @@ def lbeta(a, b):
     """``log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)`` for ``a, b > 0``,
     without cancellation for large arguments (Stirling with the corrections
     combined).  NaN for NaN or negative arguments; ``inf`` where ``a`` or ``b`` is 0."""
+    a = np.float64(a)
+    b = np.float64(b)
     if a != a or b != b or a < 0.0 or b < 0.0:
         return _NAN
     if a == 0.0 or b == 0.0:
@@ -406,6 +421,101 @@ def _gamma_q_series(a, x):
     return -math.expm1(u) - _exp_dd(a * lx - gh, -gl) * s
 
 
+# Uniform asymptotic expansion of Temme (DLMF 8.12.3, 8.12.4) for a > _TEMME_A:
+# c_k(eta) = sum_n d_kn eta^n, the first three rows of the table in Cephes/scipy igam.h.
+# Used only where |eta| sqrt(a/2) < 27.3 (below, the result underflows), so |eta| < 0.18.
+
+@register_jitable
+def _temme_c0(e):
+    p = -1.9752288294349442e-15
+    p = -5.139111834242572e-16 + e * p
+    p = 2.8534893807047445e-14 + e * p
+    p = -1.392388722418162e-13 + e * p
+    p = 3.3717632624009856e-13 + e * p
+    p = 1.1004392031956135e-13 + e * p
+    p = -5.0276692801141755e-12 + e * p
+    p = 2.4361948020667415e-11 + e * p
+    p = -5.830772132550426e-11 + e * p
+    p = -2.551419399494625e-11 + e * p
+    p = 9.14769958223679e-10 + e * p
+    p = -4.382036018453353e-09 + e * p
+    p = 1.0261809784240309e-08 + e * p
+    p = 6.707853543401498e-09 + e * p
+    p = -1.7665952736826078e-07 + e * p
+    p = 8.296711340953087e-07 + e * p
+    p = -1.85406221071516e-06 + e * p
+    p = -2.1854485106799924e-06 + e * p
+    p = 3.919263178522438e-05 + e * p
+    p = -0.0001787551440329218 + e * p
+    p = 0.0003527336860670194 + e * p
+    p = 0.0011574074074074073 + e * p
+    p = -0.014814814814814815 + e * p
+    p = 0.08333333333333333 + e * p
+    p = -0.3333333333333333 + e * p
+    return p
+
+
+@register_jitable
+def _temme_c1(e):
+    p = 1.1951628599778148e-08
+    p = -5.752545603517705e-08 + e * p
+    p = 1.378633446915721e-07 + e * p
+    p = 4.647127802807434e-09 + e * p
+    p = -1.6120900894563446e-06 + e * p
+    p = 7.64916091608111e-06 + e * p
+    p = -1.8098550334489977e-05 + e * p
+    p = -4.018775720164609e-07 + e * p
+    p = 0.00020576131687242798 + e * p
+    p = -0.0009902263374485596 + e * p
+    p = 0.0026455026455026454 + e * p
+    p = -0.003472222222222222 + e * p
+    p = -0.001851851851851852 + e * p
+    return p
+
+
+@register_jitable
+def _temme_c2(e):
+    p = 1.3721957309062932e-06
+    p = 3.423578734096138e-08 + e * p
+    p = -1.2760635188618728e-05 + e * p
+    p = 5.2923448829120125e-05 + e * p
+    p = -0.00010736653226365161 + e * p
+    p = 2.0093878600823047e-06 + e * p
+    p = 0.0007716049382716049 + e * p
+    p = -0.0026813271604938273 + e * p
+    p = 0.004133597883597883 + e * p
+    return p
+
+
+@register_jitable
+def _gamma_temme(a, x, upper):
+    """Q(a, x) (``upper``) or P(a, x) for large a: erfc(eta sqrt(a/2))/2 +- e^{-a eta^2/2}
+    / sqrt(2 pi a) (c0 + c1/a + c2/a^2), with a eta^2 / 2 = -a log1pmx(x/a - 1)."""
+    rh, rl = _dd_div(x, 0.0, a, 0.0)
+    th, tl = _two_sum(rh, -1.0)
+    th, tl = _fast_two_sum(th, tl + rl)
+    Lh, Ll = _log1pmx_dd(rh, rl, th, tl)
+    eh, el = _dd_mul(a, 0.0, Lh, Ll)  # -a eta^2 / 2
+    z = math.sqrt(max(-(eh + el), 0.0))  # |eta| sqrt(a / 2)
+    if th < 0.0:
+        z = -z
+    w = z if upper else -z
+    main = 0.5 * math.erfc(w)
+    if w > 1.0:
+        # erfc(w) in the tail has relative condition 2 w^2: undo the rounding of w
+        # with the exact exponent, erfc(w_exact) ~ erfc(w) exp(w^2 - w_exact^2)
+        ph, pl = _two_prod(w, w)
+        main *= 1.0 + ((ph + eh) + (pl + el))
+    if eh < -746.0:
+        return main
+    eta = z / math.sqrt(0.5 * a)
+    ser = _temme_c0(eta) + (_temme_c1(eta) + _temme_c2(eta) / a) / a
+    r = _exp_dd(eh, el) * ser / math.sqrt(2.0 * math.pi * a)
+    if upper:
+        return main + r
+    return main - r
+
+
 @register_jitable
 def _gammaincc_core(a, x):
     """Q(a, x) for 0 < a < inf, 0 < x < inf (regions of Gautschi 1979 as in scipy's igamc)."""
@@ -429,6 +539,8 @@ def gammainc(a, x):
     ``a > 0``; ``x <= 0`` gives 0, ``x = inf`` 1, NaN gives NaN, ``a < 0`` NaN,
     ``a = 0`` gives 1 for ``x > 0``.
     """
+    a = np.float64(a)
+    x = np.float64(x)
     if a != a or x != x or a < 0.0:
         return _NAN
     if x <= 0.0:
@@ -439,15 +551,19 @@ def gammainc(a, x):
         return 1.0 if a < _INF else _NAN
     if a == _INF:
         return 0.0
+    if a > _TEMME_A:
+        return _clamp01(_gamma_temme(a, x, False))
     if x > 1.0 and x > a:
-        return 1.0 - _gammaincc_core(a, x)
-    return _gamma_p_series(a, x)
+        return _clamp01(1.0 - _gammaincc_core(a, x))
+    return _clamp01(_gamma_p_series(a, x))
 
 
 @register_jitable
 def gammaincc(a, x):
     """Regularised upper incomplete gamma ``Q(a, x) = 1 - P(a, x)``, computed directly
     (relative accuracy in the upper tail).  Special values mirror :func:`gammainc`."""
+    a = np.float64(a)
+    x = np.float64(x)
     if a != a or x != x or a < 0.0:
         return _NAN
     if x <= 0.0:
@@ -458,7 +574,9 @@ def gammaincc(a, x):
         return 0.0 if a < _INF else _NAN
     if a == _INF:
         return 1.0
-    return _gammaincc_core(a, x)
+    if a > _TEMME_A:
+        return _clamp01(_gamma_temme(a, x, True))
+    return _clamp01(_gammaincc_core(a, x))
 
 
 # --- incomplete beta ---------------------------------------------------------
@@ -558,6 +676,10 @@ def betainc_pair(a, b, x, y):
     NaN or a negative parameter gives ``(nan, nan)``; ``a = 0`` gives ``(1, 0)``
     and ``b = 0`` gives ``(0, 1)`` (both 0, or one infinite: ``(nan, nan)``).
     """
+    a = np.float64(a)
+    b = np.float64(b)
+    x = np.float64(x)
+    y = np.float64(y)
     if a != a or b != b or x != x or y != y or a < 0.0 or b < 0.0:
         return _NAN, _NAN
     if x <= y:
@@ -610,6 +732,7 @@ def betainc_pair(a, b, x, y):
 def betainc(a, b, x):
     """Regularised incomplete beta ``I_x(a, b)``; ``x <= 0`` gives 0, ``x >= 1`` gives 1.
     See :func:`betainc_pair` for the special values."""
+    x = np.float64(x)
     return betainc_pair(a, b, x, 1.0 - x)[0]
 
 
@@ -618,4 +741,5 @@ def betaincc(a, b, x):
     """``1 - I_x(a, b) = I_{1-x}(b, a)``, computed directly (relative accuracy where it is
     small).  Pass ``1 - x`` yourself through :func:`betainc_pair` when it is known more
     accurately than ``1.0 - x``."""
+    x = np.float64(x)
     return betainc_pair(a, b, x, 1.0 - x)[1]

@@ -1,8 +1,14 @@
 """Multivariate normal family with full covariance ``Sigma = L L^T``.
 
-Row layout (P = D + D (D + 1) + 1), lower triangles packed row by row
+Row layout (P = D + D (D + 1) + 3), lower triangles packed row by row
 (element ``(i, j)``, ``j <= i``, at ``i (i + 1) / 2 + j``):
-``loc[0:D] | W = sqrt(1/2) L^{-1} packed | L packed | -sum(log diag L) - D/2 log(2 pi)``.
+``loc[0:D] | W = sqrt(1/2) L^{-1} / XSCALE packed | L packed | XSCALE | CONST_EXACT | CONST``
+with ``CONST_EXACT = -sum(log diag L) - D/2 log(2 pi)``.  ``XSCALE`` is 1 unless
+``L^{-1}`` overflows the row's dtype (a subnormal or tiny ``L``): then
+``XSCALE = 2**(-e/2)`` with ``2**e`` about ``L``'s largest diagonal entry, ``W``
+is the inverse of ``L 2**-e`` (exact scaling), the exact ``logpdf`` multiplies
+``W (x - loc)`` by ``XSCALE`` twice (``2**-e`` itself may overflow), and ``CONST`` (read by the SIMD tile loop,
+which does not scale) is NaN so that the CPU loop redoes those points exactly.
 
 ``logpdf`` needs no scratch memory: ``y = W (x - loc)`` is formed one row at a
 time and only ``|y|^2`` is kept; the log-density is ``const - |y|^2``.  It has
@@ -28,10 +34,22 @@ def pack(loc, scale_tril, inv_tril, dtype):
     rows, cols = np.tril_indices(D)
     loc = np.broadcast_to(loc, batch + (D,))
     L = np.broadcast_to(scale_tril, batch + (D, D))
-    W = np.broadcast_to(inv_tril, batch + (D, D))
+    W = np.array(np.broadcast_to(inv_tril, batch + (D, D)), dtype=np.float64)
+    xs = np.ones(batch)
+    with np.errstate(over="ignore", invalid="ignore"):
+        big = ~(np.abs(W).max(axis=(-2, -1), initial=0.0) * _SQRT_HALF <= np.finfo(dtype).max)
+    if big.any():  # L^{-1} overflows: invert L 2**-e instead
+        Lb = np.asarray(L[big], dtype=np.float64)
+        # e even, so that 2**-e = XSCALE**2 with XSCALE in range (2**-e alone may not be)
+        e = 2 * np.floor(np.log2(np.abs(np.diagonal(Lb, axis1=-2, axis2=-1)).max(-1)) / 2)
+        Ls = np.ldexp(Lb, -e[:, None, None].astype(np.int64))
+        W[big] = np.tril(np.linalg.inv(Ls))
+        xs[big] = np.ldexp(1.0, -(e // 2).astype(np.int64))
     diag = np.diagonal(L, axis1=-2, axis2=-1)
     const = -np.log(diag).sum(-1, keepdims=True) - D * _HALF_LOG_2PI
-    tab = np.concatenate([loc, _SQRT_HALF * W[..., rows, cols], L[..., rows, cols], const], axis=-1)
+    tile_const = np.where(xs[..., None] == 1.0, const, np.nan)
+    tab = np.concatenate([loc, _SQRT_HALF * W[..., rows, cols], L[..., rows, cols], xs[..., None], const,
+                          tile_const], axis=-1)
     return tab.astype(dtype, copy=False)
 
 
@@ -47,9 +65,11 @@ def logpdf(x, s, b, tab, k):
         y = tab[b, k, base] * (x[s, b, 0] - tab[b, k, 0])
         for j in range(1, i + 1):
             y += tab[b, k, base + j] * (x[s, b, j] - tab[b, k, j])
+        xs = tab[b, k, tab.shape[2] - 3]  # XSCALE, applied twice
+        y = (y * xs) * xs
         acc += y * y
         base += i + 1
-    r = tab[b, k, tab.shape[2] - 1] - acc
+    r = tab[b, k, tab.shape[2] - 2] - acc  # CONST_EXACT
     # NaN here without a NaN coordinate comes from an infinite one (inf - inf,
     # 0 * inf): the density there is 0.  Selects, not branches: the CPU loop
     # over points stays vectorisable.
@@ -93,7 +113,7 @@ def logpdf_tile(xt, nl, tab, b, k, t, y):
 @register_jitable
 def bound(tab, b, k):
     """An upper bound of ``logpdf`` over ``x``: its value at the mode."""
-    return tab[b, k, tab.shape[2] - 1]
+    return tab[b, k, tab.shape[2] - 2]
 
 
 @register_jitable

@@ -1,0 +1,128 @@
+"""Beta family: density ``x**(a-1) (1-x)**(b-1) / B(a, b)`` on ``[0, 1]``.
+
+Row of one coordinate (``P = 8``; named offsets below):
+``AM1 = a - 1 | BM1 = b - 1 | NEG_LBETA = -log B(a, b) | AT0 | AT1 | BOUND | A | B``.
+
+The per-point quantities are ``p0 = log x`` and ``p1 = log1p(-x)`` (``NPRE = 2``,
+computed once per point by :func:`pre1`), so the log-density
+``AM1 p0 + BM1 p1 + NEG_LBETA`` is two multiply-adds per (point, component),
+with no branch (:func:`logpdf1_fast`).  ``pre1`` gives NaN outside ``[0, 1]``,
+so the fast form is NaN there, as at ``x = 0`` with ``a = 1`` and at ``x = 1``
+with ``b = 1`` (``0 * -inf``); the loop redoes those points with
+:func:`logpdf1`.  At the end points with ``a, b != 1`` the fast form is
+already exact (``+inf`` or ``-inf``).
+
+``AT0`` / ``AT1`` are the log-densities at ``x = 0`` / ``x = 1`` as scipy has
+them (``+inf`` for a concentration below 1, ``-log B`` for one equal to 1,
+``-inf`` above).  ``BOUND`` is the log-density at the mode
+``(a - 1) / (a + b - 2)`` when ``a >= 1`` and ``b >= 1`` (``-log B`` when one
+of them is 1; 0 for ``a = b = 1``), rounded up a little; ``+inf`` when either
+concentration is below 1 (the density is unbounded at an end point: the loop
+takes its running-maximum path).
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+from scipy import special as sc
+
+from ..samplers import std_beta
+from ..special import betainc
+
+AM1, BM1, NEG_LBETA, AT0, AT1, BOUND, A, B = 0, 1, 2, 3, 4, 5, 6, 7
+P = 8
+NPRE = 2  # p0 = log x, p1 = log1p(-x)
+
+
+def _at_end(c, neg_lb):
+    """The log-density at the end point whose exponent is ``c - 1``."""
+    return np.where(c < 1.0, np.inf, np.where(c == 1.0, neg_lb, -np.inf))
+
+
+def pack(concentration1, concentration0, dtype):
+    """Rows ``(..., P)`` for ``concentration1`` (a) and ``concentration0`` (b), broadcast together."""
+    a = np.asarray(concentration1, dtype=np.float64)
+    bb = np.asarray(concentration0, dtype=np.float64)
+    a, bb = np.broadcast_arrays(a, bb)
+    tab = np.empty(a.shape + (P,), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # log B(1, b) = -log b exactly (scipy's betaln(1, 1) is -1.6e-17, not 0)
+        neg_lb = np.where(a == 1.0, np.log(bb), np.where(bb == 1.0, np.log(a), -sc.betaln(a, bb)))
+        am1 = a - 1.0
+        bm1 = bb - 1.0
+        tab[..., AM1] = am1
+        tab[..., BM1] = bm1
+        tab[..., NEG_LBETA] = neg_lb
+        tab[..., AT0] = _at_end(a, neg_lb)
+        tab[..., AT1] = _at_end(bb, neg_lb)
+        s = am1 + bm1  # a + b - 2 > 0 where the mode is inside (a, b >= 1, not both 1)
+        ok = (a >= 1.0) & (bb >= 1.0)
+        inner = ok & (s > 0)
+        ss = np.where(inner, s, 1.0)
+        mode = sc.xlogy(am1, am1 / ss) + sc.xlogy(bm1, bm1 / ss) + neg_lb
+        bound = np.where(inner, mode, np.where(ok, neg_lb, np.inf))
+        # rounded up a little so that it stays a bound after the rounding of the row to dtype
+        tab[..., BOUND] = bound + 1e-6 * (1.0 + np.abs(np.where(np.isfinite(bound), bound, 0.0)))
+        tab[..., A] = a
+        tab[..., B] = bb
+    return tab.astype(dtype, copy=False)
+
+
+@register_jitable
+def pre1(v):
+    """``(log v, log1p(-v))`` in float64; ``-inf`` at the end points, NaN outside [0, 1] and for NaN."""
+    x = np.float64(v)
+    if x > 0 and x < 1:
+        return math.log(x), math.log1p(-x)
+    if x == 0:
+        return -math.inf, 0.0
+    if x == 1:
+        return 0.0, -math.inf
+    return math.nan, math.nan
+
+
+@register_jitable
+def logpdf1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form, no branch: NaN where it is not exact (see the module docstring)."""
+    return tab[b, k, o + AM1] * p0 + tab[b, k, o + BM1] * p1 + tab[b, k, o + NEG_LBETA]
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    """Exact log-density (float64): ``-inf`` outside [0, 1], ``AT0``/``AT1`` at the ends, NaN for NaN."""
+    if v > 0 and v < 1:
+        return (np.float64(tab[b, k, o + AM1]) * np.float64(p0)
+                + np.float64(tab[b, k, o + BM1]) * np.float64(p1)
+                + np.float64(tab[b, k, o + NEG_LBETA]))
+    if v == 0:
+        return np.float64(tab[b, k, o + AT0])
+    if v == 1:
+        return np.float64(tab[b, k, o + AT1])
+    if v != v:
+        return np.float64(v)
+    return -math.inf
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """An upper bound of ``logpdf1`` over ``x``: its value at the mode (``+inf`` if unbounded)."""
+    return tab[b, k, o + BOUND]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``I_x(a, b)`` (regularised incomplete beta); 0 for ``x <= 0``, 1 for ``x >= 1``."""
+    x = np.float64(v)
+    if x > 0:
+        if x >= 1:
+            return 1.0
+        return betainc(np.float64(tab[b, k, o + A]), np.float64(tab[b, k, o + B]), x)
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """``X / (X + Y)`` from ``log X``, ``log Y`` (Gamma(a) on word ``c``, Gamma(b) on ``c + 1``)."""
+    return std_beta(key0, key1, n, c, np.float64(tab[b, k, o + A]), np.float64(tab[b, k, o + B]))

@@ -1,0 +1,103 @@
+"""Cauchy family: density ``1 / (pi scale (1 + z**2))``, ``z = (x - loc) / scale``.
+
+Row of one coordinate (``P = 4``; named offsets below):
+``LOC | SCALE | INV = 1/scale | CONST = -log(pi scale)``.
+
+``log p = CONST - log1p(z**2)``.  A scale whose reciprocal overflows the row's
+dtype (subnormal) stores ``INV = NaN``: the SIMD log-density gives NaN there
+and the loops redo the point with the exact function, which divides.
+
+cdf: ``1/2 + atan(z)/pi`` for ``z >= -1``; in the lower tail ``z < -1``,
+``atan(-1/z)/pi`` (the same number mathematically), formed as
+``atan(scale / (loc - x)) / pi``: no cancellation against 1/2, so it keeps its
+relative accuracy however far out (``F ~ 1/(pi |z|)``), and no overflow of
+``z`` for subnormal scales.
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+
+from ..fastmath import log_pos
+from ..samplers import std_cauchy
+
+# named offsets of one coordinate's row
+LOC, SCALE, INV, CONST = 0, 1, 2, 3
+P = 4
+NPRE = 0
+
+_INF = math.inf
+_NAN = math.nan
+_INV_PI = 1.0 / math.pi
+
+
+def pack(loc, scale, dtype):
+    """Rows ``(..., P)`` for ``loc`` and ``scale`` (broadcast together)."""
+    loc = np.asarray(loc, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    loc, scale = np.broadcast_arrays(loc, scale)
+    tab = np.empty(loc.shape + (P,), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inv = 1.0 / scale
+        tab[..., LOC] = loc
+        tab[..., SCALE] = scale
+        tab[..., INV] = np.where(inv <= np.finfo(dtype).max, inv, np.nan)
+        tab[..., CONST] = -np.log(np.pi) - np.log(scale)
+    return tab.astype(dtype, copy=False)
+
+
+@register_jitable
+def logpdf1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form (CPU only): ``log1p(t)``, ``t = z**2``, as ``log_pos(u) + c`` with
+    ``u = 1 + t`` rounded and ``c = t - (u - 1)`` its exact rounding error, for
+    ``t < 1`` (see ``studentt.logpdf1_fast``: within ~2 ulp of ``log1p``).  NaN
+    where ``u`` is not finite (NaN in, ``z**2`` overflowing, subnormal scale): the
+    loop redoes those points exactly."""
+    z = (np.float64(v) - np.float64(tab[b, k, o + LOC])) * np.float64(tab[b, k, o + INV])
+    t = z * z
+    u = 1.0 + t
+    c = t - (u - 1.0)
+    lg = log_pos(u) + (c if t < 1.0 else 0.0)
+    r = np.float64(tab[b, k, o + CONST]) - lg
+    return r if u < _INF else _NAN
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    """Exact log-density in float64: ``CONST - log1p(z**2)``; where ``z**2`` overflows,
+    ``2 (log|x - loc| - log scale)`` (exact to ~1e-300)."""
+    x = np.float64(v)
+    if not abs(x) < _INF:
+        return x if x != x else -_INF
+    sc = np.float64(tab[b, k, o + SCALE])
+    d = x - np.float64(tab[b, k, o + LOC])
+    a = abs(d) / sc
+    t = a * a
+    if t < _INF:
+        lg = math.log1p(t)
+    else:
+        lg = 2.0 * (math.log(abs(d)) - math.log(sc))
+    return np.float64(tab[b, k, o + CONST]) - lg
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """The log-density at the mode ``x = loc``: ``CONST``."""
+    return tab[b, k, o + CONST]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``atan(scale / (loc - x)) / pi`` below ``loc - scale``, else ``1/2 + atan(z)/pi``."""
+    x = np.float64(v)
+    sc = np.float64(tab[b, k, o + SCALE])
+    d = x - np.float64(tab[b, k, o + LOC])
+    if d < -sc:  # z < -1 (x = -inf included: atan(0) = 0)
+        return math.atan(sc / -d) * _INV_PI
+    return 0.5 + math.atan(d / sc) * _INV_PI  # NaN stays NaN; +inf: 1
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """``loc + scale C``, C by :func:`..samplers.std_cauchy` (inversion, word ``c``)."""
+    return tab[b, k, o + LOC] + std_cauchy(key0, key1, n, c) * tab[b, k, o + SCALE]

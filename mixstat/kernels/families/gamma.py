@@ -1,0 +1,125 @@
+"""Gamma family: density ``rate**a x**(a-1) exp(-rate x) / Gamma(a)`` on ``x >= 0``.
+
+Row of one coordinate (``P = 7``; named offsets below):
+``RATE | AM1 = a - 1 | CONST = a log(rate) - lgamma(a) | AT0 | BOUND | CONC = a | LOG_RATE``.
+
+The point's logarithm is the per-point quantity (``NPRE = 1``, ``p0 = log x``,
+computed once per point by :func:`pre1`), so the log-density
+``CONST + AM1 log x - RATE x`` is two multiply-adds per (point, component),
+with no branch (:func:`logpdf1_fast`).  ``pre1`` gives ``log x = NaN`` for
+``x < 0``, so the fast form is NaN there, as at ``x = 0`` with ``a = 1``
+(``0 * -inf``) and at ``x = +inf`` with ``a >= 1`` (``inf - inf``); the loop
+redoes those points with :func:`logpdf1`.  At ``x = 0`` and ``a != 1`` the
+fast form is already exact (``+inf`` for ``a < 1``, ``-inf`` for ``a > 1``).
+
+``AT0`` is the log-density at ``x = 0`` as scipy has it: ``+inf`` for
+``a < 1``, ``log(rate)`` for ``a = 1``, ``-inf`` for ``a > 1``.  ``BOUND`` is
+the log-density at the mode ``(a - 1) / rate`` (rounded up a little),
+``log(rate)`` for ``a = 1`` and ``+inf`` for ``a < 1`` (the density is
+unbounded at 0: the loop takes its running-maximum path).
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+from scipy import special as sc
+
+from ..samplers import log_std_gamma, std_gamma
+from ..special import gammainc
+
+RATE, AM1, CONST, AT0, BOUND, CONC, LOG_RATE = 0, 1, 2, 3, 4, 5, 6
+P = 7
+NPRE = 1  # p0 = log x
+
+_EXP_BIG = 709.0  # math.exp of more may overflow (and raises in the CUDA simulator)
+_E = math.e
+
+
+def pack(concentration, rate, dtype):
+    """Rows ``(..., P)`` for ``concentration`` and ``rate`` (broadcast together)."""
+    a = np.asarray(concentration, dtype=np.float64)
+    r = np.asarray(rate, dtype=np.float64)
+    a, r = np.broadcast_arrays(a, r)
+    tab = np.empty(a.shape + (P,), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lr = np.log(r)
+        lg = sc.gammaln(a)
+        am1 = a - 1.0
+        tab[..., RATE] = r
+        tab[..., AM1] = am1
+        tab[..., CONST] = a * lr - lg
+        tab[..., AT0] = np.where(a < 1.0, np.inf, np.where(a == 1.0, lr, -np.inf))
+        mode = lr - lg + am1 * (np.log(np.where(a > 1.0, am1, 1.0)) - 1.0)
+        bound = np.where(a > 1.0, mode, np.where(a == 1.0, lr, np.inf))
+        # rounded up a little so that it stays a bound after the rounding of the row to dtype
+        tab[..., BOUND] = bound + 1e-6 * (1.0 + np.abs(np.where(np.isfinite(bound), bound, 0.0)))
+        tab[..., CONC] = a
+        tab[..., LOG_RATE] = lr
+    return tab.astype(dtype, copy=False)
+
+
+@register_jitable
+def pre1(v):
+    """``(log v, log v)`` in float64: ``-inf`` at 0, NaN for negative ``v`` and NaN."""
+    x = np.float64(v)
+    if x > 0:
+        lv = math.log(x)
+        return lv, lv
+    if x == 0:
+        return -math.inf, -math.inf
+    return math.nan, math.nan
+
+
+@register_jitable
+def logpdf1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form, no branch: NaN where it is not exact (see the module docstring)."""
+    return tab[b, k, o + CONST] + tab[b, k, o + AM1] * p0 - tab[b, k, o + RATE] * v
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    """Exact log-density (float64): ``-inf`` below 0 and at ``+inf``, ``AT0`` at 0, NaN for NaN."""
+    if v > 0:
+        if v == math.inf:
+            return -math.inf
+        return (np.float64(tab[b, k, o + CONST]) + np.float64(tab[b, k, o + AM1]) * np.float64(p0)
+                - np.float64(tab[b, k, o + RATE]) * np.float64(v))
+    if v == 0:
+        return np.float64(tab[b, k, o + AT0])
+    if v != v:
+        return np.float64(v)
+    return -math.inf
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """An upper bound of ``logpdf1`` over ``x``: its value at the mode (``+inf`` for ``a < 1``)."""
+    return tab[b, k, o + BOUND]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``P(a, rate x)`` (regularised lower incomplete gamma); 0 for ``x <= 0``, 1 at ``+inf``."""
+    x = np.float64(v)
+    if x > 0:
+        return gammainc(np.float64(tab[b, k, o + CONC]), np.float64(tab[b, k, o + RATE]) * x)
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """``G / rate``, G ~ Gamma(a, 1) by Marsaglia-Tsang on counter word ``c``.
+
+    For ``a < 1`` the draw is formed from ``log G - log(rate)`` (the boost
+    ``log G(a + 1) + log(U) / a``), so values far below the smallest float64
+    of ``G`` alone are right after the division by a small rate.
+    """
+    a = np.float64(tab[b, k, o + CONC])
+    if a < 1.0:
+        y = log_std_gamma(key0, key1, n, c, a) - np.float64(tab[b, k, o + LOG_RATE])
+        if y > _EXP_BIG:  # exp(y - 1) e: overflows to inf in the multiply, never in math.exp
+            return math.exp(y - 1.0) * _E
+        return math.exp(y)
+    return std_gamma(key0, key1, n, c, a) / np.float64(tab[b, k, o + RATE])

@@ -1,0 +1,102 @@
+"""HalfNormal family: ``|Z| scale``, density ``sqrt(2/pi)/scale exp(-x**2/(2 scale**2))`` on ``x >= 0``.
+
+Row of one coordinate (``P = 3``; named offsets below):
+``INV = sqrt(1/2)/scale | CONST = log(2) - log(scale) - log(2 pi)/2 | SCALE``.
+
+With ``z = x INV`` the log-density is ``CONST - z**2`` and the cdf is
+``erf(z)``.  ``erf`` is evaluated directly (not ``1 - erfc``), so the cdf keeps
+its relative accuracy near ``x = 0``; the SIMD form uses fdlibm's small-argument
+rational function (the coefficients of :mod:`..erfc`) below 0.84375 and
+``1 - erfc`` above, where there is no cancellation (``erfc < 0.24``).
+
+A subnormal scale (whose reciprocal overflows) stores ``INV = NaN`` as in
+:mod:`.normal`; the exact functions then divide by the scale.
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+
+from ..erfc import _PP0, _PP1, _PP2, _PP3, _PP4, _QQ1, _QQ2, _QQ3, _QQ4, _QQ5, _X_MID, erfc_any
+from ..samplers import std_normal
+
+INV, CONST, SCALE = 0, 1, 2
+P = 3
+NPRE = 0
+
+_CONST0 = math.log(2.0) - 0.5 * math.log(2.0 * math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+
+
+def pack(scale, dtype):
+    """Rows ``(..., P)`` for ``scale``."""
+    scale = np.asarray(scale, dtype=np.float64)
+    tab = np.empty(scale.shape + (P,), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inv = _SQRT_HALF / scale
+        tab[..., INV] = np.where(inv <= np.finfo(dtype).max, inv, np.nan)
+        tab[..., CONST] = _CONST0 - np.log(scale)
+        tab[..., SCALE] = scale
+    return tab.astype(dtype, copy=False)
+
+
+@register_jitable
+def logpdf1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form: NaN when the scale is subnormal (the loop redoes the point)."""
+    z = v * tab[b, k, o + INV]
+    r = tab[b, k, o + CONST] - z * z
+    return r if not v < 0 else tab[b, k, o + CONST] * 0 - math.inf  # NaN stays NaN
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    if v < 0:
+        return np.float64(-math.inf)
+    inv = tab[b, k, o + INV]
+    if inv != inv:  # subnormal scale: divide (exact for subnormals) instead
+        zz = np.float64(v) / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF
+        return np.float64(tab[b, k, o + CONST]) - zz * zz
+    z = v * inv
+    return np.float64(tab[b, k, o + CONST] - z * z)
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """An upper bound of ``logpdf1`` over ``x``: its value at the mode ``x = 0``."""
+    return tab[b, k, o + CONST]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``erf(x / (scale sqrt 2))``; 0 below 0."""
+    x = np.float64(v)
+    if x > 0:
+        inv = np.float64(tab[b, k, o + INV])
+        if inv != inv:
+            return math.erf(x / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF)
+        return math.erf(x * inv)
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
+def cdf1_fast(v, tab, b, k, o):
+    """SIMD form, selects only; within a few ulp of :func:`cdf1` (NaN for a subnormal scale)."""
+    x = np.float64(v)
+    z = x * np.float64(tab[b, k, o + INV])
+    zs = z if z < _X_MID else 0.0
+    zz = zs * zs
+    r_s = _PP0 + zz * (_PP1 + zz * (_PP2 + zz * (_PP3 + zz * _PP4)))
+    s_s = 1.0 + zz * (_QQ1 + zz * (_QQ2 + zz * (_QQ3 + zz * (_QQ4 + zz * _QQ5))))
+    small = zs + zs * (r_s / s_s)  # fdlibm erf for |z| < 0.84375
+    big = 1.0 - erfc_any(z)
+    r = small if z < _X_MID else big
+    r = r if x > 0 else 0.0
+    return r if z == z else z
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """``scale |z|``, ``z`` standard normal (Box-Muller) on counter word ``c``."""
+    return tab[b, k, o + SCALE] * abs(std_normal(key0, key1, n, c))

@@ -1,0 +1,93 @@
+"""Uniform family: density ``1 / (high - low)`` on ``[low, high)`` (as torch.distributions).
+
+Row of one coordinate (``P = 4``; named offsets below):
+``LOW | HIGH | NEG_LOG_W = -log(high - low) | HPREV``.
+
+``HPREV`` is the largest number of the row's dtype below ``high``: draws are
+clipped to ``[low, HPREV]`` so that rounding (of ``low + w U``, or of the
+float64 draw to float32) never gives ``high``, where the density is 0.
+A width ``high - low`` that overflows float64 is handled in halves.
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+
+from ..samplers import open_uniform
+
+LOW, HIGH, NEG_LOG_W, HPREV = 0, 1, 2, 3
+P = 4
+NPRE = 0
+
+_LN2 = math.log(2.0)
+
+
+def log_width(low, high):
+    """``log(high - low)`` in float64, also where ``high - low`` overflows."""
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = high - low
+        return np.where(np.isfinite(w) | np.isnan(w), np.log(w), np.log(0.5 * high - 0.5 * low) + _LN2)
+
+
+def pack(low, high, dtype):
+    """Rows ``(..., P)`` for ``low`` and ``high`` (broadcast together)."""
+    lo = np.asarray(low, dtype=np.float64)
+    hi = np.asarray(high, dtype=np.float64)
+    lo, hi = np.broadcast_arrays(lo, hi)
+    tab = np.empty(lo.shape + (P,), dtype=np.float64)
+    tab[..., LOW] = lo
+    tab[..., HIGH] = hi
+    tab[..., NEG_LOG_W] = -log_width(lo, hi)
+    dt = np.dtype(dtype)
+    tab[..., HPREV] = np.nextafter(hi.astype(dt), dt.type(-np.inf))
+    return tab.astype(dtype, copy=False)
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    """``-log(high - low)`` on ``[low, high)``, ``-inf`` elsewhere, NaN for NaN (selects only)."""
+    inside = (v >= tab[b, k, o + LOW]) & (v < tab[b, k, o + HIGH])
+    r = tab[b, k, o + NEG_LOG_W] if inside else -math.inf
+    return r if v == v else v
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """The log-density inside the interval."""
+    return tab[b, k, o + NEG_LOG_W]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``clip((x - low) / (high - low), 0, 1)`` in float64; NaN for NaN."""
+    x = np.float64(v)
+    lo = np.float64(tab[b, k, o + LOW])
+    hi = np.float64(tab[b, k, o + HIGH])
+    if not x > lo:
+        return x if x != x else 0.0
+    if not x < hi:
+        return 1.0
+    w = hi - lo
+    if w < math.inf:
+        r = (x - lo) / w
+    else:  # the width overflows: in halves
+        r = (0.5 * x - 0.5 * lo) / (0.5 * hi - 0.5 * lo)
+    return min(r, 1.0)
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """``low + (high - low) U``, U open uniform from block 1 of word ``c``, clipped to ``[low, HPREV]``."""
+    u = open_uniform(key0, key1, n, c, 1)
+    lo = np.float64(tab[b, k, o + LOW])
+    hi = np.float64(tab[b, k, o + HIGH])
+    w = hi - lo
+    if w < math.inf:
+        x = lo + w * u
+    else:
+        x = lo * (1.0 - u) + hi * u  # 1 - u is exact
+    hp = np.float64(tab[b, k, o + HPREV])
+    x = x if x <= hp else hp
+    return x if x >= lo else lo

@@ -1,0 +1,181 @@
+"""Weibull family (torch's ``Weibull(scale, concentration)``, scipy's ``weibull_min``).
+
+Density ``(k / lam) (x / lam)**(k - 1) exp(-(x / lam)**k)`` on ``x > 0``.
+
+Row of one coordinate (``P = 6``; named offsets below):
+``SCALE | CONC | LOG_SCALE | CONST = log k - log lam | KM1 = k - 1 | BOUND``.
+
+Per point, ``pre1`` gives ``log x``; per (point, component) the SIMD form is
+``CONST + KM1 z - exp(k z)`` with ``z = log x - log lam``: a subtraction, a
+few FMAs and the polynomial ``exp`` of :func:`_exp_le709` (the exponent
+``k z`` is positive above the scale, so ``fastmath.exp_neg_any`` would not do).
+
+The exact ``logpdf1``/``cdf1`` take ``y = x / lam`` and ``y**k`` by ``pow``
+where ``y`` is a normal number (relative error about ``k eps`` in ``y**k``,
+where ``exp(k log y)`` would have ``|k log y| eps``), and the logarithms
+otherwise (``x / lam`` under- or overflowing).
+"""
+import math
+
+import numpy as np
+from numba import njit
+from numba.extending import register_jitable
+
+from ..fastmath import (_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _EXP_MIN, _LN2_HI,
+                        _LN2_LO, _LOG2E, _SHIFT, _SHIFT_BITS)
+from ..samplers import std_exponential
+
+SCALE, CONC, LOG_SCALE, CONST, KM1, BOUND = 0, 1, 2, 3, 4, 5
+P = 6
+NPRE = 1  # p0 = log x
+
+_INF = math.inf
+_NAN = math.nan
+_TINY = 2.2250738585072014e-308  # smallest normal float64
+_LOG_MAX = 709.782712893384  # log of the largest float64: exp overflows above
+_EXP_HI = 709.0  # _exp_le709 is exact up to here; above it returns inf
+
+# as fastmath's: no 'reassoc' (it would fold the rounding shift)
+_INLINE = dict(inline="always", error_model="numpy", fastmath={"contract", "nsz", "arcp"}, cache=True)
+
+
+def pack(scale, concentration, dtype):
+    """Rows ``(..., P)`` for ``scale`` and ``concentration`` (broadcast together)."""
+    scale = np.asarray(scale, dtype=np.float64)
+    k = np.asarray(concentration, dtype=np.float64)
+    scale, k = np.broadcast_arrays(scale, k)
+    tab = np.empty(scale.shape + (P,), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        const = np.log(k) - np.log(scale)
+        a = 1.0 - 1.0 / k  # the mode is lam a**(1/k) for k > 1
+        top = const + a * np.log1p(-1.0 / k) - a
+        tab[..., SCALE] = scale
+        tab[..., CONC] = k
+        tab[..., LOG_SCALE] = np.log(scale)
+        tab[..., CONST] = const
+        tab[..., KM1] = k - 1.0
+        # k < 1: unbounded at 0 (the loops take the running maximum); k == 1: at x = 0
+        tab[..., BOUND] = np.where(k > 1.0, top, np.where(k == 1.0, const, _INF))
+    return tab.astype(dtype, copy=False)
+
+
+@njit(**_INLINE)
+def _exp_le709(x):
+    """``exp(x)`` for ``x <= 709`` (or NaN), float64, branch-free: fastmath's ``exp_neg``
+    reduction and polynomial (2**k stays normal for ``-708.4 <= x <= 709``); ``inf``
+    above 709 (true values up to 1.8e308 there: callers only subtract it), 0 below -708.4."""
+    kf = x * _LOG2E + _SHIFT
+    ki = np.float64(kf).view(np.int64) - _SHIFT_BITS
+    kf = kf - _SHIFT
+    r = x - kf * _LN2_HI - kf * _LN2_LO
+    p = _E10
+    p = p * r + _E9
+    p = p * r + _E8
+    p = p * r + _E7
+    p = p * r + _E6
+    p = p * r + _E5
+    p = p * r + _E4
+    p = p * r + _E3
+    p = p * r + _E2
+    p = p * r + _E1
+    p = p * r + _E0
+    scale = np.int64((ki + 1023) << 52).view(np.float64)
+    y = p * scale
+    y = 0.0 if x < _EXP_MIN else y
+    return _INF if x > _EXP_HI else y  # NaN stays NaN
+
+
+@register_jitable
+def pre1(v):
+    """``log x`` (``-inf`` at 0, NaN for ``x < 0``: the SIMD form then gives NaN and the
+    loop redoes the point exactly); no ``math.log`` of 0 or a negative (it raises in
+    the CUDA simulator)."""
+    x = np.float64(v)
+    if x > 0.0:
+        lx = math.log(x)
+        return lx, lx
+    if x == 0.0:
+        return -_INF, -_INF
+    return _NAN, _NAN
+
+
+@register_jitable
+def logpdf1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form ``CONST + (k - 1) z - exp(k z)``, ``z = log x - log lam``.
+
+    Not exact (NaN or an infinity the loop's running maximum turns into NaN) at
+    ``x = 0`` with ``k <= 1``, ``x = +inf`` with ``k >= 1``, ``x < 0`` and NaN: the
+    loop redoes those points with :func:`logpdf1`.
+    """
+    z = p0 - tab[b, k, o + LOG_SCALE]
+    e = _exp_le709(np.float64(tab[b, k, o + CONC] * z))
+    return tab[b, k, o + CONST] + tab[b, k, o + KM1] * z - e
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    x = np.float64(v)
+    c = np.float64(tab[b, k, o + CONC])
+    if x > 0.0:
+        y = x / np.float64(tab[b, k, o + SCALE])
+        if y >= _TINY and y < _INF:
+            lz = math.log(y)
+            t = c * lz
+            if t > _LOG_MAX:
+                return -_INF
+            e = math.pow(y, c)
+        else:  # x / lam under- or overflowed (or x = inf): the logarithms
+            lz = p0 - np.float64(tab[b, k, o + LOG_SCALE])
+            t = c * lz
+            if t > _LOG_MAX:
+                return -_INF
+            e = math.exp(t)
+        return np.float64(tab[b, k, o + CONST]) + np.float64(tab[b, k, o + KM1]) * lz - e
+    if x == 0.0:
+        if c == 1.0:
+            return np.float64(tab[b, k, o + CONST])
+        return _INF if c < 1.0 else -_INF
+    if x != x:
+        return x
+    return -_INF
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """The log-density at the mode (``+inf`` for ``k < 1``: unbounded at 0)."""
+    return tab[b, k, o + BOUND]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``-expm1(-(x / lam)**k)``; 0 for ``x <= 0``, NaN for NaN."""
+    x = np.float64(v)
+    if x > 0.0:
+        c = np.float64(tab[b, k, o + CONC])
+        y = x / np.float64(tab[b, k, o + SCALE])
+        if y >= _TINY and y < _INF:
+            if c * math.log(y) > _LOG_MAX:
+                return 1.0
+            t = math.pow(y, c)
+        else:
+            lt = c * (math.log(x) - np.float64(tab[b, k, o + LOG_SCALE]))
+            if lt > _LOG_MAX:
+                return 1.0
+            t = math.exp(lt)
+        return -math.expm1(-t)
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """Inversion: ``lam exp(log(E) / k)`` with E ~ Exp(1) on counter word ``c``."""
+    e = std_exponential(key0, key1, n, c)
+    a = math.log(e) / np.float64(tab[b, k, o + CONC])
+    if a <= _EXP_HI:
+        return np.float64(tab[b, k, o + SCALE]) * math.exp(a)
+    s = a + np.float64(tab[b, k, o + LOG_SCALE])  # lam e**a may still be finite
+    if s > _LOG_MAX:
+        return _INF
+    return math.exp(s)
