@@ -1,0 +1,183 @@
+"""Regression tests for the defects found by trying mixstat as a new user would (one test per item).
+
+References are SciPy / NumPy / closed forms; each test failed before its fix.
+"""
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import mixstat
+from mixstat.distributions import (Categorical, Independent, MixtureSameFamily, MultivariateNormal,
+                                   Normal)
+
+
+def _ref_logpdf(x, loc, scale):
+    # exact for subnormal scales: z = (x - loc) / scale in float64 is exact-rounded
+    z = (np.float64(x) - loc) / scale
+    return -0.5 * z * z - np.log(scale) - 0.5 * np.log(2 * np.pi)
+
+
+@pytest.mark.parametrize("scale", [1e-310, 5e-324 * 3, 2.2e-308, 1e-300])
+def test_1_subnormal_scale_log_prob_and_cdf(scale):
+    for x in (scale, 0.0, -2 * scale, 7 * scale):
+        np.testing.assert_allclose(Normal(0.0, scale).log_prob(x), _ref_logpdf(x, 0.0, scale), rtol=1e-13)
+    assert Normal(0.0, scale).cdf(0.0) == 0.5
+    np.testing.assert_allclose(Normal(0.0, scale).cdf(scale), stats.norm.cdf(1.0), rtol=1e-13)
+    d = Independent(Normal(np.zeros(2), scale), 1)
+    np.testing.assert_allclose(d.log_prob(np.full(2, scale)), 2 * _ref_logpdf(scale, 0.0, scale), rtol=1e-13)
+    m = MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal(np.zeros(2), np.array([scale, 1.0])))
+    want = np.logaddexp(np.log(0.5) + _ref_logpdf(scale, 0, scale), np.log(0.5) + _ref_logpdf(scale, 0, 1.0))
+    np.testing.assert_allclose(m.log_prob(scale), want, rtol=1e-13)
+    np.testing.assert_allclose(m.cdf(0.0), 0.5, rtol=1e-15)
+
+
+def test_1_subnormal_scale_float32():
+    d = Normal(np.float32(0), np.float32(1e-40))
+    lp = d.log_prob(np.float32(1e-40))
+    assert lp.dtype == np.float32
+    s = np.float64(np.float32(1e-40))
+    np.testing.assert_allclose(lp, _ref_logpdf(np.float64(np.float32(1e-40)), 0.0, s), rtol=2e-6)
+    assert d.cdf(np.float32(0)) == 0.5
+
+
+@pytest.mark.parametrize("scale", [1.4e300, 1e305, 1.7e308])
+def test_2_huge_scale_cdf(scale):
+    assert Normal(0.0, scale).cdf(0.0) == 0.5
+    np.testing.assert_allclose(Normal(0.0, scale).cdf(-scale), stats.norm.cdf(-1.0), rtol=1e-13)
+    m = MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal(np.zeros(2), np.array([scale, 1.0])))
+    assert m.cdf(0.0) == 0.5
+
+
+def test_3_mvn_subnormal_scale_tril():
+    d = MultivariateNormal(np.zeros(2), scale_tril=1e-310 * np.eye(2))
+    np.testing.assert_allclose(d.log_prob(np.zeros(2)), -2 * np.log(1e-310) - np.log(2 * np.pi), rtol=1e-13)
+    x = np.array([1e-310, -2e-310])
+    want = _ref_logpdf(1e-310, 0, 1e-310) + _ref_logpdf(-2e-310, 0, 1e-310)
+    np.testing.assert_allclose(d.log_prob(x), want, rtol=1e-13)
+    m = MixtureSameFamily(Categorical(probs=[0.5, 0.5]),
+                          MultivariateNormal(np.zeros((2, 2)), scale_tril=np.stack([1e-310 * np.eye(2), np.eye(2)])))
+    np.testing.assert_allclose(m.log_prob(x), np.log(0.5) + want, rtol=1e-13)
+
+
+def test_4_zero_weight_component_adds_nothing_to_moments():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = MixtureSameFamily(Categorical(probs=[1.0, 0.0]), Normal(np.array([0.0, 1e308]), np.array([1.0, 1e300])))
+        assert m.mean == 0.0 and m.variance == 1.0 and m.stddev == 1.0
+        m = MixtureSameFamily(Categorical(logits=[0.0, -np.inf]),
+                              Independent(Normal(np.array([[0.0, 1.0], [1e308, -1e308]]), 1.0), 1))
+        np.testing.assert_array_equal(m.mean, [0.0, 1.0])
+        np.testing.assert_array_equal(m.variance, [1.0, 1.0])
+
+
+def test_5_size_zero_event():
+    d = Independent(Normal(np.zeros((3, 0)), 1.0), 1)
+    lp = d.log_prob(np.zeros((2, 3, 0)))
+    assert lp.shape == (2, 3) and np.all(lp == 0)
+    m = MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Independent(Normal(np.zeros((2, 0)), 1.0), 1))
+    assert m.event_shape == (0,)
+    np.testing.assert_array_equal(m.log_prob(np.zeros((4, 0))), np.zeros(4))
+    assert m.sample((3,), rng=0).shape == (3, 0)
+    s, idx = m.sample((5,), rng=0, return_index=True)
+    assert s.shape == (5, 0) and idx.shape == (5,) and set(idx) <= {0, 1}
+
+
+def test_6_generic_path_size_zero_batch():
+    inner = MixtureSameFamily(Categorical(probs=np.ones((2, 2))), Normal(np.zeros((2, 2)), 1.0))
+    m = MixtureSameFamily(Categorical(probs=np.ones(2)), inner)
+    assert m.log_prob(np.zeros((0,))).shape == (0,)
+    assert m.cdf(np.zeros((0,))).shape == (0,)
+    m0 = MixtureSameFamily(Categorical(probs=np.ones((0, 2))), Normal(np.zeros((0, 2)), 1.0))
+    assert m0.log_prob(0.0).shape == (0,)
+
+
+def test_7_expand_keeps_subclasses():
+    class MyIndependent(Independent):
+        pass
+
+    class MyMixture(MixtureSameFamily):
+        pass
+
+    e = MyIndependent(Normal(np.zeros((1, 3)), 1.0), 1).expand((4,))
+    assert type(e) is MyIndependent and e.batch_shape == (4,)
+    m = MyMixture(Categorical(probs=[0.5, 0.5]), Normal(np.zeros(2), 1.0)).expand((4,))
+    assert type(m) is MyMixture and m.batch_shape == (4,)
+    np.testing.assert_allclose(m.log_prob(0.0), stats.norm.logpdf(0.0) * np.ones(4), rtol=1e-13)
+
+
+def test_8_parameters_are_owned_copies():
+    loc = np.zeros(3)
+    d = Normal(loc, 1.0)
+    before = d.log_prob(0.0)
+    loc[0] = 100.0
+    np.testing.assert_array_equal(d.mean, 0.0)
+    np.testing.assert_array_equal(d.log_prob(0.0), before)
+    scale = np.ones(3)
+    d = Normal(0.0, scale)
+    scale[0] = -1.0
+    assert np.all(np.isfinite(d.log_prob(0.0)))
+    with pytest.raises(ValueError):
+        d.loc[0] = 1.0  # read-only
+    ro = np.ones(3)
+    ro.flags.writeable = False
+    assert np.shares_memory(Normal(0.0, ro).scale, ro)  # already read-only: no copy
+    view = np.broadcast_to(np.ones(3), (3,))  # read-only view of a writable array: copied
+    assert not np.shares_memory(Normal(0.0, view).scale, view)
+    mloc = np.zeros(2)
+    mvn = MultivariateNormal(mloc, covariance_matrix=np.eye(2))
+    mloc[0] = 5.0
+    np.testing.assert_array_equal(mvn.mean, 0.0)
+
+
+def test_9_categorical_logits_many_categories():
+    code = ("import numpy as np, resource\nfrom mixstat.distributions import Categorical\n"
+            "c = Categorical(logits=np.zeros(10**7))\nprint(float(c.log_prob(3)))\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lp, rss_kb = r.stdout.split()
+    np.testing.assert_allclose(float(lp), -np.log(1e7), rtol=1e-13)
+    assert int(rss_kb) < 2_000_000  # the input is 80 MB; 4 KB per category was 40 GB
+
+
+def test_13_messages():
+    with pytest.raises(TypeError, match="None .*int seed or a numpy.random.Generator"):
+        Normal(0.0, 1.0).sample(rng="abc")
+    with pytest.raises(ValueError, match="at least one entry of every row"):
+        Categorical(logits=[-np.inf, -np.inf])
+
+
+def test_14_probs_are_normalised_and_checked():
+    c = Categorical(probs=[2.0, 6.0], validate_args=True)
+    np.testing.assert_allclose(c.probs, [0.25, 0.75])
+    with pytest.raises(ValueError, match="probs"):
+        Categorical(probs=[-1.0, 2.0], validate_args=True)
+    assert "normalised to sum to one" in open(mixstat.__file__.replace("mixstat/__init__.py", "README.md")).read()
+
+
+def test_15_no_numpy_warnings_on_valid_input():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = Categorical(probs=np.float32([0.5, 0.5]))
+        c.log_prob(np.float64(1e300))  # huge value for a float32 discrete support
+        Normal(0.0, 1e300).variance
+        MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal(np.zeros(2), 1e-310)).log_prob([0.0, 1.0])
+
+
+def test_15_license_is_an_spdx_string():
+    import tomllib
+
+    meta = tomllib.load(open(mixstat.__file__.replace("mixstat/__init__.py", "pyproject.toml"), "rb"))
+    assert isinstance(meta["project"]["license"], str)
+
+
+def test_16_help_of_mixture():
+    import pydoc
+
+    text = pydoc.render_doc(MixtureSameFamily)
+    assert "__init_subclass__" not in text and "__annotations__" not in text
+    assert "NotImplementedError" in MixtureSameFamily.entropy.__doc__
