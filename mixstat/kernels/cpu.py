@@ -124,7 +124,10 @@ class Hooks:
         self.draw = getattr(m, "draw", _no_draw)
         self.draw_tile = getattr(m, "draw_tile", _no_draw_tile)
         self.draw_tiled = hasattr(m, "draw_tile")
-        self.bounded = fam.bounded and (hasattr(m, "bound1") or hasattr(m, "bound"))
+        # a bound hook, and whether it is finite for every valid parameter (registry);
+        # the running-maximum code is compiled only where it can be needed
+        self.has_bound = hasattr(m, "bound1") or hasattr(m, "bound")
+        self.bounded = fam.bounded and self.has_bound
 
 
 def make_log_prob(fam, dtype, dim):
@@ -159,6 +162,7 @@ def make_log_prob(fam, dtype, dim):
     logpdf = h.logpdf
     bound = h.bound
     bounded = h.bounded
+    has_bound = h.has_bound
     tiled = h.tiled
     tile = h.logpdf_tile
     # a scalar event (D = 1 at compile time) or a vector family without a tile
@@ -218,7 +222,7 @@ def make_log_prob(fam, dtype, dim):
             return logpdf(xs, i, 0, tb, k)
 
         def top(tb, bt, k):
-            if not bounded:
+            if not has_bound:
                 return pinf
             if uni:
                 r = tb[bt, k, 0] * 0
@@ -289,7 +293,7 @@ def make_log_prob(fam, dtype, dim):
                     for k in range(K):
                         vk = F(logw[b0, k] + top(tab, b0, k))
                         mb = vk if vk > mb else mb
-                    if mb == pinf:
+                    if not bounded and mb == pinf:
                         # no finite bound: each point's own maximum term first
                         for i in range(nl):
                             mv[i] = ninf
@@ -360,7 +364,7 @@ def make_log_prob(fam, dtype, dim):
                         for k in range(K):
                             vk = F(lw[i, k] + top(tb, i, k))
                             mb = vk if vk > mb else mb
-                        if mb == pinf:
+                        if not bounded and mb == pinf:
                             mb = ninf
                             for k in range(K):
                                 vk = F(lw[i, k] + term(x, s0, b0 + i, tab, b0 + i, k))

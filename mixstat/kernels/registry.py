@@ -19,12 +19,15 @@ kind of event it has:
     ``draw``), as for MultivariateNormal.
 
 ``discrete`` families take integer values (stored as floats in the kernels;
-samples are returned as int64).  ``bounded`` says that the module has a
-``bound`` hook: an upper bound of the log-density over ``x`` per component,
-which lets the tiled log-sum-exp scale by one number per tile.  A bound may be
-``+inf`` for some parameters (Gamma with concentration < 1); such tiles, and
-every tile of a family without a bound, take the per-point running maximum
-automatically.
+samples are returned as int64).  ``bounded`` says that the log-density has a
+finite upper bound over ``x`` for every valid parameter, given by the module's
+``bound`` hook (the log-density at the mode): the tiled log-sum-exp then scales
+by one number per tile.  A family declared ``bounded=False`` (Gamma, whose
+density is unbounded at 0 for concentration < 1) may still have a bound hook
+that returns ``+inf`` where there is no finite bound; such tiles, and every
+tile of a family without a bound hook, take each point's maximum term first
+(the running-maximum path), automatically.  The code of that path is compiled
+only for families declared ``bounded=False``.
 
 The hooks a family provides are the names its module defines; see
 :data:`HOOKS` and ``docs/contributing.md``.
@@ -106,10 +109,10 @@ FAMILIES = (
     Family("studentt", "scalar"),
     Family("cauchy", "scalar"),
     Family("gumbel", "scalar"),
-    Family("weibull", "scalar"),
+    Family("weibull", "scalar", bounded=False),  # unbounded at 0 for concentration < 1
     Family("vonmises", "scalar"),
-    Family("gamma", "scalar"),
-    Family("beta", "scalar"),
+    Family("gamma", "scalar", bounded=False),  # unbounded at 0 for concentration < 1
+    Family("beta", "scalar", bounded=False),  # unbounded at an end for a concentration < 1
     Family("uniform", "scalar"),
 )
 
