@@ -35,6 +35,7 @@ $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.stamp-demo
+	$(BIN)/python -m mixstat warmup --family normal categorical --dtype float64
 	$(BIN)/python -m mixstat.demo
 
 # The whole suite (with every CUDA kernel compiled to PTX for cc 8.0 and 9.0),

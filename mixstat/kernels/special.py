@@ -1,6 +1,112 @@
-"""Special functions (incomplete gamma and beta) as scalar jitable code.
+"""Special functions as scalar jitable code: incomplete gamma and beta, log B, log1p(x) - x.
 
-DOCSTRING_PLACEHOLDER
+Plain Python functions registered with :func:`numba.extending.register_jitable`
+(not ``inline='always'``), so the same source compiles inside CPU ``njit``
+kernels (``parallel=True`` included), inside ``numba.cuda.jit`` kernels as
+device functions, and runs as plain Python in the CUDA simulator, where it gives
+the same bits as ``njit`` on the CPU (checked in ``tests/test_special.py``).
+The code uses only float arithmetic, ``math.log/log1p/exp/expm1/erfc/sqrt/
+frexp/ldexp/fabs``, tuples and loops with fixed caps: no arrays, no
+exceptions, no allocation.  ``math.lgamma`` is not used (CPython's, which the
+simulator runs, differs from glibc's, which njit calls, in the last bits for
+about 70% of arguments and is less accurate); log Gamma is computed here.
+Arguments are cast to float64 on entry and all arithmetic is float64.
+
+Functions
+---------
+``gammainc(a, x)``
+    Regularised lower incomplete gamma ``P(a, x) = gamma(a, x) / Gamma(a)``.
+``gammaincc(a, x)``
+    Regularised upper ``Q(a, x) = 1 - P(a, x)``, computed directly: relative
+    accuracy in the upper tail.  Both: ``x <= 0`` gives P = 0, Q = 1; ``x = inf``
+    P = 1, Q = 0; NaN in, NaN out; ``a < 0`` NaN; ``a = 0`` (with ``x > 0``) P = 1.
+``betainc(a, b, x)``
+    Regularised incomplete beta ``I_x(a, b)``; ``x <= 0`` gives 0, ``x >= 1`` 1.
+``betaincc(a, b, x)``
+    ``1 - I_x(a, b) = I_{1-x}(b, a)``, computed directly.
+``betainc_pair(a, b, x, y) -> (I, 1 - I)``
+    Both to full relative accuracy, with ``y = 1 - x`` given by the caller (the
+    Student t cdf passes ``x = df/(df + t^2)``, ``y = t^2/(df + t^2)``): the
+    smaller of ``x`` and ``y`` is taken as exact, the other as 1 minus it, so no
+    digit of a tiny ``y`` is lost to ``1.0 - x``.  ``betainc``/``betaincc`` call
+    it with ``y = 1.0 - x`` (exact for ``x >= 1/2``; for ``x < 1/2`` only ``x`` is read).
+``lbeta(a, b)``
+    ``log B(a, b)``, without cancellation for large arguments.
+``log1pmx(x)``
+    ``log(1 + x) - x``, accurate for small ``|x|``.
+
+Method
+------
+Prefactors are formed in log space as double-double numbers (hi + lo, with
+Dekker's exact products), so that neither the cancellation in ``a log x - x -
+log Gamma(a)`` for large ``a`` nor the rounding of an exponent near -690 (far
+tails) costs digits; ``exp(hi) * (1 + lo)`` at the end.  log Gamma is Stirling's
+series (12 terms, ``z >= 8``) with the shift ``z -> z + n``, in double-double.
+
+* Gamma, ``a <= 5e4``: the regions of Gautschi (1979) as in Cephes/scipy
+  ``igam``/``igamc`` (without their Temme branch): the power series of P for
+  ``x <= 1`` or ``x <= a``; Legendre's continued fraction for Q (modified
+  Lentz) for ``x > 1.1``, ``x >= a``; for ``x <= 1.1`` and small ``a`` Q from
+  DLMF 8.7.3 with an accurate ``log Gamma(1 + a)`` (zeta series); the other
+  function as 1 minus the one computed, which is at most 0.72 there (under two
+  bits lost).
+  Prefactor ``x^a e^-x / Gamma(a)``: for ``a < 8`` ``a log x - x - log Gamma(a)``;
+  for ``a >= 8`` ``a log1pmx(x/a - 1) + log(a / 2 pi)/2 - stirling(a)``.
+  Caps: 2000 terms; the series needs about ``8 sqrt(a)`` near ``x = a``.
+* Gamma, ``a > 5e4``: Temme's uniform expansion (DLMF 8.12.3-4) with three
+  terms ``c0, c1, c2`` (coefficients from Cephes/scipy ``igam.h``); in the tail the
+  rounding of the erfc argument is undone with the exact exponent.
+* Beta: prefactor ``x^a y^b / B(a, b)``: for ``a, b >= 8`` as
+  ``sqrt(ab / (2 pi (a+b))) exp(a log1pmx(x/x0 - 1) + b log1pmx(y/y0 - 1) - bcorr)``,
+  ``x0 = a/(a+b)`` (TOMS 708 ``brcomp``), else ``a log x + b log y - lbeta(a, b)``.
+  Continued fraction of Didonato & Morris (TOMS 708 ``bfrac``), which takes
+  ``lambda = a - (a+b) x`` formed exactly: Numerical Recipes' ``betacf``, whose
+  coefficients are in ``x`` itself, loses about ``-log10(1 - x)`` digits as
+  ``x -> 1`` (measured 1e-12 for ``I_y(1e4, 1)`` at ``y = 0.9998``).  The fraction
+  runs on the side where it converges fast (``x < (a+1)/(a+b+2)`` for I, else for
+  1 - I; at most ~520 iterations for ``a, b <= 1e5``, cap 3000); the other value is
+  1 minus it, except where that is below 0.1: then its own fraction, if that
+  converges within 200 iterations (beyond, it loses more digits than the
+  subtraction).
+* ``lbeta``: ``a, b >= 8`` Stirling with the corrections combined (TOMS 708
+  ``betaln``); one of them ``>= 8``: ``lgamma(a0)`` plus ``algdiv``; else three
+  log Gammas.  ``log1pmx``: ``-t s + 2 s^3 sum s^2k / (2k+3)``, ``s = t/(2+t)``, for
+  ``|t| < 1/4``, else a double-double ``log(1 + t) - t``.
+
+Accuracy (maximum relative error against mpmath at 50 digits, every value down
+to 1e-300 counted, CPU; measured with ``.venv/bin/python tests/test_special.py``,
+which prints the figures below; ``pytest tests/test_special.py`` asserts 1e-13 on
+a smaller grid):
+
+=========================================================  ==========  ==========
+range                                                      P / I       Q / 1 - I
+=========================================================  ==========  ==========
+gamma, a in [1e-3, 1e4], 43 a x 26 x (x/a in 1e-3..10,      3.7e-15     8.3e-15
+a +- 37 sqrt(a), x from 1e-300 to 700)
+gamma, 3000 random a in [1e-3, 1e4] (same kinds of x)      5.5e-15     8.6e-15
+gamma, a in (5e4, 1e6] (Temme), x = a +- 37 sqrt(a)         6.2e-15     2.6e-15
+beta, a, b in [1e-2, 1e4] (13 x 13 grid, x = mean +- 36     4.8e-14     3.3e-14
+sd, tails to 1e-300, near 0 and 1)
+beta, 4000 random a, b in [1e-2, 1e4]                      1.2e-14     1.8e-14
+beta, a in [1e4, 1e6], b in [1e-2, 1e6]                    2.5e-14     6.6e-15
+betainc_pair, Student t inputs (y down to 1e-16)           3.9e-16     3.9e-16
+=========================================================  ==========  ==========
+
+(Another gamma grid used during development peaked at 1.0e-14, P at a = 1e4,
+x = 6813, value 4e-285.)  ``lbeta``: 1.1e-16 relative to ``max(1, |lbeta|)`` for
+a, b in [1e-3, 1e5]; ``log1pmx``: 1.1e-16.  The beta maximum (4.8e-14) is where
+a value near 0.01 is 1 minus a computed 0.99 whose own fraction converges too
+slowly.  For comparison scipy 1.17's gammainc/gammaincc reach 2e-13 in the bulk
+and 1e-11 in far tails, its betainc 5e-13 and 2e-12.
+
+Beyond the validated range (gamma for any a > 0 thanks to Temme; beta above
+a, b ~ 1e6, where the fraction may hit its cap, e.g. ``I_{1/2}(1e9, 1e9)`` comes
+out 0.4999996) results are a best estimate, finite, in [0, 1], and the loops end.
+
+Not measured: a GPU.  There libdevice's log/exp/erfc differ from glibc in the
+last bit and NVVM contracts ``a*b + c`` into FMAs by default (Dekker's split then
+is no longer exact, leaving double-double products good to ~1e-24 instead of
+~1e-32): expect errors of the same size, not the same bits.
 """
 import math
 
@@ -305,7 +411,7 @@ def log1pmx(x):
     if x <= -1.0:
         return -_INF if x == -1.0 else _NAN
     if x > 1e15:
-        return math.log1p(x) - x  # -inf for x = inf
+        return -x if x == _INF else math.log1p(x) - x  # one rounding, no cancellation
     rh, rl = _two_sum(1.0, x)
     h, l = _log1pmx_dd(rh, rl, x, 0.0)
     return h + l

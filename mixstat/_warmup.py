@@ -1,0 +1,61 @@
+"""Compiling the CPU kernels into the on-disk cache ahead of use (``python -m mixstat warmup``)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+__all__ = ["warmup"]
+
+
+def _kernels(families, dtypes):
+    """``(op, family, dtype, dim)`` of every CPU kernel a call on these families can need."""
+    from .kernels import registry
+
+    out = []
+    for dt in dtypes:
+        out.append(("choose", None, dt, 0))
+        for op, fam in registry.pairs("cpu"):
+            if fam is None or fam not in families:
+                continue
+            f = registry.family(fam)
+            if op == "log_prob" and f.univariate:
+                out.append((op, fam, dt, 1))  # a scalar event (compiled with D = 1)
+                out.append((op, fam, dt, 0))  # Independent: a diagonal event of D coordinates
+            else:
+                out.append((op, fam, dt, 0))
+    return out
+
+
+def _compile_one(key):
+    from . import _jit
+
+    t = time.perf_counter()
+    _jit.get_kernel(*key)
+    return key, time.perf_counter() - t
+
+
+def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout):
+    """Compile (or load) the kernels; returns ``[(key, seconds)]``."""
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
+
+    from .kernels import registry
+
+    families = [f.name for f in registry.FAMILIES] if not families else list(families)
+    for f in families:
+        registry.family(f)  # a KeyError names the known families
+    keys = _kernels(set(families), dtypes)
+    jobs = jobs or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    results = []
+    if jobs == 1:
+        results = [_compile_one(k) for k in keys]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+            for r in ex.map(_compile_one, keys):
+                results.append(r)
+    for (op, fam, dt, dim), sec in results:
+        print(f"{op:9s} {fam or '-':12s} {dt:8s} D={'any' if dim == 0 else dim:3}  {sec:6.2f} s", file=out)
+    print(f"{len(results)} kernels in {time.perf_counter() - t0:.1f} s wall with {jobs} processes", file=out)
+    return results
