@@ -38,16 +38,20 @@ demo: $(VENV)/.stamp-demo
 	$(BIN)/python -m mixstat warmup --family normal categorical --dtype float64
 	$(BIN)/python -m mixstat.demo
 
-# The whole suite (with every CUDA kernel compiled to PTX for cc 8.0 and 9.0),
+# The kernels compiled once into the disk cache (python -m mixstat warmup, in
+# $(JOBS) processes, so pytest workers do not compile the same kernels twice),
+# the whole suite (with every CUDA kernel compiled to PTX for cc 8.0 and 9.0),
 # then the CUDA path under numba's simulator in a process of its own (the
 # variable must be set before numba is imported), then the kernel tests again
 # with numba's bounds checking on (compiled into a separate kernel cache, see
-# mixstat/_jit.py).
+# mixstat/_jit.py) on one example of every family, dtype and event kind.
 test: $(VENV)/.stamp-cuda
+	$(BIN)/python -m mixstat warmup --jobs $(JOBS)
 	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py
-	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
-	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
+	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS)
+	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
+	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
 
 # Hypothesis fuzzing with the large profile (tests/conftest.py): at least 10^4 cases, counted at the end.
 fuzz: $(VENV)/.stamp-cuda

@@ -15,8 +15,12 @@ def _kernels(families, dtypes):
     out = []
     for dt in dtypes:
         out.append(("choose", None, dt, 0))
+        out.append(("logits", None, dt, 0))  # large Categorical(logits=...) batches
+        if "normal" in families:
+            out.append(("normal_rows", None, dt, 0))  # large Normal batches
         for op, fam in registry.pairs("cpu"):
-            if fam is None or fam not in families:
+            # "terms" has no public caller yet (responsibilities and EM build on it)
+            if fam is None or fam not in families or op == "terms":
                 continue
             f = registry.family(fam)
             if op == "log_prob" and f.univariate:

@@ -370,8 +370,29 @@ IDS = [e.id for e in EXAMPLES]
 BY_ID = {e.id: e for e in EXAMPLES}
 
 
+def representatives(examples):
+    """The first example of every (family, dtype, event rank, mixture or not): every kernel
+    variant the examples reach, once."""
+    seen = set()
+    out = []
+    for e in examples:
+        leaf = e.family.replace("mixture-", "").replace("independent-", "")
+        key = (leaf, e.dtype, len(e.event_shape))
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+#: ``MIXSTAT_TEST_SUBSET=1``: the generic tests run on :func:`representatives` only
+#: (``make test`` does this for its second, bounds-checked run: every kernel
+#: variant still runs, with numba's bounds checking on)
+SUBSET = os.environ.get("MIXSTAT_TEST_SUBSET") == "1"
+
+
 def examples(pred=None):
     """``pytest.param`` list of the examples satisfying ``pred`` (all if None), with their ids."""
     import pytest
 
-    return [pytest.param(e, id=e.id) for e in EXAMPLES if pred is None or pred(e)]
+    pool = representatives(EXAMPLES) if SUBSET else EXAMPLES
+    return [pytest.param(e, id=e.id) for e in pool if pred is None or pred(e)]
