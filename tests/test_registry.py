@@ -111,3 +111,28 @@ def test_bound_and_fast_hooks_on_the_example_parameters(ex):
                     ce = m.cdf1(v, tab, r, 0, 0)
                     if not math.isnan(cf) and ce > 1e-10:
                         assert cf == pytest.approx(ce, rel=rel, abs=1e-14), (v, cf, ce)
+
+
+@pytest.mark.parametrize("ex", [pytest.param(e, id=e.id) for e in reg.representatives(
+    [e for e in reg.EXAMPLES if e.is_mixture and not e.discrete])])
+def test_per_component_terms_loop(ex):
+    """The per-component loop (responsibilities and EM build on it): logw_k + log p_k(x), and its
+    log-sum-exp is the mixture log-density."""
+    from scipy.special import logsumexp
+
+    from mixstat import plan
+
+    d = ex.make()
+    x = d.sample((7,), rng=4)
+    comp = d.component_distribution
+    spec = comp._kernel_spec(ex.dtype)
+    logw = d.mixture_distribution.logits
+    t = plan.terms(spec, x, d.batch_shape, d.event_shape, logw)
+    K = logw.shape[-1]
+    assert t.shape == (7,) + ex.batch_shape + (K,) and t.dtype == ex.dtype
+    xk = np.expand_dims(x, x.ndim - len(ex.event_shape))
+    with np.errstate(divide="ignore"):
+        want = np.log(ex.ref.weights) + ex.ref.component.log_prob(xk)
+    r = 1e-12 if ex.dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(t, want, rtol=r, atol=r)
+    np.testing.assert_allclose(logsumexp(t.astype(np.float64), axis=-1), d.log_prob(x), rtol=r, atol=r)
