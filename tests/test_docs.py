@@ -46,9 +46,14 @@ def test_function_docstrings(fn):
     assert doc and len(doc.splitlines()) >= 1
 
 
-MODULES = ["mixstat._array", "mixstat._rng", "mixstat.distributions.categorical",
-           "mixstat.distributions.normal", "mixstat.distributions.independent",
-           "mixstat.distributions.multivariate_normal", "mixstat.distributions.mixture_same_family"]
+def _distribution_modules():
+    import pkgutil
+
+    return [f"mixstat.distributions.{m.name}" for m in pkgutil.iter_modules(D.__path__)
+            if m.name not in ("constraints", "distribution") and not m.name.startswith("_")]
+
+
+MODULES = ["mixstat._array", "mixstat._rng"] + _distribution_modules()
 
 
 @pytest.mark.parametrize("modname", MODULES)
@@ -59,3 +64,42 @@ def test_doctests(modname):
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0, f"{modname} has no examples"
     assert res.failed == 0
+
+
+def _doc_pages():
+    import glob
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return sorted(glob.glob(os.path.join(root, "docs", "**", "*.md"), recursive=True))
+
+
+@pytest.mark.parametrize("page", _doc_pages(), ids=lambda p: p.split("docs/")[-1])
+def test_doc_page_python_blocks_run(page, tmp_path, monkeypatch):
+    """Every ```python block of a docs page runs, in order, in one namespace per page
+    (blocks that need a GPU are left out where there is none)."""
+    import os
+    import re
+
+    text = open(page).read()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    if "cuda" in os.path.basename(page) or os.path.basename(page) == "devices.md":
+        from mixstat import _device
+
+        if not _device.cuda_status()[0]:
+            blocks = [b for b in blocks if ".to(\"cuda\")" not in b and "cupy" not in b]
+    monkeypatch.chdir(tmp_path)  # blocks that write files write them here
+    ns = {"__name__": "__docs__"}
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    for i, block in enumerate(blocks):
+        if ">>>" in block:  # an interactive example: its printed output is checked too
+            test = doctest.DocTestParser().get_doctest(block, ns, f"{page}:block{i}", page, 0)
+            runner = doctest.DocTestRunner(optionflags=flags)
+            runner.run(test, clear_globs=False)
+            ns.update(test.globs)  # later blocks of the page build on these names
+            assert runner.failures == 0, f"{page} block {i}: {runner.failures} example(s) failed"
+            continue
+        try:
+            exec(compile(block, f"{page}:block{i}", "exec"), ns)
+        except Exception as exc:  # noqa: BLE001 - report which block failed
+            raise AssertionError(f"{page} block {i} failed: {type(exc).__name__}: {exc}\n{block}") from exc

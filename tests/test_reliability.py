@@ -51,6 +51,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tests/registry.py
+
 import mixstat
 from mixstat import _jit, plan
 from mixstat._rng import key_for
@@ -70,6 +72,21 @@ N_THREADS = 8
 def _spd(rng, batch, D):
     A = rng.normal(size=tuple(batch) + (D, D))
     return A @ np.swapaxes(A, -1, -2) / D + 0.5 * np.eye(D)
+
+
+def _registry_mixtures():
+    """The first 3-component mixture example (batch (3,)) of every registry family not listed above."""
+    import registry as reg
+    from mixstat.kernels import registry as kreg
+
+    out = []
+    for f in kreg.FAMILIES:
+        if f.name in ("normal", "categorical", "mvn"):
+            continue
+        ex = next((e for e in reg.EXAMPLES if e.family == f"mixture-{f.name}" and e.batch_shape == (3,)), None)
+        if ex is not None:
+            out.append(ex)
+    return out
 
 
 def workload(seed=0):
@@ -99,6 +116,10 @@ def workload(seed=0):
     out["normal"] = (Normal(rng.normal(size=5), rng.uniform(0.5, 2, 5)), rng.normal(size=(1500, 5)))
     out["mvn"] = (MultivariateNormal(rng.normal(size=(2, 4)), scale_tril=np.linalg.cholesky(_spd(rng, (2,), 4))),
                   rng.normal(size=(1000, 2, 4)))
+    # a mixture of every other registry family (tests/examples), with values from its sampler
+    for ex in _registry_mixtures():
+        d = ex.make()
+        out[ex.family[len("mixture-"):] + "-mix"] = (d, np.asarray(d.sample((500,), rng=seed + 3)))
     out["fallback-mix"] = (
         MixtureSameFamily(Categorical(probs=[0.2, 0.3, 0.5]),
                           Independent(MultivariateNormal(rng.normal(size=(3, 2, 2)), covariance_matrix=np.eye(2)), 1)),
@@ -253,7 +274,8 @@ def _draw(kernel, cw, tab, spec, key, offset, n):
     return out, idx
 
 
-KERNEL_CASES = ["normal-mix", "normal-mix-f32", "mvn-mix", "indep-mix", "cat-mix", "normal", "mvn"]
+KERNEL_CASES = (["normal-mix", "normal-mix-f32", "mvn-mix", "indep-mix", "cat-mix", "normal", "mvn"]
+                + [ex.family[len("mixture-"):] + "-mix" for ex in _registry_mixtures()])
 
 
 @pytest.mark.parametrize("name", KERNEL_CASES)
