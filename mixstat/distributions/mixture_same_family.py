@@ -16,6 +16,25 @@ __all__ = ["MixtureSameFamily"]
 _FALLBACK_ELEMENTS = 1 << 22
 
 
+def _lse_log_prob(logw, comp, xs):
+    """``logsumexp_k(logw_k + log p_k(x))`` over the last axis (a bounded ``(chunk, B, K)`` temporary)."""
+    lp = logw + comp.log_prob(xs)
+    m = np.max(lp, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.exp(lp - m).sum(-1)) + m[..., 0]
+
+
+def _weighted_cdf(logw, comp, xs):
+    """``sum_k w_k F_k(x)`` over the last axis."""
+    return (np.exp(logw) * comp.cdf(xs)).sum(-1)
+
+
+#: the reduction over components of each operation on the generic (non-kernel) path:
+#: an operation without an entry here has no generic path (a KeyError, never a wrong formula)
+_GENERIC_REDUCTIONS = {"log_prob": _lse_log_prob, "cdf": _weighted_cdf}
+
+
 def _weighted_sum(w, terms, ax):
     """``sum(w * terms)`` along ``ax`` where only positive weights contribute (no ``0 * inf``)."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -249,14 +268,7 @@ class MixtureSameFamily(Distribution):
         step = max(1, _FALLBACK_ELEMENTS // max(B * K, 1))
         for s0 in range(0, S, step):
             xs = x[s0:s0 + step].reshape((-1,) + batch + (1,) + self._event_shape)
-            if op == "log_prob":
-                lp = logw + comp.log_prob(xs)
-                m = np.max(lp, axis=-1, keepdims=True)
-                m = np.where(np.isfinite(m), m, 0)
-                with np.errstate(divide="ignore"):
-                    r = (np.log(np.exp(lp - m).sum(-1)) + m[..., 0])
-            else:
-                r = (np.exp(logw) * comp.cdf(xs)).sum(-1)
+            r = _GENERIC_REDUCTIONS[op](logw, comp, xs)
             out[s0:s0 + step] = r.reshape(-1, B)
         return out.reshape(out_shape)
 
