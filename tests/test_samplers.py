@@ -70,7 +70,8 @@ def planned_pvalues(ex):
         plan["test_chi_square"] = B
     else:
         plan["test_ks_marginals"] = B * D
-        plan["test_mean_and_covariance"] = B * (D + D * (D + 1) // 2)
+        if "no-moments" not in ex.tags:  # heavy tails (Cauchy): no finite mean to test
+            plan["test_mean_and_covariance"] = B * (D + D * (D + 1) // 2)
     if ex.is_mixture:
         K = ex.ref.K
         plan["test_index_chi_square"] = B
@@ -147,7 +148,7 @@ def test_ks_marginals(ex):
     pv.check()
 
 
-@pytest.mark.parametrize("ex", reg.examples(lambda e: not e.discrete))
+@pytest.mark.parametrize("ex", reg.examples(lambda e: not e.discrete and "no-moments" not in e.tags))
 def test_mean_and_covariance(ex):
     """z-tests of the sample mean and of every entry of the sample covariance (variance if univariate)."""
     d = ex.make()
