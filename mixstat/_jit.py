@@ -164,7 +164,8 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
     when at most ``MAX_STATIC_DIM``.
     """
     dtype = str(dtype)
-    dim = dim if (op == "log_prob" and 0 < dim <= MAX_STATIC_DIM) else 0
+    if not (op == "log_prob" and 0 < dim <= MAX_STATIC_DIM and _static_scalar(family)):
+        dim = 0
     key = (op, family, dtype, dim)
     k = _kernels.get(key)
     if k is not None:
@@ -190,6 +191,12 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
                 numba.config.CACHE_DIR = old
             _kernels[key] = k
     return k
+
+
+def _static_scalar(family):
+    from .kernels import registry
+
+    return registry.family(family).static_scalar
 
 
 def call(kernel, *args):

@@ -23,7 +23,7 @@ def _kernels(families, dtypes):
             if fam is None or fam not in families or op == "terms":
                 continue
             f = registry.family(fam)
-            if op == "log_prob" and f.univariate:
+            if op == "log_prob" and f.univariate and f.static_scalar:
                 out.append((op, fam, dt, 1))  # a scalar event (compiled with D = 1)
                 out.append((op, fam, dt, 0))  # Independent: a diagonal event of D coordinates
             else:

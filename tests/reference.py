@@ -69,6 +69,12 @@ class _ParamRef:
     event_shape: tuple = ()
     discrete = False
 
+    def in_support(self, x):
+        """Whether ``x`` lies in the support (the real line unless a subclass says otherwise)."""
+        x = np.asarray(x, dtype=np.float64)
+        ok = ~np.isnan(x)
+        return ok.all(tuple(range(-len(self.event_shape), 0))) if self.event_shape else ok
+
     def __init__(self, **params):
         arrs = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         batch = np.broadcast_shapes(*(a.shape[: a.ndim - self._core[k]] for k, a in arrs.items()))
@@ -277,6 +283,11 @@ class MixtureRef:
         x = np.asarray(x, dtype=np.float64)
         return np.expand_dims(x, x.ndim - len(self.event_shape))
 
+    def in_support(self, x):
+        """In the support of some component (zero-weight ones included, as the support is the
+        family's, whatever the weights)."""
+        return np.asarray(self.component.in_support(self._at_components(x))).any(-1)
+
     def log_prob(self, x):
         with np.errstate(divide="ignore"):
             logw = np.log(self.weights)
@@ -334,6 +345,12 @@ class ScipyRef(_ParamRef):
     def frozen(self):
         raise NotImplementedError
 
+    def in_support(self, x):
+        """``a <= x <= b`` with scipy's support ``(a, b)`` of the frozen distribution."""
+        a, b = self.frozen().support()
+        x = np.asarray(x, dtype=np.float64)
+        return (x >= a) & (x <= b)
+
     def log_prob(self, x):
         f = self.frozen()
         x = np.asarray(x, np.float64)
@@ -369,6 +386,9 @@ class DiagRef:
 
     def log_prob(self, x):
         return self.base.log_prob(x).sum(-1)
+
+    def in_support(self, x):
+        return np.asarray(self.base.in_support(x)).all(-1)
 
     @property
     def mean(self):

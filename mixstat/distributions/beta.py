@@ -68,7 +68,7 @@ class Beta(KernelDistribution):
     >>> d.mean
     array([0.5, 0.4])
     >>> np.round(d.log_prob(0.25), 4)
-    array([-0.3123,  0.5232])
+    array([-0.3077,  0.5232])
     >>> np.round(d.cdf(0.25), 4)
     array([0.3333, 0.2617])
     """

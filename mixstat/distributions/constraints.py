@@ -138,6 +138,8 @@ class interval(Constraint):
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound = lower_bound
         self.upper_bound = upper_bound
+        #: bounds given per distribution (arrays): a mixture takes the union over components
+        self.depends_on_parameters = np.ndim(lower_bound) > 0 or np.ndim(upper_bound) > 0
 
     def check(self, value):
         return (value >= self.lower_bound) & (value <= self.upper_bound)

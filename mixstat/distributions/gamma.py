@@ -68,7 +68,7 @@ class Gamma(KernelDistribution):
     >>> d.mean
     array([0.25, 1.  ])
     >>> np.round(d.log_prob(1.0), 4)
-    array([-2.5724, -0.6137])
+    array([-2.2258, -0.6137])
     >>> np.round(d.cdf(1.0), 4)
     array([0.9545, 0.594 ])
     """

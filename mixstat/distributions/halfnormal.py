@@ -62,7 +62,7 @@ class HalfNormal(KernelDistribution):
     >>> np.round(d.mean, 4)
     array([0.7979, 1.5958])
     >>> np.round(d.log_prob(1.0), 4)
-    array([-0.7258, -1.2656])
+    array([-0.7258, -1.0439])
     >>> np.round(d.cdf(1.0), 4)
     array([0.6827, 0.3829])
     """

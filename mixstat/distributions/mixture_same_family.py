@@ -7,6 +7,7 @@ import numpy as np
 
 from .._array import as_shape, fmt_shape
 
+from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution, cuda_native
 
@@ -14,6 +15,25 @@ __all__ = ["MixtureSameFamily"]
 
 # rows of the (chunk, B, K) temporary used by the generic (non-kernel) path
 _FALLBACK_ELEMENTS = 1 << 22
+
+
+class _MixtureSupport(constraints.Constraint):
+    """Values in the support of at least one component (for supports with parameters, such as
+    Uniform's interval, whose bounds have the components' batch shape ``(*batch, K)``)."""
+
+    def __init__(self, component_support, event_ndim):
+        self.component_support = component_support
+        self.event_dim = component_support.event_dim
+        self.is_discrete = component_support.is_discrete
+        self._ne = event_ndim
+
+    def check(self, value):
+        value = np.asarray(value)
+        at_components = np.expand_dims(value, value.ndim - self._ne)
+        return np.asarray(self.component_support.check(at_components)).any(-1)
+
+    def __repr__(self):
+        return f"union over components of {self.component_support!r}"
 
 
 def _lse_log_prob(logw, comp, xs):
@@ -151,8 +171,12 @@ class MixtureSameFamily(Distribution):
 
     @property
     def support(self):
-        """The component's support."""
-        return self.component_distribution.support
+        """The union of the components' supports (the component family's support when it does
+        not depend on the parameters)."""
+        cs = self.component_distribution.support
+        if getattr(cs, "depends_on_parameters", False):
+            return _MixtureSupport(cs, len(self._event_shape))
+        return cs
 
     # -- moments -------------------------------------------------------------
     def _weights_for_event(self):
@@ -246,6 +270,12 @@ class MixtureSameFamily(Distribution):
                                       f"(event_shape {fmt_shape(self._event_shape)})")
         value, dtype = self._checked_value(value)
         spec = self.component_distribution._kernel_spec(dtype)
+        if spec is not None:
+            from ..kernels import registry
+
+            if not registry.family(spec.family).has("cdf1"):
+                raise NotImplementedError(f"MixtureSameFamily: the {type(self.component_distribution).__name__} "
+                                          "components have no cdf")
         dev = self._placement()
         if spec is None or spec.dim != 1:
             if dev is not None:

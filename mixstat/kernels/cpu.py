@@ -191,12 +191,17 @@ def make_log_prob(fam, dtype, dim):
         def term(xv, s, b, tb, bt, k):
             # exact log-density of point (s, b) of xv under component k of tb[bt]
             if uni:
-                r = tb[bt, k, 0] * 0
+                r = zero
+                out = False  # a coordinate outside the support: -inf, even beside a +inf
+                nan = False
                 for j in range(D):
                     v = xv[s, b, j]
                     p0, p1 = pre1(v) if NPRE > 0 else (v, v)
-                    r += logpdf1(v, p0, p1, tb, bt, k, j * P)
-                return r
+                    lj = logpdf1(v, p0, p1, tb, bt, k, j * P)
+                    out = out | (lj == -math.inf)
+                    nan = nan | (v != v)
+                    r += lj
+                return r if (nan or not out) else r * 0 - math.inf
             return logpdf(xv, s, b, tb, k)
 
         def exact(s, b):
@@ -212,7 +217,7 @@ def make_log_prob(fam, dtype, dim):
         def fast(xs, i, tb, bt, k):
             # SIMD log-density of tile point i (features already in xs[i, 0, :])
             if uni:
-                r = tb[bt, k, 0] * 0
+                r = zero
                 for j in range(D):
                     v = xs[i, 0, j * NF]
                     p0 = xs[i, 0, j * NF + 1] if NPRE > 0 else v
@@ -225,7 +230,7 @@ def make_log_prob(fam, dtype, dim):
             if not has_bound:
                 return pinf
             if uni:
-                r = tb[bt, k, 0] * 0
+                r = zero
                 for j in range(D):
                     r += bound1(tb, bt, k, j * P)
                 return r
@@ -376,7 +381,7 @@ def make_log_prob(fam, dtype, dim):
                         # rows in it, LLVM does not vectorise the exp loop
                         if uni:
                             for i in range(nl):
-                                r2 = tb[i, k, 0] * 0
+                                r2 = zero
                                 for j in range(D):
                                     v = xb[0, i, j * NF]
                                     p0 = xb[0, i, j * NF + 1] if NPRE > 0 else v
@@ -492,11 +497,18 @@ def make_terms(fam, dtype):
             b = n - s * B
             for k in range(K):
                 if uni:
-                    r = tab[b, k, 0] * 0
+                    r = F(0.0)
+                    out_ = False
+                    nan = False
                     for j in range(D):
                         v = x[s, b, j]
                         p0, p1 = pre1(v) if NPRE > 0 else (v, v)
-                        r += logpdf1(v, p0, p1, tab, b, k, j * P)
+                        lj = logpdf1(v, p0, p1, tab, b, k, j * P)
+                        out_ = out_ | (lj == -math.inf)
+                        nan = nan | (v != v)
+                        r += lj
+                    if out_ and not nan:
+                        r = r * 0 - math.inf
                 else:
                     r = logpdf(x, s, b, tab, k)
                 out[n, k] = F(logw[b, k] + r)

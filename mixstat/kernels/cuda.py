@@ -75,6 +75,8 @@ def make_log_prob(h):
             for k in range(K):
                 if uni:
                     r = 0.0
+                    out_ = False  # a coordinate outside the support: -inf, even beside a +inf
+                    nan = False
                     for j in range(D):
                         v = x[s, b, j]
                         if NPRE > 0:
@@ -82,7 +84,12 @@ def make_log_prob(h):
                         else:
                             p0 = v
                             p1 = v
-                        r += logpdf1(v, p0, p1, tab, b, k, j * P)
+                        lj = logpdf1(v, p0, p1, tab, b, k, j * P)
+                        out_ = out_ or lj == -math.inf
+                        nan = nan or v != v
+                        r += lj
+                    if out_ and not nan:
+                        r = -math.inf
                 else:
                     r = logpdf(x, s, b, tab, k)
                 m, acc = lse_add(m, acc, logw[b, k] + r)
@@ -131,6 +138,8 @@ def make_terms(h):
             for k in range(K):
                 if uni:
                     r = 0.0
+                    out_ = False  # a coordinate outside the support: -inf, even beside a +inf
+                    nan = False
                     for j in range(D):
                         v = x[s, b, j]
                         if NPRE > 0:
@@ -138,7 +147,12 @@ def make_terms(h):
                         else:
                             p0 = v
                             p1 = v
-                        r += logpdf1(v, p0, p1, tab, b, k, j * P)
+                        lj = logpdf1(v, p0, p1, tab, b, k, j * P)
+                        out_ = out_ or lj == -math.inf
+                        nan = nan or v != v
+                        r += lj
+                    if out_ and not nan:
+                        r = -math.inf
                 else:
                     r = logpdf(x, s, b, tab, k)
                 out[n, k] = logw[b, k] + r

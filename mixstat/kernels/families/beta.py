@@ -69,11 +69,22 @@ def pack(concentration1, concentration0, dtype):
 
 
 @register_jitable
+def _log1m(x):
+    """``log1p(-x)`` for ``0 < x < 1`` with ``log`` only (a few ulp; libm's log1p costs 4x):
+    ``log(u) * (-x / (u - 1))`` with ``u = 1 - x`` rounded, which corrects the rounding of
+    ``u`` to first order (Goldberg 1991, Theorem 4); ``u = 1 - x`` is exact for x >= 1/2."""
+    u = 1.0 - x
+    if u == 1.0:
+        return -x
+    return math.log(u) * (-x / (u - 1.0))
+
+
+@register_jitable
 def pre1(v):
     """``(log v, log1p(-v))`` in float64; ``-inf`` at the end points, NaN outside [0, 1] and for NaN."""
     x = np.float64(v)
     if x > 0 and x < 1:
-        return math.log(x), math.log1p(-x)
+        return math.log(x), _log1m(x)
     if x == 0:
         return -math.inf, 0.0
     if x == 1:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ..fastmath import exp_neg
+from .. import fastmath as _fm
 from ..samplers import std_gumbel
 
 # named offsets of one coordinate's row
@@ -43,21 +43,47 @@ def pack(loc, scale, dtype):
     return tab.astype(dtype, copy=False)
 
 
+_EXP_HI = 709.0  # below, 2**k with k = round(w / ln 2) <= 1023 is a normal number
+
+
+@register_jitable
+def _exp_any(w):
+    """``exp(w)`` for any float64 ``w``, SIMD-friendly (CPU only): the reduction and
+    polynomial of :func:`..fastmath.exp_neg` (within 2 ulp), whose argument must be
+    ``<= 0``, with the scale ``2**k`` formed for ``k`` up to 1023.  0 below -708.4,
+    ``inf`` above 709 (where the Gumbel log-density is below -8e307); NaN stays NaN.
+    """
+    kf = w * _fm._LOG2E + _fm._SHIFT
+    ki = np.float64(kf).view(np.int64) - _fm._SHIFT_BITS
+    kf = kf - _fm._SHIFT
+    r = w - kf * _fm._LN2_HI - kf * _fm._LN2_LO
+    p = _fm._E10
+    p = p * r + _fm._E9
+    p = p * r + _fm._E8
+    p = p * r + _fm._E7
+    p = p * r + _fm._E6
+    p = p * r + _fm._E5
+    p = p * r + _fm._E4
+    p = p * r + _fm._E3
+    p = p * r + _fm._E2
+    p = p * r + _fm._E1
+    p = p * r + _fm._E0
+    y = p * np.int64((ki + 1023) << 52).view(np.float64)
+    y = 0.0 if w < _fm._EXP_MIN else y
+    return _INF if w > _EXP_HI else y
+
+
 @register_jitable
 def logpdf1_fast(v, p0, p1, tab, b, k, o):
-    """SIMD form (CPU only): ``exp(-z)`` from the polynomial ``exp_neg`` of ``-|z|``
-    (its domain, ``<= 0``), reciprocated for ``z < 0``: one polynomial, one
-    division, one select; ``exp(-z)`` within ~3 ulp.
+    """SIMD form (CPU only): ``CONST - (z + exp(-z))`` with :func:`_exp_any`.
 
-    ``z < -708.4``: ``exp_neg`` flushes to 0, the reciprocal is inf and the term
-    ``-inf`` (the exact value is below -1e307: such points, if no component
-    has a larger term, are redone exactly).  ``z = -inf``, NaN in, or a
-    subnormal scale: NaN, and the loop redoes the point with :func:`logpdf1`.
+    ``z < -709``: the term is ``-inf`` (the exact value is below -8e307: such
+    points, if no component has a larger term, are redone exactly).
+    ``z = -inf``, NaN in, or a subnormal scale: NaN, and the loop redoes the
+    point with :func:`logpdf1`.
     """
     z = (np.float64(v) - np.float64(tab[b, k, o + LOC])) * np.float64(tab[b, k, o + INV])
-    a = exp_neg(-abs(z))
-    e = a if z >= 0.0 else 1.0 / a
-    return np.float64(tab[b, k, o + CONST]) - (z + e)
+    return np.float64(tab[b, k, o + CONST]) - (z + _exp_any(-z))
 
 
 @register_jitable

@@ -16,8 +16,9 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ..fastmath import exp_neg
-from ..samplers import std_laplace
+from ..fastmath import exp_neg, log_pos
+from ..philox import block_c
+from ..samplers import _open, std_laplace
 
 LOC, INV, CONST, SCALE = 0, 1, 2, 3
 P = 4
@@ -68,7 +69,7 @@ def cdf1(v, tab, b, k, o):
     x = np.float64(v)
     z = (x - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
     if z < 0:
-        if z < -745.0:  # exp underflows to 0 (and math.exp never sees -inf issues)
+        if z < -746.0:  # exp(z) / 2 underflows to 0
             return 0.0
         return 0.5 * math.exp(z)
     if z >= 0:
@@ -91,3 +92,28 @@ def cdf1_fast(v, tab, b, k, o):
 def draw1(key0, key1, n, c, tab, b, k, o):
     """``loc + scale l``, ``l`` standard Laplace (inversion) on counter word ``c``."""
     return tab[b, k, o + LOC] + tab[b, k, o + SCALE] * std_laplace(key0, key1, n, c)
+
+
+@register_jitable
+def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
+    """:func:`draw1` for points ``g0 + i``, ``i < nl``, every coordinate, ordered for SIMD.
+
+    The same open uniform and inversion as :func:`..samplers.std_laplace`
+    (``log(2U)`` below 1/2, ``-log(2(1 - U))`` above, both arguments exact),
+    with the branches as selects and the polynomial ``log`` of
+    :mod:`..fastmath` (within 1 ulp): values agree with :func:`draw1` to a few ulp.
+    """
+    D = out.shape[1]
+    for j in range(D):
+        o = j * P
+        for i in range(nl):  # the random numbers, without gathers (SIMD)
+            w0, w1, w2, w3 = block_c(key0, key1, g0 + i, 1, 4 * j)
+            u = _open(w0, w1)
+            lo = u < 0.5
+            a = 2.0 * u if lo else 2.0 * (1.0 - u)
+            lg = log_pos(a)
+            z0[i] = lg if lo else -lg
+        for i in range(nl):
+            b = bb[i]
+            k = kk[i]
+            out[row0 + i, j] = tab[b, k, o + LOC] + tab[b, k, o + SCALE] * z0[i]

@@ -46,6 +46,14 @@ def pack(low, high, dtype):
 
 
 @register_jitable
+def logpdf1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form: ``-inf`` also for NaN (every component then gives ``-inf``, so the loop
+    redoes the point with :func:`logpdf1`)."""
+    inside = (v >= tab[b, k, o + LOW]) & (v < tab[b, k, o + HIGH])
+    return tab[b, k, o + NEG_LOG_W] if inside else -math.inf
+
+
+@register_jitable
 def logpdf1(v, p0, p1, tab, b, k, o):
     """``-log(high - low)`` on ``[low, high)``, ``-inf`` elsewhere, NaN for NaN (selects only)."""
     inside = (v >= tab[b, k, o + LOW]) & (v < tab[b, k, o + HIGH])

@@ -16,6 +16,10 @@ Row of one coordinate (``P = 6``; named offsets below):
 ``HI`` the largest number of the row's dtype below pi (draws are clamped to it,
 so that a float32 draw does not round up to pi).
 
+The CPU's SIMD form (``logpdf1_fast``) takes ``sin(d/2)**2`` from one polynomial
+after a Cody-Waite reduction of ``d`` by ``2 pi`` (:func:`sin2_half`); the exact
+form (``logpdf1``, also the CUDA one) calls ``math.sin``.
+
 No cdf (torch has none): the module defines no ``cdf1``.
 """
 import math
@@ -24,7 +28,6 @@ import numpy as np
 from numba.extending import register_jitable
 from scipy import special
 
-from ..fastmath import sincos_2pi
 from ..samplers import von_mises
 
 LOC, LOCW, CONC, NEG2K, CONST, HI = 0, 1, 2, 3, 4, 5
@@ -33,13 +36,22 @@ NPRE = 0
 
 _PI = math.pi
 _TWO_PI = 2.0 * math.pi
-_INV_4PI = 1.0 / (4.0 * math.pi)
+_INV_2PI = 1.0 / (2.0 * math.pi)
+_ROUND = 6755399441055744.0  # 1.5 * 2**52: (t + _ROUND) - _ROUND is t rounded to an integer
+# 2 pi = _P1 + _P2 + 1.4e-26, _P1 with 20 trailing zero bits: n * _P1 is exact for |n| < 2**20
+_P1 = 6.2831853069365025
+_P2 = 2.430840202602477e-10
+# sin(pi m)**2 = z Q(z), z = m**2, 0 <= m <= 1/4: Q interpolated at the 8 Chebyshev nodes of
+# [0, 1/16] in 60-digit arithmetic (mpmath); max relative error of z Q(z) with these float64
+# coefficients 6.4e-17 (tests/test_family_weibull.py checks it against mpmath)
+_Q0, _Q1, _Q2, _Q3 = 9.869604401089358, -32.469697011333885, 42.72840860326017, -30.122320674836185
+_Q4, _Q5, _Q6, _Q7 = 13.2131276932482, -3.9517443122787657, 0.8567428192933139, -0.13652457759463665
 _LOG_2PI = math.log(2.0 * math.pi)
 _NAN = math.nan
 _INF = math.inf
-# the SIMD form reduces (x - loc) / (4 pi), rounded once: angle error |d| 2**-54,
-# log-density error kappa |d| 2**-54; beyond this |d| the exact form (math.sin)
-_FAST_LIM = 16.0
+# the SIMD form's reduction is exact to an ulp of the remainder up to here (|n| < 2**20);
+# beyond, the exact form (math.sin)
+_FAST_LIM = 1048576.0
 
 
 def pack(loc, concentration, dtype):
@@ -62,12 +74,40 @@ def pack(loc, concentration, dtype):
 
 
 @register_jitable
+def sin2_half(d):
+    """``sin(d / 2)**2`` for ``|d| < 2**20``, branch-free (selects only; CPU SIMD form).
+
+    Cody-Waite reduction: ``n`` the integer nearest ``d / (2 pi)``, ``r = d - 2 pi n``
+    in two steps (``d - n _P1`` exact, then ``- n _P2``: ``r`` to about an ulp of
+    itself), ``f = r / (2 pi)``, ``g = |f| <= 1/2`` (up to rounding):
+    ``sin(pi g)**2`` is ``S(g)`` for ``g <= 1/4`` and ``1 - S(1/2 - g)`` above, with
+    ``S(m) = sin(pi m)**2`` a polynomial on ``[0, 1/4]``: one polynomial, no
+    cancellation (``1 - S >= 1/2``).
+    """
+    n = (d * _INV_2PI + _ROUND) - _ROUND
+    r = (d - n * _P1) - n * _P2
+    g = abs(r * _INV_2PI)
+    low = g <= 0.25
+    m = g if low else 0.5 - g
+    z = m * m
+    q = _Q7
+    q = q * z + _Q6
+    q = q * z + _Q5
+    q = q * z + _Q4
+    q = q * z + _Q3
+    q = q * z + _Q2
+    q = q * z + _Q1
+    q = q * z + _Q0
+    sq = z * q
+    return sq if low else 1.0 - sq
+
+
+@register_jitable
 def logpdf1_fast(v, p0, p1, tab, b, k, o):
-    """SIMD form: ``sin(d/2)`` by ``fastmath.sincos_2pi(d / (4 pi))``; NaN (the loop
-    redoes the point) for ``|d| >= 16``, infinite or NaN ``d``."""
+    """SIMD form ``CONST - 2 kappa sin2_half(d)``; NaN (the loop redoes the point with
+    :func:`logpdf1`) for ``|d| >= 2**20``, infinite or NaN ``d``."""
     d = np.float64(v) - np.float64(tab[b, k, o + LOC])
-    cs, sn = sincos_2pi(d * _INV_4PI)
-    r = np.float64(tab[b, k, o + CONST]) + np.float64(tab[b, k, o + NEG2K]) * (sn * sn)
+    r = np.float64(tab[b, k, o + CONST]) + np.float64(tab[b, k, o + NEG2K]) * sin2_half(d)
     return r if abs(d) < _FAST_LIM else _NAN
 
 
@@ -76,7 +116,7 @@ def logpdf1(v, p0, p1, tab, b, k, o):
     """``CONST - 2 kappa sin(d/2)**2``, ``d = x - loc``; NaN at infinite ``x`` (as scipy, torch)."""
     d = np.float64(v) - np.float64(tab[b, k, o + LOC])
     if not abs(d) < _INF:  # +-inf or NaN (math.sin(inf) raises in the CUDA simulator)
-        return d - d
+        return _NAN
     s = math.sin(0.5 * d)
     return np.float64(tab[b, k, o + CONST]) + np.float64(tab[b, k, o + NEG2K]) * (s * s)
 

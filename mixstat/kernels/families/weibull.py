@@ -10,6 +10,9 @@ Per point, ``pre1`` gives ``log x``; per (point, component) the SIMD form is
 few FMAs and the polynomial ``exp`` of :func:`_exp_le709` (the exponent
 ``k z`` is positive above the scale, so ``fastmath.exp_neg_any`` would not do).
 
+Sampling: ``draw1`` (inversion) and ``draw_tile``, the same stream and formula
+in SIMD (the polynomial ``log``/``exp``; values agree with ``draw1`` to a few ulp).
+
 The exact ``logpdf1``/``cdf1`` take ``y = x / lam`` and ``y**k`` by ``pow``
 where ``y`` is a normal number (relative error about ``k eps`` in ``y**k``,
 where ``exp(k log y)`` would have ``|k log y| eps``), and the logarithms
@@ -22,8 +25,9 @@ from numba import njit
 from numba.extending import register_jitable
 
 from ..fastmath import (_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _EXP_MIN, _LN2_HI,
-                        _LN2_LO, _LOG2E, _SHIFT, _SHIFT_BITS)
-from ..samplers import std_exponential
+                        _LN2_LO, _LOG2E, _SHIFT, _SHIFT_BITS, log_pos)
+from ..philox import block_c
+from ..samplers import _open, std_exponential
 
 SCALE, CONC, LOG_SCALE, CONST, KM1, BOUND = 0, 1, 2, 3, 4, 5
 P = 6
@@ -172,10 +176,46 @@ def cdf1(v, tab, b, k, o):
 def draw1(key0, key1, n, c, tab, b, k, o):
     """Inversion: ``lam exp(log(E) / k)`` with E ~ Exp(1) on counter word ``c``."""
     e = std_exponential(key0, key1, n, c)
-    a = math.log(e) / np.float64(tab[b, k, o + CONC])
-    if a <= _EXP_HI:
-        return np.float64(tab[b, k, o + SCALE]) * math.exp(a)
-    s = a + np.float64(tab[b, k, o + LOG_SCALE])  # lam e**a may still be finite
+    return _from_log(math.log(e) / np.float64(tab[b, k, o + CONC]), tab, b, k, o)
+
+
+@register_jitable
+def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
+    """:func:`draw1` for points ``g0 + i``, ``i < nl``, every coordinate, ordered for SIMD.
+
+    The uniforms and ``log(-log U)`` first, in a loop without gathers (it
+    vectorises), then the parameters of each point's component and the
+    polynomial ``exp``; the few points whose exponent is outside
+    ``[-708.4, 709]`` (a subnormal, 0 or huge result) are redone with ``math.exp``.
+    ``z0``, ``z1``: float64 scratch of the tile's length.
+    """
+    D = out.shape[1]
+    for j in range(D):
+        o = j * P
+        for i in range(nl):
+            w0, w1, w2, w3 = block_c(key0, key1, g0 + i, 1, 4 * j)  # std_exponential's block
+            z0[i] = log_pos(-log_pos(_open(w0, w1)))
+        nbad = 0
+        for i in range(nl):
+            b = bb[i]
+            k = kk[i]
+            a = z0[i] / np.float64(tab[b, k, o + CONC])
+            z1[i] = a
+            out[row0 + i, j] = np.float64(tab[b, k, o + SCALE]) * _exp_le709(a)
+            nbad += not (a >= _EXP_MIN and a <= _EXP_HI)
+        if nbad:
+            for i in range(nl):
+                a = z1[i]
+                if not (a >= _EXP_MIN and a <= _EXP_HI):
+                    out[row0 + i, j] = _from_log(a, tab, bb[i], kk[i], o)
+
+
+@register_jitable
+def _from_log(a, tab, b, k, o):
+    """``lam exp(a)``: ``inf`` where it overflows, finite where ``exp(a)`` alone would overflow."""
+    s = a + np.float64(tab[b, k, o + LOG_SCALE])
     if s > _LOG_MAX:
         return _INF
+    if a <= _EXP_HI:
+        return np.float64(tab[b, k, o + SCALE]) * math.exp(a)
     return math.exp(s)

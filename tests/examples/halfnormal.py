@@ -1,0 +1,20 @@
+"""HalfNormal: the test reference (scipy.stats.halfnorm) and the registry examples."""
+from scipy import stats
+
+import reference as R
+import registry as reg
+from mixstat.distributions import HalfNormal
+
+
+class HalfNormalRef(R.ScipyRef):
+    _core = {"scale": 0}
+
+    def frozen(self):
+        return stats.halfnorm(scale=self.scale)
+
+
+def params(rng, shape):
+    return {"scale": rng.uniform(0.5, 2.0, shape)}
+
+
+reg.add_family("halfnormal", HalfNormal, HalfNormalRef, params)
