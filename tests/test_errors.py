@@ -74,7 +74,7 @@ def test_categorical_bad_probs(probs, what):
 @pytest.mark.parametrize("logits, what", [
     ([0.0, np.nan], "not NaN"),
     ([0.0, np.inf], r"not \+inf"),
-    ([-np.inf, -np.inf], "at least one finite"),
+    ([-np.inf, -np.inf], "finite in at least one entry of every row"),
 ])
 def test_categorical_bad_logits(logits, what):
     with pytest.raises(ValueError, match=f"logits of shape .* must be .*{what}"):
