@@ -21,7 +21,7 @@ def test_warmup_then_first_calls_compile_nothing(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     hits, misses = (int(v) for v in r.stdout.split())
-    assert misses == 0 and hits >= 4, r.stdout
+    assert misses == 0 and hits >= 3, r.stdout
 
 
 def test_warmup_unknown_family_is_a_clear_error(tmp_path):

@@ -471,6 +471,24 @@ class KernelDistribution(Distribution):
     follow the arrays), broadcasting, immutable copies of the parameters,
     ``expand``, the packed rows (``family.pack``), ``cdf``, and the rows of a
     diagonal event for ``Independent``.
+
+    Parameters
+    ----------
+    validate_args : bool or None, default None
+        See :class:`Distribution`; passed to ``_init_params``.
+
+    Attributes
+    ----------
+    family : str
+        The kernel family's name in :mod:`mixstat.kernels.registry`.
+    arg_constraints : dict
+        Parameter name -> constraint, in the order of the family's ``pack``.
+
+    Examples
+    --------
+    >>> from mixstat.distributions import Exponential, KernelDistribution
+    >>> issubclass(Exponential, KernelDistribution), Exponential.family
+    (True, 'exponential')
     """
 
     family = ""

@@ -201,7 +201,7 @@ def make_log_prob(fam, dtype, dim):
                     out = out | (lj == -math.inf)
                     nan = nan | (v != v)
                     r += lj
-                return r if (nan or not out) else r * 0 - math.inf
+                return r if (nan or not out) else ninf
             return logpdf(xv, s, b, tb, k)
 
         def exact(s, b):
@@ -508,7 +508,7 @@ def make_terms(fam, dtype):
                         nan = nan | (v != v)
                         r += lj
                     if out_ and not nan:
-                        r = r * 0 - math.inf
+                        r = F(-np.inf)
                 else:
                     r = logpdf(x, s, b, tab, k)
                 out[n, k] = F(logw[b, k] + r)
