@@ -186,6 +186,7 @@ class independent(Constraint):
         self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
         self.event_dim = base_constraint.event_dim + self.reinterpreted_batch_ndims
         self.is_discrete = base_constraint.is_discrete
+        self.depends_on_parameters = getattr(base_constraint, "depends_on_parameters", False)
 
     def check(self, value):
         ok = self.base_constraint.check(value)

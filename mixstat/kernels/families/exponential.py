@@ -26,7 +26,7 @@ def pack(rate, dtype):
 @register_jitable
 def logpdf1(v, p0, p1, tab, b, k, o):
     r = tab[b, k, o + LOG_RATE] - tab[b, k, o + RATE] * v
-    return r if not v < 0 else r * 0 - math.inf  # NaN stays NaN
+    return -math.inf if v < 0 else r  # NaN stays NaN
 
 
 @register_jitable
