@@ -385,7 +385,14 @@ class DiagRef:
         self.discrete = base.discrete
 
     def log_prob(self, x):
-        return self.base.log_prob(x).sum(-1)
+        """Sum over the coordinates; a coordinate of zero density (-inf) makes the event's density
+        zero even beside an infinite one (mixstat's convention for 0 * inf), unless a value is NaN."""
+        lp = np.asarray(self.base.log_prob(x))
+        with np.errstate(invalid="ignore"):
+            out = lp.sum(-1)
+        xv = np.broadcast_to(np.asarray(x, np.float64), lp.shape)
+        zero = (lp == -np.inf).any(-1) & ~np.isnan(xv).any(-1)
+        return np.where(zero, -np.inf, out)
 
     def in_support(self, x):
         return np.asarray(self.base.in_support(x)).all(-1)

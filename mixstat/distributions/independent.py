@@ -16,7 +16,9 @@ __all__ = ["Independent"]
 class Independent(Distribution):
     r"""Treat the rightmost ``reinterpreted_batch_ndims`` batch dims of a distribution as event dims.
 
-    ``log_prob`` sums the base log-densities over those dims, so
+    ``log_prob`` sums the base log-densities over those dims (a coordinate of zero density
+    gives ``-inf`` even beside a coordinate of infinite density, such as a Gamma with
+    concentration < 1 at 0; NaN values give NaN), so
     ``Independent(Normal(loc, scale), 1)`` with ``loc`` of shape ``(..., D)``
     is a diagonal Gaussian over ``D``-vectors.
 
