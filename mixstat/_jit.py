@@ -185,7 +185,14 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
             old = numba.config.CACHE_DIR
             numba.config.CACHE_DIR = cache_dir()
             try:
-                with _prefer_vector_width(_vector_width()):
+                import warnings
+
+                from numba.core.errors import NumbaIRAssumptionWarning
+
+                with _prefer_vector_width(_vector_width()), warnings.catch_warnings():
+                    # numba's SSA pass warns about the phi nodes of the inlined SIMD erfc
+                    # (numba-internal bookkeeping; the kernels' results are tested)
+                    warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
                     k = numba.njit([_signature(op, dtype)], parallel=True, **NJIT_OPTIONS)(impl)
             finally:
                 numba.config.CACHE_DIR = old

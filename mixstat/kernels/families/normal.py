@@ -14,7 +14,6 @@ redo those points with the exact functions, which divide by the scale instead.
 import math
 
 import numpy as np
-from numba import njit
 from numba.extending import register_jitable
 
 from ..erfc import erfc_any
@@ -76,7 +75,7 @@ def bound1(tab, b, k, o):
     return tab[b, k, o + CONST]
 
 
-@njit(inline="always", error_model="numpy", cache=True)  # CPU only: inlined so the tile loop vectorises
+@register_jitable
 def cdf1_fast(v, tab, b, k, o):
     """SIMD form (vectorisable erfc); relative error ~2 z**2 eps in the lower
     tail, which the loops bound by redoing points whose total is small."""
