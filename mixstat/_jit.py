@@ -5,8 +5,9 @@
   read-only, so broadcast (stride-0) views and contiguous arrays share one
   compiled kernel.  ``import mixstat`` imports no numba and compiles nothing.
 * Compiled kernels are cached on disk (``cache=True``) in a folder keyed by a
-  hash of the kernel sources, the numba version and ``NUMBA_BOUNDSCHECK``, so an
-  edited scalar function never meets a stale caller in the cache.  Set
+  hash of the shared kernel sources, the family's module, the numba version and
+  ``NUMBA_BOUNDSCHECK``, so an edited scalar function never meets a stale caller
+  in the cache (and editing one family recompiles that family's kernels only).  Set
   ``MIXSTAT_CACHE_DIR`` to move the cache.
 * ``error_model="numpy"`` (division by zero gives inf/nan, never raises) and
   only the ``fastmath`` flags that keep NaN/Inf semantics and the order of
@@ -50,41 +51,59 @@ MAX_STATIC_DIM = 1
 _KERNEL_DIR = Path(__file__).parent / "kernels"
 _lock = threading.RLock()
 _kernels: dict = {}
-_cache_dir = None
+_cache_dirs: dict = {}
+_common_hash = None
 _layer_checked = False
 _serialise = True  # until the threading layer is known
 
 
-def cache_dir() -> str:
-    """The on-disk cache folder for this build of the kernels."""
-    global _cache_dir
-    if _cache_dir is None:
+def cache_dir(family=None) -> str:
+    """The on-disk cache folder for this build of the kernels of ``family`` (a name, or None).
+
+    Keyed by the shared kernel sources (every file of :mod:`mixstat.kernels`
+    but the CUDA loops and the family modules), this file, the numba version,
+    ``NUMBA_BOUNDSCHECK`` and the vector width, and, for a family's kernels,
+    that family's module: editing one family recompiles its kernels only.
+    (Family modules import shared modules only, never each other.)
+    """
+    key = family or ""
+    path = _cache_dirs.get(key)
+    if path is None:
         import numba
 
-        h = hashlib.sha256()
-        for path in sorted(_KERNEL_DIR.rglob("*.py")):
-            if path.name == "cuda.py":  # GPU loops: not part of any CPU kernel
-                continue
-            h.update(path.relative_to(_KERNEL_DIR).as_posix().encode())
-            h.update(path.read_bytes())
-        h.update(numba.__version__.encode())
-        h.update(str(numba.config.BOUNDSCHECK).encode())
-        h.update(str(_vector_width()).encode())
-        h.update(Path(__file__).read_bytes())
+        global _common_hash
+        if _common_hash is None:
+            h = hashlib.sha256()
+            for p in sorted(_KERNEL_DIR.rglob("*.py")):
+                rel = p.relative_to(_KERNEL_DIR).as_posix()
+                if rel == "cuda.py" or rel.startswith("families/"):
+                    continue
+                h.update(rel.encode())
+                h.update(p.read_bytes())
+            h.update(numba.__version__.encode())
+            h.update(str(numba.config.BOUNDSCHECK).encode())
+            h.update(str(_vector_width()).encode())
+            h.update(Path(__file__).read_bytes())
+            _common_hash = h.copy()
+        h = _common_hash.copy()
+        if family:
+            h.update(family.encode())
+            h.update((_KERNEL_DIR / "families" / f"{family}.py").read_bytes())
         root = os.environ.get("MIXSTAT_CACHE_DIR") or os.path.join(
             os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
             "mixstat",
         )
-        path = os.path.join(root, h.hexdigest()[:16])
+        name = h.hexdigest()[:16]
+        path = os.path.join(root, name)
         try:
             os.makedirs(path, exist_ok=True)
         except OSError:
             import tempfile
 
-            path = os.path.join(tempfile.gettempdir(), "mixstat-cache", h.hexdigest()[:16])
+            path = os.path.join(tempfile.gettempdir(), "mixstat-cache", name)
             os.makedirs(path, exist_ok=True)
-        _cache_dir = path
-    return _cache_dir
+        _cache_dirs[key] = path
+    return path
 
 
 def _vector_width():
@@ -183,7 +202,7 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
                 fam = None if family is None else registry.family(family)
                 impl = cpu.make(op, fam, dtype, dim)
             old = numba.config.CACHE_DIR
-            numba.config.CACHE_DIR = cache_dir()
+            numba.config.CACHE_DIR = cache_dir(family)
             try:
                 import warnings
 

@@ -304,7 +304,7 @@ def test_empty_shapes():
 def test_kernel_cache_location_and_key(tmp_path):
     """Kernels are cached under MIXSTAT_CACHE_DIR, in a folder keyed by sources and bounds checking."""
     code = ("import numpy as np, mixstat._jit as j; from mixstat.distributions import Normal; "
-            "Normal(0.0, 1.0).log_prob(np.zeros(3)); print(j.cache_dir())")
+            "Normal(0.0, 1.0).log_prob(np.zeros(3)); print(j.cache_dir('normal'))")
     dirs = []
     for bc in ("0", "1"):
         env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path), NUMBA_BOUNDSCHECK=bc)
@@ -316,6 +316,15 @@ def test_kernel_cache_location_and_key(tmp_path):
         assert any(f.endswith(".nbi") for f in files) and any(f.endswith(".nbc") for f in files), files
         dirs.append(d)
     assert dirs[0] != dirs[1]
+
+
+def test_kernel_cache_is_keyed_per_family():
+    """Each family's kernels have a folder of their own (editing one family recompiles only it)."""
+    import mixstat._jit as j
+
+    d = {f: j.cache_dir(f) for f in ("normal", "gamma", None)}
+    assert len(set(d.values())) == 3
+    assert j.cache_dir("normal") == d["normal"]
 
 
 def test_second_process_loads_every_kernel_from_the_cache(tmp_path):
