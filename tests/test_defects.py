@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 import mixstat
 from mixstat.distributions import (Categorical, Independent, MixtureSameFamily, MultivariateNormal,
@@ -142,6 +142,53 @@ def test_9_categorical_logits_many_categories():
     lp, rss_kb = r.stdout.split()
     np.testing.assert_allclose(float(lp), -np.log(1e7), rtol=1e-13)
     assert int(rss_kb) < 2_000_000  # the input is 80 MB; 4 KB per category was 40 GB
+
+
+def _kde(K, scale, rng, dtype=np.float64):
+    loc = rng.normal(size=K)
+    return loc, MixtureSameFamily(Categorical(probs=np.ones(K, dtype)),
+                                  Normal(loc.astype(dtype), np.asarray(scale, dtype)))
+
+
+@pytest.mark.parametrize("scale", [0.1, 1e-3])
+def test_10_kde_cdf_matches_scipy(scale):
+    """Item 10: a shared mixture with many components takes the sorted, tiled path (K >= 128);
+    its cdf matches SciPy's through the bulk and into both tails."""
+    rng = np.random.default_rng(10)
+    loc, kde = _kde(300, scale, rng)
+    x = np.concatenate([rng.normal(size=3000) * 1.5, np.linspace(-6.5, 6.5, 500), [-np.inf, np.inf]])
+    got = kde.cdf(x)
+    want = special.ndtr((x[:, None] - loc) / scale).mean(axis=1)
+    # far lower tail: z = (x - loc) / scale rounded once costs z**2 eps relative; mpmath there
+    import mpmath
+
+    mpmath.mp.dps = 30
+    for i in np.flatnonzero(want < 1e-20):
+        if np.isfinite(x[i]):
+            want[i] = float(sum(mpmath.ncdf((mpmath.mpf(x[i]) - mpmath.mpf(m)) / mpmath.mpf(scale))
+                                for m in loc) / loc.size)
+    np.testing.assert_allclose(got, want, rtol=2e-13, atol=0)
+    assert got[-2] == 0 and got[-1] == 1
+
+
+def test_10_kde_cdf_same_bits_on_every_path():
+    """Each point's cdf is the same, bit for bit, whether it is evaluated among sorted
+    neighbours (tiled hook, tails skipped), alone, or beside a NaN (the plain SIMD loop)."""
+    rng = np.random.default_rng(11)
+    for dtype in (np.float64, np.float32):
+        loc, kde = _kde(500, 0.05, rng, dtype)
+        x = (rng.normal(size=2000) * 1.5).astype(dtype)
+        together = kde.cdf(x)
+        for i in range(0, x.size, 97):
+            alone = kde.cdf(x[i:i + 1])[0]
+            beside_nan = kde.cdf(np.array([x[i], np.nan], dtype))
+            assert together[i] == alone == beside_nan[0], (dtype, i)
+            assert np.isnan(beside_nan[1])
+        # batched mixtures (B > 1) take the plain loop: the same values again
+        batched = MixtureSameFamily(Categorical(probs=np.ones((2, loc.size), dtype)),
+                                    Normal(np.broadcast_to(loc.astype(dtype), (2, loc.size)),
+                                           np.asarray(0.05, dtype)))
+        np.testing.assert_array_equal(batched.cdf(x[:, None])[:, 0], together)
 
 
 def test_13_messages():

@@ -192,7 +192,7 @@ def _tail_exponents(ax):
 
 
 def test_tail_exponents_are_negative_and_the_first_is_exact():
-    """exp_neg needs arguments <= 0: so both exponentials are kept apart."""
+    """Both exponents are <= 0 and the first is exact (exp_neg2 adds the second after the exact reduction)."""
     ax = np.concatenate([np.linspace(E._X_TAIL, E._X_HUGE, 200001),
                          np.nextafter(E._X_RB, [0.0, 3.0]), [np.nextafter(E._X_HUGE, 0.0)]])
     z, e1, e2 = _tail_exponents(ax)
@@ -202,7 +202,7 @@ def test_tail_exponents_are_negative_and_the_first_is_exact():
     e1s = e1[big] + E._SCALE_HI
     e2s = e2[big] + E._SCALE_LO
     assert e1s.max() < 0 and e2s.max() < 0
-    # not flushed by exp_neg (below -708.4), unscaled or scaled
+    # not flushed by exp_neg2 (below -708.4), unscaled or scaled
     assert e1[~big].min() > -708.39 and e1s.min() > -708.39
     # exactness of -z*z - 0.5625 (and of the scaled one): z has 21 significant bits
     assert np.all((z.view(np.int64) & 0xFFFFFFFF) == 0)

@@ -73,6 +73,30 @@ def test_exp_neg_against_mpmath():
     assert _ulps(got, want, np.float64).max() <= 2
 
 
+def test_exp_neg2_against_mpmath():
+    """exp(hi + lo) with hi an exact -z*z (a multiple of 2**-43) and a small lo: within 2.5 ulp of
+    the exact sum's exponential (one rounded sum would be off by up to |hi| 2**-53 relative)."""
+    from numba import njit
+
+    @njit
+    def f(hi, lo, out):
+        for i in range(hi.size):
+            out[i] = fm.exp_neg2(hi[i], lo[i])
+
+    rng = np.random.default_rng(3)
+    z = rng.uniform(0, 26.5, 600)
+    z = (z.view(np.int64) & np.int64(-4294967296)).view(np.float64)  # 21 significant bits
+    hi = -z * z - 0.5625
+    lo = -rng.uniform(0.01, 0.5, z.size)
+    got = np.empty_like(hi)
+    f(hi, lo, got)
+    want = [float(mp.exp(mp.mpf(h) + mp.mpf(l))) for h, l in zip(hi, lo)]
+    assert _ulps(got, want, np.float64).max() <= 2.5  # the polynomial's 1.7 and two roundings of r
+    special = np.empty(3)
+    f(np.array([np.nan, -np.inf, -800.0]), np.array([0.0, -0.1, -0.1]), special)
+    assert np.isnan(special[0]) and special[1] == 0 and special[2] == 0
+
+
 def test_exp_neg32_against_mpmath():
     rng = np.random.default_rng(2)
     x = np.concatenate([-rng.uniform(0, 87, 400), -rng.uniform(0, 1, 200), [0.0]]).astype(np.float32)

@@ -41,6 +41,11 @@ def _no_tile(xt, nl, tab, b, k, t, y):
 
 
 @register_jitable
+def _no_prep_tile(xt, nl, w):
+    pass
+
+
+@register_jitable
 def _no_logpdf(x, s, b, tab, k):
     return tab[b, k, 0] * 0
 
@@ -71,6 +76,11 @@ def _no_cdf1(v, tab, b, k, o):
 
 
 @register_jitable
+def _no_cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
+    pass
+
+
+@register_jitable
 def _no_draw1(key0, key1, n, c, tab, b, k, o):
     return tab[b, k, o] * 0
 
@@ -97,6 +107,10 @@ CHUNKS = 256
 #: (the SIMD erfc's relative error grows like 2 z**2 eps in the lower tail;
 #: above this total the tail terms' share of the error is below 1e-14)
 CDF_THRESH = 1e-10
+#: a shared mixture (``B == 1``) with at least this many components is evaluated
+#: on sorted points when its family has a ``cdf1_tile`` hook (sorting N points
+#: costs about as much as ~100 components' erfc terms per point)
+CDF_SORT_K = 128
 
 
 class Hooks:
@@ -116,11 +130,15 @@ class Hooks:
         self.bound1 = getattr(m, "bound1", _no_bound1)
         self.cdf1 = getattr(m, "cdf1", _no_cdf1)
         self.cdf1_fast = getattr(m, "cdf1_fast", self.cdf1)
+        self.cdf1_tile = getattr(m, "cdf1_tile", _no_cdf1_tile)
+        self.cdf_tiled = hasattr(m, "cdf1_tile")
         self.draw1 = getattr(m, "draw1", _no_draw1)
         self.logpdf = getattr(m, "logpdf", _no_logpdf)
         self.bound = getattr(m, "bound", _no_bound)
         self.logpdf_tile = getattr(m, "logpdf_tile", _no_tile)
         self.tiled = hasattr(m, "logpdf_tile")
+        # once per tile before logpdf_tile (per-point quantities such as log x, shared by the components)
+        self.prep_tile = getattr(m, "prep_tile", _no_prep_tile)
         self.draw = getattr(m, "draw", _no_draw)
         self.draw_tile = getattr(m, "draw_tile", _no_draw_tile)
         self.draw_tiled = hasattr(m, "draw_tile")
@@ -165,6 +183,7 @@ def make_log_prob(fam, dtype, dim):
     has_bound = h.has_bound
     tiled = h.tiled
     tile = h.logpdf_tile
+    prep_tile = h.prep_tile
     # a scalar event (D = 1 at compile time) or a vector family without a tile
     # loop: log-density, shift and exp in one loop per component
     fused = (uni and dim == 1) or not (uni or tiled)
@@ -293,6 +312,8 @@ def make_log_prob(fam, dtype, dim):
                             for j in range(D):
                                 xs[i, 0, j] = x[s0 + i, b0, j]
                         acc[i] = zero
+                    if tiled:  # a vector family's per-point quantities, once for all components
+                        prep_tile(xt, nl, work)
                     tb = tab[b0:b0 + 1]
                     mb = ninf
                     for k in range(K):
@@ -414,10 +435,22 @@ def make_cdf(fam, dtype):
     tails, where the SIMD terms lose relative accuracy) or NaN are redone with
     the exact ``cdf1``.  Divided by the sum of the weights as stored, so
     ``cdf(+inf)`` is exactly 1.
+
+    One mixture for every point (``B == 1``) and a family with a ``cdf1_tile``
+    hook: the hook adds a whole tile's terms of one component, given the
+    tile's range of values, so it can take each (tile, component) pair's
+    cheapest exact path (for Normal: nothing to compute where every term is 1
+    or below 5.6e-30, one region of the erfc where the tile lies in it).  With
+    at least :data:`CDF_SORT_K` components the points are visited in sorted
+    order (an argsort of the values), so that tiles are narrow and those paths
+    are taken; each point's result does not depend on its tile (the hook gives
+    the same terms, bit for bit, as ``cdf1_fast``).
     """
     h = Hooks(fam)
     cdf1 = h.cdf1
     cdf1_fast = h.cdf1_fast
+    cdf1_tile = h.cdf1_tile
+    tiled = h.cdf_tiled
     F = np.float32 if str(dtype) == "float32" else np.float64
     L = TILE
 
@@ -427,26 +460,53 @@ def make_cdf(fam, dtype):
         N = x.shape[0] * B
         ntiles = (N + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
+        srt = tiled and B == 1 and K >= CDF_SORT_K and N > L
+        if srt:
+            xs = np.empty(N, np.float64)
+            for n in range(N):
+                xs[n] = x[n, 0, 0]
+            perm = np.argsort(xs)  # NaNs last
+        else:
+            perm = np.empty(0, np.int64)
+        tot0 = 0.0
+        if B == 1:
+            for k in range(K):
+                tot0 += np.float64(w[0, k])
         for c in prange(nchunks):
             acc = np.empty(L, np.float64)
             tot = np.empty(L, np.float64)
             xv = np.empty(L, np.float64)
             bb = np.empty(L, np.int64)
+            idx = np.empty(L, np.int64)
             for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
                 n0 = t * L
                 nl = min(L, N - n0)
                 _batch_rows(n0, nl, B, bb)
+                xlo = math.inf
+                xhi = -math.inf
                 for i in range(nl):
-                    xv[i] = x[(n0 + i) // B, bb[i], 0]
+                    n = perm[n0 + i] if srt else n0 + i
+                    idx[i] = n
+                    v = np.float64(x[n // B, bb[i], 0])
+                    xv[i] = v
+                    xlo = min(xlo, v)
+                    xhi = max(xhi, v)
                     acc[i] = 0.0
                     tot[i] = 0.0
                 if B == 1:
-                    for k in range(K):
-                        wk = np.float64(w[0, k])
-                        for i in range(nl):
-                            acc[i] += wk * cdf1_fast(xv[i], tab, 0, k, 0)
-                        for i in range(nl):
-                            tot[i] += wk
+                    ok = tiled
+                    for i in range(nl):
+                        ok = ok and xv[i] == xv[i]  # a NaN: the plain loop (and NaN results)
+                    if ok:
+                        for k in range(K):
+                            cdf1_tile(xv, nl, xlo, xhi, tab, 0, k, 0, np.float64(w[0, k]), acc)
+                    else:
+                        for k in range(K):
+                            wk = np.float64(w[0, k])
+                            for i in range(nl):
+                                acc[i] += wk * cdf1_fast(xv[i], tab, 0, k, 0)
+                    for i in range(nl):
+                        tot[i] = tot0
                 else:
                     for k in range(K):
                         for i in range(nl):
@@ -456,7 +516,7 @@ def make_cdf(fam, dtype):
                 nfix = 0
                 for i in range(nl):
                     r = acc[i] / tot[i]
-                    out[n0 + i] = F(min(r, 1.0))
+                    out[idx[i]] = F(min(r, 1.0))
                     nfix += not r >= CDF_THRESH
                 if nfix:
                     for i in range(nl):
@@ -467,7 +527,7 @@ def make_cdf(fam, dtype):
                             for k in range(K):
                                 a += np.float64(w[b, k]) * cdf1(xv[i], tab, b, k, 0)  # NaN x: NaN
                                 s += np.float64(w[b, k])
-                            out[n0 + i] = F(min(a / s, 1.0))
+                            out[idx[i]] = F(min(a / s, 1.0))
 
     return mixture_cdf
 

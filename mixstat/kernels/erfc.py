@@ -3,7 +3,7 @@
 ``math.erfc`` in a CPU loop is a scalar call to glibc (numba's pip wheels have
 no SVML), which stops LLVM from vectorising the loop.  :func:`erfc_poly` is the
 method of fdlibm's ``s_erf.c`` (public domain, Sun Microsystems 1993) written
-with arithmetic, comparisons, bit casts and :func:`.fastmath.exp_neg` only:
+with arithmetic, comparisons, bit casts and :func:`.fastmath.exp_neg2` only:
 every region's formula is evaluated and the result is picked by selects, so a
 loop that calls it compiles to SIMD code (ymm/zmm registers).
 
@@ -24,10 +24,12 @@ Regions (``ax = |x|``), as in fdlibm:
 * ``ax >= 28``: ``0`` (``x > 0``) or ``2``.
 
 Both exponents are negative (``R/S < -0.0098``, ``(z - ax)(z + ax) <= 0``;
-``tests/test_erfc.py`` checks it), so :func:`.fastmath.exp_neg` serves.  They
-are not summed into one exponential: the first is exact and up to ``-785``, so
-the sum would round it by up to 2**-44 absolute: 6e-14 relative in the result.
-``exp_neg`` flushes below ``-708.4`` and ``erfc`` is subnormal above
+``tests/test_erfc.py`` checks it).  They are not rounded into one sum: the
+first is exact and up to ``-785``, so the sum would round it by up to 2**-44
+absolute (6e-14 relative in the result); :func:`.fastmath.exp_neg2` takes them
+apart and adds the small one into the reduced argument, after the exact
+``hi - k ln2_hi`` (one exponential, not two).
+``exp_neg2`` flushes below ``-708.4`` and ``erfc`` is subnormal above
 ``x = 26.543``: for ``ax > 26`` the first exponent is raised by ``128 ln 2``
 (its high part, with 32 trailing zero bits, keeps the sum exact; the low part
 goes to the second exponent) and the quotient is multiplied by ``2**-128``,
@@ -66,7 +68,7 @@ from numba import njit, types
 from numba.core.target_extension import GPU, current_target, target_registry
 from numba.extending import overload
 
-from .fastmath import _LN2_HI, _LN2_LO, exp_neg
+from .fastmath import _LN2_HI, _LN2_LO, exp_neg2
 
 _INLINE = dict(inline="always", error_model="numpy", fastmath={"contract", "nsz", "arcp"},
                cache=True)
@@ -146,6 +148,40 @@ _TWO_M128 = 2.0 ** -128
 
 
 @njit(**_INLINE)
+def erfc_tail(ax):
+    """``erfc(ax)`` for ``1.25 <= ax`` (``ax`` is clamped to ``[1.25, 28]``; 0 at 28): the tail
+    region of :func:`erfc_poly`, alone, for loops that know every point is there."""
+    xt = _X_TAIL if ax < _X_TAIL else ax
+    xt = _X_HUGE if xt > _X_HUGE else xt
+    w = 1.0 / (xt * xt)
+    r_a = _RA0 + w * (_RA1 + w * (_RA2 + w * (_RA3 + w * (_RA4 + w * (_RA5 + w * (
+        _RA6 + w * _RA7))))))
+    s_a = 1.0 + w * (_SA1 + w * (_SA2 + w * (_SA3 + w * (_SA4 + w * (_SA5 + w * (
+        _SA6 + w * (_SA7 + w * _SA8)))))))
+    r_b = _RB0 + w * (_RB1 + w * (_RB2 + w * (_RB3 + w * (_RB4 + w * (_RB5 + w * _RB6)))))
+    s_b = 1.0 + w * (_SB1 + w * (_SB2 + w * (_SB3 + w * (_SB4 + w * (_SB5 + w * (
+        _SB6 + w * _SB7))))))
+    lo = xt < _X_RB
+    q = (r_a if lo else r_b) / (s_a if lo else s_b)
+    return _tail(xt, q)
+
+
+@njit(**_INLINE)
+def _tail(xt, q):
+    """``exp(-z*z - 0.5625) exp((z - xt)(z + xt) + q) / xt`` as one exponential of an exact
+    part and a small one (:func:`.fastmath.exp_neg2`), scaled beyond ``_X_SCALE``."""
+    z = np.int64(np.float64(xt).view(np.int64) & _HI_MASK).view(np.float64)
+    e1 = -z * z - 0.5625  # exact: z has 21 significant bits
+    e2 = (z - xt) * (z + xt) + q
+    scaled = xt > _X_SCALE
+    e1 = e1 + _SCALE_HI if scaled else e1
+    e2 = e2 + _SCALE_LO if scaled else e2
+    f = _TWO_M128 if scaled else 1.0
+    r = exp_neg2(e1, e2) / xt * f
+    return 0.0 if xt >= _X_HUGE else r
+
+
+@njit(**_INLINE)
 def erfc_poly(x):
     """``erfc(x)``, float64 (float32 or integer input is converted); within 2.5 ulp.
 
@@ -192,19 +228,9 @@ def erfc_poly(x):
     y_pos = (1.0 - _ERX) - q
     y_neg = 1.0 + (_ERX + q)
     y_mid = y_neg if x < 0.0 else y_pos
-    # 1.25 <= |x| < 28
-    z = np.int64(np.float64(xt).view(np.int64) & _HI_MASK).view(np.float64)
-    e1 = -z * z - 0.5625  # exact: z has 21 significant bits
-    e2 = (z - xt) * (z + xt) + q
-    scaled = xt > _X_SCALE
-    e1 = e1 + _SCALE_HI if scaled else e1
-    e2 = e2 + _SCALE_LO if scaled else e2
-    f = _TWO_M128 if scaled else 1.0
-    r = exp_neg(e1) * exp_neg(e2) / xt * f
-    y_tail = 2.0 - r if x < 0.0 else r
-    # |x| >= 28 (inf included)
-    y = 2.0 if x < 0.0 else 0.0
-    y = y_tail if ax < _X_HUGE else y
+    # 1.25 <= |x| < 28 (0 from 28 on, inf included)
+    r = _tail(xt, q)
+    y = 2.0 - r if x < 0.0 else r
     y = y_mid if mid else y
     y = y_small if small else y
     return x if x != x else y

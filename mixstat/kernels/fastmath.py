@@ -80,6 +80,33 @@ def exp_neg(x):
 
 
 @njit(**_INLINE)
+def exp_neg2(hi, lo):
+    """``exp(hi + lo)`` for ``hi + lo <= 0``, float64, with ``lo`` (small) entering the reduced
+    argument: ``hi - k ln2_hi`` is exact when ``hi`` is a multiple of ``2**-43`` (as an exact
+    ``-z*z`` is), so the sum's rounding error does not scale with ``|hi|``; within 2.5 ulp.
+    0 below -708.4."""
+    x = hi + lo
+    kf = x * _LOG2E + _SHIFT
+    ki = np.float64(kf).view(np.int64) - _SHIFT_BITS
+    kf = kf - _SHIFT
+    r = (hi - kf * _LN2_HI) + (lo - kf * _LN2_LO)
+    p = _E10
+    p = p * r + _E9
+    p = p * r + _E8
+    p = p * r + _E7
+    p = p * r + _E6
+    p = p * r + _E5
+    p = p * r + _E4
+    p = p * r + _E3
+    p = p * r + _E2
+    p = p * r + _E1
+    p = p * r + _E0
+    scale = np.int64((ki + 1023) << 52).view(np.float64)
+    y = p * scale
+    return 0.0 if x < _EXP_MIN else y
+
+
+@njit(**_INLINE)
 def exp_neg32(x):
     """``exp(x)`` for ``x <= 0`` (or NaN), float32 arithmetic; 0 below -87.3."""
     kf = x * _LOG2E_F + _SHIFT_F

@@ -44,9 +44,9 @@ __all__ = ["Family", "Op", "FAMILIES", "OPS", "family", "op", "pairs", "HOOKS"]
 
 #: every hook a family module may define, by event kind
 HOOKS = {
-    "scalar": ("pack", "P", "NPRE", "pre1", "logpdf1", "logpdf1_fast", "bound1", "cdf1", "cdf1_fast",
+    "scalar": ("pack", "P", "NPRE", "pre1", "logpdf1", "logpdf1_fast", "bound1", "cdf1", "cdf1_fast", "cdf1_tile",
                "draw1", "draw_tile"),
-    "vector": ("pack", "logpdf", "logpdf_tile", "bound", "draw"),
+    "vector": ("pack", "logpdf", "prep_tile", "logpdf_tile", "bound", "draw"),
 }
 
 
@@ -106,6 +106,7 @@ FAMILIES = (
     Family("normal", "scalar", static_scalar=True),
     Family("categorical", "scalar", discrete=True),
     Family("mvn", "vector"),
+    Family("lowrank_mvn", "vector"),  # covariance W W^T + diag(d), Woodbury
     Family("exponential", "scalar"),
     Family("lognormal", "scalar"),
     Family("halfnormal", "scalar"),
@@ -118,6 +119,12 @@ FAMILIES = (
     Family("gamma", "scalar", bounded=False),  # unbounded at 0 for concentration < 1
     Family("beta", "scalar", bounded=False),  # unbounded at an end for a concentration < 1
     Family("uniform", "scalar"),
+    Family("bernoulli", "scalar", discrete=True),
+    Family("binomial", "scalar", discrete=True),
+    Family("geometric", "scalar", discrete=True),
+    Family("poisson", "scalar", discrete=True),
+    Family("negative_binomial", "scalar", discrete=True),
+    Family("dirichlet", "vector", bounded=False),  # unbounded at the boundary for a concentration < 1
 )
 
 #: every operation.  ``needs`` are per event kind: a scalar family needs the

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ..erfc import erfc_any
+from ..erfc import erfc_any, erfc_tail
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
 
@@ -33,6 +33,11 @@ _SQRT_HALF_LO = -4.833646656726457e-17
 _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 _SPLIT = 134217729.0  # 2**27 + 1
 _BIG = 2.0 ** 900
+#: from z = 6 on, 0.5 erfc(-z) rounds to 1; below z = -8 the cdf is under 5.6e-30: dropped
+#: terms then change a total of at least CDF_THRESH (smaller totals are redone exactly)
+#: by less than 5.6e-20 relative
+Z_ONE = 6.0
+Z_ZERO = 8.0
 _TINY = 2.0 ** -900
 
 
@@ -75,12 +80,44 @@ def bound1(tab, b, k, o):
     return tab[b, k, o + CONST]
 
 
-@register_jitable
+@register_jitable(inline="always")  # inlined into the caller's IR: the tile loop vectorises
 def cdf1_fast(v, tab, b, k, o):
     """SIMD form (vectorisable erfc); relative error ~2 z**2 eps in the lower
-    tail, which the loops bound by redoing points whose total is small."""
+    tail, which the loops bound by redoing points whose total is small.  0 for
+    ``z <= -Z_ZERO`` (the cdf is below 5.6e-30 there), so that :func:`cdf1_tile`
+    may skip those terms and still give the same sums bit for bit."""
     z = (np.float64(v) - np.float64(tab[b, k, o + LOC])) * np.float64(tab[b, k, o + INV])
-    return 0.5 * erfc_any(-z)
+    r = 0.5 * erfc_any(-z)
+    return 0.0 if z <= -Z_ZERO else r
+
+
+@register_jitable
+def cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
+    """``acc[i] += wk * cdf1_fast(xv[i], ...)`` for ``i < nl``, the same terms bit for bit, for
+    values in ``[xlo, xhi]`` (no NaN), by the cheapest path for the whole tile: every ``z``
+    at least ``Z_ONE`` (every term is ``wk``: 0.5 erfc(-z) rounds to 1), at most ``-Z_ZERO``
+    (0), at least 1.25 or at most -1.25 (the tail region of the erfc only), else all regions."""
+    mu = np.float64(tab[b, k, o + LOC])
+    inv = np.float64(tab[b, k, o + INV])
+    zlo = (xlo - mu) * inv
+    zhi = (xhi - mu) * inv
+    if zlo >= Z_ONE:
+        for i in range(nl):
+            acc[i] += wk
+    elif zhi <= -Z_ZERO:
+        pass
+    elif zlo >= 1.25:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            acc[i] += wk * (0.5 * (2.0 - erfc_tail(z)))
+    elif zhi <= -1.25:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            r = 0.5 * erfc_tail(-z)
+            acc[i] += wk * (0.0 if z <= -Z_ZERO else r)
+    else:
+        for i in range(nl):
+            acc[i] += wk * cdf1_fast(xv[i], tab, b, k, o)
 
 
 @register_jitable
