@@ -128,7 +128,7 @@ def _prefer_vector_width(width):
     attr = f' "prefer-vector-width"="{width}" {{'
 
     def with_width(text):
-        return original(_DEFINE.sub(lambda m: m.group(1) + attr, text))
+        return original(_DEFINE.sub(lambda m: m.group(1) + (_INLINE_ATTR if _ALWAYS.search(m.group(1)) else "") + attr, text))
 
     cgutils.normalize_ir_text = with_width
     try:
@@ -139,6 +139,9 @@ def _prefer_vector_width(width):
 
 # a function definition's first line, up to its opening brace
 _DEFINE = re.compile(r"^(define [^\n]*?)\s*\{[ \t]*$", re.M)
+# family hooks named ``*_fast`` (the SIMD forms, called in the loops over a tile's points)
+_ALWAYS = re.compile(r"@\"?_ZN[^(]*\d+[a-z0-9_]*_fast[^a-z0-9_]")
+_INLINE_ATTR = " alwaysinline"
 
 
 def _signature(op, dtype):

@@ -113,6 +113,22 @@ CDF_THRESH = 1e-10
 CDF_SORT_K = 128
 
 
+def _named(fn, *key):
+    """Give a loop's per-chunk function (an inner function of a factory) a module-level name.
+
+    numba's on-disk cache keys a kernel by a pickle of its closure, which holds
+    this function: pickled by value, its globals would come along, and the
+    pickle of a numba dispatcher differs in every process (a cache miss each
+    time).  Registered here under a name unique to its kernel, it pickles by
+    reference.
+    """
+    name = "_chunk_" + "_".join(str(k) for k in key)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = __name__
+    globals()[name] = fn
+    return fn
+
+
 class Hooks:
     """A family's hooks, with stand-ins for the ones it does not define.
 
@@ -195,7 +211,10 @@ def make_log_prob(fam, dtype, dim):
     thresh = F(math.exp(-60.0 if f32 else -600.0))
     L = TILE
 
-    def log_prob(x, logw, tab, out):
+    @register_jitable
+    def chunk(c, nchunks, ntiles, per, x, logw, tab, out):
+        # one prange iteration, a function of its own: numba's parfor passes then see a
+        # small loop body (their copy propagation is quadratic in the body's size)
         S = x.shape[0]
         B = x.shape[1]
         D = dim if dim > 0 else x.shape[2]
@@ -274,6 +293,151 @@ def make_log_prob(fam, dtype, dim):
                 for i in range(nl):
                     tv[i] = logpdf(xs, i, 0, tb, k)
 
+        # scratch for every tile of this chunk, allocated once (see CHUNKS)
+        acc = np.empty(L, F)
+        tv = np.empty(L, F)
+        work = np.empty(L, F)
+        mv = np.empty(L, F)
+        xt = np.empty((DF, 1, L), F)  # along s: coordinate-major, seen as (L, 1, DF)
+        xs = xt.T
+        xq = np.empty((DF, L, 1), F)  # along b: seen as (1, L, DF)
+        xb = xq.T
+        for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+            r = t // per
+            c0 = (t - r * per) * L
+            if along_s:
+                b0 = r
+                s0 = c0
+                nl = min(L, S - c0)
+                for i in range(nl):
+                    if uni:
+                        for j in range(D):
+                            v = x[s0 + i, b0, j]
+                            xs[i, 0, j * NF] = v
+                            if NPRE > 0:
+                                p0, p1 = pre1(v)
+                                xs[i, 0, j * NF + 1] = p0
+                                if NPRE > 1:
+                                    xs[i, 0, j * NF + 2] = p1
+                    else:
+                        for j in range(D):
+                            xs[i, 0, j] = x[s0 + i, b0, j]
+                    acc[i] = zero
+                if tiled:  # a vector family's per-point quantities, once for all components
+                    prep_tile(xt, nl, work)
+                tb = tab[b0:b0 + 1]
+                mb = ninf
+                for k in range(K):
+                    vk = F(logw[b0, k] + top(tab, b0, k))
+                    mb = vk if vk > mb else mb
+                if not bounded and mb == pinf:
+                    # no finite bound: each point's own maximum term first
+                    for i in range(nl):
+                        mv[i] = ninf
+                    for k in range(K):
+                        eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                        sh = logw[b0, k]
+                        for i in range(nl):
+                            vk = F(tv[i] + sh)
+                            mv[i] = vk if vk > mv[i] else mv[i]
+                    for i in range(nl):
+                        mv[i] = mv[i] if mv[i] > ninf else zero
+                    for k in range(K):
+                        eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                        sh = logw[b0, k]
+                        for i in range(nl):
+                            acc[i] += exp_neg_any(F(tv[i] + sh - mv[i]))
+                else:
+                    mb = mb if mb > ninf else zero
+                    for i in range(nl):
+                        mv[i] = mb
+                    if fused:
+                        # one loop per component: log-density, shift and exp (SIMD)
+                        for k in range(K):
+                            sh = logw[b0, k] - mb
+                            for i in range(nl):
+                                acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh))
+                    else:
+                        for k in range(K):
+                            eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                            sh = logw[b0, k] - mb
+                            for i in range(nl):
+                                acc[i] += exp_neg_any(F(tv[i] + sh))
+                # log by polynomial in a loop of its own (SIMD); then the few
+                # points that need it are redone exactly
+                nfix = 0
+                if B == 1:  # unit stride: a SIMD loop
+                    for i in range(nl):
+                        out[s0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
+                        nfix += not acc[i] >= thresh
+                else:
+                    for i in range(nl):
+                        out[(s0 + i) * B + b0] = mv[i] + F(log_pos(np.float64(acc[i])))
+                        nfix += not acc[i] >= thresh
+                if nfix:
+                    for i in range(nl):
+                        if not acc[i] >= thresh:
+                            out[(s0 + i) * B + b0] = exact(s0 + i, b0)
+            else:
+                s0 = r
+                b0 = c0
+                nl = min(L, B - c0)
+                tb = tab[b0:b0 + nl]
+                lw = logw[b0:b0 + nl]
+                for i in range(nl):
+                    if uni:
+                        for j in range(D):
+                            v = x[s0, b0 + i, j]
+                            xb[0, i, j * NF] = v
+                            if NPRE > 0:
+                                p0, p1 = pre1(v)
+                                xb[0, i, j * NF + 1] = p0
+                                if NPRE > 1:
+                                    xb[0, i, j * NF + 2] = p1
+                    else:
+                        for j in range(D):
+                            xb[0, i, j] = x[s0, b0 + i, j]
+                    mb = ninf
+                    for k in range(K):
+                        vk = F(lw[i, k] + top(tb, i, k))
+                        mb = vk if vk > mb else mb
+                    if not bounded and mb == pinf:
+                        mb = ninf
+                        for k in range(K):
+                            vk = F(lw[i, k] + term(x, s0, b0 + i, tab, b0 + i, k))
+                            mb = vk if vk > mb else mb
+                    mv[i] = mb if mb > ninf else zero
+                    acc[i] = zero
+                for k in range(K):
+                    # two loops: with the gathers of this tile's parameter
+                    # rows in it, LLVM does not vectorise the exp loop
+                    if uni:
+                        for i in range(nl):
+                            r2 = zero
+                            for j in range(D):
+                                v = xb[0, i, j * NF]
+                                p0 = xb[0, i, j * NF + 1] if NPRE > 0 else v
+                                p1 = xb[0, i, j * NF + 2] if NPRE > 1 else v
+                                r2 += logpdf1_fast(v, p0, p1, tb, i, k, j * P)
+                            tv[i] = F(r2 + (lw[i, k] - mv[i]))
+                    else:
+                        for i in range(nl):
+                            tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
+                    for i in range(nl):
+                        acc[i] += exp_neg_any(tv[i])
+                nfix = 0
+                for i in range(nl):
+                    out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
+                    nfix += not acc[i] >= thresh
+                if nfix:
+                    for i in range(nl):
+                        if not acc[i] >= thresh:
+                            out[s0 * B + b0 + i] = exact(s0, b0 + i)
+
+    def log_prob(x, logw, tab, out):
+        S = x.shape[0]
+        B = x.shape[1]
+        along_s = B < L
         if along_s:
             per = (S + L - 1) // L
             ntiles = per * B
@@ -282,146 +446,9 @@ def make_log_prob(fam, dtype, dim):
             ntiles = per * S
         nchunks = min(ntiles, CHUNKS)
         for c in prange(nchunks):
-            # scratch for every tile of this chunk, allocated once (see CHUNKS)
-            acc = np.empty(L, F)
-            tv = np.empty(L, F)
-            work = np.empty(L, F)
-            mv = np.empty(L, F)
-            xt = np.empty((DF, 1, L), F)  # along s: coordinate-major, seen as (L, 1, DF)
-            xs = xt.T
-            xq = np.empty((DF, L, 1), F)  # along b: seen as (1, L, DF)
-            xb = xq.T
-            for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
-                r = t // per
-                c0 = (t - r * per) * L
-                if along_s:
-                    b0 = r
-                    s0 = c0
-                    nl = min(L, S - c0)
-                    for i in range(nl):
-                        if uni:
-                            for j in range(D):
-                                v = x[s0 + i, b0, j]
-                                xs[i, 0, j * NF] = v
-                                if NPRE > 0:
-                                    p0, p1 = pre1(v)
-                                    xs[i, 0, j * NF + 1] = p0
-                                    if NPRE > 1:
-                                        xs[i, 0, j * NF + 2] = p1
-                        else:
-                            for j in range(D):
-                                xs[i, 0, j] = x[s0 + i, b0, j]
-                        acc[i] = zero
-                    if tiled:  # a vector family's per-point quantities, once for all components
-                        prep_tile(xt, nl, work)
-                    tb = tab[b0:b0 + 1]
-                    mb = ninf
-                    for k in range(K):
-                        vk = F(logw[b0, k] + top(tab, b0, k))
-                        mb = vk if vk > mb else mb
-                    if not bounded and mb == pinf:
-                        # no finite bound: each point's own maximum term first
-                        for i in range(nl):
-                            mv[i] = ninf
-                        for k in range(K):
-                            eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
-                            sh = logw[b0, k]
-                            for i in range(nl):
-                                vk = F(tv[i] + sh)
-                                mv[i] = vk if vk > mv[i] else mv[i]
-                        for i in range(nl):
-                            mv[i] = mv[i] if mv[i] > ninf else zero
-                        for k in range(K):
-                            eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
-                            sh = logw[b0, k]
-                            for i in range(nl):
-                                acc[i] += exp_neg_any(F(tv[i] + sh - mv[i]))
-                    else:
-                        mb = mb if mb > ninf else zero
-                        for i in range(nl):
-                            mv[i] = mb
-                        if fused:
-                            # one loop per component: log-density, shift and exp (SIMD)
-                            for k in range(K):
-                                sh = logw[b0, k] - mb
-                                for i in range(nl):
-                                    acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh))
-                        else:
-                            for k in range(K):
-                                eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
-                                sh = logw[b0, k] - mb
-                                for i in range(nl):
-                                    acc[i] += exp_neg_any(F(tv[i] + sh))
-                    # log by polynomial in a loop of its own (SIMD); then the few
-                    # points that need it are redone exactly
-                    nfix = 0
-                    if B == 1:  # unit stride: a SIMD loop
-                        for i in range(nl):
-                            out[s0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
-                            nfix += not acc[i] >= thresh
-                    else:
-                        for i in range(nl):
-                            out[(s0 + i) * B + b0] = mv[i] + F(log_pos(np.float64(acc[i])))
-                            nfix += not acc[i] >= thresh
-                    if nfix:
-                        for i in range(nl):
-                            if not acc[i] >= thresh:
-                                out[(s0 + i) * B + b0] = exact(s0 + i, b0)
-                else:
-                    s0 = r
-                    b0 = c0
-                    nl = min(L, B - c0)
-                    tb = tab[b0:b0 + nl]
-                    lw = logw[b0:b0 + nl]
-                    for i in range(nl):
-                        if uni:
-                            for j in range(D):
-                                v = x[s0, b0 + i, j]
-                                xb[0, i, j * NF] = v
-                                if NPRE > 0:
-                                    p0, p1 = pre1(v)
-                                    xb[0, i, j * NF + 1] = p0
-                                    if NPRE > 1:
-                                        xb[0, i, j * NF + 2] = p1
-                        else:
-                            for j in range(D):
-                                xb[0, i, j] = x[s0, b0 + i, j]
-                        mb = ninf
-                        for k in range(K):
-                            vk = F(lw[i, k] + top(tb, i, k))
-                            mb = vk if vk > mb else mb
-                        if not bounded and mb == pinf:
-                            mb = ninf
-                            for k in range(K):
-                                vk = F(lw[i, k] + term(x, s0, b0 + i, tab, b0 + i, k))
-                                mb = vk if vk > mb else mb
-                        mv[i] = mb if mb > ninf else zero
-                        acc[i] = zero
-                    for k in range(K):
-                        # two loops: with the gathers of this tile's parameter
-                        # rows in it, LLVM does not vectorise the exp loop
-                        if uni:
-                            for i in range(nl):
-                                r2 = zero
-                                for j in range(D):
-                                    v = xb[0, i, j * NF]
-                                    p0 = xb[0, i, j * NF + 1] if NPRE > 0 else v
-                                    p1 = xb[0, i, j * NF + 2] if NPRE > 1 else v
-                                    r2 += logpdf1_fast(v, p0, p1, tb, i, k, j * P)
-                                tv[i] = F(r2 + (lw[i, k] - mv[i]))
-                        else:
-                            for i in range(nl):
-                                tv[i] = F(logpdf(xb, 0, i, tb, k) + (lw[i, k] - mv[i]))
-                        for i in range(nl):
-                            acc[i] += exp_neg_any(tv[i])
-                    nfix = 0
-                    for i in range(nl):
-                        out[s0 * B + b0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
-                        nfix += not acc[i] >= thresh
-                    if nfix:
-                        for i in range(nl):
-                            if not acc[i] >= thresh:
-                                out[s0 * B + b0 + i] = exact(s0, b0 + i)
+            chunk(c, nchunks, ntiles, per, x, logw, tab, out)
+
+    _named(chunk, "log_prob", fam.name, dtype, dim)
 
     return log_prob
 
@@ -454,6 +481,67 @@ def make_cdf(fam, dtype):
     F = np.float32 if str(dtype) == "float32" else np.float64
     L = TILE
 
+    @register_jitable
+    def chunk(c, nchunks, ntiles, srt, perm, tot0, x, w, tab, out):
+        B = x.shape[1]
+        K = w.shape[1]
+        N = x.shape[0] * B
+        acc = np.empty(L, np.float64)
+        tot = np.empty(L, np.float64)
+        xv = np.empty(L, np.float64)
+        bb = np.empty(L, np.int64)
+        idx = np.empty(L, np.int64)
+        for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+            n0 = t * L
+            nl = min(L, N - n0)
+            _batch_rows(n0, nl, B, bb)
+            xlo = math.inf
+            xhi = -math.inf
+            for i in range(nl):
+                n = perm[n0 + i] if srt else n0 + i
+                idx[i] = n
+                v = np.float64(x[n // B, bb[i], 0])
+                xv[i] = v
+                xlo = min(xlo, v)
+                xhi = max(xhi, v)
+                acc[i] = 0.0
+                tot[i] = 0.0
+            if B == 1:
+                ok = tiled
+                for i in range(nl):
+                    ok = ok and xv[i] == xv[i]  # a NaN: the plain loop (and NaN results)
+                if ok:
+                    for k in range(K):
+                        cdf1_tile(xv, nl, xlo, xhi, tab, 0, k, 0, np.float64(w[0, k]), acc)
+                else:
+                    for k in range(K):
+                        wk = np.float64(w[0, k])
+                        for i in range(nl):
+                            acc[i] += wk * cdf1_fast(xv[i], tab, 0, k, 0)
+                for i in range(nl):
+                    tot[i] = tot0
+            else:
+                for k in range(K):
+                    for i in range(nl):
+                        b = bb[i]
+                        acc[i] += np.float64(w[b, k]) * cdf1_fast(xv[i], tab, b, k, 0)
+                        tot[i] += np.float64(w[b, k])
+            nfix = 0
+            for i in range(nl):
+                r = acc[i] / tot[i]
+                out[idx[i]] = F(min(r, 1.0))
+                nfix += not r >= CDF_THRESH
+            if nfix:
+                for i in range(nl):
+                    if not acc[i] / tot[i] >= CDF_THRESH:
+                        b = bb[i]
+                        a = 0.0
+                        s = 0.0
+                        for k in range(K):
+                            a += np.float64(w[b, k]) * cdf1(xv[i], tab, b, k, 0)  # NaN x: NaN
+                            s += np.float64(w[b, k])
+                        out[idx[i]] = F(min(a / s, 1.0))
+
     def mixture_cdf(x, w, tab, out):
         B = x.shape[1]
         K = w.shape[1]
@@ -473,61 +561,9 @@ def make_cdf(fam, dtype):
             for k in range(K):
                 tot0 += np.float64(w[0, k])
         for c in prange(nchunks):
-            acc = np.empty(L, np.float64)
-            tot = np.empty(L, np.float64)
-            xv = np.empty(L, np.float64)
-            bb = np.empty(L, np.int64)
-            idx = np.empty(L, np.int64)
-            for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
-                n0 = t * L
-                nl = min(L, N - n0)
-                _batch_rows(n0, nl, B, bb)
-                xlo = math.inf
-                xhi = -math.inf
-                for i in range(nl):
-                    n = perm[n0 + i] if srt else n0 + i
-                    idx[i] = n
-                    v = np.float64(x[n // B, bb[i], 0])
-                    xv[i] = v
-                    xlo = min(xlo, v)
-                    xhi = max(xhi, v)
-                    acc[i] = 0.0
-                    tot[i] = 0.0
-                if B == 1:
-                    ok = tiled
-                    for i in range(nl):
-                        ok = ok and xv[i] == xv[i]  # a NaN: the plain loop (and NaN results)
-                    if ok:
-                        for k in range(K):
-                            cdf1_tile(xv, nl, xlo, xhi, tab, 0, k, 0, np.float64(w[0, k]), acc)
-                    else:
-                        for k in range(K):
-                            wk = np.float64(w[0, k])
-                            for i in range(nl):
-                                acc[i] += wk * cdf1_fast(xv[i], tab, 0, k, 0)
-                    for i in range(nl):
-                        tot[i] = tot0
-                else:
-                    for k in range(K):
-                        for i in range(nl):
-                            b = bb[i]
-                            acc[i] += np.float64(w[b, k]) * cdf1_fast(xv[i], tab, b, k, 0)
-                            tot[i] += np.float64(w[b, k])
-                nfix = 0
-                for i in range(nl):
-                    r = acc[i] / tot[i]
-                    out[idx[i]] = F(min(r, 1.0))
-                    nfix += not r >= CDF_THRESH
-                if nfix:
-                    for i in range(nl):
-                        if not acc[i] / tot[i] >= CDF_THRESH:
-                            b = bb[i]
-                            a = 0.0
-                            s = 0.0
-                            for k in range(K):
-                                a += np.float64(w[b, k]) * cdf1(xv[i], tab, b, k, 0)  # NaN x: NaN
-                                s += np.float64(w[b, k])
-                            out[idx[i]] = F(min(a / s, 1.0))
+            chunk(c, nchunks, ntiles, srt, perm, tot0, x, w, tab, out)
+
+    _named(chunk, "cdf", fam.name, dtype)
 
     return mixture_cdf
 

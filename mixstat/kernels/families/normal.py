@@ -80,7 +80,7 @@ def bound1(tab, b, k, o):
     return tab[b, k, o + CONST]
 
 
-@register_jitable(inline="always")  # inlined into the caller's IR: the tile loop vectorises
+@register_jitable
 def cdf1_fast(v, tab, b, k, o):
     """SIMD form (vectorisable erfc); relative error ~2 z**2 eps in the lower
     tail, which the loops bound by redoing points whose total is small.  0 for
