@@ -144,8 +144,9 @@ _ALWAYS = re.compile(r"@\"?_ZN[^(]*\d+[a-z0-9_]*_fast[^a-z0-9_]")
 _INLINE_ATTR = " alwaysinline"
 
 
-def _signature(op, dtype):
-    """The CPU signature of operation ``op`` (see :mod:`mixstat.kernels.registry`)."""
+def _signature(op, dtype, discrete=False):
+    """The CPU signature of operation ``op`` (see :mod:`mixstat.kernels.registry`); draws of a
+    ``discrete`` family are written as int64 (a float32 buffer would round counts above 2**24)."""
     from numba import types
 
     ft = types.float32 if dtype == "float32" else types.float64
@@ -154,6 +155,7 @@ def _signature(op, dtype):
     out1 = types.Array(ft, 1, "C")
     out2 = types.Array(ft, 2, "C")
     idx1 = types.Array(types.int64, 1, "C")
+    idx2 = types.Array(types.int64, 2, "C")
     i64, u64 = types.int64, types.uint64
     sigs = {
         # x (S, B, D), logw or w (B, K), table (B, K, P), out (S*B,)
@@ -162,7 +164,7 @@ def _signature(op, dtype):
         # x, logw, table, out (S*B, K)
         "terms": types.void(ro3, ro2, ro3, out2),
         # cumw (B, K), table (B, K, P), key0, key1, offset, out (N, D), index (N,) or (0,)
-        "ancestral": types.void(ro2, ro3, u64, u64, i64, out2, idx1),
+        "ancestral": types.void(ro2, ro3, u64, u64, i64, idx2 if discrete else out2, idx1),
     }
     prep = {
         # cumw (B, K), key0, key1, offset, index (N,)
@@ -199,6 +201,7 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
 
             from .kernels import cpu, prep, registry
 
+            fam = None
             if op in prep.OPS:
                 impl = prep.make(op)
             else:
@@ -215,7 +218,8 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
                     # numba's SSA pass warns about the phi nodes of the inlined SIMD erfc
                     # (numba-internal bookkeeping; the kernels' results are tested)
                     warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
-                    k = numba.njit([_signature(op, dtype)], parallel=True, **NJIT_OPTIONS)(impl)
+                    sig = _signature(op, dtype, fam is not None and fam.discrete)
+                    k = numba.njit([sig], parallel=True, **NJIT_OPTIONS)(impl)
             finally:
                 numba.config.CACHE_DIR = old
             _kernels[key] = k

@@ -254,8 +254,8 @@ def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=N
     N = _prod(sample_shape) * _prod(batch_shape)
     key0, key1 = key_for(rng)
     shape = tuple(sample_shape) + tuple(batch_shape)
-    # discrete families: int64 on the device directly, a float buffer cast on the host
-    odt = np.int64 if (spec.discrete and be.name == "cuda") else dtype
+    # discrete families: int64 draws on either device
+    odt = np.int64 if spec.discrete else dtype
     if spec.dim == 0:  # an empty event: nothing to draw, the components are still chosen
         out = _dev_result(be, np.empty(shape + tuple(event_shape),
                                        dtype=np.int64 if spec.discrete else dtype))
@@ -272,8 +272,6 @@ def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=N
         be.launch("sample", spec.family, dtype, spec.dim, N, cw, tab, key0, key1, np.int64(0),
                   out, index)
     out = out.reshape(shape + tuple(event_shape))
-    if spec.discrete and be.name == "cpu":
-        out = out.astype(np.int64)
     if return_index:
         return out, index.reshape(shape)
     return out

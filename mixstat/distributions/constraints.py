@@ -16,8 +16,16 @@ __all__ = [
     "positive_finite",
     "simplex",
     "nonnegative",
+    "nonnegative_finite",
     "integer_interval",
+    "boolean",
+    "greater_than",
+    "left_open_interval",
+    "nonnegative_integer",
+    "positive_integer",
     "interval",
+    "half_open_interval",
+    "less_than",
     "unit_interval",
     "positive_definite",
     "lower_cholesky",
@@ -105,11 +113,20 @@ class _Nonnegative(Constraint):
         return "nonnegative"
 
 
+class _NonnegativeFinite(Constraint):
+    def check(self, value):
+        return (value >= 0) & np.isfinite(value)
+
+    def __repr__(self):
+        return "nonnegative (finite, >= 0)"
+
+
 class _Simplex(Constraint):
     event_dim = 1
 
     def check(self, value):
-        return np.all(value >= 0, axis=-1) & (np.abs(value.sum(-1) - 1) < 1e-6)
+        with np.errstate(invalid="ignore"):  # inf - inf in the sum: NaN, not on the simplex
+            return np.all(value >= 0, axis=-1) & (np.abs(value.sum(-1) - 1) < 1e-6)
 
     def __repr__(self):
         return "simplex"
@@ -123,13 +140,46 @@ class integer_interval(Constraint):
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound = lower_bound
         self.upper_bound = upper_bound
+        #: bounds given per distribution (arrays, e.g. Binomial's total_count): a mixture takes
+        #: the union over components
+        self.depends_on_parameters = np.ndim(lower_bound) > 0 or np.ndim(upper_bound) > 0
 
     def check(self, value):
         with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not an integer, no warning
             return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
 
     def __repr__(self):
-        return f"integer_interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+        lo, hi = (b if np.ndim(b) == 0 else np.array2string(np.asarray(b), threshold=6)
+                  for b in (self.lower_bound, self.upper_bound))
+        return f"integer_interval(lower_bound={lo}, upper_bound={hi})"
+
+
+class _Boolean(Constraint):
+    """The values 0 and 1 (torch's ``boolean``)."""
+
+    is_discrete = True
+
+    def check(self, value):
+        return (value == 0) | (value == 1)
+
+    def __repr__(self):
+        return "boolean"
+
+
+class _IntegerGreaterThan(Constraint):
+    """Integers ``>= lower_bound`` (torch's ``integer_greater_than``; ``+inf`` is not an integer)."""
+
+    is_discrete = True
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not an integer, no warning
+            return (value % 1 == 0) & (value >= self.lower_bound)
+
+    def __repr__(self):
+        return f"integer_greater_than(lower_bound={self.lower_bound})"
 
 
 class interval(Constraint):
@@ -147,6 +197,60 @@ class interval(Constraint):
     def __repr__(self):
         lo, hi = (np.array2string(np.asarray(b), threshold=6) for b in (self.lower_bound, self.upper_bound))
         return f"interval(lower_bound={lo}, upper_bound={hi})"
+
+
+class greater_than(Constraint):
+    """Reals (``+inf`` included) strictly above ``lower_bound``; NaN fails."""
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return value > self.lower_bound
+
+    def __repr__(self):
+        return f"greater_than(lower_bound={self.lower_bound})"
+
+
+class left_open_interval(Constraint):
+    """Reals in ``(lower_bound, upper_bound]`` (Geometric's probs: ``(0, 1]``); NaN fails."""
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value > self.lower_bound) & (value <= self.upper_bound)
+
+    def __repr__(self):
+        return f"left_open_interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class half_open_interval(Constraint):
+    """Reals in ``[lower_bound, upper_bound)`` (torch's ``half_open_interval``); NaN fails."""
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value < self.upper_bound)
+
+    def __repr__(self):
+        return f"half_open_interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class less_than(Constraint):
+    """Reals (``-inf`` included) strictly below ``upper_bound`` (torch's ``less_than``); NaN fails."""
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return value < self.upper_bound
+
+    def __repr__(self):
+        return f"less_than(upper_bound={self.upper_bound})"
 
 
 class _PositiveDefinite(Constraint):
@@ -206,7 +310,11 @@ real_vector = _RealVector()
 positive = _Positive()
 positive_finite = _PositiveFinite()
 nonnegative = _Nonnegative()
+nonnegative_finite = _NonnegativeFinite()
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
 simplex = _Simplex()
 positive_definite = _PositiveDefinite()
 lower_cholesky = _LowerCholesky()
 unit_interval = interval(0.0, 1.0)
+boolean = _Boolean()
