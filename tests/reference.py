@@ -14,6 +14,13 @@ exact float64 values of its float32 parameters) and computes, independently:
   coordinate), ``pmf()`` (category probabilities), ``expand(batch)`` and
   ``ref[idx]`` (select leading batch entries).
 
+Discrete references (``discrete = True``) also give ``n_cells`` (the width
+``C`` of ``pmf()``: cells ``0 .. C - 1``, the last pooling every value
+``>= C - 1``, so that a family with unbounded support (Poisson) has a finite
+table) and ``support_max`` (the largest value of the support, ``inf`` if
+unbounded).  A ``ScipyRef`` with ``discrete = True`` derives them from scipy:
+``C - 2`` is the largest ``ppf(1 - TAIL)`` over the batch.
+
 Conventions follow ``torch.distributions``: a Categorical has NaN mean and
 variance (its values are labels).
 """
@@ -206,6 +213,15 @@ class CategoricalRef(_ParamRef):
         """Category probabilities, ``(*batch, C)``."""
         return np.array(self.probs)
 
+    @property
+    def n_cells(self):
+        """The width of :meth:`pmf`: the number of categories."""
+        return self.probs.shape[-1]
+
+    @property
+    def support_max(self):
+        return self.probs.shape[-1] - 1
+
     def _gather(self, x, table, fill):
         x = np.asarray(x, dtype=np.float64)
         C = self.probs.shape[-1]
@@ -303,6 +319,14 @@ class MixtureRef:
         return (self.weights[..., None] * self.component.pmf()).sum(-2)
 
     @property
+    def n_cells(self):
+        return self.component.n_cells
+
+    @property
+    def support_max(self):
+        return self.component.support_max
+
+    @property
     def mean(self):
         ax = -1 - len(self.event_shape)
         return (self._wev() * self.component.mean).sum(ax)
@@ -342,14 +366,45 @@ class ScipyRef(_ParamRef):
     (subclasses override ``mean``/``variance`` then).
     """
 
+    #: discrete: the upper tail beyond ``ppf(1 - TAIL)`` is pooled into the last cell of ``pmf()``
+    TAIL = 1e-9
+
     def frozen(self):
         raise NotImplementedError
 
     def in_support(self, x):
-        """``a <= x <= b`` with scipy's support ``(a, b)`` of the frozen distribution."""
+        """``a <= x <= b`` with scipy's support ``(a, b)`` of the frozen distribution
+        (discrete: integers only)."""
         a, b = self.frozen().support()
         x = np.asarray(x, dtype=np.float64)
-        return (x >= a) & (x <= b)
+        ok = (x >= a) & (x <= b)
+        if self.discrete:
+            with np.errstate(invalid="ignore"):
+                ok = ok & (np.floor(x) == x)
+        return ok
+
+    @property
+    def support_max(self):
+        """The largest value of the support (``inf`` if unbounded), over the batch."""
+        return float(np.max(self.frozen().support()[1]))
+
+    @property
+    def n_cells(self):
+        """Discrete: the width ``C`` of :meth:`pmf`, ``ppf(1 - TAIL) + 2`` (the largest over the batch)."""
+        with np.errstate(all="ignore"):
+            q = np.max(self.frozen().ppf(1.0 - self.TAIL))
+        return int(min(q, self.support_max + 1)) + 2
+
+    def pmf(self):
+        """Discrete: ``(*batch, C)`` with ``C = n_cells``: ``P(X = c)`` for ``c < C - 1`` and the
+        pooled tail ``P(X >= C - 1)`` in the last cell."""
+        C = self.n_cells
+        f = self.frozen()
+        k = np.arange(C - 1, dtype=np.float64).reshape((C - 1,) + (1,) * len(self.batch_shape))
+        with np.errstate(all="ignore"):
+            p = np.broadcast_to(f.pmf(k), (C - 1,) + self.batch_shape)
+            tail = np.broadcast_to(f.sf(C - 2.0), self.batch_shape)
+        return np.concatenate([np.moveaxis(p, 0, -1), tail[..., None]], axis=-1)
 
     def log_prob(self, x):
         f = self.frozen()
@@ -396,6 +451,14 @@ class DiagRef:
 
     def in_support(self, x):
         return np.asarray(self.base.in_support(x)).all(-1)
+
+    @property
+    def n_cells(self):
+        return self.base.n_cells
+
+    @property
+    def support_max(self):
+        return self.base.support_max
 
     @property
     def mean(self):

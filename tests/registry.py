@@ -16,7 +16,11 @@ Each :class:`Example` has
       vector events: KS of every coordinate against ``ref.marginal(i).cdf`` per
       batch entry, plus the sample covariance against ``ref.covariance``;
   ``"chi2"``
-      discrete: chi-square of the counts against ``ref.pmf()`` per batch entry.
+      discrete: chi-square of the counts against ``ref.pmf()`` per batch entry
+      (``ref.n_cells`` cells, the last pooling the values above; see ``reference.py``);
+  ``"chi2-marginals"``
+      discrete vector events (``Independent`` of a discrete family): the same per
+      coordinate against ``ref.marginal(i).pmf()``.
 
   Mixtures (``is_mixture``) are additionally checked through
   ``sample(..., return_index=True)``: chi-square of the indices against the
@@ -63,7 +67,7 @@ class Example:
 
     @property
     def discrete(self):
-        return self.sampler == "chi2"
+        return self.sampler in ("chi2", "chi2-marginals")
 
     @property
     def n_batch(self):
@@ -71,7 +75,8 @@ class Example:
 
     @property
     def has_entropy(self):
-        return not self.is_mixture
+        # "no-entropy": a family without one (NegativeBinomial, as in torch): NotImplementedError
+        return not self.is_mixture and "no-entropy" not in self.tags
 
     @property
     def has_numeric_mean(self):
@@ -297,7 +302,10 @@ def add_family(name, cls, ref_cls, params, *, tags=frozenset(), K=3, D=3, f32=Tr
     (3,), (2, 4) with a broadcast parameter, float32), under ``Independent``
     (a diagonal event of ``D`` coordinates) and as a ``MixtureSameFamily``
     component (``K`` components, shared and batched weights, a zero weight,
-    and mixtures of ``Independent`` components).
+    and mixtures of ``Independent`` components).  A discrete family (its reference
+    has ``discrete = True``) gets the ``"chi2"``/``"chi2-marginals"`` sampler checks;
+    the tag ``"no-entropy"`` marks a family whose ``entropy()`` raises
+    ``NotImplementedError`` (NegativeBinomial, as in torch).
     """
     tags = frozenset(tags)
     disc = bool(getattr(ref_cls, "discrete", False))

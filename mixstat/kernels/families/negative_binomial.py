@@ -1,0 +1,117 @@
+"""Negative binomial family (torch.distributions' convention): the number of successes
+before ``total_count`` failures, success probability ``p = probs``,
+
+    P(X = x) = Gamma(x + n) / (Gamma(n) x!) p**x (1 - p)**n,  x = 0, 1, 2, ..
+
+(``scipy.stats.nbinom(n, 1 - p)``), ``n = total_count > 0`` real.
+
+Row of one coordinate (``P = 8``; named offsets below):
+``TC = n | LGN = lgamma(n) | LOGP = log p | LOGQ = log(1 - p) | PROB = p | QROB = 1 - p |
+LOG_ODDS = log(p / (1 - p)) | BOUND``, the logs from the façade's helper
+(:func:`mixstat.distributions._binary.log_pq`: accurate for tiny ``p``, ``p`` near 1 and
+any logits).  ``p`` is in ``[0, 1)``.
+
+``log x! = lgamma(x + 1)`` is the per-point quantity (``NPRE = 1``, ``p0``, NaN for a
+value that is not a non-negative finite integer); ``lgamma(x + n)`` is per (point,
+component).  ``x = 0`` gives ``n LOGQ`` (no ``0 * -inf`` for ``p = 0``).  ``cdf`` is
+``I_{1-p}(n, floor(x) + 1)`` (:func:`..special.betainc_pair` with both ``1 - p`` and
+``p`` given, so neither loses digits).  ``draw1`` is the Gamma-Poisson mixture of
+:func:`..samplers_count.negative_binomial` (words ``c`` and ``c + 1``).
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+from scipy import special as sc
+
+from ..samplers_count import ffloor, is_count, negative_binomial
+from ..special import betainc_pair
+
+TC, LGN, LOGP, LOGQ, PROB, QROB, LOG_ODDS, BOUND = 0, 1, 2, 3, 4, 5, 6, 7
+P = 8
+NPRE = 1  # p0 = lgamma(x + 1)
+
+_NAN = math.nan
+_INF = math.inf
+
+
+def pack(total_count, probs, logits, dtype):
+    """Rows ``(..., P)`` from ``total_count`` and whichever of ``probs`` / ``logits`` is not None."""
+    from ...distributions._binary import log_pq
+
+    n = np.asarray(total_count, dtype=np.float64)
+    lp, lq = log_pq(probs, logits)
+    n, lp, lq = np.broadcast_arrays(n, lp, lq)
+    tab = np.empty(n.shape + (P,), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        lgn = sc.gammaln(n)
+        tab[..., TC] = n
+        tab[..., LGN] = lgn
+        tab[..., LOGP] = lp
+        tab[..., LOGQ] = lq
+        tab[..., PROB] = np.exp(lp)
+        tab[..., QROB] = np.exp(lq)
+        tab[..., LOG_ODDS] = lp - lq
+        # the log-mass at the mode floor((n - 1) p / (1 - p)) (0 for n <= 1), rounded up a
+        # little; 0 (a bound: a log-mass) where the cancellation could exceed the round-up
+        m = np.floor(np.maximum(n - 1.0, 0.0) * np.exp(lp - lq))
+        at = sc.gammaln(m + n) - sc.gammaln(m + 1.0) - lgn + n * lq + np.where(m > 0, m * lp, 0.0)
+        ok = np.isfinite(at) & (n < 1e6) & (m < 1e6)
+        bound = np.where(ok, at + 1e-6 * (1.0 + np.abs(np.where(ok, at, 0.0))), 0.0)
+        tab[..., BOUND] = np.minimum(bound, 0.0)
+    return tab.astype(dtype, copy=False)
+
+
+@register_jitable
+def pre1(v):
+    """``(lgamma(v + 1), same)`` in float64 for a non-negative finite integer ``v``, else NaN."""
+    x = np.float64(v)
+    if is_count(x):
+        lg = math.lgamma(x + 1.0)
+        return lg, lg
+    return _NAN, _NAN
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    """Exact log-mass (float64): ``-inf`` off the non-negative integers and at ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if is_count(x):
+        n = np.float64(tab[b, k, o + TC])
+        lq = np.float64(tab[b, k, o + LOGQ])
+        if x == 0.0:
+            return n * lq
+        lp = (math.lgamma(x + n) - np.float64(p0) - np.float64(tab[b, k, o + LGN]) + n * lq
+              + x * np.float64(tab[b, k, o + LOGP]))
+        if lp != lp and n == n and lq == lq:
+            return -_INF  # inf - inf for x near the float64 maximum: the mass underflows
+        return lp
+    if x != x:
+        return x
+    return -_INF
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """An upper bound of ``logpdf1`` over ``x``: the log-mass at the mode (at most 0)."""
+    return tab[b, k, o + BOUND]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``P(X <= v) = I_{1-p}(n, floor(v) + 1)``; 0 below 0, 1 at ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0.0:
+        return 0.0
+    if x == _INF:
+        return 1.0
+    return betainc_pair(np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]),
+                        np.float64(tab[b, k, o + PROB]))[0]
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """Poisson(G p / (1 - p)), G ~ Gamma(total_count), on counter words ``c`` and ``c + 1``."""
+    return negative_binomial(key0, key1, n, c, tab[b, k, o + TC], tab[b, k, o + LOG_ODDS])

@@ -1,0 +1,104 @@
+"""Poisson family: mass ``rate**x exp(-rate) / x!`` on ``x = 0, 1, 2, ..``.
+
+Row of one coordinate (``P = 3``): ``RATE | LOG_RATE | BOUND``.
+
+The point's ``log x! = lgamma(x + 1)`` is the per-point quantity (``NPRE = 1``,
+``p0``, computed once per point by :func:`pre1`; NaN for a value that is not a
+non-negative finite integer), so the log-mass ``x LOG_RATE - RATE - p0`` is one
+multiply-add per (point, component) with no branch (:func:`logpdf1_fast`).  It is
+NaN where it is not exact (a value off the support, and ``0 * -inf`` at ``x = 0``
+for ``rate = 0``); the loop redoes those points with :func:`logpdf1`.
+
+``BOUND`` is the log-mass at the mode ``floor(rate)`` (at most 0), rounded up a
+little.  ``cdf1`` is ``Q(floor(x) + 1, rate)`` (regularised upper incomplete gamma,
+:mod:`..special`); ``draw1`` is :func:`..samplers_count.poisson` (inversion below
+rate 10, PTRS above) on counter word ``c``.
+"""
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+from scipy import special as sc
+
+from ..samplers_count import ffloor, is_count, poisson
+from ..special import gammaincc
+
+RATE, LOG_RATE, BOUND = 0, 1, 2
+P = 3
+NPRE = 1  # p0 = lgamma(x + 1)
+
+_NAN = math.nan
+_INF = math.inf
+
+
+def pack(rate, dtype):
+    """Rows ``(..., P)`` for ``rate``."""
+    r = np.asarray(rate, dtype=np.float64)
+    tab = np.empty(r.shape + (P,), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lr = np.log(r)
+        mode = np.floor(r)
+        # above 1e6 the cancellation in the mode's log-mass could exceed the round-up: 0 (a bound)
+        bound = np.where((r > 0) & (r < 1e6), sc.xlogy(mode, r) - r - sc.gammaln(mode + 1.0), 0.0)
+        tab[..., RATE] = r
+        tab[..., LOG_RATE] = lr
+        tab[..., BOUND] = np.minimum(bound + 1e-6 * (1.0 + np.abs(np.where(np.isfinite(bound), bound, 0.0))), 0.0)
+    return tab.astype(dtype, copy=False)
+
+
+@register_jitable
+def pre1(v):
+    """``(lgamma(v + 1), same)`` in float64 for a non-negative finite integer ``v``, else NaN."""
+    x = np.float64(v)
+    if is_count(x):
+        lg = math.lgamma(x + 1.0)
+        return lg, lg
+    return _NAN, _NAN
+
+
+@register_jitable
+def logpdf1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form, no branch: NaN off the support and at ``x = 0`` for ``rate = 0``."""
+    return v * tab[b, k, o + LOG_RATE] - tab[b, k, o + RATE] - p0
+
+
+@register_jitable
+def logpdf1(v, p0, p1, tab, b, k, o):
+    """Exact log-mass (float64): ``-inf`` off the non-negative integers and at ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if is_count(x):
+        r = np.float64(tab[b, k, o + RATE])
+        if x == 0.0:
+            return -r  # also rate 0: mass 1 at 0
+        lp = x * np.float64(tab[b, k, o + LOG_RATE]) - r - math.lgamma(x + 1.0)
+        if lp != lp and r == r:
+            return -_INF  # inf - inf for x near the float64 maximum: the mass underflows
+        return lp
+    if x != x:
+        return x
+    return -_INF
+
+
+@register_jitable
+def bound1(tab, b, k, o):
+    """An upper bound of ``logpdf1`` over ``x``: the log-mass at the mode (at most 0)."""
+    return tab[b, k, o + BOUND]
+
+
+@register_jitable
+def cdf1(v, tab, b, k, o):
+    """``P(X <= v) = Q(floor(v) + 1, rate)``; 0 below 0, 1 at ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0.0:
+        return 0.0
+    if x == _INF:
+        return 1.0
+    return gammaincc(ffloor(x) + 1.0, np.float64(tab[b, k, o + RATE]))
+
+
+@register_jitable
+def draw1(key0, key1, n, c, tab, b, k, o):
+    """Poisson(rate) on counter word ``c`` (see :mod:`..samplers_count`)."""
+    return poisson(key0, key1, n, c, tab[b, k, o + RATE])
