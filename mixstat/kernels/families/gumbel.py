@@ -15,7 +15,8 @@ import numpy as np
 from numba.extending import register_jitable
 
 from .. import fastmath as _fm
-from ..samplers import std_gumbel
+from ..philox import block_c
+from ..samplers import _open, std_gumbel
 
 # named offsets of one coordinate's row
 LOC, SCALE, INV, CONST = 0, 1, 2, 3
@@ -121,3 +122,51 @@ def cdf1(v, tab, b, k, o):
 def draw1(key0, key1, n, c, tab, b, k, o):
     """``loc + scale G``, G by :func:`..samplers.std_gumbel` (inversion, word ``c``)."""
     return tab[b, k, o + LOC] + std_gumbel(key0, key1, n, c) * tab[b, k, o + SCALE]
+
+
+@register_jitable
+def _neg_log_u(w0, w1):
+    """``E = -log U`` of the open uniform ``U = _open(w0, w1)``, SIMD-friendly, to about
+    1 ulp relative everywhere, as :func:`..samplers.std_gumbel`'s.
+
+    ``std_gumbel`` takes ``-log U`` as ``-log1p(-(1 - U))`` above 1/2 for its
+    relative accuracy near ``U = 1`` (``E`` down to ``1.1e-16``).  The polynomial
+    ``log_pos(U)`` has it too: ``U`` is exact, and for ``U > sqrt(1/2)`` its
+    reduction keeps the exponent 0 and forms ``f = U - 1`` exactly (Sterbenz),
+    then evaluates ``log1p(f)`` by fdlibm's kernel (within 1 ulp relative,
+    however small ``f``); so no ``log1p`` form (nor its branch) is needed here.
+    """
+    return -_fm.log_pos(_open(w0, w1))
+
+
+@register_jitable
+def _std_tile(w0, w1):
+    """:func:`..samplers.std_gumbel` of the open uniform ``U = _open(w0, w1)``, SIMD-friendly:
+    ``-log E``, ``E = -log U`` (:func:`_neg_log_u`), with the polynomial ``log``.
+
+    Within about ``eps (1 + |G|)`` absolute of ``std_gumbel``: ``E``'s ulp
+    becomes an absolute ``eps`` in ``G`` (``-log`` is ill-conditioned, relative,
+    at ``E = 1``, ``G = 0``, for ``draw1`` as well), plus an ulp of ``G``.
+    """
+    return -_fm.log_pos(_neg_log_u(w0, w1))
+
+
+@register_jitable
+def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
+    """:func:`draw1` for points ``g0 + i``, ``i < nl``, every coordinate, ordered for SIMD.
+
+    The standard Gumbel draws by :func:`_std_tile` on the words of
+    :func:`..samplers.std_gumbel` (block 1 of word ``4 j``), first, in a loop
+    without gathers (it vectorises), then ``loc + G scale`` with each point's
+    component.  ``z0``: float64 scratch of the tile's length.
+    """
+    D = out.shape[1]
+    for j in range(D):
+        o = j * P
+        for i in range(nl):  # the random numbers, without gathers (SIMD)
+            w0, w1, w2, w3 = block_c(key0, key1, g0 + i, 1, 4 * j)
+            z0[i] = _std_tile(w0, w1)
+        for i in range(nl):
+            b = bb[i]
+            k = kk[i]
+            out[row0 + i, j] = tab[b, k, o + LOC] + z0[i] * tab[b, k, o + SCALE]
