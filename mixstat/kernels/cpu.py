@@ -326,30 +326,22 @@ def make_log_prob(fam, dtype, dim):
                 if tiled:  # a vector family's per-point quantities, once for all components
                     prep_tile(xt, nl, work)
                 tb = tab[b0:b0 + 1]
-                if K == 1:
-                    # one component (a plain distribution): its log-density, no exp or log;
-                    # NaN (where the SIMD form is not exact) and -inf (a NaN value may give
-                    # -inf there) are redone with the exact functions
-                    if fused:
-                        for i in range(nl):
-                            tv[i] = F(fast(xs, i, tb, 0, 0) + logw[b0, 0])
-                    else:
-                        eval_tile(xt, xs, tab, tb, b0, nl, 0, tv, work)
-                        for i in range(nl):
-                            tv[i] = F(tv[i] + logw[b0, 0])
+                one = False
+                if K == 1 and fused:
+                    # one component (a plain distribution): its log-density, no exp or log
+                    # (here, or below for tile-evaluated families); NaN (where the SIMD form
+                    # is not exact) and -inf (a NaN value may give -inf there) are redone
+                    # with the exact functions
+                    for i in range(nl):
+                        tv[i] = F(fast(xs, i, tb, 0, 0) + logw[b0, 0])
                     nfix = 0
-                    if B == 1:
-                        for i in range(nl):
-                            out[s0 + i] = tv[i]
-                            nfix += not tv[i] > ninf
-                    else:
-                        for i in range(nl):
-                            out[(s0 + i) * B + b0] = tv[i]
-                            nfix += not tv[i] > ninf
+                    for i in range(nl):
+                        out[(s0 + i) * B + b0] = tv[i]
+                        nfix += not tv[i] > ninf
                     if nfix:
                         for i in range(nl):
                             if not tv[i] > ninf:
-                                out[(s0 + i) * B + b0] = F(logw[b0, 0] + term(x, s0 + i, b0, tab, b0, 0))
+                                out[(s0 + i) * B + b0] = exact(s0 + i, b0)
                     continue
                 mb = ninf
                 for k in range(K):
@@ -383,14 +375,27 @@ def make_log_prob(fam, dtype, dim):
                             for i in range(nl):
                                 acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh))
                     else:
+                        one = K == 1
                         for k in range(K):
                             eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                            if one:  # the log-density itself, below: no exp or log
+                                break
                             sh = logw[b0, k] - mb
                             for i in range(nl):
                                 acc[i] += exp_neg_any(F(tv[i] + sh))
+                nfix = 0
+                if one:
+                    for i in range(nl):
+                        tv[i] = F(tv[i] + logw[b0, 0])
+                        out[(s0 + i) * B + b0] = tv[i]
+                        nfix += not tv[i] > ninf
+                    if nfix:
+                        for i in range(nl):
+                            if not tv[i] > ninf:
+                                out[(s0 + i) * B + b0] = exact(s0 + i, b0)
+                    continue
                 # log by polynomial in a loop of its own (SIMD); then the few
                 # points that need it are redone exactly
-                nfix = 0
                 if B == 1:  # unit stride: a SIMD loop
                     for i in range(nl):
                         out[s0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
