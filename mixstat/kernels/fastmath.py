@@ -57,12 +57,9 @@ _ZERO_F = np.float32(0.0)
 
 
 @njit(**_INLINE)
-def exp_neg(x):
-    """``exp(x)`` for ``x <= 0`` (or NaN), float64; 0 below -708.4 (no subnormals)."""
-    kf = x * _LOG2E + _SHIFT
-    ki = np.float64(kf).view(np.int64) - _SHIFT_BITS
-    kf = kf - _SHIFT
-    r = x - kf * _LN2_HI - kf * _LN2_LO
+def _exp_reduced(r, ki):
+    """``2**ki exp(r)``, ``|r| <= ln(2)/2``: the polynomial and the exponent bits of
+    :func:`exp_neg` and :func:`exp_neg2` (``2**ki`` normal)."""
     p = _E10
     p = p * r + _E9
     p = p * r + _E8
@@ -76,6 +73,17 @@ def exp_neg(x):
     p = p * r + _E0
     scale = np.int64((ki + 1023) << 52).view(np.float64)
     y = p * scale
+    return y
+
+
+@njit(**_INLINE)
+def exp_neg(x):
+    """``exp(x)`` for ``x <= 0`` (or NaN), float64; 0 below -708.4 (no subnormals)."""
+    kf = x * _LOG2E + _SHIFT
+    ki = np.float64(kf).view(np.int64) - _SHIFT_BITS
+    kf = kf - _SHIFT
+    r = x - kf * _LN2_HI - kf * _LN2_LO
+    y = _exp_reduced(r, ki)
     return 0.0 if x < _EXP_MIN else y
 
 
@@ -90,19 +98,7 @@ def exp_neg2(hi, lo):
     ki = np.float64(kf).view(np.int64) - _SHIFT_BITS
     kf = kf - _SHIFT
     r = (hi - kf * _LN2_HI) + (lo - kf * _LN2_LO)
-    p = _E10
-    p = p * r + _E9
-    p = p * r + _E8
-    p = p * r + _E7
-    p = p * r + _E6
-    p = p * r + _E5
-    p = p * r + _E4
-    p = p * r + _E3
-    p = p * r + _E2
-    p = p * r + _E1
-    p = p * r + _E0
-    scale = np.int64((ki + 1023) << 52).view(np.float64)
-    y = p * scale
+    y = _exp_reduced(r, ki)
     return 0.0 if x < _EXP_MIN else y
 
 

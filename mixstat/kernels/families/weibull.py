@@ -24,8 +24,7 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
-from ..fastmath import (_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _EXP_MIN, _LN2_HI,
-                        _LN2_LO, _LOG2E, _SHIFT, _SHIFT_BITS, log_pos)
+from ..fastmath import _EXP_MIN, exp_neg, log_pos
 from ..philox import block_c
 from ..samplers import _open, std_exponential
 
@@ -68,24 +67,7 @@ def _exp_le709(x):
     """``exp(x)`` for ``x <= 709`` (or NaN), float64, branch-free: fastmath's ``exp_neg``
     reduction and polynomial (2**k stays normal for ``-708.4 <= x <= 709``); ``inf``
     above 709 (true values up to 1.8e308 there: callers only subtract it), 0 below -708.4."""
-    kf = x * _LOG2E + _SHIFT
-    ki = np.float64(kf).view(np.int64) - _SHIFT_BITS
-    kf = kf - _SHIFT
-    r = x - kf * _LN2_HI - kf * _LN2_LO
-    p = _E10
-    p = p * r + _E9
-    p = p * r + _E8
-    p = p * r + _E7
-    p = p * r + _E6
-    p = p * r + _E5
-    p = p * r + _E4
-    p = p * r + _E3
-    p = p * r + _E2
-    p = p * r + _E1
-    p = p * r + _E0
-    scale = np.int64((ki + 1023) << 52).view(np.float64)
-    y = p * scale
-    y = 0.0 if x < _EXP_MIN else y
+    y = exp_neg(x)
     return _INF if x > _EXP_HI else y  # NaN stays NaN
 
 
