@@ -2,7 +2,7 @@
 
 The registry examples (``tests/examples/lowrank_mvn.py``) drive the generic
 tests against SciPy with the dense covariance.  Here: the dense
-MultivariateNormal and torch on the same parameters, ill-conditioned and tiny
+MultivariateNormal and SciPy/NumPy on the dense covariance, ill-conditioned and tiny
 ``cov_diag`` against a 40-digit mpmath reference (with the documented error
 bound), ``r = 0``, ``D = 1``, both CPU tile paths and the exact redo, the
 sampler's covariance and reproducibility, bad parameters, float32, the dense
@@ -70,18 +70,21 @@ def test_against_dense_mvn_and_scipy(D, r):
         np.testing.assert_allclose(got[:, b], ref, rtol=1e-12, atol=1e-12)
 
 
-def test_against_torch():
-    torch = pytest.importorskip("torch")
+def test_against_the_dense_covariance():
+    """log_prob, entropy, variance, precision and scale_tril against SciPy / NumPy on
+    W W^T + diag(d) (torch is compared in benchmarks/lowrank.py, not here)."""
     rng = np.random.default_rng(7)
     loc, W, d = params(rng, (4,), 6, 2)
     x = rng.normal(size=(50, 4, 6)) * 2
-    t = torch.distributions.LowRankMultivariateNormal(torch.tensor(loc), torch.tensor(W), torch.tensor(d))
+    cov = W @ np.swapaxes(W, -1, -2) + d[..., :, None] * np.eye(6)
     low = LowRankMultivariateNormal(loc, W, d)
-    np.testing.assert_allclose(low.log_prob(x), t.log_prob(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(low.entropy(), t.entropy().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(low.variance, t.variance.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(low.precision_matrix, t.precision_matrix.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(low.scale_tril, t.scale_tril.numpy(), rtol=1e-10, atol=1e-12)
+    want = np.stack([stats.multivariate_normal(loc[b], cov[b]).logpdf(x[:, b]) for b in range(4)], axis=1)
+    np.testing.assert_allclose(low.log_prob(x), want, rtol=1e-12, atol=1e-12)
+    ent = np.array([stats.multivariate_normal(loc[b], cov[b]).entropy() for b in range(4)])
+    np.testing.assert_allclose(low.entropy(), ent, rtol=1e-12)
+    np.testing.assert_allclose(low.variance, np.diagonal(cov, axis1=-2, axis2=-1), rtol=1e-12)
+    np.testing.assert_allclose(low.precision_matrix, np.linalg.inv(cov), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(low.scale_tril, np.linalg.cholesky(cov), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dscale", [1e-2, 1e-4, 1e-6, 1e-8])
