@@ -6,7 +6,9 @@ compiled (or loaded from the on-disk cache) on first use.
 from ._array import tensor
 from ._rng import initial_seed, manual_seed
 from . import distributions
+from .information import Estimate, estimate_entropy, estimate_kl
 
 __version__ = "0.1.0"
 
-__all__ = ["tensor", "manual_seed", "initial_seed", "distributions", "__version__"]
+__all__ = ["tensor", "manual_seed", "initial_seed", "distributions", "Estimate", "estimate_entropy",
+           "estimate_kl", "__version__"]

@@ -163,6 +163,10 @@ def _signature(op, dtype, discrete=False):
         "sum": types.void(ro3, ro2, ro3, out1),
         # x, logw, table, out (S*B, K)
         "terms": types.void(ro3, ro2, ro3, out2),
+        # x, logw, table, out (S*B, K): normalised log-responsibilities
+        "posterior": types.void(ro3, ro2, ro3, out2),
+        # x, logw, table, index (S*B,): the component of the largest term
+        "argmax": types.void(ro3, ro2, ro3, idx1),
         # cumw (B, K), table (B, K, P), key0, key1, offset, out (N, D), index (N,) or (0,)
         "ancestral": types.void(ro2, ro3, u64, u64, i64, idx2 if discrete else out2, idx1),
     }
@@ -188,7 +192,7 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
     when at most ``MAX_STATIC_DIM``.
     """
     dtype = str(dtype)
-    if not (op == "log_prob" and 0 < dim <= MAX_STATIC_DIM and _static_scalar(family)):
+    if not (op in ("log_prob", "log_prob1") and 0 < dim <= MAX_STATIC_DIM and _static_scalar(family)):
         dim = 0
     key = (op, family, dtype, dim)
     k = _kernels.get(key)

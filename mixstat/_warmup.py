@@ -19,11 +19,12 @@ def _kernels(families, dtypes):
         if "normal" in families:
             out.append(("normal_rows", None, dt, 0))  # large Normal batches
         for op, fam in registry.pairs("cpu"):
-            # "terms" has no public caller yet (responsibilities and EM build on it)
-            if fam is None or fam not in families or op == "terms":
+            # "terms" has no public caller yet (responsibilities and EM build on it);
+            # posteriors (posterior_marginal / posterior_mode) compile on first use
+            if fam is None or fam not in families or op in ("terms", "posterior", "mode"):
                 continue
             f = registry.family(fam)
-            if op == "log_prob" and f.univariate and f.static_scalar:
+            if op in ("log_prob", "log_prob1") and f.univariate and f.static_scalar:
                 out.append((op, fam, dt, 1))  # a scalar event (compiled with D = 1)
                 out.append((op, fam, dt, 0))  # Independent: a diagonal event of D coordinates
             else:

@@ -15,7 +15,7 @@ import numpy as np
 from . import _jit
 from ._rng import key_for
 
-__all__ = ["KernelSpec", "log_prob", "cdf", "terms", "sample", "choose", "flat_value", "moments", "exp",
+__all__ = ["KernelSpec", "log_prob", "cdf", "log_cdf", "log_sf", "terms", "posterior", "mode", "sample", "choose", "flat_value", "moments", "exp",
            "backend"]
 
 
@@ -231,8 +231,16 @@ def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None, devic
     """``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))`` (or the plain log-density).
 
     ``device``: None for the CPU, or a :class:`mixstat._device.Placement` (CUDA).
+    A plain univariate distribution (``logw`` None) on the CPU takes the
+    one-component kernel (``log_prob1``).
     """
-    return _evaluate("log_prob", spec, value, batch_shape, event_shape, logw, 0.0, device)
+    op = "log_prob"
+    if logw is None and device is None:
+        from .kernels import registry
+
+        if registry.family(spec.family).univariate:
+            op = "log_prob1"
+    return _evaluate(op, spec, value, batch_shape, event_shape, logw, 0.0, device)
 
 
 def cdf(spec: KernelSpec, value, batch_shape, probs=None, device=None):
@@ -240,10 +248,47 @@ def cdf(spec: KernelSpec, value, batch_shape, probs=None, device=None):
     return _evaluate("cdf", spec, value, batch_shape, (), probs, 1.0, device)
 
 
+def log_cdf(spec: KernelSpec, value, batch_shape, logw=None, device=None):
+    """``logsumexp_k(logw[b, k] + log F_k(x[s, b]))`` for univariate families (log space per
+    component: finite in far tails)."""
+    return _evaluate("log_cdf", spec, value, batch_shape, (), logw, 0.0, device)
+
+
+def log_sf(spec: KernelSpec, value, batch_shape, logw=None, device=None):
+    """``logsumexp_k(logw[b, k] + log(1 - F_k(x[s, b])))`` for univariate families."""
+    return _evaluate("log_sf", spec, value, batch_shape, (), logw, 0.0, device)
+
+
 def terms(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None):
     """Per-component terms ``logw[b, k] + log p_k(x[s, b])``, shape ``(*sample, *batch, K)``."""
     return _evaluate("terms", spec, value, batch_shape, event_shape, logw, 0.0, device,
                      width=logw.shape[-1])
+
+
+def posterior(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None):
+    """Normalised log-responsibilities ``t_k - logsumexp_j t_j``, ``t_k = logw[b, k] + log p_k(x[s, b])``,
+    shape ``(*sample, *batch, K)`` (one kernel; NaN rows where the posterior is undefined)."""
+    return _evaluate("posterior", spec, value, batch_shape, event_shape, logw, 0.0, device,
+                     width=logw.shape[-1])
+
+
+def mode(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None):
+    """``argmax_k (logw[b, k] + log p_k(x[s, b]))`` as int64, shape ``(*sample, *batch)``; ties to
+    the lowest index, ``-1`` where the posterior is undefined.  One kernel, no ``(N, K)`` array."""
+    be = backend(device)
+    x, out_shape, eff = be.value(value, batch_shape, event_shape)
+    N = _prod(out_shape)
+    if spec.dim == 0:  # an empty event: the terms are the log-weights (every row has a finite one)
+        tab, w = _tables(spec, eff, logw, 0.0)
+        B = max(_prod(eff), 1)
+        best = np.argmax(w, axis=-1).astype(np.int64)
+        return _dev_result(be, np.ascontiguousarray(np.broadcast_to(best, (N // B, B))).reshape(out_shape))
+    out = be.empty((N,), np.int64)
+    if N:
+        tab, w = be.tables(("mode", spec.family, id(spec.table), id(logw), eff),
+                           lambda: _tables(spec, eff, logw, 0.0))
+        be.launch("mode", spec.family, spec.table.dtype, x.shape[2], N, x, w, tab, out)
+    return out.reshape(out_shape)
 
 
 def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=None,

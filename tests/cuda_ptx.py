@@ -65,9 +65,9 @@ def signatures(op, family):
     discrete = family is not None and registry.family(family).discrete
     sigs = []
     for ft in (F32, F64):
-        if reduction in ("logsumexp", "sum", "terms"):
+        if reduction in ("logsumexp", "sum", "terms", "posterior", "argmax"):
             # values may be float32 or float64 whatever the table dtype
-            outt = C(ft, 2) if reduction == "terms" else C(ft, 1)
+            outt = {"terms": C(ft, 2), "posterior": C(ft, 2), "argmax": C(I64, 1)}.get(reduction, C(ft, 1))
             for xt in (F32, F64):
                 sigs.append((A(xt, 3), A(ft, 2), A(ft, 3), outt))
         elif reduction == "ancestral":

@@ -101,6 +101,18 @@ def test_simulator_subset_rule():
     assert len(CASES) == (len(EXAMPLES) if ON_DEVICE else len(keys))
 
 
+def _has_tails(d):
+    """Whether ``d`` (a kernel distribution or a mixture of one) has the log-tail kernels."""
+    from mixstat.distributions import KernelDistribution
+    from mixstat.kernels import registry
+
+    leaf = d.component_distribution if isinstance(d, MixtureSameFamily) else d
+    if not isinstance(d, (KernelDistribution, MixtureSameFamily)):
+        return False
+    spec = leaf._kernel_spec(leaf.dtype)
+    return spec is not None and registry.family(spec.family).has("logcdf1")
+
+
 @pytest.mark.parametrize("ex", CASES, ids=IDS)
 def test_registry_against_cpu(ex):
     d = ex.make()
@@ -113,6 +125,10 @@ def test_registry_against_cpu(ex):
     close(g.log_prob(cuda.to_device(x)), d.log_prob(x))
     if ex.event_shape == () and "no-cdf" not in ex.tags:
         close(g.cdf(x), d.cdf(x))
+    if ex.event_shape == () and _has_tails(d):
+        close(g.log_cdf(x), d.log_cdf(x))
+        close(g.log_survival_function(x), d.log_survival_function(x))
+        close(g.survival_function(x), d.survival_function(x))
     # the same seed chooses the same components and draws the same values
     shape = (5,)
     if ex.is_mixture:
@@ -140,6 +156,26 @@ def test_log_sum_exp_edge_cases_match_cpu():
         close(d.to("cuda").cdf(x), d.cdf(x))
         lp = host(d.to("cuda").log_prob(x))
         assert np.isnan(lp[0]).all() and np.isneginf(lp[1:3]).all()
+
+
+def test_log_tails_edge_cases_match_cpu():
+    """log_cdf / log_survival_function on the device: NaN, +-inf, a zero weight, 40 sigma out
+    (finite), float32, device values; survival_function of a 1e-300 tail is not 0."""
+    loc = np.array([[-1.0, 0.0, 2.0], [0.5, 0.5, 0.5]])
+    scale = np.array([[0.5, 1.0, 2.0], [1.0, 1.0, 1.0]])
+    probs = np.array([[0.3, 0.0, 0.7], [0.2, 0.3, 0.5]])
+    for dt in (np.float64, np.float32):
+        d = MixtureSameFamily(Categorical(probs=probs.astype(dt)), Normal(loc.astype(dt), scale.astype(dt)))
+        x = np.array([[np.nan], [np.inf], [-np.inf], [0.0], [82.0], [-81.0], [37.5]], dtype=dt)
+        g = d.to("cuda")
+        for m in ("log_cdf", "log_survival_function", "survival_function"):
+            close(getattr(g, m)(x), getattr(d, m)(x))
+        close(g.log_survival_function(cuda.to_device(x)), d.log_survival_function(x))
+        lsf = host(g.log_survival_function(x))
+        assert np.isnan(lsf[0]).all() and np.isfinite(lsf[3:]).all() and (lsf[4] < -800).all()
+    n = Normal(0.0, 1.0).to("cuda")
+    s = host(n.survival_function(np.array([37.0])))
+    assert s.dtype == np.float64 and 0 < s[0] < 1e-298
 
 
 def test_mvn_nonfinite_values_match_cpu():

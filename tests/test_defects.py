@@ -191,6 +191,72 @@ def test_10_kde_cdf_same_bits_on_every_path():
         np.testing.assert_array_equal(batched.cdf(x[:, None])[:, 0], together)
 
 
+def _tile_regions(x, loc, scale, tile):
+    """How many (tile, component) pairs of the sorted cdf path lie wholly in each region of
+    the erfc (|z| < 0.84375, < 1.25, < 1/0.35, beyond) or span several (the tile logic of
+    ``mixstat.kernels.families.normal.cdf1_tile``, in NumPy)."""
+    xs = np.sort(x.astype(np.float64))
+    lo, hi = xs[::tile], xs[np.minimum(np.arange(0, xs.size, tile) + tile, xs.size) - 1]
+    inv = 1.0 / scale
+    zlo = (lo[:, None] - loc[None, :]) * inv
+    zhi = (hi[:, None] - loc[None, :]) * inv
+    edges = [0.84375, 1.25, 2.8571414947509766]
+    a = np.abs(np.where(zlo > 0, zlo, np.where(zhi < 0, zhi, 0.0)))  # the |z| nearest 0
+    b = np.maximum(np.abs(zlo), np.abs(zhi))
+    same = (np.sign(zlo) == np.sign(zhi)) | (b < edges[0])
+    region_a = np.searchsorted(edges, a, side="right")
+    region_b = np.searchsorted(edges, b, side="right")
+    counts = [int(np.sum(same & (region_a == r) & (region_b == r) & (zlo < 6) & (zhi > -8))) for r in range(4)]
+    return counts
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_10_kde_cdf_regions_same_bits(dtype):
+    """Narrow sorted tiles take one erfc region per (tile, component): the terms are still
+    the same bits as the plain loop's (a batched mixture takes the plain loop everywhere)."""
+    from mixstat.kernels import cpu
+
+    rng = np.random.default_rng(12)
+    K, scale = 200, 1.0
+    loc = rng.normal(size=K) * 2.0
+    x = np.concatenate([rng.normal(size=20000) * 3.0, rng.uniform(-12, 12, 5000)]).astype(dtype)
+    counts = _tile_regions(x, loc.astype(dtype).astype(np.float64), scale, cpu.TILE)
+    assert min(counts) > 100, counts  # every region's path is taken
+    kde = MixtureSameFamily(Categorical(probs=np.ones(K, dtype)),
+                            Normal(loc.astype(dtype), np.asarray(scale, dtype)))
+    batched = MixtureSameFamily(Categorical(probs=np.ones((2, K), dtype)),
+                                Normal(np.broadcast_to(loc.astype(dtype), (2, K)), np.asarray(scale, dtype)))
+    together = kde.cdf(x)
+    np.testing.assert_array_equal(batched.cdf(x[:, None])[:, 0], together)
+    want = stats.norm.cdf((x.astype(np.float64)[:, None] - loc.astype(dtype).astype(np.float64)) / scale).mean(1)
+    np.testing.assert_allclose(together, want, rtol=1e-13 if dtype == np.float64 else 2e-6, atol=0)
+
+
+@pytest.mark.parametrize("cls, params, x", [
+    (Normal, dict(loc=np.array([0.0, 2.0]), scale=np.array([1.0, 1e-310])), [[0.5], [2.0], [np.nan]]),
+    ("Gamma", dict(concentration=np.array([0.5, 3.0]), rate=np.array([2.0, 1.0])), [[0.0], [1.5], [-1.0]]),
+])
+def test_12_plain_distribution_takes_the_one_component_kernel(cls, params, x):
+    """Item 12: a plain univariate distribution compiles the small one-component kernel
+    (``log_prob1``), not the mixture's log-sum-exp kernel (each costs seconds to compile); it
+    agrees with the one-component mixture and with SciPy, NaN, -inf and subnormal scales included."""
+    from mixstat import _jit, distributions as D
+
+    cls = getattr(D, cls) if isinstance(cls, str) else cls
+    d = cls(**params)
+    x = np.asarray(x, dtype=np.float64)
+    got = d.log_prob(x)
+    assert any(k[0] == "log_prob1" and k[1] == d.family for k in _jit._kernels)
+    mix = MixtureSameFamily(Categorical(probs=np.ones(d.batch_shape + (1,))), cls(**{k: v[:, None] for k, v in params.items()}))
+    np.testing.assert_allclose(mix.log_prob(x), got, rtol=1e-12, atol=0)
+    if cls is Normal:
+        with np.errstate(over="ignore"):  # SciPy's (x - loc) / scale overflows for the subnormal scale
+            want = stats.norm.logpdf(x, params["loc"], params["scale"])
+    else:
+        want = stats.gamma.logpdf(x, params["concentration"], scale=1.0 / params["rate"])
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+
+
 def test_13_messages():
     with pytest.raises(TypeError, match="None .*int seed or a numpy.random.Generator"):
         Normal(0.0, 1.0).sample(rng="abc")

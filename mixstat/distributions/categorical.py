@@ -115,6 +115,26 @@ class Categorical(Distribution):
         self._num_events = param.shape[-1]
         self.support = constraints.integer_interval(0, self._num_events - 1)
 
+    @classmethod
+    def _from_normalized_logits(cls, logits, validate_args=None, device="cpu"):
+        """A Categorical over already-normalised log-probabilities, without checks or copies.
+
+        ``logits`` (``(*batch, K)``, float32/float64) is kept as it is and made
+        read-only; the caller guarantees ``logsumexp(logits, -1) == 0`` (rows of
+        NaN are kept: an undefined distribution).  ``probs`` is derived lazily.
+        """
+        self = cls.__new__(cls)
+        Distribution.__init__(self, logits.shape[:-1], (), validate_args)
+        logits.flags.writeable = False
+        self._weak_dtype = False
+        self._dtype = logits.dtype
+        self._device = device
+        self._probs = None
+        self._logits = logits
+        self._num_events = logits.shape[-1]
+        self.support = constraints.integer_interval(0, self._num_events - 1)
+        return self
+
     def _fail(self, name, param, bad, what):
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"Categorical: parameter {name} of shape {fmt_shape(param.shape)} must be "

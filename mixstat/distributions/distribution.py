@@ -198,6 +198,18 @@ class Distribution(metaclass=_DistributionType):
         """Cumulative distribution function (univariate distributions only)."""
         raise NotImplementedError(f"{type(self).__name__} has no cdf")
 
+    def log_cdf(self, value) -> np.ndarray:
+        """``log P(X <= value)`` (univariate distributions only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no log_cdf")
+
+    def survival_function(self, value) -> np.ndarray:
+        """``P(X > value)`` (univariate distributions only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no survival_function")
+
+    def log_survival_function(self, value) -> np.ndarray:
+        """``log P(X > value)`` (univariate distributions only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no log_survival_function")
+
     # -- sampling ------------------------------------------------------------
     def sample(self, sample_shape=(), rng=None) -> np.ndarray:
         """Draw samples.
@@ -409,6 +421,33 @@ def _broadcast_params(owner, **arrays):
     return shape, [np.broadcast_to(arrays[n], shape) for n in names]
 
 
+#: the family hook each log-tail operation needs, and the method's name
+_TAIL_HOOKS = {"log_cdf": "logcdf1", "log_sf": "logsf1"}
+_TAIL_NAMES = {"log_cdf": "log_cdf", "log_sf": "log_survival_function"}
+
+
+def _as_f64(value):
+    """A host value as float64 (exact); device values are passed on (the CUDA loops take
+    float32 or float64 values with float64 tables)."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64, copy=False)
+    return value
+
+
+def _exp_cast(dist, log64, dtype):
+    """``exp`` of a float64 log-probability, cast to ``dtype`` at the end (on the device of
+    ``dist``: a device array stays there, through the host for a float32 result)."""
+    dev = dist._placement()
+    if dev is not None and _dev.is_device_array(log64):
+        from .. import plan
+
+        out = plan.exp(dev, log64)
+        if np.dtype(dtype) == np.float64:
+            return out
+        return _dev.to_device(np.asarray(dev.kernels.to_host(out), dtype=dtype))
+    return np.asarray(np.exp(log64), dtype=dtype)
+
+
 # -- device results of host computations ------------------------------------------
 #: methods and properties computed from the parameters on the host; on a CUDA
 #: distribution their results are copied to the device.  A function marked with
@@ -543,6 +582,54 @@ class KernelDistribution(Distribution):
         from .. import plan
 
         return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement())
+
+    def log_cdf(self, value):
+        """``log P(X <= value)``, shape ``(*sample, *batch_shape)``.
+
+        Computed in log space by the family's ``logcdf1`` hook (never ``log(cdf)``), so it
+        stays finite and accurate far in the lower tail: ``Normal(0, 1).log_cdf(-40)`` is
+        ``-804.608...``, where ``cdf`` underflows to 0.  ``-inf`` below the support, NaN for NaN.
+
+        Raises
+        ------
+        NotImplementedError
+            If the family has no log-space cdf (a vector family, VonMises).
+        """
+        return self._log_tail(value, "log_cdf")
+
+    def log_survival_function(self, value):
+        """``log P(X > value)``, shape ``(*sample, *batch_shape)``.
+
+        In log space by the family's ``logsf1`` hook (never ``log(1 - cdf)``): exact in
+        the upper tail (``Normal(0, 1).log_survival_function(40)`` is ``-804.608...``)
+        and near 0 in the lower tail.
+        """
+        return self._log_tail(value, "log_sf")
+
+    def survival_function(self, value):
+        """``P(X > value) = exp(log_survival_function(value))``, shape ``(*sample, *batch_shape)``.
+
+        Formed in float64 and cast to the distribution's dtype at the end, so a float64
+        tail probability of 1e-300 is 1e-300 and not 0 (``1 - cdf`` would be 0 from
+        about 1e-16 on).
+        """
+        return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True))
+
+    def _log_tail(self, value, op, wide=False):
+        """``log_cdf`` (``op="log_cdf"``) or the log survival function (``"log_sf"``) by the
+        kernel; ``wide``: computed with the float64 kernel, returned with the result dtype."""
+        hook = _TAIL_HOOKS[op]
+        if not self._kfamily.has(hook):
+            raise NotImplementedError(f"{type(self).__name__} has no {_TAIL_NAMES[op]} (the {self.family!r} "
+                                      f"kernel family defines no {hook} hook)")
+        value, dtype = self._checked_value(value)
+        from .. import plan
+
+        fn = plan.log_cdf if op == "log_cdf" else plan.log_sf
+        if not wide:
+            return fn(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement())
+        return fn(self._kernel_spec(np.float64), _as_f64(value), self._batch_shape,
+                  device=self._placement()), dtype
 
     def expand(self, batch_shape):
         """A new distribution with parameters broadcast to ``batch_shape`` (no copy)."""

@@ -23,6 +23,8 @@ Loop kinds:
     ancestral sampling: the component first, then only that component is drawn.
 ``make_choose``
     component (category) indices only.
+``make_log_tail``
+    log-sum-exp of ``logw[b, k] + log F_k(x)`` (or ``log(1 - F_k(x))``) per point.
 """
 import math
 
@@ -114,19 +116,31 @@ CDF_SORT_K = 128
 
 
 def _named(fn, *key):
-    """Give a loop's per-chunk function (an inner function of a factory) a module-level name.
+    """A loop's per-chunk function (an inner function of a factory) as a dispatcher of its own.
 
-    numba's on-disk cache keys a kernel by a pickle of its closure, which holds
-    this function: pickled by value, its globals would come along, and the
-    pickle of a numba dispatcher differs in every process (a cache miss each
-    time).  Registered here under a name unique to its kernel, it pickles by
-    reference.
+    Compiled once.  As a ``register_jitable`` overload it was compiled twice:
+    when the kernel is typed and again for the parfor's gufunc body, because
+    numba keys overloads by the compile flags, which differ there (and the
+    prange index is uint64 in the gufunc: the loops pass ``np.int64(c)``).
+    The options match those of the overloads it calls (no CPython wrapper, the
+    GIL held), so the family's hooks are compiled once too.
+
+    numba's on-disk cache keys a kernel by a pickle of its closure, which
+    holds this dispatcher.  So that the pickle is the same in every process,
+    the function gets a module-level name unique to its kernel (pickled by
+    reference), the dispatcher a UUID derived from that name, and its options
+    no sets (a set's pickle follows the process's string hashing).
     """
+    import numba
+
     name = "_chunk_" + "_".join(str(k) for k in key)
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = __name__
     globals()[name] = fn
-    return fn
+    disp = numba.njit(error_model="numpy", no_cpython_wrapper=True,
+                      fastmath={"arcp": True, "contract": True, "nsz": True})(fn)
+    disp._set_uuid(f"{__name__}.{name}")
+    return disp
 
 
 class Hooks:
@@ -148,6 +162,9 @@ class Hooks:
         self.cdf1_fast = getattr(m, "cdf1_fast", self.cdf1)
         self.cdf1_tile = getattr(m, "cdf1_tile", _no_cdf1_tile)
         self.cdf_tiled = hasattr(m, "cdf1_tile")
+        self.logcdf1 = getattr(m, "logcdf1", _no_cdf1)
+        self.logsf1 = getattr(m, "logsf1", _no_cdf1)
+        self.has_tails = hasattr(m, "logcdf1") and hasattr(m, "logsf1")
         self.draw1 = getattr(m, "draw1", _no_draw1)
         self.logpdf = getattr(m, "logpdf", _no_logpdf)
         self.bound = getattr(m, "bound", _no_bound)
@@ -211,7 +228,6 @@ def make_log_prob(fam, dtype, dim):
     thresh = F(math.exp(-60.0 if f32 else -600.0))
     L = TILE
 
-    @register_jitable
     def chunk(c, nchunks, ntiles, per, x, logw, tab, out):
         # one prange iteration, a function of its own: numba's parfor passes then see a
         # small loop body (their copy propagation is quadratic in the body's size)
@@ -327,22 +343,6 @@ def make_log_prob(fam, dtype, dim):
                     prep_tile(xt, nl, work)
                 tb = tab[b0:b0 + 1]
                 one = False
-                if K == 1 and fused:
-                    # one component (a plain distribution): its log-density, no exp or log
-                    # (here, or below for tile-evaluated families); NaN (where the SIMD form
-                    # is not exact) and -inf (a NaN value may give -inf there) are redone
-                    # with the exact functions
-                    for i in range(nl):
-                        tv[i] = F(fast(xs, i, tb, 0, 0) + logw[b0, 0])
-                    nfix = 0
-                    for i in range(nl):
-                        out[(s0 + i) * B + b0] = tv[i]
-                        nfix += not tv[i] > ninf
-                    if nfix:
-                        for i in range(nl):
-                            if not tv[i] > ninf:
-                                out[(s0 + i) * B + b0] = exact(s0 + i, b0)
-                    continue
                 mb = ninf
                 for k in range(K):
                     vk = F(logw[b0, k] + top(tab, b0, k))
@@ -375,7 +375,8 @@ def make_log_prob(fam, dtype, dim):
                             for i in range(nl):
                                 acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh))
                     else:
-                        one = K == 1
+                        if tiled:  # a plain vector distribution (univariate ones have log_prob1)
+                            one = K == 1
                         for k in range(K):
                             eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
                             if one:  # the log-density itself, below: no exp or log
@@ -384,7 +385,7 @@ def make_log_prob(fam, dtype, dim):
                             for i in range(nl):
                                 acc[i] += exp_neg_any(F(tv[i] + sh))
                 nfix = 0
-                if one:
+                if tiled and one:
                     for i in range(nl):
                         tv[i] = F(tv[i] + logw[b0, 0])
                         out[(s0 + i) * B + b0] = tv[i]
@@ -476,11 +477,124 @@ def make_log_prob(fam, dtype, dim):
             ntiles = per * S
         nchunks = min(ntiles, CHUNKS)
         for c in prange(nchunks):
-            chunk(c, nchunks, ntiles, per, x, logw, tab, out)
+            chunk(np.int64(c), nchunks, ntiles, per, x, logw, tab, out)
 
-    _named(chunk, "log_prob", fam.name, dtype, dim)
+    chunk = _named(chunk, "log_prob", fam.name, dtype, dim)
 
     return log_prob
+
+
+def make_log_prob1(fam, dtype, dim):
+    """The log-density of a plain (one-component) distribution of a univariate family.
+
+    ``out[n] = logw[b, 0] + sum_j logpdf1(x[s, b, j])``: no exp or log, and
+    a kernel of its own, far smaller than the mixture's (which need not
+    carry a one-component path: compile time).  Tiles of up to ``TILE``
+    points along the samples for batches below a tile (the values, and the
+    family's per-point quantities, copied to contiguous buffers once, then one
+    SIMD loop per coordinate with ``logpdf1_fast``); per point along larger
+    batches.  Points whose fast form gives NaN or ``-inf`` (where it is not
+    exact, and NaN values) are redone with the exact ``logpdf1``.
+    """
+    h = Hooks(fam)
+    NPRE = h.npre
+    NF = 1 + NPRE
+    pre1 = h.pre1
+    logpdf1 = h.logpdf1
+    logpdf1_fast = h.logpdf1_fast
+    F = np.float32 if str(dtype) == "float32" else np.float64
+    zero = F(0.0)
+    ninf = F(-np.inf)
+    L = TILE
+
+    def chunk(c, nchunks, ntiles, per, x, logw, tab, out):
+        S = x.shape[0]
+        B = x.shape[1]
+        D = dim if dim > 0 else x.shape[2]
+        P = tab.shape[2] // D
+
+        def exact(s, b):
+            # the exact log-density of point (s, b); a coordinate outside the support
+            # gives -inf even beside a +inf, a NaN coordinate NaN
+            r = zero
+            out_ = False
+            nan = False
+            for j in range(D):
+                v = x[s, b, j]
+                p0, p1 = pre1(v) if NPRE > 0 else (v, v)
+                lj = logpdf1(v, p0, p1, tab, b, 0, j * P)
+                out_ = out_ | (lj == -math.inf)
+                nan = nan | (v != v)
+                r += lj
+            return F(logw[b, 0] + (r if (nan or not out_) else ninf))
+
+        tv = np.empty(L, F)
+        xt = np.empty((NF, L), F)
+        for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+            r = t // per
+            c0 = (t - r * per) * L
+            if B < L:  # along the samples: batch row b0, points s0 .. s0 + nl
+                b0 = r
+                s0 = c0
+                nl = min(L, S - c0)
+                tb = tab[b0:b0 + 1]
+                for i in range(nl):
+                    tv[i] = zero
+                for j in range(D):
+                    o = j * P
+                    for i in range(nl):
+                        v = x[s0 + i, b0, j]
+                        xt[0, i] = v
+                        if NPRE > 0:
+                            p0, p1 = pre1(v)
+                            xt[1, i] = p0
+                            if NPRE > 1:
+                                xt[2, i] = p1
+                    for i in range(nl):  # SIMD
+                        v = xt[0, i]
+                        p0 = xt[1, i] if NPRE > 0 else v
+                        p1 = xt[2, i] if NPRE > 1 else v
+                        tv[i] += logpdf1_fast(v, p0, p1, tb, 0, 0, o)
+                lw = logw[b0, 0]
+                nfix = 0
+                for i in range(nl):
+                    tv[i] = F(tv[i] + lw)
+                    out[(s0 + i) * B + b0] = tv[i]
+                    nfix += not tv[i] > ninf
+                if nfix:
+                    for i in range(nl):
+                        if not tv[i] > ninf:
+                            out[(s0 + i) * B + b0] = exact(s0 + i, b0)
+            else:  # along the batch: sample s0, rows b0 .. b0 + nl, each its own parameters
+                s0 = r
+                b0 = c0
+                nl = min(L, B - c0)
+                for i in range(nl):
+                    b = b0 + i
+                    q = zero
+                    for j in range(D):
+                        v = x[s0, b, j]
+                        p0, p1 = pre1(v) if NPRE > 0 else (v, v)
+                        q += logpdf1_fast(v, F(p0), F(p1), tab, b, 0, j * P)
+                    q = F(q + logw[b, 0])
+                    out[s0 * B + b] = q if q > ninf else exact(s0, b)
+
+    def log_prob1(x, logw, tab, out):
+        S = x.shape[0]
+        B = x.shape[1]
+        if B < L:
+            per = (S + L - 1) // L
+            ntiles = per * B
+        else:
+            per = (B + L - 1) // L
+            ntiles = per * S
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            chunk(np.int64(c), nchunks, ntiles, per, x, logw, tab, out)
+
+    chunk = _named(chunk, "log_prob1", fam.name, dtype, dim)
+
+    return log_prob1
 
 
 def make_cdf(fam, dtype):
@@ -511,7 +625,6 @@ def make_cdf(fam, dtype):
     F = np.float32 if str(dtype) == "float32" else np.float64
     L = TILE
 
-    @register_jitable
     def chunk(c, nchunks, ntiles, srt, perm, tot0, x, w, tab, out):
         B = x.shape[1]
         K = w.shape[1]
@@ -591,9 +704,9 @@ def make_cdf(fam, dtype):
             for k in range(K):
                 tot0 += np.float64(w[0, k])
         for c in prange(nchunks):
-            chunk(c, nchunks, ntiles, srt, perm, tot0, x, w, tab, out)
+            chunk(np.int64(c), nchunks, ntiles, srt, perm, tot0, x, w, tab, out)
 
-    _named(chunk, "cdf", fam.name, dtype)
+    chunk = _named(chunk, "cdf", fam.name, dtype)
 
     return mixture_cdf
 
@@ -773,6 +886,7 @@ def make_choose():
 #: the factory of each operation, by name (the operations are listed in :mod:`.registry`)
 FACTORIES = {
     "log_prob": lambda fam, dtype, dim: make_log_prob(fam, dtype, dim),
+    "log_prob1": lambda fam, dtype, dim: make_log_prob1(fam, dtype, dim),
     "cdf": lambda fam, dtype, dim: make_cdf(fam, dtype),
     "terms": lambda fam, dtype, dim: make_terms(fam, dtype),
     "sample": lambda fam, dtype, dim: make_sample(fam, dtype),
@@ -783,3 +897,342 @@ FACTORIES = {
 def make(op, family, dtype="float64", dim=0):
     """The uncompiled loop for ``op`` on ``family`` (a :class:`.registry.Family` or None)."""
     return FACTORIES[op](family, dtype, dim)
+
+
+# -- posteriors over the components (responsibilities and their mode) ---------------
+def _exact_term(h):
+    """``term(x, s, b, tab, k, D, P)``: the exact ``log p_k(x[s, b])`` in float64 (the
+    log_prob loop's exact term: a coordinate outside the support gives ``-inf`` even beside
+    a ``+inf`` one, a NaN coordinate NaN).  Used by the posterior loops on both devices."""
+    uni = h.uni
+    NPRE = h.npre
+    pre1 = h.pre1
+    logpdf1 = h.logpdf1
+    logpdf = h.logpdf
+
+    def term(x, s, b, tab, k, D, P):
+        if uni:
+            r = 0.0
+            out_ = False
+            nan = False
+            for j in range(D):
+                v = x[s, b, j]
+                if NPRE > 0:
+                    p0, p1 = pre1(v)
+                else:
+                    p0 = v
+                    p1 = v
+                lj = logpdf1(v, p0, p1, tab, b, k, j * P)
+                out_ = out_ or lj == -math.inf
+                nan = nan or v != v
+                r += lj
+            if out_ and not nan:
+                r = -math.inf
+            return r
+        return np.float64(logpdf(x, s, b, tab, k))
+
+    return register_jitable(term)
+
+
+def make_posterior(fam, dtype):
+    """Normalised log-responsibilities ``out[n, k] = t_k - logsumexp_j t_j``, ``t_k = logw[b, k] + log p_k(x)``.
+
+    One pass per point in float64 over a row of ``K`` terms (scratch, once per
+    chunk), with the point's own maximum ``m = t_{k*}``: ``out[n, k] = (t_k - m)
+    - log1p(sum_{j != k*} exp(t_j - m))`` (the sum compensated), so that far
+    tails, where every ``exp(t_k)`` underflows, give exact responsibilities and
+    ``sum_k exp(out[n, k])`` is 1 to a few ulp.  A zero weight (``logw = -inf``)
+    gives ``-inf`` (also where its density is ``+inf`` or NaN).  Where a term is
+    NaN, or every term is ``-inf`` (a value outside every support), the
+    posterior is undefined: the row is NaN.  Where some terms are ``+inf``, they
+    share the mass equally and the others get ``-inf``.
+    """
+    h = Hooks(fam)
+    uni = h.uni
+    term = _exact_term(h)
+    F = np.float32 if str(dtype) == "float32" else np.float64
+
+    @register_jitable
+    def chunk(c, nchunks, N, x, logw, tab, out):
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        t = np.empty(K, np.float64)
+        for n in range(c * N // nchunks, (c + 1) * N // nchunks):
+            s = n // B
+            b = n - s * B
+            m = -math.inf
+            kmax = 0
+            nan = False
+            for k in range(K):
+                lw = logw[b, k]
+                r = -math.inf
+                if lw > -math.inf:
+                    r = np.float64(lw) + term(x, s, b, tab, k, D, P)
+                t[k] = r
+                nan = nan or r != r
+                if r > m:
+                    m = r
+                    kmax = k
+            if nan or m == -math.inf:
+                for k in range(K):
+                    out[n, k] = F(np.nan)
+            elif m == math.inf:
+                cnt = 0
+                for k in range(K):
+                    cnt += t[k] == math.inf
+                share = -math.log(cnt)
+                for k in range(K):
+                    out[n, k] = F(share if t[k] == math.inf else -math.inf)
+            else:
+                acc = 0.0
+                cmp = 0.0
+                for k in range(K):
+                    if k != kmax:
+                        e = math.exp(t[k] - m)
+                        tt = acc + e
+                        if acc >= e:
+                            cmp += (acc - tt) + e
+                        else:
+                            cmp += (e - tt) + acc
+                        acc = tt
+                lg = math.log1p(acc + cmp)
+                for k in range(K):
+                    out[n, k] = F((t[k] - m) - lg)
+
+    def posterior(x, logw, tab, out):
+        N = x.shape[0] * x.shape[1]
+        nchunks = min(N, CHUNKS)
+        for c in prange(nchunks):
+            chunk(c, nchunks, N, x, logw, tab, out)
+
+    _named(chunk, "posterior", fam.name, dtype)
+
+    return posterior
+
+
+def make_mode(fam, dtype):
+    """``out[n] = argmax_k (logw[b, k] + log p_k(x))`` (int64), ties to the lowest index; no ``(N, K)`` array.
+
+    Tiles of ``TILE`` consecutive flat points.  For univariate families the
+    tile's values (and per-point quantities) are copied coordinate-major, and
+    for each component the loop over the tile's points evaluates the family's
+    SIMD log-density and keeps the running maximum and its index by selects
+    (it vectorises).  A point where some term of a component with a positive
+    weight comes out NaN or ``-inf`` (a NaN value, a value outside a support,
+    a form that is not exact there) is redone with the exact functions.
+    Vector families with a ``logpdf_tile`` hook do the same with it when one
+    mixture serves every point (``B == 1``); otherwise they evaluate the exact
+    log-density point by point.
+
+    ``-1`` where the posterior is undefined (as in ``make_posterior``): a NaN
+    term, or every term ``-inf``.  Components with zero weight are never chosen.
+    """
+    h = Hooks(fam)
+    uni = h.uni
+    NPRE = h.npre
+    NF = 1 + NPRE
+    pre1 = h.pre1
+    logpdf1_fast = h.logpdf1_fast
+    term = _exact_term(h)
+    tiled = h.tiled
+    tile = h.logpdf_tile
+    prep_tile = h.prep_tile
+    F = np.float32 if str(dtype) == "float32" else np.float64
+    zero = F(0.0)
+    ninf = F(-np.inf)
+    L = TILE
+
+    @register_jitable
+    def chunk(c, nchunks, ntiles, x, logw, tab, out):
+        S = x.shape[0]
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        N = S * B
+
+        def exact(s, b):
+            m = -math.inf
+            kk = -1
+            for k in range(K):
+                lw = logw[b, k]
+                if lw > -math.inf:
+                    r = np.float64(lw) + term(x, s, b, tab, k, D, P)
+                    if r != r:
+                        return -1
+                    if r > m:
+                        m = r
+                        kk = k
+            return kk
+
+        xt = np.empty((D * NF if uni else 1, L), F)
+        # a vector family's tile (coordinate-major, seen as (L, 1, D)) for its logpdf_tile
+        xv = np.empty((D if tiled else 1, 1, L), F)
+        xvs = xv.T
+        work = np.empty(L, F)
+        tv = np.empty(L, F)
+        best = np.empty(L, F)
+        idx = np.empty(L, np.int64)
+        fix = np.empty(L, np.int64)
+        bb = np.empty(L, np.int64)
+        for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+            n0 = t * L
+            nl = min(L, N - n0)
+            _batch_rows(n0, nl, B, bb)
+            if not uni:
+                if tiled and B == 1:  # one mixture for every point: the family's SIMD tile loop
+                    for i in range(nl):
+                        for j in range(D):
+                            xvs[i, 0, j] = x[n0 + i, 0, j]
+                        best[i] = ninf
+                        idx[i] = -1
+                        fix[i] = 0
+                    prep_tile(xv, nl, work)
+                    for k in range(K):
+                        sh = logw[0, k]
+                        if not sh > ninf:
+                            continue
+                        tile(xv, nl, tab, 0, k, tv, work)
+                        for i in range(nl):
+                            vk = F(tv[i] + sh)
+                            fix[i] += not vk > ninf
+                            up = vk > best[i]
+                            best[i] = vk if up else best[i]
+                            idx[i] = k if up else idx[i]
+                    for i in range(nl):
+                        out[n0 + i] = idx[i] if fix[i] == 0 else exact(n0 + i, 0)
+                else:
+                    for i in range(nl):
+                        n = n0 + i
+                        out[n] = exact(n // B, bb[i])
+                continue
+            for i in range(nl):
+                n = n0 + i
+                s = n // B
+                b = bb[i]
+                for j in range(D):
+                    v = x[s, b, j]
+                    xt[j * NF, i] = v
+                    if NPRE > 0:
+                        p0, p1 = pre1(v)
+                        xt[j * NF + 1, i] = p0
+                        if NPRE > 1:
+                            xt[j * NF + 2, i] = p1
+                best[i] = ninf
+                idx[i] = -1
+                fix[i] = 0
+            for k in range(K):
+                if B == 1:  # one mixture for every point: unit-stride SIMD loops
+                    sh = logw[0, k]
+                    if not sh > ninf:
+                        continue  # zero weight: never chosen
+                    for i in range(nl):
+                        tv[i] = zero
+                    for j in range(D):
+                        o = j * P
+                        r0 = j * NF
+                        for i in range(nl):
+                            v = xt[r0, i]
+                            p0 = xt[r0 + 1, i] if NPRE > 0 else v
+                            p1 = xt[r0 + 2, i] if NPRE > 1 else v
+                            tv[i] += logpdf1_fast(v, p0, p1, tab, 0, k, o)
+                    for i in range(nl):
+                        vk = F(tv[i] + sh)
+                        fix[i] += not vk > ninf
+                        up = vk > best[i]
+                        best[i] = vk if up else best[i]
+                        idx[i] = k if up else idx[i]
+                else:
+                    for i in range(nl):
+                        b = bb[i]
+                        sh = logw[b, k]
+                        r2 = zero
+                        for j in range(D):
+                            r0 = j * NF
+                            v = xt[r0, i]
+                            p0 = xt[r0 + 1, i] if NPRE > 0 else v
+                            p1 = xt[r0 + 2, i] if NPRE > 1 else v
+                            r2 += logpdf1_fast(v, p0, p1, tab, b, k, j * P)
+                        live = sh > ninf
+                        vk = F(r2 + sh) if live else ninf
+                        fix[i] += live and not vk > ninf
+                        up = vk > best[i]
+                        best[i] = vk if up else best[i]
+                        idx[i] = k if up else idx[i]
+            for i in range(nl):
+                out[n0 + i] = idx[i]
+            for i in range(nl):
+                if fix[i]:
+                    n = n0 + i
+                    out[n] = exact(n // B, bb[i])
+
+    def mode(x, logw, tab, out):
+        N = x.shape[0] * x.shape[1]
+        ntiles = (N + L - 1) // L
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            chunk(c, nchunks, ntiles, x, logw, tab, out)
+
+    _named(chunk, "mode", fam.name, dtype)
+
+    return mode
+
+
+FACTORIES["posterior"] = lambda fam, dtype, dim: make_posterior(fam, dtype)
+FACTORIES["mode"] = lambda fam, dtype, dim: make_mode(fam, dtype)
+
+
+#: a mixture log-probability above this (a probability above ~0.61) is recomputed as
+#: ``log1p(-other)`` from the other tail's log-sum-exp: the log-sum-exp of terms near 0
+#: is exact only to ~1e-16 absolute, the complement keeps relative accuracy there
+TAIL_NEAR_ONE = -0.5
+
+
+def make_log_tail(fam, dtype, hook, other):
+    """Mixture ``log F`` or ``log(1 - F)`` (univariate families):
+    ``logsumexp_k(logw[b, k] + hook_k(x[s, b]))``, ``hook`` the family's ``logcdf1`` or
+    ``logsf1`` (exact in log space in both tails), ``other`` the opposite hook.
+
+    One point per ``prange`` iteration, one pass over the components with a running
+    maximum (:mod:`.lse`), all in float64, cast at the end: finite however far out
+    the point is; a zero weight (``-inf``) contributes nothing, a NaN value gives NaN.
+    Where the result is above :data:`TAIL_NEAR_ONE` it is ``log1p(-c)`` with ``c`` the
+    other tail's mixture probability (when the family has both hooks), so that values
+    near 0 keep their relative accuracy.  Capped at 0 (the normalised log-weights may
+    sum to ``1 + 1 ulp``).
+    """
+    h = Hooks(fam)
+    fn = getattr(h, hook)
+    fo = getattr(h, other)
+    both = h.has_tails
+    F = np.float32 if str(dtype) == "float32" else np.float64
+
+    def log_tail(x, logw, tab, out):
+        B = x.shape[1]
+        K = logw.shape[1]
+        N = x.shape[0] * B
+        for n in prange(N):
+            s = n // B
+            b = n - s * B
+            v = x[s, b, 0]
+            m = -math.inf
+            acc = 0.0
+            for k in range(K):
+                m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fn(v, tab, b, k, 0))
+            r = lse_end(m, acc)
+            if both and r > TAIL_NEAR_ONE:
+                m = -math.inf
+                acc = 0.0
+                for k in range(K):
+                    m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fo(v, tab, b, k, 0))
+                c = math.exp(lse_end(m, acc))
+                r = math.log1p(-c) if not c >= 1.0 else -math.inf
+            out[n] = F(r if not r > 0.0 else 0.0)
+
+    return log_tail
+
+
+FACTORIES["log_cdf"] = lambda fam, dtype, dim: make_log_tail(fam, dtype, "logcdf1", "logsf1")
+FACTORIES["log_sf"] = lambda fam, dtype, dim: make_log_tail(fam, dtype, "logsf1", "logcdf1")

@@ -368,3 +368,154 @@ def view(x, shape, strides):
 
 def synchronize() -> None:
     cuda.synchronize()
+
+
+# -- posteriors over the components (the CPU's make_posterior / make_mode) ----------
+def make_posterior(h):
+    """Normalised log-responsibilities, one thread per point; the same rules as the CPU loop
+    (:func:`mixstat.kernels.cpu.make_posterior`).  No scratch row: the first pass finds the
+    point's largest term, the second evaluates the terms again and writes ``t_k - m`` (exact
+    in float64) while summing the others' ``exp`` (compensated), the third subtracts the log."""
+    from .cpu import _exact_term
+
+    uni = h.uni
+    term = _exact_term(h)
+
+    def posterior(x, logw, tab, out):
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            m = -math.inf
+            kmax = 0
+            nan = False
+            for k in range(K):
+                r = -math.inf
+                if logw[b, k] > -math.inf:
+                    r = logw[b, k] + term(x, s, b, tab, k, D, P)
+                nan = nan or r != r
+                if r > m:
+                    m = r
+                    kmax = k
+            if nan or m == -math.inf:
+                for k in range(K):
+                    out[n, k] = math.nan
+                continue
+            acc = 0.0
+            cmp = 0.0
+            cnt = 0
+            for k in range(K):
+                r = -math.inf
+                if logw[b, k] > -math.inf:
+                    r = logw[b, k] + term(x, s, b, tab, k, D, P)
+                if m == math.inf:  # the infinite terms share the mass
+                    if r == math.inf:
+                        out[n, k] = 0.0
+                        cnt += 1
+                    else:
+                        out[n, k] = -math.inf
+                else:
+                    d = r - m
+                    out[n, k] = d
+                    if k != kmax:
+                        e = math.exp(d)
+                        tt = acc + e
+                        if acc >= e:
+                            cmp += (acc - tt) + e
+                        else:
+                            cmp += (e - tt) + acc
+                        acc = tt
+            lg = math.log(cnt) if m == math.inf else math.log1p(acc + cmp)
+            for k in range(K):
+                out[n, k] = out[n, k] - lg
+
+    return posterior
+
+
+def make_mode(h):
+    """The component of the largest term, int64, ``-1`` where the posterior is undefined
+    (the CPU's :func:`mixstat.kernels.cpu.make_mode`, with the exact functions throughout)."""
+    from .cpu import _exact_term
+
+    uni = h.uni
+    term = _exact_term(h)
+
+    def mode(x, logw, tab, out):
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            m = -math.inf
+            kk = -1
+            for k in range(K):
+                if logw[b, k] > -math.inf:
+                    r = logw[b, k] + term(x, s, b, tab, k, D, P)
+                    if r != r:
+                        kk = -1
+                        break
+                    if r > m:
+                        m = r
+                        kk = k
+            out[n] = kk
+
+    return mode
+
+
+_FACTORIES["posterior"] = make_posterior
+_FACTORIES["mode"] = make_mode
+
+
+# -- log cdf and log survival (the CPU's make_log_tail) ---------------------------
+def make_log_tail(h, hook, other, both):
+    """``logsumexp_k(logw[b, k] + hook_k(x[s, b]))``, ``hook`` ``"logcdf1"`` or ``"logsf1"``
+    (attributes of the family's :class:`.cpu.Hooks` ``h``); above ``cpu.TAIL_NEAR_ONE``
+    ``log1p(-c)`` from the ``other`` tail (where the family has ``both``); capped at 0, as
+    on the CPU."""
+    from .cpu import TAIL_NEAR_ONE
+
+    fn = getattr(h, hook)
+    fo = getattr(h, other)
+
+    def log_tail(x, logw, tab, out):
+        B = x.shape[1]
+        K = logw.shape[1]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            v = x[s, b, 0]
+            m = -math.inf
+            acc = 0.0
+            for k in range(K):
+                m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fn(v, tab, b, k, 0))
+            r = lse_end(m, acc)
+            if both and r > TAIL_NEAR_ONE:
+                m = -math.inf
+                acc = 0.0
+                for k in range(K):
+                    m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fo(v, tab, b, k, 0))
+                c = math.exp(lse_end(m, acc))
+                r = math.log1p(-c) if not c >= 1.0 else -math.inf
+            out[n] = r if not r > 0.0 else 0.0
+
+    return log_tail
+
+
+def _tail_loop(hook, other):
+    def make_for(h):
+        both = h.has_tails
+        return make_log_tail(h, hook, other, both)
+
+    return make_for
+
+
+_FACTORIES["log_cdf"] = _tail_loop("logcdf1", "logsf1")
+_FACTORIES["log_sf"] = _tail_loop("logsf1", "logcdf1")

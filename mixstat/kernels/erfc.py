@@ -148,22 +148,100 @@ _TWO_M128 = 2.0 ** -128
 
 
 @njit(**_INLINE)
-def erfc_tail(ax):
-    """``erfc(ax)`` for ``1.25 <= ax`` (``ax`` is clamped to ``[1.25, 28]``; 0 at 28): the tail
-    region of :func:`erfc_poly`, alone, for loops that know every point is there."""
-    xt = _X_TAIL if ax < _X_TAIL else ax
-    xt = _X_HUGE if xt > _X_HUGE else xt
-    w = 1.0 / (xt * xt)
+def _rs_small(x):
+    """The numerator and denominator of ``|x| < 0.84375``, rational in ``x**2``."""
+    zz = x * x
+    r_s = _PP0 + zz * (_PP1 + zz * (_PP2 + zz * (_PP3 + zz * _PP4)))
+    s_s = 1.0 + zz * (_QQ1 + zz * (_QQ2 + zz * (_QQ3 + zz * (_QQ4 + zz * _QQ5))))
+    return r_s, s_s
+
+
+@njit(**_INLINE)
+def _pq_mid(ax):
+    """The numerator and denominator of ``0.84375 <= |x| < 1.25``, rational in ``|x| - 1``."""
+    t = ax - 1.0
+    p_m = _PA0 + t * (_PA1 + t * (_PA2 + t * (_PA3 + t * (_PA4 + t * (_PA5 + t * _PA6)))))
+    q_m = 1.0 + t * (_QA1 + t * (_QA2 + t * (_QA3 + t * (_QA4 + t * (_QA5 + t * _QA6)))))
+    return p_m, q_m
+
+
+@njit(**_INLINE)
+def _rs_tail_a(w):
+    """The numerator and denominator of ``1.25 <= |x| < 1/0.35``, rational in ``w = 1/x**2``."""
     r_a = _RA0 + w * (_RA1 + w * (_RA2 + w * (_RA3 + w * (_RA4 + w * (_RA5 + w * (
         _RA6 + w * _RA7))))))
     s_a = 1.0 + w * (_SA1 + w * (_SA2 + w * (_SA3 + w * (_SA4 + w * (_SA5 + w * (
         _SA6 + w * (_SA7 + w * _SA8)))))))
+    return r_a, s_a
+
+
+@njit(**_INLINE)
+def _rs_tail_b(w):
+    """The numerator and denominator of ``1/0.35 <= |x| < 28``, rational in ``w = 1/x**2``."""
     r_b = _RB0 + w * (_RB1 + w * (_RB2 + w * (_RB3 + w * (_RB4 + w * (_RB5 + w * _RB6)))))
     s_b = 1.0 + w * (_SB1 + w * (_SB2 + w * (_SB3 + w * (_SB4 + w * (_SB5 + w * (
         _SB6 + w * _SB7))))))
+    return r_b, s_b
+
+
+@njit(**_INLINE)
+def _clamp_tail(ax):
+    """``ax`` clamped to ``[1.25, 28]`` (nothing divides by 0 or overflows; NaN stays NaN)."""
+    xt = _X_TAIL if ax < _X_TAIL else ax
+    return _X_HUGE if xt > _X_HUGE else xt
+
+
+@njit(**_INLINE)
+def erfc_tail(ax):
+    """``erfc(ax)`` for ``1.25 <= ax`` (``ax`` is clamped to ``[1.25, 28]``; 0 at 28): the tail
+    region of :func:`erfc_poly`, alone, for loops that know every point is there."""
+    xt = _clamp_tail(ax)
+    w = 1.0 / (xt * xt)
+    r_a, s_a = _rs_tail_a(w)
+    r_b, s_b = _rs_tail_b(w)
     lo = xt < _X_RB
     q = (r_a if lo else r_b) / (s_a if lo else s_b)
     return _tail(xt, q)
+
+
+# One region of erfc_poly each, alone (the same operations, so the same bits), for
+# loops that know every point of a tile is in that region (the Normal cdf's tiles).
+@njit(**_INLINE)
+def erfc_small(x):
+    """``erfc(x)`` for ``|x| < 0.84375``."""
+    r_s, s_s = _rs_small(x)
+    q = r_s / s_s
+    y_lo = 1.0 - (x + x * q)  # x < 1/4
+    y_hi = 0.5 - (x * q + (x - 0.5))
+    return y_lo if x < 0.25 else y_hi
+
+
+@njit(**_INLINE)
+def erfc_mid(x):
+    """``erfc(x)`` for ``0.84375 <= |x| < 1.25``."""
+    p_m, q_m = _pq_mid(abs(x))
+    q = p_m / q_m
+    y_pos = (1.0 - _ERX) - q
+    y_neg = 1.0 + (_ERX + q)
+    return y_neg if x < 0.0 else y_pos
+
+
+@njit(**_INLINE)
+def erfc_tail_a(ax):
+    """``erfc(ax)`` for ``1.25 <= ax < 1/0.35`` (:func:`erfc_tail` there, one rational function)."""
+    xt = _clamp_tail(ax)
+    w = 1.0 / (xt * xt)
+    r_a, s_a = _rs_tail_a(w)
+    return _tail(xt, r_a / s_a)
+
+
+@njit(**_INLINE)
+def erfc_tail_b(ax):
+    """``erfc(ax)`` for ``ax >= 1/0.35`` (:func:`erfc_tail` there, one rational function)."""
+    xt = _clamp_tail(ax)
+    w = 1.0 / (xt * xt)
+    r_b, s_b = _rs_tail_b(w)
+    return _tail(xt, r_b / s_b)
 
 
 @njit(**_INLINE)
@@ -189,50 +267,14 @@ def erfc_poly(x):
     """
     x = np.float64(x)
     ax = abs(x)
-    # |x| < 0.84375
-    zz = x * x
-    r_s = _PP0 + zz * (_PP1 + zz * (_PP2 + zz * (_PP3 + zz * _PP4)))
-    s_s = 1.0 + zz * (_QQ1 + zz * (_QQ2 + zz * (_QQ3 + zz * (_QQ4 + zz * _QQ5))))
-    # 0.84375 <= |x| < 1.25
-    t = ax - 1.0
-    p_m = _PA0 + t * (_PA1 + t * (_PA2 + t * (_PA3 + t * (_PA4 + t * (_PA5 + t * _PA6)))))
-    q_m = 1.0 + t * (_QA1 + t * (_QA2 + t * (_QA3 + t * (_QA4 + t * (_QA5 + t * _QA6)))))
-    # 1.25 <= |x| < 28, with |x| clamped there so that nothing divides by 0 or
-    # overflows in the lanes that are not picked (a NaN stays NaN)
-    xt = _X_TAIL if ax < _X_TAIL else ax
-    xt = _X_HUGE if xt > _X_HUGE else xt
-    w = 1.0 / (xt * xt)
-    r_a = _RA0 + w * (_RA1 + w * (_RA2 + w * (_RA3 + w * (_RA4 + w * (_RA5 + w * (
-        _RA6 + w * _RA7))))))
-    s_a = 1.0 + w * (_SA1 + w * (_SA2 + w * (_SA3 + w * (_SA4 + w * (_SA5 + w * (
-        _SA6 + w * (_SA7 + w * _SA8)))))))
-    r_b = _RB0 + w * (_RB1 + w * (_RB2 + w * (_RB3 + w * (_RB4 + w * (_RB5 + w * _RB6)))))
-    s_b = 1.0 + w * (_SB1 + w * (_SB2 + w * (_SB3 + w * (_SB4 + w * (_SB5 + w * (
-        _SB6 + w * _SB7))))))
-    lo = xt < _X_RB
-    r_t = r_a if lo else r_b
-    s_t = s_a if lo else s_b
-    # one division for the three regions' rational functions
-    small = ax < _X_MID
-    mid = ax < _X_TAIL
-    num = p_m if mid else r_t
-    den = q_m if mid else s_t
-    num = r_s if small else num
-    den = s_s if small else den
-    q = num / den
-    # |x| < 0.84375
-    y_lo = 1.0 - (x + x * q)  # x < 1/4
-    y_hi = 0.5 - (x * q + (x - 0.5))
-    y_small = y_lo if x < 0.25 else y_hi
-    # 0.84375 <= |x| < 1.25
-    y_pos = (1.0 - _ERX) - q
-    y_neg = 1.0 + (_ERX + q)
-    y_mid = y_neg if x < 0.0 else y_pos
-    # 1.25 <= |x| < 28 (0 from 28 on, inf included)
-    r = _tail(xt, q)
+    # every region's function, then a select (the region functions alone are the same
+    # operations, so loops that know a tile's region get the same bits)
+    y_small = erfc_small(x)
+    y_mid = erfc_mid(x)
+    r = erfc_tail(ax)  # 0 from 28 on, inf included
     y = 2.0 - r if x < 0.0 else r
-    y = y_mid if mid else y
-    y = y_small if small else y
+    y = y_mid if ax < _X_TAIL else y
+    y = y_small if ax < _X_MID else y
     return x if x != x else y
 
 

@@ -45,7 +45,7 @@ __all__ = ["Family", "Op", "FAMILIES", "OPS", "family", "op", "pairs", "HOOKS"]
 #: every hook a family module may define, by event kind
 HOOKS = {
     "scalar": ("pack", "P", "NPRE", "pre1", "logpdf1", "logpdf1_fast", "bound1", "cdf1", "cdf1_fast", "cdf1_tile",
-               "draw1", "draw_tile"),
+               "draw1", "draw_tile", "logcdf1", "logsf1"),
     "vector": ("pack", "logpdf", "prep_tile", "logpdf_tile", "bound", "draw"),
 }
 
@@ -89,8 +89,9 @@ class Op:
     ``weights``: ``"logw"`` (normalised log-weights, ``(B, K)``), ``"w"``
     (weights), ``"cumw"`` (cumulative weights) or ``None``.
     ``reduction``: how the components are combined: ``"logsumexp"``,
-    ``"sum"``, ``"ancestral"``, ``"terms"`` (per component, not combined) or
-    ``None`` (no components).
+    ``"sum"``, ``"ancestral"``, ``"terms"`` (per component, not combined),
+    ``"posterior"`` (per component, normalised by their log-sum-exp),
+    ``"argmax"`` (the index of the largest term) or ``None`` (no components).
     """
 
     name: str
@@ -99,6 +100,8 @@ class Op:
     reduction: str | None
     # which families (by event kind) the op applies to; empty: family-free
     events: tuple = ("scalar", "vector")
+    # the devices with a loop for it
+    devices: tuple = ("cpu", "cuda")
 
 
 #: every family with a compiled kernel.  New family: one line here (see docs/contributing.md).
@@ -131,8 +134,18 @@ FAMILIES = (
 #: ``*1`` hooks, a vector family the whole-row ones.
 OPS = (
     Op("log_prob", needs=("logpdf1|logpdf",), weights="logw", reduction="logsumexp"),
+    # a plain (one-component) univariate distribution: the log-density itself, a kernel
+    # far smaller than the mixture's (CUDA: the mixture loop serves both)
+    Op("log_prob1", needs=("logpdf1",), weights="logw", reduction="logsumexp", events=("scalar",),
+       devices=("cpu",)),
     Op("cdf", needs=("cdf1",), weights="w", reduction="sum", events=("scalar",)),
+    # log F and log(1 - F), each in log space per component, combined by log-sum-exp
+    Op("log_cdf", needs=("logcdf1",), weights="logw", reduction="logsumexp", events=("scalar",)),
+    Op("log_sf", needs=("logsf1",), weights="logw", reduction="logsumexp", events=("scalar",)),
     Op("terms", needs=("logpdf1|logpdf",), weights="logw", reduction="terms"),
+    # normalised log-responsibilities (N, K), and the index of the largest term (N,) int64
+    Op("posterior", needs=("logpdf1|logpdf",), weights="logw", reduction="posterior"),
+    Op("mode", needs=("logpdf1|logpdf",), weights="logw", reduction="argmax"),
     Op("sample", needs=("draw1|draw",), weights="cumw", reduction="ancestral"),
     Op("choose", needs=(), weights="cumw", reduction=None, events=()),
     Op("moments", needs=(), weights="w", reduction=None, events=()),
@@ -173,6 +186,8 @@ def pairs(device: str = "cpu"):
     """
     out = []
     for o in OPS:
+        if device not in o.devices:
+            continue
         if not o.events:
             if device == "cuda" or o.name == "choose":
                 out.append((o.name, None))

@@ -65,6 +65,32 @@ def cdf1(v, tab, b, k, o):
 
 
 @register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log P(X <= x)``: ``-inf`` below 0, ``LOGQ`` on ``[0, 1)``, 0 from 1 on, NaN for NaN."""
+    x = np.float64(v)
+    if x >= 1:
+        return 0.0
+    if x >= 0:
+        return np.float64(tab[b, k, o + LOGQ])
+    if x != x:
+        return x
+    return -math.inf
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log P(X > x)``: 0 below 0, ``LOGP`` on ``[0, 1)``, ``-inf`` from 1 on, NaN for NaN."""
+    x = np.float64(v)
+    if x >= 1:
+        return -math.inf
+    if x >= 0:
+        return np.float64(tab[b, k, o + LOGP])
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
 def draw1(key0, key1, n, c, tab, b, k, o):
     """``U < p`` with ``U = u53`` of block 1 of word ``c`` (p = 0: never; p = 1: always)."""
     w0, w1, w2, w3 = block_c(key0, key1, n, 1, c)

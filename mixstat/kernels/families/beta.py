@@ -27,7 +27,7 @@ from numba.extending import register_jitable
 from scipy import special as sc
 
 from ..samplers import std_beta
-from ..special import betainc
+from ..special import betainc, log_ibeta_pair
 
 AM1, BM1, NEG_LBETA, AT0, AT1, BOUND, A, B = 0, 1, 2, 3, 4, 5, 6, 7
 P = 8
@@ -128,6 +128,34 @@ def cdf1(v, tab, b, k, o):
         if x >= 1:
             return 1.0
         return betainc(np.float64(tab[b, k, o + A]), np.float64(tab[b, k, o + B]), x)
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log I_x(a, b)`` in log space (finite where the cdf underflows); ``-inf`` for
+    ``x <= 0``, 0 for ``x >= 1``, NaN for NaN."""
+    x = np.float64(v)
+    if x > 0:
+        if x >= 1:
+            return 0.0
+        return log_ibeta_pair(np.float64(tab[b, k, o + A]), np.float64(tab[b, k, o + B]), x, 1.0 - x)[0]
+    if x != x:
+        return x
+    return -math.inf
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log(1 - I_x(a, b)) = log I_{1-x}(b, a)`` in log space; 0 for ``x <= 0``, ``-inf``
+    for ``x >= 1``.  ``1 - x`` is exact for ``x >= 1/2``, so the tail at 1 keeps its digits."""
+    x = np.float64(v)
+    if x > 0:
+        if x >= 1:
+            return -math.inf
+        return log_ibeta_pair(np.float64(tab[b, k, o + A]), np.float64(tab[b, k, o + B]), x, 1.0 - x)[1]
     if x != x:
         return x
     return 0.0

@@ -41,7 +41,7 @@ from numba.extending import register_jitable
 from scipy import special as sc
 
 from ..philox import block_c, u53
-from ..special import _two_prod, _two_sum, betainc_pair
+from ..special import _two_prod, _two_sum, betainc_pair, log_ibeta_pair
 
 N, LGN1, LOGP, LOGQ, PROB, QROB, SE_N, NP, NP_LO, NQ, NQ_LO = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 P = 11
@@ -228,6 +228,41 @@ def cdf1(v, tab, b, k, o):
         return 0.0
     kf = ffloor(x)
     return betainc_pair(n - kf, kf + 1.0, q, p)[0]
+
+
+@register_jitable
+def _log_cdf_sf(v, tab, b, k, o):
+    """``(log P(X <= v), log P(X > v))``: ``log I_{1-p}(n - k, k + 1)`` and its complement,
+    ``k = floor(v)``, in log space (both ``1 - p`` and ``p`` given)."""
+    x = np.float64(v)
+    if x != x:
+        return x, x
+    if x < 0:
+        return -math.inf, 0.0
+    n = np.float64(tab[b, k, o + N])
+    if x >= n:
+        return 0.0, -math.inf
+    p = np.float64(tab[b, k, o + PROB])
+    q = np.float64(tab[b, k, o + QROB])
+    if p == 0:
+        return 0.0, -math.inf
+    if q == 0:
+        return -math.inf, 0.0
+    kf = ffloor(x)
+    return log_ibeta_pair(n - kf, kf + 1.0, q, p)
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log P(X <= v)`` in log space (finite where the cdf underflows); ``-inf`` below 0,
+    0 from ``n`` on, NaN for NaN."""
+    return _log_cdf_sf(v, tab, b, k, o)[0]
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log P(X > v)`` in log space; 0 below 0, ``-inf`` from ``n`` on, NaN for NaN."""
+    return _log_cdf_sf(v, tab, b, k, o)[1]
 
 
 @register_jitable

@@ -56,6 +56,61 @@ def cdf1(v, tab, b, k, o):
 
 
 @register_jitable
+def _lse_range(tab, b, k, start, stop):
+    """``log sum exp(tab[b, k, start:stop])`` in float64, one pass with a running maximum
+    (``-inf`` entries and an empty range give ``-inf``)."""
+    m = -math.inf
+    s = 0.0
+    for i in range(start, stop):
+        t = np.float64(tab[b, k, i])
+        if t == -math.inf:
+            continue
+        if t > m:
+            s = s * math.exp(m - t) + 1.0
+            m = t
+        else:
+            s += math.exp(t - m)
+    if m == -math.inf:
+        return m
+    return m + math.log(s)
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log P(X <= v)``: the log-sum-exp of ``log p[0 .. floor(v)]`` minus that of all
+    ``C`` (so the row's own normalisation, as :func:`cdf1`); ``-inf`` below 0, 0 from
+    ``C - 1`` on, NaN for NaN.  No cumulative sum: tiny categories keep their digits."""
+    C = int(tab[b, k, o + COUNT])
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0:
+        return -math.inf
+    if x >= C - 1:
+        return 0.0
+    j = o + LOGP
+    r = _lse_range(tab, b, k, j, j + int(math.floor(x)) + 1) - _lse_range(tab, b, k, j, j + C)
+    return min(r, 0.0)
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log P(X > v)``: the log-sum-exp of ``log p[floor(v) + 1 .. C - 1]`` minus that of
+    all ``C`` (no ``1 - cdf``); 0 below 0, ``-inf`` from ``C - 1`` on, NaN for NaN."""
+    C = int(tab[b, k, o + COUNT])
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0:
+        return 0.0
+    if x >= C - 1:
+        return -math.inf
+    j = o + LOGP
+    r = _lse_range(tab, b, k, j + int(math.floor(x)) + 1, j + C) - _lse_range(tab, b, k, j, j + C)
+    return min(r, 0.0)
+
+
+@register_jitable
 def draw1(key0, key1, n, c, tab, b, k, o):
     """Inversion by binary search on the cumulative row, block 1 of counter word ``c``."""
     C = int(tab[b, k, o + COUNT])

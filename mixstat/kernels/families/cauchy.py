@@ -153,3 +153,30 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
             b = bb[i]
             k = kk[i]
             out[row0 + i, j] = tab[b, k, o + LOC] + z0[i] * tab[b, k, o + SCALE]
+
+
+@register_jitable
+def _log_lower(d, sc):
+    """``log F`` of a Cauchy at offset ``d = x - loc`` with ``scale`` ``sc``: below ``-sc``
+    ``log(atan(sc / -d) / pi)`` (no cancellation in the tail), above ``sc``
+    ``log1p(-atan(sc / d) / pi)``, between ``log(1/2 + atan(d / sc) / pi)``."""
+    if d < -sc:
+        t = math.atan(sc / -d) * _INV_PI
+        return math.log(t) if t > 0.0 else -_INF
+    if d > sc:
+        return math.log1p(-math.atan(sc / d) * _INV_PI)
+    return math.log(0.5 + math.atan(d / sc) * _INV_PI)  # NaN stays NaN
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log F(x)``, exact in both tails."""
+    x = np.float64(v)
+    return _log_lower(x - np.float64(tab[b, k, o + LOC]), np.float64(tab[b, k, o + SCALE]))
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log(1 - F(x)) = log F`` at ``loc - x`` (symmetry)."""
+    x = np.float64(v)
+    return _log_lower(np.float64(tab[b, k, o + LOC]) - x, np.float64(tab[b, k, o + SCALE]))

@@ -14,6 +14,7 @@ from numba.extending import register_jitable
 from ..fastmath import log_pos
 from ..philox import block_c
 from ..samplers import _open, std_exponential
+from ..special import log1mexp
 
 RATE, LOG_RATE = 0, 1
 P = 2
@@ -83,3 +84,25 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
             z0[i] = _std_tile(w0, w1)
         for i in range(nl):
             out[row0 + i, j] = z0[i] / tab[bb[i], kk[i], o + RATE]
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log(1 - exp(-rate x))`` (:func:`..special.log1mexp`); ``-inf`` for ``x <= 0``."""
+    x = np.float64(v)
+    if x > 0:
+        return log1mexp(-np.float64(tab[b, k, o + RATE]) * x)
+    if x != x:
+        return x
+    return -math.inf
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``-rate x``; 0 for ``x <= 0``."""
+    x = np.float64(v)
+    if x > 0:
+        return -np.float64(tab[b, k, o + RATE]) * x
+    if x != x:
+        return x
+    return 0.0

@@ -25,7 +25,7 @@ from numba.extending import register_jitable
 from scipy import special as sc
 
 from ..samplers import log_std_gamma, std_gamma
-from ..special import gammainc
+from ..special import gammainc, log_gammainc_pair
 
 RATE, AM1, CONST, AT0, BOUND, CONC, LOG_RATE = 0, 1, 2, 3, 4, 5, 6
 P = 7
@@ -103,6 +103,29 @@ def cdf1(v, tab, b, k, o):
     x = np.float64(v)
     if x > 0:
         return gammainc(np.float64(tab[b, k, o + CONC]), np.float64(tab[b, k, o + RATE]) * x)
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log P(a, rate x)`` in log space (finite where the cdf underflows); ``-inf`` for
+    ``x <= 0``, 0 at ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if x > 0:
+        return log_gammainc_pair(np.float64(tab[b, k, o + CONC]), np.float64(tab[b, k, o + RATE]) * x)[0]
+    if x != x:
+        return x
+    return -math.inf
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log Q(a, rate x) = log P(X > x)`` in log space; 0 for ``x <= 0``, ``-inf`` at ``+inf``."""
+    x = np.float64(v)
+    if x > 0:
+        return log_gammainc_pair(np.float64(tab[b, k, o + CONC]), np.float64(tab[b, k, o + RATE]) * x)[1]
     if x != x:
         return x
     return 0.0

@@ -79,6 +79,38 @@ def cdf1(v, tab, b, k, o):
 
 
 @register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log(1 - (1 - p)**(floor(x) + 1))`` as ``log(1 - exp(t))``, ``t = (floor(x) + 1) LOGQ``
+    (``log(-expm1(t))`` above ``-log 2``, ``log1p(-exp(t))`` below); ``-inf`` below 0, 0 at ``+inf``."""
+    x = np.float64(v)
+    if x >= 0:
+        if x == math.inf:
+            return 0.0
+        t = (ffloor(x) + 1.0) * np.float64(tab[b, k, o + LOGQ])
+        if t > -0.6931471805599453:
+            if t < 0.0:
+                return math.log(-math.expm1(t))
+            return -math.inf  # p = 0 (t = -0.0): not reached for valid rows
+        return math.log1p(-math.exp(t))
+    if x != x:
+        return x
+    return -math.inf
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log P(X > x) = (floor(x) + 1) log(1 - p)``; 0 below 0, ``-inf`` at ``+inf``."""
+    x = np.float64(v)
+    if x >= 0:
+        if x == math.inf:
+            return -math.inf
+        return (ffloor(x) + 1.0) * np.float64(tab[b, k, o + LOGQ])
+    if x != x:
+        return x
+    return 0.0
+
+
+@register_jitable
 def draw1(key0, key1, n, c, tab, b, k, o):
     """Inversion: ``floor(E / -log(1 - p))``, E = -log U from block 1 of word ``c``."""
     lam = np.float64(tab[b, k, o + NEG_LOGQ])

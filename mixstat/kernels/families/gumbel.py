@@ -170,3 +170,33 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
             b = bb[i]
             k = kk[i]
             out[row0 + i, j] = tab[b, k, o + LOC] + z0[i] * tab[b, k, o + SCALE]
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``-exp(-z)``, ``z = (x - loc) / scale`` (``-inf`` where ``exp(-z)`` overflows)."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    z = (x - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+    if z < -_W_MAX:
+        return -_INF
+    return -math.exp(-z)
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log(1 - exp(-w))``, ``w = exp(-z)``: for ``z > 0`` as ``-z + log(-expm1(-w) / w)``
+    (exact in the upper tail, ``-z`` once ``w`` underflows), else ``log1p(-exp(-w))``."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    z = (x - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+    if z < -_W_MAX:
+        return 0.0
+    w = math.exp(-z)
+    if z > 0.0:
+        if w == 0.0:
+            return -z
+        return -z + math.log(-math.expm1(-w) / w)
+    return math.log1p(-math.exp(-w))

@@ -22,6 +22,7 @@ from ..erfc import _PP0, _PP1, _PP2, _PP3, _PP4, _QQ1, _QQ2, _QQ3, _QQ4, _QQ5, _
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
 from ..samplers import std_normal
+from ..special import log_half_erfc
 
 SCALE, INV, CONST = 0, 1, 2
 P = 3
@@ -29,6 +30,7 @@ NPRE = 0
 
 _CONST0 = math.log(2.0) - 0.5 * math.log(2.0 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
+_LN2 = math.log(2.0)
 
 
 def pack(scale, dtype):
@@ -124,3 +126,45 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
             z0[i] = abs(r * cs)
         for i in range(nl):
             out[row0 + i, j] = tab[bb[i], kk[i], o + SCALE] * z0[i]
+
+
+@register_jitable
+def _hz(x, tab, b, k, o):
+    """``x / (scale sqrt 2)`` for ``x > 0`` (dividing where the stored reciprocal overflowed)."""
+    inv = np.float64(tab[b, k, o + INV])
+    if inv != inv:
+        return x / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF
+    return x * inv
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log erf(z)``, ``z = x / (scale sqrt 2)``: ``log(erf z)`` for ``z < 1/2`` (relative
+    accuracy of erf for tiny z), else ``log1p(-erfc z)``; ``-inf`` for ``x <= 0``."""
+    x = np.float64(v)
+    if x > 0:
+        z = _hz(x, tab, b, k, o)
+        if z < 0.5:
+            e = math.erf(z)
+            return math.log(e) if e > 0.0 else -math.inf
+        return math.log1p(-math.erfc(z))
+    if x != x:
+        return x
+    return -math.inf
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log erfc(z)``: ``log1p(-erf z)`` for ``z < 1/2``, ``log(erfc z)`` up to ``z = 26``,
+    beyond ``log 2 + log(erfc(z) / 2)`` (finite in the far tail); 0 for ``x <= 0``."""
+    x = np.float64(v)
+    if x > 0:
+        z = _hz(x, tab, b, k, o)
+        if z < 0.5:
+            return math.log1p(-math.erf(z))
+        if z < 26.0:
+            return math.log(math.erfc(z))
+        return _LN2 + log_half_erfc(z)
+    if x != x:
+        return x
+    return 0.0

@@ -117,3 +117,28 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
             b = bb[i]
             k = kk[i]
             out[row0 + i, j] = tab[b, k, o + LOC] + tab[b, k, o + SCALE] * z0[i]
+
+
+@register_jitable
+def _log_lower(z):
+    """``log F`` of the standard Laplace at ``z``: ``z - log 2`` below 0, else
+    ``log1p(-exp(-z) / 2)``; NaN for NaN."""
+    if z < 0:
+        return z - _LOG2
+    if z >= 0:
+        return math.log1p(-0.5 * math.exp(-z))
+    return z
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log F(x)``, ``z = (x - loc) / scale``: exact in both tails."""
+    x = np.float64(v)
+    return _log_lower((x - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE]))
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log(1 - F(x)) = log F`` of the standard Laplace at ``-z`` (symmetry)."""
+    x = np.float64(v)
+    return _log_lower((np.float64(tab[b, k, o + LOC]) - x) / np.float64(tab[b, k, o + SCALE]))

@@ -23,6 +23,7 @@ from ..erfc import erfc_any
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
 from ..samplers import std_normal
+from ..special import log_half_erfc
 
 LOC, INV, CONST, SCALE, BOUND = 0, 1, 2, 3, 4
 P = 5
@@ -175,3 +176,30 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
         for i in range(nl):
             y = z0[i]
             out[row0 + i, j] = math.exp(y - 1.0) * _E if y > _EXP_BIG else math.exp(y)
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log(erfc(-z) / 2)``, ``z = (log x - loc) / (scale sqrt 2)``, by
+    :func:`..special.log_half_erfc` (finite in far tails); ``-inf`` for ``x <= 0``."""
+    x = np.float64(v)
+    if x > 0:
+        if x == math.inf:
+            return 0.0
+        return log_half_erfc(-_z(x, tab, b, k, o))
+    if x != x:
+        return x
+    return -math.inf
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log(erfc(z) / 2)``; 0 for ``x <= 0``, ``-inf`` at ``+inf``."""
+    x = np.float64(v)
+    if x > 0:
+        if x == math.inf:
+            return -math.inf
+        return log_half_erfc(_z(x, tab, b, k, o))
+    if x != x:
+        return x
+    return 0.0

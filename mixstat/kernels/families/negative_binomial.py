@@ -25,7 +25,7 @@ from numba.extending import register_jitable
 from scipy import special as sc
 
 from ..samplers_count import ffloor, is_count, negative_binomial
-from ..special import betainc_pair
+from ..special import betainc_pair, log_ibeta_pair
 
 TC, LGN, LOGP, LOGQ, PROB, QROB, LOG_ODDS, BOUND = 0, 1, 2, 3, 4, 5, 6, 7
 P = 8
@@ -109,6 +109,35 @@ def cdf1(v, tab, b, k, o):
         return 1.0
     return betainc_pair(np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]),
                         np.float64(tab[b, k, o + PROB]))[0]
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log P(X <= v) = log I_{1-p}(n, floor(v) + 1)`` in log space (both ``1 - p`` and
+    ``p`` given); ``-inf`` below 0, 0 at ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0.0:
+        return -_INF
+    if x == _INF:
+        return 0.0
+    return log_ibeta_pair(np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]),
+                          np.float64(tab[b, k, o + PROB]))[0]
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log P(X > v) = log I_p(floor(v) + 1, n)`` in log space; 0 below 0, ``-inf`` at ``+inf``."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0.0:
+        return 0.0
+    if x == _INF:
+        return -_INF
+    return log_ibeta_pair(np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]),
+                          np.float64(tab[b, k, o + PROB]))[1]
 
 
 @register_jitable

@@ -16,9 +16,10 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ..erfc import erfc_any, erfc_tail
+from ..erfc import _X_MID, _X_RB, _X_TAIL, erfc_any, erfc_mid, erfc_small, erfc_tail, erfc_tail_a, erfc_tail_b
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
+from ..special import log_half_erfc
 
 # named offsets of one coordinate's row
 LOC, INV, CONST, SCALE = 0, 1, 2, 3
@@ -96,7 +97,9 @@ def cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
     """``acc[i] += wk * cdf1_fast(xv[i], ...)`` for ``i < nl``, the same terms bit for bit, for
     values in ``[xlo, xhi]`` (no NaN), by the cheapest path for the whole tile: every ``z``
     at least ``Z_ONE`` (every term is ``wk``: 0.5 erfc(-z) rounds to 1), at most ``-Z_ZERO``
-    (0), at least 1.25 or at most -1.25 (the tail region of the erfc only), else all regions."""
+    (0), or in one region of the erfc (``|z|`` below 0.84375, up to 1.25, up to 1/0.35, beyond;
+    :mod:`mixstat.kernels.erfc`: one rational function instead of all four), else all regions.
+    ``z`` is monotone in the value (``inv > 0``), so the tile's ``z`` lie in ``[zlo, zhi]``."""
     mu = np.float64(tab[b, k, o + LOC])
     inv = np.float64(tab[b, k, o + INV])
     zlo = (xlo - mu) * inv
@@ -106,11 +109,36 @@ def cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
             acc[i] += wk
     elif zhi <= -Z_ZERO:
         pass
-    elif zlo >= 1.25:
+    elif zlo > -_X_MID and zhi < _X_MID:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            acc[i] += wk * (0.5 * erfc_small(-z))
+    elif (zlo >= _X_MID and zhi < _X_TAIL) or (zlo > -_X_TAIL and zhi <= -_X_MID):
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            acc[i] += wk * (0.5 * erfc_mid(-z))
+    elif zlo >= _X_TAIL and zhi < _X_RB:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            acc[i] += wk * (0.5 * (2.0 - erfc_tail_a(z)))
+    elif zhi <= -_X_TAIL and zlo > -_X_RB:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            acc[i] += wk * (0.5 * erfc_tail_a(-z))
+    elif zlo >= _X_RB:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            acc[i] += wk * (0.5 * (2.0 - erfc_tail_b(z)))
+    elif zhi <= -_X_RB:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            r = 0.5 * erfc_tail_b(-z)
+            acc[i] += wk * (0.0 if z <= -Z_ZERO else r)
+    elif zlo >= _X_TAIL:
         for i in range(nl):
             z = (xv[i] - mu) * inv
             acc[i] += wk * (0.5 * (2.0 - erfc_tail(z)))
-    elif zhi <= -1.25:
+    elif zhi <= -_X_TAIL:
         for i in range(nl):
             z = (xv[i] - mu) * inv
             r = 0.5 * erfc_tail(-z)
@@ -205,3 +233,56 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
             b = bb[i]
             k = kk[i]
             out[row0 + i, j] = tab[b, k, o + LOC] + z0[i] * tab[b, k, o + SCALE]
+
+
+@register_jitable
+def _log_half_erfc_side(v, tab, b, k, o, s):
+    """``log(erfc(-s z) / 2)`` with ``z = (x - loc) / (scale sqrt 2)``: ``s = 1`` gives
+    ``log F(x)``, ``s = -1`` gives ``log(1 - F(x))``.
+
+    For ``|z| < 26`` (the erfc of ``|z|`` still a normal number) ``z`` is carried in
+    two parts as in :func:`cdf1`, the tail side is ``log`` of the corrected
+    ``erfc(|z|) / 2`` and the bulk side ``log1p`` of minus it; beyond,
+    :func:`..special.log_half_erfc` (``-z**2 + log(erfcx(|z|) / 2)``, its
+    asymptotic series), finite however far out ``x`` is.
+    """
+    xv = np.float64(v)
+    mu = np.float64(tab[b, k, o + LOC])
+    sc = np.float64(tab[b, k, o + SCALE])
+    d = xv - mu
+    q = d / sc
+    z0 = q * _SQRT_HALF
+    if not abs(z0) < 26.0:  # NaN, +-inf, or a far tail
+        return log_half_erfc(-s * z0)
+    bv = d - xv  # two-sum: d + dl == xv - mu exactly
+    dl = (xv - (d - bv)) + (-mu - bv)
+    f = 1.0
+    if sc > _BIG:
+        f = 2.0 ** -600
+    elif sc < _TINY:
+        f = 2.0 ** 600
+    d = d * f
+    dl = dl * f
+    sc = sc * f
+    ph, pl = _two_prod(q, sc)
+    ql = (((d - ph) - pl) + dl) / sc
+    zh, zl = _two_prod(q, _SQRT_HALF_HI)
+    zl += q * _SQRT_HALF_LO + ql * _SQRT_HALF_HI
+    z = zh + zl
+    zl = zl - (z - zh)
+    g = zl * _INV_SQRT_PI * math.exp(-z * z)
+    if s * z <= 0.0:  # the tail side: erfc(-s z) / 2 <= 1/2
+        return math.log(0.5 * math.erfc(-s * z) + s * g)
+    return math.log1p(-(0.5 * math.erfc(s * z) - s * g))
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log F(x)``, exact in both tails (``log Phi(-40)`` is finite)."""
+    return _log_half_erfc_side(v, tab, b, k, o, 1.0)
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log(1 - F(x))``, exact in both tails."""
+    return _log_half_erfc_side(v, tab, b, k, o, -1.0)

@@ -20,8 +20,8 @@ import numpy as np
 from numba.extending import register_jitable
 from scipy import special as sc
 
-from ..samplers_count import ffloor, is_count, poisson
-from ..special import gammaincc
+from ..samplers_count import ffloor, is_count, log_factorial, poisson
+from ..special import gammaincc, log_gammainc_pair
 
 RATE, LOG_RATE, BOUND = 0, 1, 2
 P = 3
@@ -51,7 +51,7 @@ def pre1(v):
     """``(lgamma(v + 1), same)`` in float64 for a non-negative finite integer ``v``, else NaN."""
     x = np.float64(v)
     if is_count(x):
-        lg = math.lgamma(x + 1.0)
+        lg = log_factorial(x)
         return lg, lg
     return _NAN, _NAN
 
@@ -96,6 +96,34 @@ def cdf1(v, tab, b, k, o):
     if x == _INF:
         return 1.0
     return gammaincc(ffloor(x) + 1.0, np.float64(tab[b, k, o + RATE]))
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log P(X <= v) = log Q(floor(v) + 1, rate)`` in log space; ``-inf`` below 0, 0 at
+    ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0.0:
+        return -_INF
+    if x == _INF:
+        return 0.0
+    return log_gammainc_pair(ffloor(x) + 1.0, np.float64(tab[b, k, o + RATE]))[1]
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log P(X > v) = log P(floor(v) + 1, rate)`` in log space; 0 below 0, ``-inf`` at
+    ``+inf``, NaN for NaN."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x < 0.0:
+        return 0.0
+    if x == _INF:
+        return -_INF
+    return log_gammainc_pair(ffloor(x) + 1.0, np.float64(tab[b, k, o + RATE]))[0]
 
 
 @register_jitable

@@ -32,7 +32,7 @@ from numba.extending import register_jitable
 
 from ..fastmath import log_pos
 from ..samplers import std_t
-from ..special import betainc_pair
+from ..special import betainc_pair, log_betainc_pair
 
 # named offsets of one coordinate's row
 DF, LOC, SCALE, W, H1, CONST, LBETA = 0, 1, 2, 3, 4, 5, 6
@@ -184,3 +184,58 @@ def draw1(key0, key1, n, c, tab, b, k, o):
     """``loc + scale T``, T by :func:`..samplers.std_t` (words ``c``, ``c + 1``)."""
     t = std_t(key0, key1, n, c, np.float64(tab[b, k, o + DF]))
     return tab[b, k, o + LOC] + t * tab[b, k, o + SCALE]
+
+
+_LN2 = math.log(2.0)
+
+
+@register_jitable
+def _log_half_tail(d, tab, b, k, o):
+    """``(log(I/2), log(1 - I/2))`` at offset ``d = x - loc`` (finite, not NaN), where
+    ``I/2`` is the mass beyond ``|d|`` on one side: :func:`..special.log_betainc_pair` at
+    ``df/(df + z**2)``, ``z**2/(df + z**2)``; where ``z**2/df`` overflows, the logarithm
+    of the leading term ``x**h / (h B(h, 1/2))`` (as :func:`cdf1`)."""
+    df = np.float64(tab[b, k, o + DF])
+    sc = np.float64(tab[b, k, o + SCALE])
+    a = abs(d) / sc
+    q = (a / df) * a
+    h = 0.5 * df
+    if q < _INF:
+        lp, lq = log_betainc_pair(h, 0.5, 1.0 / (1.0 + q), q / (1.0 + q))
+        lt = lp - _LN2
+    else:
+        lx = math.log(df) - 2.0 * (math.log(abs(d)) - math.log(sc))
+        lt = h * lx - math.log(h) - np.float64(tab[b, k, o + LBETA]) - _LN2
+    # 1 - I/2 = 1 - exp(lt), lt <= -log 2: no cancellation
+    return lt, math.log1p(-math.exp(lt))
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log F(x)``: ``log(I/2)`` below ``loc`` (finite however far out), ``log1p(-I/2)``
+    above (see :func:`_log_half_tail`)."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x == _INF:
+        return 0.0
+    if x == -_INF:
+        return -_INF
+    d = x - np.float64(tab[b, k, o + LOC])
+    lt, lc = _log_half_tail(d, tab, b, k, o)
+    return lt if d < 0.0 else lc
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log(1 - F(x))``: ``log(I/2)`` above ``loc``, ``log1p(-I/2)`` below."""
+    x = np.float64(v)
+    if x != x:
+        return x
+    if x == _INF:
+        return -_INF
+    if x == -_INF:
+        return 0.0
+    d = x - np.float64(tab[b, k, o + LOC])
+    lt, lc = _log_half_tail(d, tab, b, k, o)
+    return lt if d > 0.0 else lc

@@ -99,3 +99,58 @@ def draw1(key0, key1, n, c, tab, b, k, o):
     hp = np.float64(tab[b, k, o + HPREV])
     x = x if x <= hp else hp
     return x if x >= lo else lo
+
+
+
+@register_jitable
+def _log_parts(x, lo, hi):
+    """``(log F, log(1 - F))`` for ``lo < x < hi``: each side's fraction ``(x - lo) / w`` and
+    ``(hi - x) / w`` formed directly; the log of the smaller one, ``log1p`` of minus it for
+    the other (no log of a rounded value near 1)."""
+    w = hi - lo
+    if w < math.inf:
+        f = (x - lo) / w
+        s = (hi - x) / w
+    else:  # the width overflows: in halves
+        h = 0.5 * hi - 0.5 * lo
+        f = (0.5 * x - 0.5 * lo) / h
+        s = (0.5 * hi - 0.5 * x) / h
+    if f <= s:
+        if f < 1e-300:  # the quotient may underflow: its logarithm instead
+            lf = math.log(x - lo) - math.log(w) if w < math.inf else math.log(f) if f > 0.0 else -math.inf
+        else:
+            lf = math.log(f)
+        return lf, math.log1p(-f)
+    if s < 1e-300:
+        ls = math.log(hi - x) - math.log(w) if w < math.inf else math.log(s) if s > 0.0 else -math.inf
+    else:
+        ls = math.log(s)
+    return math.log1p(-s), ls
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log((x - low) / (high - low))`` (``log1p`` of minus the upper fraction above the
+    midpoint); ``-inf`` at or below ``low``, 0 from ``high`` on."""
+    x = np.float64(v)
+    lo = np.float64(tab[b, k, o + LOW])
+    hi = np.float64(tab[b, k, o + HIGH])
+    if not x > lo:
+        return x if x != x else -math.inf
+    if not x < hi:
+        return 0.0
+    return _log_parts(x, lo, hi)[0]
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``log((high - x) / (high - low))`` (no ``1 - F``); 0 at or below ``low``, ``-inf``
+    from ``high`` on."""
+    x = np.float64(v)
+    lo = np.float64(tab[b, k, o + LOW])
+    hi = np.float64(tab[b, k, o + HIGH])
+    if not x < hi:
+        return x if x != x else -math.inf
+    if not x > lo:
+        return 0.0
+    return _log_parts(x, lo, hi)[1]

@@ -27,6 +27,7 @@ from numba.extending import register_jitable
 from ..fastmath import _EXP_MIN, exp_neg, log_pos
 from ..philox import block_c
 from ..samplers import _open, std_exponential
+from ..special import log1mexp
 
 SCALE, CONC, LOG_SCALE, CONST, KM1, BOUND = 0, 1, 2, 3, 4, 5
 P = 6
@@ -201,3 +202,59 @@ def _from_log(a, tab, b, k, o):
     if a <= _EXP_HI:
         return np.float64(tab[b, k, o + SCALE]) * math.exp(a)
     return math.exp(s)
+
+
+@register_jitable
+def _log_t(x, tab, b, k, o):
+    """``log t``, ``t = (x / lam)**k``, for ``x > 0`` finite."""
+    c = np.float64(tab[b, k, o + CONC])
+    y = x / np.float64(tab[b, k, o + SCALE])
+    if y >= _TINY and y < _INF:
+        return c * math.log(y)
+    return c * (math.log(x) - np.float64(tab[b, k, o + LOG_SCALE]))
+
+
+@register_jitable
+def logcdf1(v, tab, b, k, o):
+    """``log(1 - exp(-t))``, ``t = (x / lam)**k``: for ``t < 1/2`` as
+    ``log t + log(-expm1(-t) / t)`` (finite where ``t`` underflows), else
+    :func:`..special.log1mexp`; ``-inf`` for ``x <= 0``."""
+    x = np.float64(v)
+    if x > 0.0:
+        if x == _INF:
+            return 0.0
+        lt = _log_t(x, tab, b, k, o)
+        if lt < -0.6931471805599453:
+            t = math.exp(lt)
+            if t == 0.0:
+                return lt
+            return lt + math.log(-math.expm1(-t) / t)
+        if lt > _LOG_MAX:
+            return 0.0
+        return log1mexp(-math.exp(lt))
+    if x != x:
+        return x
+    return -_INF
+
+
+@register_jitable
+def logsf1(v, tab, b, k, o):
+    """``-(x / lam)**k`` (by ``pow`` where ``x / lam`` is a normal number, as :func:`cdf1`);
+    0 for ``x <= 0``, ``-inf`` where it overflows."""
+    x = np.float64(v)
+    if x > 0.0:
+        if x == _INF:
+            return -_INF
+        c = np.float64(tab[b, k, o + CONC])
+        y = x / np.float64(tab[b, k, o + SCALE])
+        if y >= _TINY and y < _INF:
+            if c * math.log(y) > _LOG_MAX:
+                return -_INF
+            return -math.pow(y, c)
+        lt = c * (math.log(x) - np.float64(tab[b, k, o + LOG_SCALE]))
+        if lt > _LOG_MAX:
+            return -_INF
+        return -math.exp(lt)
+    if x != x:
+        return x
+    return 0.0
