@@ -111,3 +111,14 @@ def pytest_terminal_summary(terminalreporter):
         tr.write_line(f"{path}: {per_file[path]} cases in {tests[path]} tests")
     tr.write_line(f"total: {sum(per_file.values())} cases in {sum(tests.values())} tests")
     sys.stdout.flush()
+
+
+@pytest.fixture(autouse=True)
+def _mpmath_precision():
+    """Every test starts with mpmath at 50 digits: several test modules set ``mp.dps`` when
+    they are imported, or in a test's body, and mpmath's context is shared by the whole
+    process, so one module's setting must not decide another's references."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    yield

@@ -870,7 +870,7 @@ def betaincc(a, b, x):
 # ``log1mexp(a)``
 #     ``log(1 - exp(a))`` for ``a <= 0`` (Maechler's switch at ``-log 2``);
 #     0 at ``-inf``, ``-inf`` at 0, NaN for ``a > 0`` or NaN.
-# ``log_betainc_pair(a, b, x, y)``
+# ``log_ibeta_pair(a, b, x, y)`` (below)
 #     ``(log I_x(a, b), log(1 - I_x(a, b)))`` with ``y = 1 - x`` given by the caller:
 #     :func:`betainc_pair` with the prefactor kept as a logarithm, so neither value
 #     underflows where ``I`` or ``1 - I`` is below 1e-308 (the Student t tails).
@@ -916,14 +916,20 @@ def _log_half_erfc_asym(x):
     """``log(erfc(x) / 2)`` for ``x >= 26`` by the asymptotic series of erfcx."""
     if x > 1e154:  # -x**2 is below -1.8e308 (and x * x would overflow)
         return -_INF
-    # erfc(x) = exp(-x^2) / (x sqrt(pi)) * sum_n (-1)^n (2n-1)!! / (2 x^2)^n
-    r = 0.5 / (x * x)
+    return -(x * x) + math.log(erfcx_asym(x)) - _LN2
+
+
+@register_jitable
+def erfcx_asym(w):
+    """``exp(w^2) erfc(w)`` for ``w >= 25``: the asymptotic series
+    ``sum_n (-1)^n (2n-1)!! / (2 w^2)^n / (w sqrt(pi))``, 12 terms (error below 1e-27)."""
+    r = 0.5 / (w * w)
     s = 1.0
     t = 1.0
     for n in range(1, 13):
         t = -t * (2 * n - 1) * r
         s += t
-    return -(x * x) + math.log(s * _INV_SQRT_PI / x) - _LN2
+    return s * _INV_SQRT_PI / w
 
 
 @register_jitable
@@ -940,89 +946,6 @@ def log1mexp(a):
     if a <= -_LN2:
         return math.log1p(-math.exp(a))
     return a  # NaN
-
-
-@register_jitable
-def _log_frac(lpref, h):
-    """``min(lpref + log h, 0)`` (the log of a regularised value ``min(pref h, 1)``)."""
-    lh = _log_pos(h)
-    r = lpref + lh
-    return r if not r > 0.0 else 0.0
-
-
-@register_jitable
-def _log1m_of_log(lp):
-    """``log(1 - exp(lp))`` for a log-probability ``lp <= 0`` (``-inf`` where it is 0)."""
-    if lp > -_LN2:
-        if lp < 0.0:
-            return math.log(-math.expm1(lp))
-        if lp == 0.0:
-            return -_INF
-        return _NAN
-    if lp <= -_LN2:
-        return math.log1p(-math.exp(lp))
-    return lp  # NaN
-
-
-@register_jitable
-def log_betainc_pair(a, b, x, y):
-    """``(log I_x(a, b), log(1 - I_x(a, b)))``, ``y = 1 - x`` given by the caller.
-
-    The regions and special values of :func:`betainc_pair` (there ``0`` becomes
-    ``-inf`` and ``1`` becomes ``0``); the prefactor ``x^a y^b / B(a, b)`` stays a
-    logarithm, so a value below the float64 range (``I_x(a, b)`` for tiny ``x``, a
-    Student t tail beyond 1e-308) comes out as its finite logarithm.  The value
-    formed as ``1 - other`` is ``log1p(-other)`` (with ``log(-expm1(.))`` where the
-    other is near 1).
-    """
-    a = np.float64(a)
-    b = np.float64(b)
-    x = np.float64(x)
-    y = np.float64(y)
-    if a != a or b != b or x != x or y != y or a < 0.0 or b < 0.0:
-        return _NAN, _NAN
-    if x <= y:
-        if x <= 0.0:
-            return -_INF, 0.0
-    elif y <= 0.0:
-        return 0.0, -_INF
-    if a == 0.0 or b == 0.0:
-        if a == b:
-            return _NAN, _NAN
-        return (0.0, -_INF) if a == 0.0 else (-_INF, 0.0)
-    if a == _INF or b == _INF:
-        return _NAN, _NAN
-    sh, sl = _two_sum(a, b)
-    if x <= y:
-        xh, xl = x, 0.0
-        yh, yl = _two_sum(1.0, -x)
-        ph, pl = _dd_mul(sh, sl, x, 0.0)
-        lh, ll = _dd_add(a, 0.0, -ph, -pl)  # lam = a - (a + b) x
-    else:
-        yh, yl = y, 0.0
-        xh, xl = _two_sum(1.0, -y)
-        ph, pl = _dd_mul(sh, sl, y, 0.0)
-        lh, ll = _dd_add(ph, pl, -b, 0.0)  # lam = (a + b) y - b
-    lam = lh + ll
-    eh, el = _beta_log_pref(a, b, xh, xl, yh, yl)
-    lpref = eh + el
-    if xh * (a + b + 2.0) < a + 1.0:
-        h, _ = _beta_frac(a, b, xh, yh, lam, _BETA_MAXITER)
-        lp = _log_frac(lpref, h)
-        lq = _log1m_of_log(lp)
-        if math.exp(lp) > 0.9:  # 1 - I below 0.1: its own fraction where that converges soon
-            h, conv = _beta_frac(b, a, yh, xh, -lam, _BETA_OTHER_MAXITER)
-            if conv:
-                lq = _log_frac(lpref, h)
-        return lp, lq
-    h, _ = _beta_frac(b, a, yh, xh, -lam, _BETA_MAXITER)
-    lq = _log_frac(lpref, h)
-    lp = _log1m_of_log(lq)
-    if math.exp(lq) > 0.9:
-        h, conv = _beta_frac(a, b, xh, yh, lam, _BETA_OTHER_MAXITER)
-        if conv:
-            lp = _log_frac(lpref, h)
-    return lp, lq
 
 
 # ===========================================================================
@@ -1051,38 +974,9 @@ def log_betainc_pair(a, b, x, y):
 # logarithm (about |log| ulp).  ``tests/test_tails_discrete.py`` asserts 1e-13.
 
 _LG_LN_TENTH = -2.3025850929940455  # log(0.1)
-_LG_SQRT_PI = 1.7724538509055159
 _LG_TEMME_LO = 0.55  # x / a band of Temme's expansion in the log functions (a > _TEMME_A)
 _LG_TEMME_HI = 1.6
 _LG_ERFCX_W = 25.0  # above: erfc(w) = exp(-w^2) erfcx(w), erfcx by its asymptotic series
-
-
-@register_jitable
-def _lg_log(v):
-    """``log v`` for ``v >= 0`` (``-inf`` at 0, NaN for NaN and negative ``v``: no exception)."""
-    if v > 0.0:
-        return math.log(v)
-    if v == 0.0:
-        return -_INF
-    return _NAN
-
-
-@register_jitable
-def _lg_log1mexp(l):
-    """``log(1 - exp(l))`` for ``l <= 0``, accurate for every ``l`` (Maechler 2012):
-    ``log(-expm1(l))`` above ``-log 2``, ``log1p(-exp(l))`` below.  ``0`` gives
-    ``-inf``, ``-inf`` gives 0, NaN and ``l > 0`` NaN."""
-    if l > -_LN2_HI:
-        if l < 0.0:
-            return math.log(-math.expm1(l))
-        if l == 0.0:
-            return -_INF
-        return _NAN
-    if l == -_INF:
-        return 0.0
-    if l != l:
-        return l
-    return math.log1p(-math.exp(l))
 
 
 @register_jitable
@@ -1091,7 +985,7 @@ def _lg_log1mexp_dd(h, l):
     ``exp`` keeps the low part (``exp(h) (1 + l)``), so a tiny ``exp`` has its full
     relative accuracy even when ``|h|`` is several hundred."""
     if h > -_LN2_HI or h == -_INF or h != h:
-        return _lg_log1mexp(h + l)
+        return log1mexp(h + l)
     return math.log1p(-(math.exp(h) * (1.0 + l)))
 
 
@@ -1132,19 +1026,7 @@ def _lg_q_cf(a, x):
         h *= delta
         if math.fabs(delta - 1.0) <= _EPS:
             break
-    return _dd_add(eh, el, _lg_log(h), 0.0)
-
-
-@register_jitable
-def _lg_erfcx_big(w):
-    """``exp(w^2) erfc(w)`` for ``w >= 25``: asymptotic series, 12 terms (error < 1e-27)."""
-    r = 0.5 / (w * w)
-    t = 1.0
-    s = 1.0
-    for k in range(1, 13):
-        t *= -(2.0 * k - 1.0) * r
-        s += t
-    return s / (w * _LG_SQRT_PI)
+    return _dd_add(eh, el, _log_pos(h), 0.0)
 
 
 @register_jitable
@@ -1169,12 +1051,12 @@ def _lg_temme(a, x):
         if z > 1.0:
             ph, pl = _two_prod(z, z)
             main *= 1.0 + ((ph + eh) + (pl + el))
-        ls = _lg_log(main + _exp_dd(eh, el) * rs)
+        ls = _log_pos(main + _exp_dd(eh, el) * rs)
     else:
-        ls = (eh + el) + _lg_log(0.5 * _lg_erfcx_big(z) + rs)
+        ls = (eh + el) + _log_pos(0.5 * erfcx_asym(z) + rs)
     if ls > 0.0:
         ls = 0.0
-    lb = _lg_log1mexp(ls)
+    lb = log1mexp(ls)
     if upper:
         return lb, ls
     return ls, lb
@@ -1204,7 +1086,7 @@ def _lg_pair_core(a, x):
     elif x > 1.1:
         h, l = _lg_q_cf(a, x)
     else:
-        h, l = _lg_log(_gamma_q_series(a, x)), 0.0
+        h, l = _log_pos(_gamma_q_series(a, x)), 0.0
     if h + l > 0.0:
         h, l = 0.0, 0.0
     if use_p:
@@ -1253,7 +1135,7 @@ def log_gammaincc(a, x):
 @register_jitable
 def _lb_from_small(eh, el, h):
     """(log v, log(1 - v)) for ``v = exp(eh + el) h`` (a prefactor and a fraction), ``v <= 1``."""
-    lh, ll = _dd_add(eh, el, _lg_log(h), 0.0)
+    lh, ll = _dd_add(eh, el, _log_pos(h), 0.0)
     if lh + ll > 0.0:
         lh, ll = 0.0, 0.0
     return lh + ll, _lg_log1mexp_dd(lh, ll)

@@ -32,7 +32,7 @@ from numba.extending import register_jitable
 
 from ..fastmath import log_pos
 from ..samplers import std_t
-from ..special import betainc_pair, log_betainc_pair
+from ..special import betainc_pair, log_ibeta_pair
 
 # named offsets of one coordinate's row
 DF, LOC, SCALE, W, H1, CONST, LBETA = 0, 1, 2, 3, 4, 5, 6
@@ -192,7 +192,7 @@ _LN2 = math.log(2.0)
 @register_jitable
 def _log_half_tail(d, tab, b, k, o):
     """``(log(I/2), log(1 - I/2))`` at offset ``d = x - loc`` (finite, not NaN), where
-    ``I/2`` is the mass beyond ``|d|`` on one side: :func:`..special.log_betainc_pair` at
+    ``I/2`` is the mass beyond ``|d|`` on one side: :func:`..special.log_ibeta_pair` at
     ``df/(df + z**2)``, ``z**2/(df + z**2)``; where ``z**2/df`` overflows, the logarithm
     of the leading term ``x**h / (h B(h, 1/2))`` (as :func:`cdf1`)."""
     df = np.float64(tab[b, k, o + DF])
@@ -201,7 +201,7 @@ def _log_half_tail(d, tab, b, k, o):
     q = (a / df) * a
     h = 0.5 * df
     if q < _INF:
-        lp, lq = log_betainc_pair(h, 0.5, 1.0 / (1.0 + q), q / (1.0 + q))
+        lp, lq = log_ibeta_pair(h, 0.5, 1.0 / (1.0 + q), q / (1.0 + q))
         lt = lp - _LN2
     else:
         lx = math.log(df) - 2.0 * (math.log(abs(d)) - math.log(sc))
