@@ -303,3 +303,32 @@ def test_float32_counts_above_2_to_24_are_not_rounded():
     assert s.dtype == np.int64
     assert np.count_nonzero(s % 8) > 300  # a rounded draw would always be a multiple of 4
     assert abs(s.mean() - 5e7) < 5 * np.sqrt(5e7 / 400)
+
+
+@pytest.mark.parametrize("n, p, rtol", [(1e9, 0.5, 1e-10), (1e10, 0.3, 1e-10), (1e12, 0.5, 1e-9)])
+def test_huge_parameter_cdf_near_the_median(n, p, rtol):
+    """The incomplete beta's continued fraction needs about sqrt(min(a, b)) steps near the mean:
+    with a fixed cap of 3000 a Binomial cdf with n p (1 - p) above ~1e8 was wrong there (0 at
+    n = 1e12), and so were NegativeBinomial and Beta with huge parameters.  Against SciPy (Boost).
+    The fraction's rounding grows with its length: 1.4e-10 relative at n = 1e12 (hence rtol)."""
+    from mixstat.distributions import Beta, Binomial
+
+    sd = math.sqrt(n * p * (1 - p))
+    k = np.floor(n * p + np.array([-2.0, -0.3, 0.0, 0.4, 2.0]) * sd)
+    np.testing.assert_allclose(Binomial(n, probs=p).cdf(k), stats.binom.cdf(k, n, p), rtol=rtol, atol=0)
+    a, b = n * p, n * (1 - p)
+    z = np.array([-2.0, 0.0, 0.5, 2.0])
+    x = a / (a + b) + z * math.sqrt(a * b / (a + b) ** 3)
+    if a == b and a >= 1e11:
+        # SciPy's beta.cdf is off by 7e-5 relative here; Beta(a, a) has no skew and an excess
+        # kurtosis of -6 / (2 a + 3): the normal cdf is exact to ~1e-12 relative
+        want = stats.norm.cdf((x - 0.5) / math.sqrt(a * b / (a + b) ** 2 / (a + b + 1)))
+    else:
+        want = stats.beta.cdf(x, a, b)
+    np.testing.assert_allclose(Beta(a, b).cdf(x), want, rtol=rtol, atol=0)
+    # NegativeBinomial(r, probs) counts successes (probs) before r failures: SciPy's nbinom(r, 1 - probs)
+    r, q = n / 10.0, 0.4
+    mean, sdn = r * q / (1 - q), math.sqrt(r * q) / (1 - q)
+    kk = np.floor(mean + np.array([-1.0, 0.0, 1.0]) * sdn)
+    np.testing.assert_allclose(NegativeBinomial(r, probs=q).cdf(kk), stats.nbinom.cdf(kk, r, 1 - q),
+                               rtol=rtol, atol=0)

@@ -952,7 +952,6 @@ def make_posterior(fam, dtype):
     term = _exact_term(h)
     F = np.float32 if str(dtype) == "float32" else np.float64
 
-    @register_jitable
     def chunk(c, nchunks, N, x, logw, tab, out):
         B = x.shape[1]
         D = x.shape[2]
@@ -1005,9 +1004,9 @@ def make_posterior(fam, dtype):
         N = x.shape[0] * x.shape[1]
         nchunks = min(N, CHUNKS)
         for c in prange(nchunks):
-            chunk(c, nchunks, N, x, logw, tab, out)
+            chunk(np.int64(c), nchunks, N, x, logw, tab, out)
 
-    _named(chunk, "posterior", fam.name, dtype)
+    chunk = _named(chunk, "posterior", fam.name, dtype)
 
     return posterior
 
@@ -1044,7 +1043,6 @@ def make_mode(fam, dtype):
     ninf = F(-np.inf)
     L = TILE
 
-    @register_jitable
     def chunk(c, nchunks, ntiles, x, logw, tab, out):
         S = x.shape[0]
         B = x.shape[1]
@@ -1173,9 +1171,9 @@ def make_mode(fam, dtype):
         ntiles = (N + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
         for c in prange(nchunks):
-            chunk(c, nchunks, ntiles, x, logw, tab, out)
+            chunk(np.int64(c), nchunks, ntiles, x, logw, tab, out)
 
-    _named(chunk, "mode", fam.name, dtype)
+    chunk = _named(chunk, "mode", fam.name, dtype)
 
     return mode
 

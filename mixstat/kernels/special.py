@@ -124,7 +124,8 @@ _U = 1.1102230246251565e-16  # 2**-53: unit roundoff, stopping test of the serie
 _TINY = 1e-300  # Lentz: a denominator this small is replaced by it
 _GAMMA_MAXITER = 2000
 _TEMME_A = 5e4  # above: Temme's expansion (the series would need > 2000 terms near x = a)
-_BETA_MAXITER = 3000
+_BETA_MAXITER = 3000  # at least; see _beta_maxiter
+_BETA_MAXITER_TOP = 2e7
 _BETA_OTHER_MAXITER = 200  # the slow side of the fraction: beyond this it loses digits
 _INF = math.inf
 _NAN = math.nan
@@ -732,6 +733,16 @@ def _beta_log_pref(a, b, xh, xl, yh, yl):
 
 
 @register_jitable
+def _beta_maxiter(a, b):
+    """Steps allowed to the continued fraction: near the mean it needs a number of steps
+    growing like ``sqrt(min(a, b))`` (a Binomial with ``n p (1 - p)`` above about 1e8 needed
+    more than 3000: its cdf near the median came out wrong, 0 at ``n = 1e12``), so the cap
+    grows with it (up to 2e7 steps, for parameters near 1e14; slow, but right)."""
+    m = a if a < b else b
+    return _BETA_MAXITER + np.int64(min(math.sqrt(m), _BETA_MAXITER_TOP))
+
+
+@register_jitable
 def _beta_frac(a, b, x, y, lam, maxiter):
     """I_x(a, b) / (x^a y^b / B(a, b)) by the continued fraction of Didonato and Morris
     (1992, TOMS 708 ``bfrac``), written with ``lam = a - (a + b) x`` given accurately, so
@@ -822,7 +833,7 @@ def betainc_pair(a, b, x, y):
     if xh * (a + b + 2.0) < a + 1.0:
         # I is the fast side of the fraction; the complement directly where it is
         # small (< 0.1) and its own fraction converges soon, else 1 - I
-        h, _ = _beta_frac(a, b, xh, yh, lam, _BETA_MAXITER)
+        h, _ = _beta_frac(a, b, xh, yh, lam, _beta_maxiter(a, b))
         p = min(pref * h, 1.0)
         q = 1.0 - p
         if q < 0.1:
@@ -830,7 +841,7 @@ def betainc_pair(a, b, x, y):
             if conv:
                 q = min(pref * h, 1.0)
         return p, q
-    h, _ = _beta_frac(b, a, yh, xh, -lam, _BETA_MAXITER)
+    h, _ = _beta_frac(b, a, yh, xh, -lam, _beta_maxiter(a, b))
     q = min(pref * h, 1.0)
     p = 1.0 - q
     if p < 0.1:
@@ -1177,14 +1188,14 @@ def log_ibeta_pair(a, b, x, y):
     lam = lh + ll
     eh, el = _beta_log_pref(a, b, xh, xl, yh, yl)
     if xh * (a + b + 2.0) < a + 1.0:
-        h, _ = _beta_frac(a, b, xh, yh, lam, _BETA_MAXITER)
+        h, _ = _beta_frac(a, b, xh, yh, lam, _beta_maxiter(a, b))
         lp, lq = _lb_from_small(eh, el, h)
         if lq < _LG_LN_TENTH:
             h, conv = _beta_frac(b, a, yh, xh, -lam, _BETA_OTHER_MAXITER)
             if conv:
                 lq, lp = _lb_from_small(eh, el, h)
         return lp, lq
-    h, _ = _beta_frac(b, a, yh, xh, -lam, _BETA_MAXITER)
+    h, _ = _beta_frac(b, a, yh, xh, -lam, _beta_maxiter(a, b))
     lq, lp = _lb_from_small(eh, el, h)
     if lp < _LG_LN_TENTH:
         h, conv = _beta_frac(a, b, xh, yh, lam, _BETA_OTHER_MAXITER)
