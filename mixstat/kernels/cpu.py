@@ -181,6 +181,18 @@ class Hooks:
         self.bounded = fam.bounded and self.has_bound
 
 
+@register_jitable
+def _tiles(S, B):
+    """``(per, ntiles)`` of the log_prob loops' tiling of ``S`` samples by ``B`` batch rows:
+    tiles of up to ``TILE`` points along the samples (one batch row each) for batches below a
+    tile, else along the batch (one sample each); ``per`` tiles per row (or per sample)."""
+    if B < TILE:
+        per = (S + TILE - 1) // TILE
+        return per, per * B
+    per = (B + TILE - 1) // TILE
+    return per, per * S
+
+
 def make_log_prob(fam, dtype, dim):
     """Tiled mixture log-density ``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))``.
 
@@ -466,15 +478,7 @@ def make_log_prob(fam, dtype, dim):
                             out[s0 * B + b0 + i] = exact(s0, b0 + i)
 
     def log_prob(x, logw, tab, out):
-        S = x.shape[0]
-        B = x.shape[1]
-        along_s = B < L
-        if along_s:
-            per = (S + L - 1) // L
-            ntiles = per * B
-        else:
-            per = (B + L - 1) // L
-            ntiles = per * S
+        per, ntiles = _tiles(x.shape[0], x.shape[1])
         nchunks = min(ntiles, CHUNKS)
         for c in prange(nchunks):
             chunk(np.int64(c), nchunks, ntiles, per, x, logw, tab, out)
@@ -580,14 +584,7 @@ def make_log_prob1(fam, dtype, dim):
                     out[s0 * B + b] = q if q > ninf else exact(s0, b)
 
     def log_prob1(x, logw, tab, out):
-        S = x.shape[0]
-        B = x.shape[1]
-        if B < L:
-            per = (S + L - 1) // L
-            ntiles = per * B
-        else:
-            per = (B + L - 1) // L
-            ntiles = per * S
+        per, ntiles = _tiles(x.shape[0], x.shape[1])
         nchunks = min(ntiles, CHUNKS)
         for c in prange(nchunks):
             chunk(np.int64(c), nchunks, ntiles, per, x, logw, tab, out)
