@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # pytest workers: the suite is CPU-bound and each worker runs 1-2 numba threads
 JOBS   ?= 2
 
-.PHONY: demo test test-fast fuzz bench bench-gpu clean-cache clean
+.PHONY: demo test test-fast fuzz bench bench-gpu clean-cache clean docs docs-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 # kernels are compiled to PTX in the suite (tests/test_cuda_ptx.py)
 $(VENV)/.stamp-cuda: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,demo,cuda]'
+	touch $@
+
+$(VENV)/.stamp-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[docs]'
 	touch $@
 
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
@@ -34,8 +38,8 @@ $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 	done
 	touch $@
 
+# the demo compiles the kernels it calls in two background processes while it fits
 demo: $(VENV)/.stamp-demo
-	$(BIN)/python -m mixstat warmup --family normal categorical --dtype float64
 	$(BIN)/python -m mixstat.demo
 
 # The kernels compiled once into the disk cache (python -m mixstat warmup, in
@@ -44,18 +48,37 @@ demo: $(VENV)/.stamp-demo
 # then the CUDA path under numba's simulator in a process of its own (the
 # variable must be set before numba is imported), then the kernel tests again
 # with numba's bounds checking on (compiled into a separate kernel cache, see
-# mixstat/_jit.py) on one float64 example of every family and event kind.
+# mixstat/_jit.py) on one float64 example of every family and event kind; last, the
+# documentation site is built (its gallery runs on the warm kernel cache) and checked
+# in headless Chromium.
 test: $(VENV)/.stamp-cuda
 	$(BIN)/python -m mixstat warmup --jobs $(JOBS)
 	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py
-	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float64
+	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float64 --skip-op icdf
 	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
 	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
+	$(MAKE) docs-check
 
 # Hypothesis fuzzing with the large profile (tests/conftest.py): at least 10^4 cases, counted at the end.
 fuzz: $(VENV)/.stamp-cuda
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py
+
+# The documentation site: Sphinx with warnings as errors, offline; the HTML lands in
+# docs/_build/html. -E rereads every page (docstrings change without Sphinx seeing it);
+# the gallery re-runs only the examples whose source changed.
+docs: $(VENV)/.stamp-docs
+	$(BIN)/python -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
+# The built site in headless Chromium (Debian's package, installed here when missing):
+# every page from a local server, no console errors, images, internal links, search.
+CHROMIUM ?= /usr/bin/chromium
+docs-check: docs
+	@test -x $(CHROMIUM) || { echo "docs-check: installing Debian's chromium"; \
+		S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$S apt-get update -q && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -q chromium; }
+	$(BIN)/python docs/check_site.py --chromium $(CHROMIUM)
 
 # make bench BENCH_ARGS="--quick --json bench.json"
 BENCH_ARGS ?=
@@ -70,4 +93,4 @@ clean-cache:
 	rm -rf $${MIXSTAT_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/mixstat}
 
 clean: clean-cache
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) demo_output .pytest_cache docs/_build docs/auto_examples docs/reference

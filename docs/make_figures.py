@@ -87,9 +87,66 @@ def mixture_2d(path):
     plt.close(fig)
 
 
+def quantile_function(path):
+    """The quantile function of a 3-component Normal mixture beside its cdf, with the
+    components' own quantile functions (which bracket the mixture's)."""
+    w = np.array([0.2, 0.5, 0.3])
+    comp = Normal(np.array([-3.0, 0.5, 4.0]), np.array([0.5, 1.0, 1.5]))
+    dist = MixtureSameFamily(Categorical(probs=w), comp)
+    q = np.linspace(1e-4, 1 - 1e-4, 801)
+    x = dist.icdf(q)
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(8.0, 3.4), dpi=100)
+    grid = np.linspace(-5.5, 9.0, 600)
+    a0.plot(grid, dist.cdf(grid), color="#08519c", lw=2)
+    a0.set_xlabel("x")
+    a0.set_ylabel("dist.cdf(x)")
+    a0.set_title("cdf")
+    cq = comp.icdf(q[:, None])
+    for k in range(3):
+        a1.plot(q, cq[:, k], color="#9ecae1", lw=1, ls="--", label="component quantiles" if k == 0 else None)
+    a1.plot(q, x, color="#08519c", lw=2, label="dist.icdf(q)")
+    a1.set_xlabel("q")
+    a1.set_ylabel("x")
+    a1.set_ylim(-5.5, 9.0)
+    a1.set_title("quantile function")
+    a1.legend(loc="upper left", frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def qmc_convergence(path):
+    """Root-mean-square error of the mean of n draws (32 seeds each): Monte Carlo against
+    scrambled-Sobol quasi-Monte Carlo (``sample(..., method="qmc")``)."""
+    w = np.array([0.3, 0.7])
+    mu = np.array([-2.0, 2.0])
+    sg = np.array([0.5, 1.0])
+    dist = MixtureSameFamily(Categorical(probs=w), Normal(mu, sg))
+    exact = float(w @ mu)
+    ns = 2 ** np.arange(6, 17)
+    rm = []
+    rq = []
+    for n in ns:
+        rm.append(np.sqrt(np.mean([(dist.sample((int(n),), rng=s).mean() - exact) ** 2 for s in range(32)])))
+        rq.append(np.sqrt(np.mean([(dist.sample((int(n),), rng=s, method="qmc").mean() - exact) ** 2
+                                   for s in range(32)])))
+    fig, ax = plt.subplots(figsize=(5.6, 3.6), dpi=100)
+    ax.loglog(ns, rm, "o-", color="#9ecae1", label='method="random" (Monte Carlo)')
+    ax.loglog(ns, rq, "s-", color="#08519c", label='method="qmc" (scrambled Sobol)')
+    ax.loglog(ns, rm[0] * (ns / ns[0]) ** -0.5, ":", color="gray", lw=1, label="n^-1/2")
+    ax.loglog(ns, rq[0] * (ns / ns[0]) ** -1.0, "--", color="gray", lw=1, label="n^-1")
+    ax.set_xlabel("n (draws)")
+    ax.set_ylabel("RMSE of the mean (32 seeds)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main():
     os.makedirs(IMG, exist_ok=True)
-    for name, fn in (("mixture_1d.png", mixture_1d), ("gmm_2d.png", mixture_2d)):
+    for name, fn in (("mixture_1d.png", mixture_1d), ("gmm_2d.png", mixture_2d),
+                     ("quantile_function.png", quantile_function), ("qmc_convergence.png", qmc_convergence)):
         path = os.path.join(IMG, name)
         fn(path)
         print(f"wrote {path} ({os.path.getsize(path) // 1024} KiB)")

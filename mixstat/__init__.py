@@ -7,8 +7,11 @@ from ._array import tensor
 from ._rng import initial_seed, manual_seed
 from . import distributions
 from .information import Estimate, estimate_entropy, estimate_kl
+from .fitting import fit_mixture, select_n_components
+from .io import load, save
 
 __version__ = "0.1.0"
 
 __all__ = ["tensor", "manual_seed", "initial_seed", "distributions", "Estimate", "estimate_entropy",
-           "estimate_kl", "__version__"]
+           "estimate_kl", "fit_mixture", "select_n_components", "__version__"]
+__all__ += ["save", "load"]

@@ -161,6 +161,8 @@ def _signature(op, dtype, discrete=False):
         # x (S, B, D), logw or w (B, K), table (B, K, P), out (S*B,)
         "logsumexp": types.void(ro3, ro2, ro3, out1),
         "sum": types.void(ro3, ro2, ro3, out1),
+        # q (S, B, 1), w (B, K), table (B, K, P), out (S*B,)
+        "quantile": types.void(ro3, ro2, ro3, out1),
         # x, logw, table, out (S*B, K)
         "terms": types.void(ro3, ro2, ro3, out2),
         # x, logw, table, out (S*B, K): normalised log-responsibilities

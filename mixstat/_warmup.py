@@ -8,7 +8,7 @@ import time
 __all__ = ["warmup"]
 
 
-def _kernels(families, dtypes):
+def _kernels(families, dtypes, skip_ops=()):
     """``(op, family, dtype, dim)`` of every CPU kernel a call on these families can need."""
     from .kernels import registry
 
@@ -24,6 +24,8 @@ def _kernels(families, dtypes):
             if fam is None or fam not in families or op in ("terms", "posterior", "mode"):
                 continue
             f = registry.family(fam)
+            if dt not in registry.op(op).dtypes or op in skip_ops:
+                continue
             if op in ("log_prob", "log_prob1") and f.univariate and f.static_scalar:
                 out.append((op, fam, dt, 1))  # a scalar event (compiled with D = 1)
                 out.append((op, fam, dt, 0))  # Independent: a diagonal event of D coordinates
@@ -40,7 +42,7 @@ def _compile_one(key):
     return key, time.perf_counter() - t
 
 
-def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout):
+def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout, skip_ops=()):
     """Compile (or load) the kernels; returns ``[(key, seconds)]``."""
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing as mp
@@ -50,7 +52,9 @@ def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdo
     families = [f.name for f in registry.FAMILIES] if not families else list(families)
     for f in families:
         registry.family(f)  # a KeyError names the known families
-    keys = _kernels(set(families), dtypes)
+    for o in skip_ops:
+        registry.op(o)  # a KeyError names an unknown operation
+    keys = _kernels(set(families), dtypes, tuple(skip_ops))
     jobs = jobs or os.cpu_count() or 1
     t0 = time.perf_counter()
     results = []

@@ -15,7 +15,7 @@ import numpy as np
 from . import _jit
 from ._rng import key_for
 
-__all__ = ["KernelSpec", "log_prob", "cdf", "log_cdf", "log_sf", "terms", "posterior", "mode", "sample", "choose", "flat_value", "moments", "exp",
+__all__ = ["KernelSpec", "log_prob", "cdf", "log_cdf", "log_sf", "icdf", "terms", "posterior", "mode", "sample", "choose", "flat_value", "moments", "exp",
            "backend"]
 
 
@@ -252,6 +252,12 @@ def log_cdf(spec: KernelSpec, value, batch_shape, logw=None, device=None):
     """``logsumexp_k(logw[b, k] + log F_k(x[s, b]))`` for univariate families (log space per
     component: finite in far tails)."""
     return _evaluate("log_cdf", spec, value, batch_shape, (), logw, 0.0, device)
+
+
+def icdf(spec: KernelSpec, value, batch_shape, probs=None, device=None):
+    """``inf {x : sum_k w[b, k] F_k(x) >= q[s, b]}`` for univariate families, in float64
+    (``spec`` a float64 table, ``value`` float64); NaN for ``q`` outside ``(0, 1)``."""
+    return _evaluate("icdf", spec, value, batch_shape, (), probs, 1.0, device)
 
 
 def log_sf(spec: KernelSpec, value, batch_shape, logw=None, device=None):

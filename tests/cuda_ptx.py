@@ -70,6 +70,9 @@ def signatures(op, family):
             outt = {"terms": C(ft, 2), "posterior": C(ft, 2), "argmax": C(I64, 1)}.get(reduction, C(ft, 1))
             for xt in (F32, F64):
                 sigs.append((A(xt, 3), A(ft, 2), A(ft, 3), outt))
+        elif reduction == "quantile":
+            if ft is F64:  # float64 only (registry.op("icdf").dtypes)
+                sigs.append((A(F64, 3), A(F64, 2), A(F64, 3), C(F64, 1)))
         elif reduction == "ancestral":
             outt = I64 if discrete else ft
             sigs.append((A(ft, 2), A(ft, 3), U64, U64, I64, C(outt, 2), C(I64, 1)))

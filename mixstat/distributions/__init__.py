@@ -11,8 +11,9 @@ import pkgutil as _pkgutil
 
 from . import constraints
 from .distribution import Distribution, KernelDistribution
+from ._serial import from_dict
 
-__all__ = ["Distribution", "KernelDistribution", "constraints"]
+__all__ = ["Distribution", "KernelDistribution", "constraints", "from_dict"]
 
 for _m in sorted(m.name for m in _pkgutil.iter_modules(__path__)):
     if _m in ("constraints", "distribution") or _m.startswith("_"):

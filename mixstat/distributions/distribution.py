@@ -211,7 +211,7 @@ class Distribution(metaclass=_DistributionType):
         raise NotImplementedError(f"{type(self).__name__} has no log_survival_function")
 
     # -- sampling ------------------------------------------------------------
-    def sample(self, sample_shape=(), rng=None) -> np.ndarray:
+    def sample(self, sample_shape=(), rng=None, method="random") -> np.ndarray:
         """Draw samples.
 
         Parameters
@@ -222,6 +222,13 @@ class Distribution(metaclass=_DistributionType):
             Source of randomness (SPEC 7): ``None`` uses mixstat's default
             source (see :func:`mixstat.manual_seed`), an int is a seed, a
             Generator supplies the key.
+        method : {"random", "qmc"}, default "random"
+            ``"random"``: independent draws from the counter-based stream.
+            ``"qmc"`` (univariate distributions with an ``icdf``): randomised
+            quasi-Monte Carlo, scrambled Sobol points (``scipy.stats.qmc.Sobol``,
+            one dimension per batch entry, seeded from ``rng``) through ``icdf``;
+            the error of a mean estimate falls faster than Monte Carlo's
+            ``n**-1/2`` (best with ``n`` a power of 2).
 
         Returns
         -------
@@ -229,11 +236,33 @@ class Distribution(metaclass=_DistributionType):
             Shape ``(*sample_shape, *batch_shape, *event_shape)``.
         """
         sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape + self._event_shape)
+        if method != "random":
+            from ._quantile import qmc_sample
+
+            return qmc_sample(self, sample_shape, rng, method)
         spec = self._kernel_spec(self._dtype)
         from .. import plan
 
         return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng,
                            device=self._placement())
+
+    # -- saving ---------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """This distribution as a dict of plain values with NumPy arrays as leaves.
+
+        The in-memory form of the saved-model format (``docs/api/io.md``):
+        :func:`mixstat.distributions.from_dict` rebuilds the distribution with the same
+        bits (dtype kept), :func:`mixstat.save` writes it to a file.  Arrays are
+        read-only host copies of the state (of a CUDA distribution too).
+
+        Raises
+        ------
+        TypeError
+            For a class that is not exported by :mod:`mixstat.distributions` (a subclass).
+        """
+        from ._serial import to_dict
+
+        return to_dict(self)
 
     # -- broadcasting ----------------------------------------------------------
     def expand(self, batch_shape) -> "Distribution":
@@ -614,6 +643,35 @@ class KernelDistribution(Distribution):
         about 1e-16 on).
         """
         return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True))
+
+    @cuda_native
+    def icdf(self, value):
+        """The quantile function: the smallest ``x`` with ``cdf(x) >= value``, shape
+        ``(*sample, *batch_shape)``.
+
+        Computed in the kernel (:mod:`mixstat.kernels.quantile`): a bracket from the
+        family's closed-form or approximate quantile, then a safeguarded Newton iteration
+        on the log of the tail probability (the survival function for ``value > 1/2``, so
+        ``icdf(1 - 1e-15)`` is as accurate as ``icdf(1e-15)``), in float64 and cast to the
+        distribution's dtype.  Discrete families return the smallest support point with
+        ``cdf(x) >= value``.  ``value`` 0 and 1 give the support's ends; values outside
+        [0, 1] or NaN give NaN (a ``ValueError`` with ``validate_args=True``).
+
+        Raises
+        ------
+        NotImplementedError
+            For a family without a cdf kernel (vector families, VonMises).
+        """
+        if not (self._kfamily.univariate and self._kfamily.has("cdf1") and self._kfamily.has("logpdf1")):
+            raise NotImplementedError(f"{type(self).__name__} has no icdf (the {self.family!r} kernel "
+                                      "family has no univariate cdf)")
+        from .. import plan
+        from ._quantile import checked_probs, support_bounds, with_ends
+
+        q, dtype = checked_probs(self, value)
+        x = plan.icdf(self._kernel_spec(np.float64), q, self._batch_shape, device=self._placement())
+        lo, hi = support_bounds(self.support)
+        return with_ends(self, q, x, lo, hi, dtype)
 
     def _log_tail(self, value, op, wide=False):
         """``log_cdf`` (``op="log_cdf"``) or the log survival function (``"log_sf"``) by the

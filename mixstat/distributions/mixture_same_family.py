@@ -366,6 +366,127 @@ class MixtureSameFamily(Distribution):
 
         return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True))
 
+    @cuda_native
+    def icdf(self, value):
+        """The mixture's quantile function: the smallest ``x`` with ``cdf(x) >= value``, for
+        univariate components, shape ``(*sample, *batch_shape)``.
+
+        In the kernel, per point (:mod:`mixstat.kernels.quantile`): the components' own
+        quantiles at ``value`` (closed forms where the family has them) bracket the
+        mixture's; a safeguarded Newton iteration on the log of the tail probability
+        (the survival function, per component, for ``value > 1/2``) with geometric
+        bisection as its fallback closes the bracket.  float64 throughout, cast to the
+        mixture's dtype.  A flat stretch of the cdf (separated components whose densities
+        are 0 between them) gives its left end; discrete components give the smallest
+        support point with ``cdf(x) >= value``; ``value`` 0 and 1 give the ends of the
+        union of the components' supports (over the components of nonzero weight);
+        values outside [0, 1] or NaN give NaN (a ``ValueError`` with
+        ``validate_args=True``).  Components without a kernel (nested mixtures) are
+        solved by bisection on ``cdf`` / ``survival_function`` in NumPy.
+
+        Parameters
+        ----------
+        value : array_like
+            Probabilities, broadcastable with ``batch_shape``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(*sample, *batch_shape)``, the mixture's dtype.
+
+        Raises
+        ------
+        NotImplementedError
+            For multivariate components, or a component family without a cdf.
+
+        Examples
+        --------
+        >>> from mixstat.distributions import Categorical, MixtureSameFamily, Normal
+        >>> mix = MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal([-1.0, 1.0], [1.0, 1.0]))
+        >>> x = mix.icdf([0.025, 0.5, 0.975])
+        >>> bool(abs(x[1]) < 1e-12), bool(abs(mix.cdf(x[0]) - 0.025) < 1e-15)
+        (True, True)
+        """
+        from . import _quantile as Q
+
+        if self._event_shape != ():
+            raise NotImplementedError("MixtureSameFamily: icdf needs univariate components "
+                                      f"(event_shape {fmt_shape(self._event_shape)})")
+        q, dtype = Q.checked_probs(self, value)
+        spec = self.component_distribution._kernel_spec(np.float64)
+        lo, hi = self._support_ends()
+        if spec is not None and spec.dim == 1:
+            from .. import plan
+            from ..kernels import registry
+
+            fam = registry.family(spec.family)
+            if not (fam.has("cdf1") and fam.has("logpdf1")):
+                raise NotImplementedError(f"MixtureSameFamily: the {type(self.component_distribution).__name__} "
+                                          "components have no icdf (no cdf kernel)")
+            x = plan.icdf(spec, q, self._batch_shape, probs=self.mixture_distribution.probs,
+                          device=self._placement())
+            return Q.with_ends(self, q, x, lo, hi, dtype)
+        if self._placement() is not None:
+            return self._via_host(MixtureSameFamily._icdf_bisect, q, lo, hi, dtype)
+        return self._icdf_bisect(q, lo, hi, dtype)
+
+    def _support_ends(self):
+        """``(lower, upper)``, shape ``batch_shape``: the ends of the union of the supports of
+        the components of nonzero weight."""
+        from ._quantile import support_bounds
+
+        comp = self.component_distribution
+        if isinstance(comp, MixtureSameFamily):
+            clo, chi = comp._support_ends()
+        else:
+            clo, chi = support_bounds(comp.support)
+        shape = self._batch_shape + (self._num_component,)
+        clo = np.broadcast_to(np.asarray(clo, dtype=np.float64), comp.batch_shape)
+        chi = np.broadcast_to(np.asarray(chi, dtype=np.float64), comp.batch_shape)
+        clo = np.broadcast_to(clo, shape)
+        chi = np.broadcast_to(chi, shape)
+        live = np.broadcast_to(self.mixture_distribution.probs > 0, shape)
+        lo = np.min(np.where(live, clo, np.inf), axis=-1)
+        hi = np.max(np.where(live, chi, -np.inf), axis=-1)
+        return lo, hi
+
+    def _icdf_bisect(self, q, lo, hi, dtype):
+        """``icdf`` by bisection on the mixture's own ``cdf`` (``survival_function`` for
+        ``q > 1/2``), vectorised over the points: for components without a kernel."""
+        from . import _quantile as Q
+
+        q = np.asarray(q, dtype=np.float64)
+        shape = np.broadcast_shapes(q.shape, self._batch_shape)
+        q = np.broadcast_to(q, shape)
+        upper = q > 0.5
+        p = np.where(upper, 1.0 - q, q)
+        a = np.broadcast_to(lo, shape).astype(np.float64)
+        c = np.broadcast_to(hi, shape).astype(np.float64)
+        a = np.where(np.isfinite(a), np.nextafter(a, -np.inf), a)  # F(a) < q for q > 0
+        discrete = Q.is_discrete(self.support)
+        if discrete:
+            a = np.where(np.isfinite(a), np.floor(a), a)
+        active = (q > 0) & (q < 1)
+        for _ in range(Q.NUMPY_MAXIT):
+            if discrete:
+                m = Q.np_mid_int(a, c)
+                open_ = active & (c - a > 1)
+            else:
+                m = Q.np_mid(a, c)
+                open_ = active & (m > a) & (m < c)
+            if not np.any(open_):
+                break
+            m = np.where(open_, m, c)
+            with np.errstate(invalid="ignore"):
+                lower_side = np.asarray(self.cdf(m.astype(self._dtype, copy=False)), dtype=np.float64)
+                upper_side = np.asarray(self.survival_function(m.astype(self._dtype, copy=False)),
+                                        dtype=np.float64)
+            ge = np.where(upper, upper_side <= p, lower_side >= p)
+            c = np.where(open_ & ge, m, c)
+            a = np.where(open_ & ~ge, m, a)
+        out = np.where(active, c, np.nan)
+        return Q.with_ends(self, q, out, lo, hi, dtype)
+
     def _log_tail(self, value, op, wide=False):
         """``op``: ``"log_cdf"`` or ``"log_sf"``; ``wide``: in float64, returned with the result dtype."""
         from .distribution import _TAIL_HOOKS, _TAIL_NAMES, _as_f64
@@ -554,7 +675,7 @@ class MixtureSameFamily(Distribution):
         return out
 
     # -- sampling ------------------------------------------------------------
-    def sample(self, sample_shape=(), rng=None, return_index=False):
+    def sample(self, sample_shape=(), rng=None, return_index=False, method="random"):
         """Draw samples by ancestral sampling.
 
         The component index is drawn first (binary search on the cumulative
@@ -568,6 +689,10 @@ class MixtureSameFamily(Distribution):
         return_index : bool, default False
             Also return the chosen component indices, shape
             ``(*sample_shape, *batch_shape)``.
+        method : {"random", "qmc"}, default "random"
+            ``"qmc"`` (univariate components): randomised quasi-Monte Carlo,
+            scrambled Sobol points through :meth:`icdf` (see
+            :meth:`Distribution.sample`); no component indices.
 
         Returns
         -------
@@ -576,6 +701,13 @@ class MixtureSameFamily(Distribution):
             (and the indices if ``return_index``).
         """
         sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape + self._event_shape)
+        if method != "random":
+            from ._quantile import qmc_sample
+
+            if return_index:
+                raise ValueError("MixtureSameFamily.sample: return_index=True needs method='random' "
+                                 f"(got method={method!r}: quantiles have no component)")
+            return qmc_sample(self, sample_shape, rng, method)
         from .. import plan
 
         cumw = self.mixture_distribution._cumw()

@@ -83,6 +83,11 @@ def _no_cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
 
 
 @register_jitable
+def _no_icdf1(p, upper, tab, b, k, o):
+    return math.nan
+
+
+@register_jitable
 def _no_draw1(key0, key1, n, c, tab, b, k, o):
     return tab[b, k, o] * 0
 
@@ -153,6 +158,7 @@ class Hooks:
     def __init__(self, fam):
         m = fam.module
         self.uni = fam.univariate
+        self.discrete = fam.discrete
         self.npre = getattr(m, "NPRE", 0)
         self.pre1 = getattr(m, "pre1", _no_pre1)
         self.logpdf1 = getattr(m, "logpdf1", _no_logpdf1)
@@ -165,6 +171,12 @@ class Hooks:
         self.logcdf1 = getattr(m, "logcdf1", _no_cdf1)
         self.logsf1 = getattr(m, "logsf1", _no_cdf1)
         self.has_tails = hasattr(m, "logcdf1") and hasattr(m, "logsf1")
+        # the survival function for quantiles above 1/2: the family's own ``sf1``, else
+        # ``exp(logsf1)``, else ``1 - cdf1``; ``icdf1``: component quantiles (the bracket)
+        self.sf1 = getattr(m, "sf1", _no_cdf1)
+        self.sf_kind = 0 if hasattr(m, "sf1") else (1 if hasattr(m, "logsf1") else 2)
+        self.icdf1 = getattr(m, "icdf1", _no_icdf1)
+        self.has_icdf1 = hasattr(m, "icdf1")
         self.draw1 = getattr(m, "draw1", _no_draw1)
         self.logpdf = getattr(m, "logpdf", _no_logpdf)
         self.bound = getattr(m, "bound", _no_bound)
@@ -1231,3 +1243,124 @@ def make_log_tail(fam, dtype, hook, other):
 
 FACTORIES["log_cdf"] = lambda fam, dtype, dim: make_log_tail(fam, dtype, "logcdf1", "logsf1")
 FACTORIES["log_sf"] = lambda fam, dtype, dim: make_log_tail(fam, dtype, "logsf1", "logcdf1")
+
+
+# -- quantiles (univariate families and their mixtures) ------------------------------
+def make_icdf(fam, dtype):
+    """Mixture quantiles ``out[n] = inf {x : sum_k w[b, k] F_k(x) >= q[s, b]}`` (float64), one
+    point per ``prange`` iteration by the solver of :mod:`.quantile` (shared with CUDA)."""
+    from . import quantile as quantile_mod
+    from .quantile import FAST_Q, TABLE_H, TABLE_M, TABLE_MIN_POINTS, TABLE_T, make_solver
+
+    h = Hooks(fam)
+    solve = make_solver(h, fam.discrete)
+    dens = h.q_dens
+    polish = h.q_polish
+    solve_tail = h.q_tail
+    tabled = not fam.discrete  # a discrete quantile function is a step function: no table
+    cdf1_fast = h.cdf1_fast
+    logpdf1_fast = h.logpdf1_fast
+    pre1 = h.pre1
+    NPRE = h.npre
+    accepted_step = quantile_mod.accepted_step
+    bound1 = h.bound1
+    # the SIMD step over tiles is compiled only for families with a SIMD cdf and a density
+    # bound (elsewhere it would repeat the exact hooks: compile time for nothing)
+    simd = fam.has("cdf1_fast") and h.bounded
+
+    def fast_step(q, x0, F, f):
+        """The table's Newton step on ``F`` itself from the SIMD sums ``F(x0)``, ``f(x0)`` (for
+        ``FAST_Q <= q <= 1 - FAST_Q``, where ``F`` and ``1 - F`` are at least ``FAST_Q`` and the
+        SIMD cdf's tail error is immaterial); NaN where not accepted."""
+        if not (0.0 < f < math.inf):
+            return math.nan
+        return accepted_step(x0, -(F - q) / f, min(F, 1.0 - F) / f)
+
+    fast_step = register_jitable(fast_step)
+
+    def icdf(x, w, tab, out):
+        B = x.shape[1]
+        K = w.shape[1]
+        N = x.shape[0] * B
+        if tabled and B == 1 and N >= TABLE_MIN_POINTS:
+            # a shared mixture and many points: the quantile table (nodes uniform in logit q)
+            xt = np.empty(TABLE_M)
+            st = np.empty(TABLE_M)
+            for j in prange(TABLE_M):
+                t = -TABLE_T + j * TABLE_H
+                e = math.exp(-abs(t))
+                pj = e / (1.0 + e)  # the tail probability on the node's side (t > 0: upper)
+                xj = solve_tail(pj, t > 0.0, w, tab, 0, K)
+                f = dens(xj, w, tab, 0, K) if abs(xj) < math.inf else 0.0
+                xt[j] = xj
+                # dx/dt = q (1 - q) / f(x)
+                st[j] = pj * (1.0 - pj) / f if 0.0 < f < math.inf else math.nan
+            mb = -math.inf  # the largest density bound (log) of the components: the fast
+            if simd:        # step's exp(logpdf - mb) is then vectorisable
+                for k in range(K):
+                    if w[0, k] > 0:
+                        mb = max(mb, np.float64(bound1(tab, 0, k, 0)))
+            fast = simd and -math.inf < mb < math.inf
+            # tiles of points: the starts, then one pass per component over the tile's points
+            # (the SIMD forms, vectorised along the points), then each point's step
+            ntiles = (N + TILE - 1) // TILE
+            nch = min(CHUNKS, ntiles)
+            for c in prange(nch):
+                x0s = np.empty(TILE)
+                xv = np.empty(TILE)
+                Fa = np.empty(TILE)
+                fa = np.empty(TILE)
+                for tt in range(c * ntiles // nch, (c + 1) * ntiles // nch):
+                    i0 = tt * TILE
+                    nl = min(TILE, N - i0)
+                    for i in range(nl):
+                        q = np.float64(x[i0 + i, 0, 0])
+                        x0 = math.nan
+                        if q > 0.0 and q < 1.0:
+                            t = math.log(q) - math.log1p(-q)
+                            if -TABLE_T < t < TABLE_T:
+                                u = (t + TABLE_T) / TABLE_H
+                                j = min(int(u), TABLE_M - 2)
+                                a = u - j
+                                a2 = a * a
+                                a3 = a2 * a
+                                x0 = ((2.0 * a3 - 3.0 * a2 + 1.0) * xt[j] + (a3 - 2.0 * a2 + a) * TABLE_H * st[j]
+                                      + (3.0 * a2 - 2.0 * a3) * xt[j + 1] + (a3 - a2) * TABLE_H * st[j + 1])
+                        x0s[i] = x0
+                        xv[i] = x0 if (fast and FAST_Q <= q <= 1.0 - FAST_Q and abs(x0) < math.inf) else 0.0
+                        Fa[i] = 0.0
+                        fa[i] = 0.0
+                    if simd and fast:
+                        for k in range(K):
+                            wk = np.float64(w[0, k])
+                            if not wk > 0.0:  # zero weights: nothing (their bounds are not in mb)
+                                continue
+                            for i in range(nl):
+                                v = xv[i]
+                                if NPRE > 0:
+                                    p0, p1 = pre1(v)
+                                else:
+                                    p0 = v
+                                    p1 = v
+                                Fa[i] += wk * cdf1_fast(v, tab, 0, k, 0)
+                                fa[i] += wk * exp_neg_any(np.float64(logpdf1_fast(v, p0, p1, tab, 0, k, 0)) - mb)
+                    em = math.exp(mb) if fast else 0.0
+                    for i in range(nl):
+                        q = np.float64(x[i0 + i, 0, 0])
+                        x0 = x0s[i]
+                        r = math.nan
+                        if simd and fast and FAST_Q <= q <= 1.0 - FAST_Q and abs(x0) < math.inf:
+                            r = fast_step(q, x0, Fa[i], fa[i] * em)
+                        elif abs(x0) < math.inf:
+                            r = polish(q, x0, w, tab, 0, K)
+                        out[i0 + i] = r if r == r else solve(q, w, tab, 0, K)
+            return
+        for n in prange(N):
+            s = n // B
+            b = n - s * B
+            out[n] = solve(x[s, b, 0], w, tab, b, K)
+
+    return icdf
+
+
+FACTORIES["icdf"] = lambda fam, dtype, dim: make_icdf(fam, dtype)

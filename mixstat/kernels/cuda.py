@@ -519,3 +519,26 @@ def _tail_loop(hook, other):
 
 _FACTORIES["log_cdf"] = _tail_loop("logcdf1", "logsf1")
 _FACTORIES["log_sf"] = _tail_loop("logsf1", "logcdf1")
+
+
+# -- quantiles (the CPU's make_icdf: the same per-point solver) ---------------------
+def make_icdf(h):
+    """``out[n]``: the quantile at ``x[s, b, 0]`` of batch row ``b``'s mixture (float64),
+    by :func:`mixstat.kernels.quantile.make_solver`, one point per thread (grid-stride)."""
+    from .quantile import make_solver
+
+    solve = make_solver(h, h.discrete)
+
+    def icdf(x, w, tab, out):
+        B = x.shape[1]
+        K = w.shape[1]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            out[n] = solve(x[s, b, 0], w, tab, b, K)
+
+    return icdf
+
+
+_FACTORIES["icdf"] = make_icdf

@@ -45,7 +45,7 @@ __all__ = ["Family", "Op", "FAMILIES", "OPS", "family", "op", "pairs", "HOOKS"]
 #: every hook a family module may define, by event kind
 HOOKS = {
     "scalar": ("pack", "P", "NPRE", "pre1", "logpdf1", "logpdf1_fast", "bound1", "cdf1", "cdf1_fast", "cdf1_tile",
-               "draw1", "draw_tile", "logcdf1", "logsf1"),
+               "draw1", "draw_tile", "logcdf1", "logsf1", "sf1", "icdf1"),
     "vector": ("pack", "logpdf", "prep_tile", "logpdf_tile", "bound", "draw"),
 }
 
@@ -102,6 +102,8 @@ class Op:
     events: tuple = ("scalar", "vector")
     # the devices with a loop for it
     devices: tuple = ("cpu", "cuda")
+    # the dtypes of its compiled kernels (a float32 call of a float64-only op runs in float64)
+    dtypes: tuple = ("float64", "float32")
 
 
 #: every family with a compiled kernel.  New family: one line here (see docs/contributing.md).
@@ -142,6 +144,9 @@ OPS = (
     # log F and log(1 - F), each in log space per component, combined by log-sum-exp
     Op("log_cdf", needs=("logcdf1",), weights="logw", reduction="logsumexp", events=("scalar",)),
     Op("log_sf", needs=("logsf1",), weights="logw", reduction="logsumexp", events=("scalar",)),
+    # quantiles: a safeguarded Newton per point (:mod:`.quantile`), in float64 only
+    Op("icdf", needs=("cdf1", "logpdf1"), weights="w", reduction="quantile", events=("scalar",),
+       dtypes=("float64",)),
     Op("terms", needs=("logpdf1|logpdf",), weights="logw", reduction="terms"),
     # normalised log-responsibilities (N, K), and the index of the largest term (N,) int64
     Op("posterior", needs=("logpdf1|logpdf",), weights="logw", reduction="posterior"),
@@ -164,7 +169,10 @@ def family(name: str) -> Family:
 
 
 def op(name: str) -> Op:
-    return _OP_BY_NAME[name]
+    try:
+        return _OP_BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no operation {name!r}; known: {sorted(_OP_BY_NAME)}") from None
 
 
 def supports(o: Op, f: Family) -> bool:

@@ -180,3 +180,13 @@ def logsf1(v, tab, b, k, o):
     """``log(1 - F(x)) = log F`` at ``loc - x`` (symmetry)."""
     x = np.float64(v)
     return _log_lower(np.float64(tab[b, k, o + LOC]) - x, np.float64(tab[b, k, o + SCALE]))
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """The quantile at tail probability ``p <= 1/2``: ``loc -+ scale / tan(pi p)``."""
+    mu = np.float64(tab[b, k, o + LOC])
+    if p == 0.5:
+        return mu
+    t = np.float64(tab[b, k, o + SCALE]) / math.tan(math.pi * p)
+    return mu + t if upper else mu - t

@@ -106,3 +106,10 @@ def logsf1(v, tab, b, k, o):
     if x != x:
         return x
     return 0.0
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """The quantile at lower-tail probability ``p`` (upper-tail where ``upper``), ``p <= 1/2``."""
+    r = np.float64(tab[b, k, o + RATE])
+    return -math.log(p) / r if upper else -math.log1p(-p) / r

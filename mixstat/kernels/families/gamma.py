@@ -26,6 +26,7 @@ from scipy import special as sc
 
 from ..samplers import log_std_gamma, std_gamma
 from ..special import gammainc, log_gammainc_pair
+from ..quantile import ndtri_approx
 
 RATE, AM1, CONST, AT0, BOUND, CONC, LOG_RATE = 0, 1, 2, 3, 4, 5, 6
 P = 7
@@ -146,3 +147,20 @@ def draw1(key0, key1, n, c, tab, b, k, o):
             return math.exp(y - 1.0) * _E
         return math.exp(y)
     return std_gamma(key0, key1, n, c, a) / np.float64(tab[b, k, o + RATE])
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """A seed for the quantile at tail probability ``p``: Wilson-Hilferty, or
+    ``(p Gamma(a + 1))**(1/a)`` in the lower tail where that cube is not positive."""
+    a = np.float64(tab[b, k, o + CONC])
+    r = np.float64(tab[b, k, o + RATE])
+    z = ndtri_approx(p)
+    if upper:
+        z = -z
+    c = 1.0 - 1.0 / (9.0 * a) + z / (3.0 * math.sqrt(a))
+    if c > 0.0 and (upper or a >= 1.0):
+        return a * c * c * c / r
+    if upper:
+        return math.nan
+    return math.exp((math.log(p) + math.lgamma(a + 1.0)) / a) / r

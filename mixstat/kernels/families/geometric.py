@@ -118,3 +118,14 @@ def draw1(key0, key1, n, c, tab, b, k, o):
         return 0.0
     x = ffloor(std_exponential(key0, key1, n, c) / lam)
     return min(x, _MAX_DRAW)
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """The quantile at tail probability ``p``: ``ceil(log S / log(1 - probs)) - 1``."""
+    lq = np.float64(tab[b, k, o + LOGQ])
+    if not lq > -math.inf:
+        return 0.0
+    e = math.log(p) if upper else math.log1p(-p)
+    n = math.ceil(e / lq) - 1.0
+    return n if n > 0.0 else 0.0

@@ -200,3 +200,13 @@ def logsf1(v, tab, b, k, o):
             return -z
         return -z + math.log(-math.expm1(-w) / w)
     return math.log1p(-math.exp(-w))
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """The quantile at tail probability ``p``: ``loc - scale log(-log F)``."""
+    s = np.float64(tab[b, k, o + SCALE])
+    mu = np.float64(tab[b, k, o + LOC])
+    if upper:
+        return mu - s * math.log(-math.log1p(-p))
+    return mu - s * math.log(-math.log(p))

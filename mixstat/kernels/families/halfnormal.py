@@ -23,6 +23,7 @@ from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
 from ..samplers import std_normal
 from ..special import log_half_erfc
+from ..quantile import ndtri_approx
 
 SCALE, INV, CONST = 0, 1, 2
 P = 3
@@ -168,3 +169,12 @@ def logsf1(v, tab, b, k, o):
     if x != x:
         return x
     return 0.0
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """A seed for the quantile at tail probability ``p``: ``scale Phi^{-1}((1 + q) / 2)``."""
+    s = np.float64(tab[b, k, o + SCALE])
+    if upper:
+        return -s * ndtri_approx(0.5 * p)
+    return -s * ndtri_approx(0.5 - 0.5 * p)

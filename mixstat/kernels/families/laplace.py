@@ -142,3 +142,12 @@ def logsf1(v, tab, b, k, o):
     """``log(1 - F(x)) = log F`` of the standard Laplace at ``-z`` (symmetry)."""
     x = np.float64(v)
     return _log_lower((np.float64(tab[b, k, o + LOC]) - x) / np.float64(tab[b, k, o + SCALE]))
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """The quantile at tail probability ``p <= 1/2``: ``loc -+ scale log(2 p)``."""
+    s = np.float64(tab[b, k, o + SCALE])
+    mu = np.float64(tab[b, k, o + LOC])
+    t = s * math.log(2.0 * p)
+    return mu - t if upper else mu + t

@@ -24,6 +24,7 @@ from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
 from ..samplers import std_normal
 from ..special import log_half_erfc
+from ..quantile import ndtri_approx
 
 LOC, INV, CONST, SCALE, BOUND = 0, 1, 2, 3, 4
 P = 5
@@ -203,3 +204,12 @@ def logsf1(v, tab, b, k, o):
     if x != x:
         return x
     return 0.0
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """A seed for the quantile at tail probability ``p`` (:func:`..quantile.ndtri_approx`)."""
+    z = ndtri_approx(p)
+    s = np.float64(tab[b, k, o + SCALE])
+    mu = np.float64(tab[b, k, o + LOC])
+    return math.exp(mu - s * z) if upper else math.exp(mu + s * z)

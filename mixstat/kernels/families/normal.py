@@ -19,6 +19,7 @@ from numba.extending import register_jitable
 from ..erfc import _X_MID, _X_RB, _X_TAIL, erfc_any, erfc_mid, erfc_small, erfc_tail_a, erfc_tail_b
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
+from ..quantile import ndtri_approx
 from ..special import log_half_erfc
 
 # named offsets of one coordinate's row
@@ -141,7 +142,30 @@ def cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
 
 @register_jitable
 def cdf1(v, tab, b, k, o):
-    """``erfc(-z) / 2`` with ``z = (x - loc) / (scale sqrt 2)`` carried in two parts.
+    """``erfc(-z) / 2``: :func:`_cdf_side` of the lower tail."""
+    return _cdf_side(v, tab, b, k, o, 1.0)
+
+
+@register_jitable
+def sf1(v, tab, b, k, o):
+    """``1 - F(x) = erfc(z) / 2``, as accurate in the upper tail as :func:`cdf1` in the lower."""
+    return _cdf_side(v, tab, b, k, o, -1.0)
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """A seed for the quantile at lower-tail probability ``p`` (upper-tail where ``upper``),
+    ``0 < p <= 1/2``: ``loc -+ scale Phi^{-1}(p)`` with Acklam's approximation (1e-9)."""
+    z = ndtri_approx(p)
+    s = np.float64(tab[b, k, o + SCALE])
+    mu = np.float64(tab[b, k, o + LOC])
+    return mu - s * z if upper else mu + s * z
+
+
+@register_jitable
+def _cdf_side(v, tab, b, k, o, sg):
+    """``erfc(-sg z) / 2`` with ``z = (x - loc) / (scale sqrt 2)`` carried in two parts
+    (``sg = 1``: the cdf; ``-1``: the survival function).
 
     In the lower tail ``erfc(|z|)`` has relative condition ``~2 z**2``, so an
     ``z`` rounded once (1 ulp) would cost ``2 z**2 eps`` (1e-13 at z = -21).
@@ -158,7 +182,7 @@ def cdf1(v, tab, b, k, o):
     q = d / sc
     z0 = q * _SQRT_HALF
     if not abs(z0) < 38.0:  # NaN, +-inf, or a tail where the result is 0 or 1
-        return 0.5 * math.erfc(-z0)
+        return 0.5 * math.erfc(-sg * z0)
     bv = d - xv  # two-sum: d + dl == xv - mu exactly
     dl = (xv - (d - bv)) + (-mu - bv)
     f = 1.0
@@ -175,7 +199,7 @@ def cdf1(v, tab, b, k, o):
     zl += q * _SQRT_HALF_LO + ql * _SQRT_HALF_HI
     z = zh + zl
     zl = zl - (z - zh)
-    return 0.5 * math.erfc(-z) + zl * _INV_SQRT_PI * math.exp(-z * z)
+    return 0.5 * math.erfc(-sg * z) + sg * zl * _INV_SQRT_PI * math.exp(-z * z)
 
 
 @register_jitable

@@ -22,6 +22,7 @@ from scipy import special as sc
 
 from ..samplers_count import ffloor, is_count, log_factorial, poisson
 from ..special import gammaincc, log_gammainc_pair
+from ..quantile import ndtri_approx
 
 RATE, LOG_RATE, BOUND = 0, 1, 2
 P = 3
@@ -130,3 +131,12 @@ def logsf1(v, tab, b, k, o):
 def draw1(key0, key1, n, c, tab, b, k, o):
     """Poisson(rate) on counter word ``c`` (see :mod:`..samplers_count`)."""
     return poisson(key0, key1, n, c, tab[b, k, o + RATE])
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """A seed for the quantile at tail probability ``p``: ``rate + z sqrt(rate)``."""
+    lam = np.float64(tab[b, k, o + RATE])
+    z = ndtri_approx(p)
+    x = lam - z * math.sqrt(lam) if upper else lam + z * math.sqrt(lam)
+    return x if x > 0.0 else 0.0

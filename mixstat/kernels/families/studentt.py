@@ -33,6 +33,7 @@ from numba.extending import register_jitable
 from ..fastmath import log_pos
 from ..samplers import std_t
 from ..special import betainc_pair, log_ibeta_pair
+from ..quantile import ndtri_approx
 
 # named offsets of one coordinate's row
 DF, LOC, SCALE, W, H1, CONST, LBETA = 0, 1, 2, 3, 4, 5, 6
@@ -239,3 +240,16 @@ def logsf1(v, tab, b, k, o):
     d = x - np.float64(tab[b, k, o + LOC])
     lt, lc = _log_half_tail(d, tab, b, k, o)
     return lt if d > 0.0 else lc
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """A seed for the quantile at tail probability ``p``: the Cornish-Fisher expansion of
+    ``t`` in the normal quantile (refined by the solver; ``loc`` exactly at ``p = 1/2``)."""
+    z = ndtri_approx(p)
+    v = np.float64(tab[b, k, o + DF])
+    z2 = z * z
+    t = z + (z2 + 1.0) * z / (4.0 * v) + ((5.0 * z2 + 16.0) * z2 + 3.0) * z / (96.0 * v * v)
+    s = np.float64(tab[b, k, o + SCALE])
+    mu = np.float64(tab[b, k, o + LOC])
+    return mu - s * t if upper else mu + s * t

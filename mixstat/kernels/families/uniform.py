@@ -154,3 +154,13 @@ def logsf1(v, tab, b, k, o):
     if not x > lo:
         return 0.0
     return _log_parts(x, lo, hi)[1]
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """The quantile at tail probability ``p``: ``low + p (high - low)`` (or from ``high``)."""
+    lo = np.float64(tab[b, k, o + LOW])
+    hi = np.float64(tab[b, k, o + HIGH])
+    if upper:
+        return hi - (p * hi - p * lo)
+    return lo + (p * hi - p * lo)

@@ -258,3 +258,12 @@ def logsf1(v, tab, b, k, o):
     if x != x:
         return x
     return 0.0
+
+
+@register_jitable
+def icdf1(p, upper, tab, b, k, o):
+    """The quantile at tail probability ``p``: ``scale (-log S)**(1 / concentration)``."""
+    lam = np.float64(tab[b, k, o + SCALE])
+    c = np.float64(tab[b, k, o + CONC])
+    e = -math.log(p) if upper else -math.log1p(-p)
+    return lam * math.exp(math.log(e) / c)
