@@ -294,6 +294,31 @@ def _threads(n):
     numba.set_num_threads(n)
 
 
+def _write_chunks(res, bar, N, rows, first, chunk, row_bytes, inputs):
+    """Fill ``res.array`` (``N`` rows) in chunks of ``rows``: ``first`` (already computed) then
+    ``chunk(a, b)``, releasing the resident pages of the output and of the memory-mapped
+    ``inputs`` every ``_RELEASE_BYTES``; commit the output (atomically), or discard it on any
+    error.  Returns the seconds it took."""
+    try:
+        t = time.perf_counter()
+        touched = 0
+        for a in range(0, N, rows):
+            b = min(N, a + rows)
+            res.array[a:b] = first if a == 0 else chunk(a, b)
+            bar.update(b - a)
+            touched += (b - a) * row_bytes
+            if touched > _RELEASE_BYTES:
+                _release(res.array, *inputs)
+                touched = 0
+        bar.close()
+        res.commit()
+    except BaseException:
+        bar.close()
+        res.discard()
+        raise
+    return time.perf_counter() - t
+
+
 # -- commands ---------------------------------------------------------------------------------
 def _cmd_sample(args, out):
     from ._rng import initial_seed, key_for
@@ -310,24 +335,8 @@ def _cmd_sample(args, out):
     first = sample_rows(dist, key, 0, min(rows, N))
     res = _Out(path, first.dtype, (N,) + row_shape)
     bar = _Progress(N, "sample", not args.no_progress)
-    try:
-        t = time.perf_counter()
-        touched = 0
-        for a in range(0, N, rows):
-            b = min(N, a + rows)
-            res.array[a:b] = first if a == 0 else sample_rows(dist, key, a, b - a)
-            bar.update(b - a)
-            touched += (b - a) * first.itemsize * math.prod(row_shape)
-            if touched > _RELEASE_BYTES:
-                _release(res.array)
-                touched = 0
-        bar.close()
-        res.commit()
-    except BaseException:
-        bar.close()
-        res.discard()
-        raise
-    sec = time.perf_counter() - t
+    sec = _write_chunks(res, bar, N, rows, first, lambda a, b: sample_rows(dist, key, a, b - a),
+                        first.itemsize * math.prod(row_shape), ())
     print(f"wrote {path}: {N:,} samples of shape {_fmt(row_shape)}, {first.dtype}, seed {seed} "
           f"({sec:.2f} s)", file=out)
     return 0
@@ -376,24 +385,8 @@ def _cmd_eval(args, out):
         raise UsageError(f"{args.cmd}: {exc}") from None
     res = _Out(path, first.dtype, out_shape)
     bar = _Progress(N, args.cmd, not args.no_progress)
-    try:
-        t = time.perf_counter()
-        touched, row_bytes = 0, x.itemsize * math.prod(x.shape[1:]) + first.itemsize * math.prod(out_shape[1:])
-        for a in range(0, N, rows):
-            b = min(N, a + rows)
-            res.array[a:b] = first if a == 0 else chunk(a, b)
-            bar.update(b - a)
-            touched += (b - a) * row_bytes
-            if touched > _RELEASE_BYTES:
-                _release(res.array, x)
-                touched = 0
-        bar.close()
-        res.commit()
-    except BaseException:
-        bar.close()
-        res.discard()
-        raise
-    sec = time.perf_counter() - t
+    row_bytes = x.itemsize * math.prod(x.shape[1:]) + first.itemsize * math.prod(out_shape[1:])
+    sec = _write_chunks(res, bar, N, rows, first, chunk, row_bytes, (x,))
     print(f"wrote {path}: {method} of shape {_fmt(out_shape)}, {first.dtype} ({sec:.2f} s)", file=out)
     return 0
 

@@ -118,8 +118,6 @@ def test_log_prob_cdf_icdf(model, tmp_path):
 
 
 def test_fit_prints_the_log_likelihood_and_bic(tmp_path):
-    if getattr(mixstat, "fit_mixture", None) is None:
-        pytest.importorskip("mixstat.fitting", reason="fitting (mixstat.fit_mixture) is not in this build")
     from mixstat.data import faithful
 
     x = faithful()
