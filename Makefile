@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # pytest workers: the suite is CPU-bound and each worker runs 1-2 numba threads
 JOBS   ?= 2
 
-.PHONY: demo test test-fast fuzz bench bench-gpu clean-cache clean docs docs-check
+.PHONY: demo test test-fast lint fuzz bench bench-gpu clean-cache clean docs docs-check test-interop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,13 +52,34 @@ demo: $(VENV)/.stamp-demo
 # documentation site is built (its gallery runs on the warm kernel cache) and checked
 # in headless Chromium.
 test: $(VENV)/.stamp-cuda
+	$(MAKE) lint
 	$(BIN)/python -m mixstat warmup --jobs $(JOBS)
 	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py
 	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float64 --skip-op icdf
-	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py
+	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py tests/test_grad.py
 	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
 	$(MAKE) docs-check
+
+# The quality gates, first in `make test` (each stops it): ruff's lint rules and formatting,
+# mypy on the package, numpydoc validation of the public docstrings, and the Scientific
+# Python repo-review checks (offline; the accepted deviations are listed, with their reasons,
+# under [tool.repo-review] in pyproject.toml and in docs/contributing.md, "Quality gates").
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_docstrings.py
+	$(BIN)/sp-repo-review --show err .
+
+$(VENV)/.stamp-interop: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,interop]'
+	touch $@
+
+# The torch and JAX adapters' own tests (mixstat.torch, mixstat.jax), with the CPU builds
+# of torch and JAX (extra `interop`); the main suite skips them where those are missing.
+test-interop: $(VENV)/.stamp-interop
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_torch_adapter.py tests/test_jax_adapter.py
 
 # Hypothesis fuzzing with the large profile (tests/conftest.py): at least 10^4 cases, counted at the end.
 fuzz: $(VENV)/.stamp-cuda

@@ -7,6 +7,7 @@ repeats after a warm-up call, on the default threads.  For W1 it also times the
 value array at a few offsets inside a larger buffer, because the kernel's speed
 depends on where the array lies (see RESULTS.md, *Placement*).
 """
+
 import argparse
 import statistics
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-import workloads as wl  # noqa: E402
+import workloads as wl
 
 
 def median_ms(fn, repeats):
@@ -37,7 +38,7 @@ def main():
     print(f"W1 float64  {median_ms(wl.mixstat_w1(p), r):7.1f} ms   ({10**7 * 16:.1e} point-components)")
     buf = np.empty(10**7 + 1024)
     for off in (0, 1, 8, 64, 511):
-        x = buf[off:off + 10**7]
+        x = buf[off : off + 10**7]
         x[:] = p.x
         q = wl.Mix1D(p.w, p.mu, p.sd, x)
         print(f"   x at offset {off:3d}: {median_ms(wl.mixstat_w1(q), r):7.1f} ms")

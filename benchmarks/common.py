@@ -1,14 +1,15 @@
 """Timing, cross-checking, result rows and the printed table, shared by the benchmark modules."""
+
 from __future__ import annotations
 
 import math
 import os
+import resource
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
 
 #: a row measured while other processes used more than this fraction of the CPUs is flagged
 BUSY_FLAG = 0.05
@@ -63,6 +64,13 @@ class Timing:
     median_s: float
     times_s: list
     repeats: int
+    user_s: float | None = None  # median user CPU time per call (all threads)
+    sys_s: float | None = None  # median system CPU time per call (page faults show here)
+
+
+def _cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime, r.ru_stime
 
 
 def timeit(fn, check=None, repeats=5, budget_s=10.0, min_repeats=3):
@@ -78,16 +86,22 @@ def timeit(fn, check=None, repeats=5, budget_s=10.0, min_repeats=3):
     if check is not None:
         check(result)
     del result
-    t = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t
-    times = [first]
-    n = max(min_repeats, min(repeats, math.ceil(budget_s / max(first, 1e-9))))
-    for _ in range(n - 1):
+    times, users, systems = [], [], []
+
+    def once():
+        u0, s0 = _cpu()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return Timing(statistics.median(times), times, len(times))
+        u1, s1 = _cpu()
+        users.append(u1 - u0)
+        systems.append(s1 - s0)
+
+    once()
+    n = max(min_repeats, min(repeats, math.ceil(budget_s / max(times[0], 1e-9))))
+    for _ in range(n - 1):
+        once()
+    return Timing(statistics.median(times), times, len(times), statistics.median(users), statistics.median(systems))
 
 
 def check_close(name, got, want, rtol, atol=0.0):
@@ -104,7 +118,8 @@ def check_close(name, got, want, rtol, atol=0.0):
         raise CrossCheckError(
             f"{name}: {int(bad.sum())} of {got.size} values differ from mixstat beyond rtol={rtol:g}, "
             f"atol={atol:g}; first at [{i}]: peer {float(got[i])!r} vs mixstat {float(want[i])!r}; "
-            f"max relative difference {np.nanmax(err):.3g}, max absolute {np.nanmax(np.abs(got - want)):.3g}")
+            f"max relative difference {np.nanmax(err):.3g}, max absolute {np.nanmax(np.abs(got - want)):.3g}"
+        )
 
 
 def ks_statistic(sample, cdf):
@@ -130,8 +145,10 @@ def check_sampler(name, sample, cdf, n_check=100_000, seed=12345):
     d = ks_statistic(sample[idx], cdf)
     crit = 1.95 / math.sqrt(idx.size)
     if d > crit:
-        raise CrossCheckError(f"{name}: KS distance {d:.4g} to mixstat's cdf on {idx.size} draws "
-                              f"exceeds {crit:.4g} (false-alarm rate 0.001)")
+        raise CrossCheckError(
+            f"{name}: KS distance {d:.4g} to mixstat's cdf on {idx.size} draws "
+            f"exceeds {crit:.4g} (false-alarm rate 0.001)"
+        )
     return d
 
 
@@ -145,13 +162,15 @@ class Row:
     time_s: float | None = None
     per_unit_ns: float | None = None
     unit: str = ""
-    ratio: float | None = None          # peer per-unit time / mixstat per-unit time (or as `notes` says)
+    ratio: float | None = None  # peer per-unit time / mixstat per-unit time (or as `notes` says)
     target: str = ""
-    status: str = ""                    # met / missed / MISMATCH / error / skipped / ""
+    status: str = ""  # met / missed / MISMATCH / error / skipped / ""
     notes: str = ""
-    other_cpu: float | None = None      # fraction of the CPUs other processes used meanwhile
+    other_cpu: float | None = None  # fraction of the CPUs other processes used meanwhile
     repeats: int | None = None
     times_s: list = field(default_factory=list)
+    user_s: float | None = None  # median user CPU time per call (all threads of this process)
+    sys_s: float | None = None  # median system CPU time per call
 
     def as_dict(self):
         return asdict(self)
@@ -160,7 +179,7 @@ class Row:
 def fmt_n(n):
     if n is None:
         return ""
-    e = int(math.floor(math.log10(n))) if n > 0 else 0
+    e = math.floor(math.log10(n)) if n > 0 else 0
     m = n / 10**e
     return f"1e{e}" if m == 1 else f"{m:g}e{e}"
 
@@ -183,7 +202,7 @@ def fmt_ratio(r):
 
 def table(rows):
     """A Markdown table (aligned, so it also reads in a terminal)."""
-    head = ["workload", "impl", "N", "time", "per unit", "peer / mixstat", "target", "met?", "notes"]
+    head = ["workload", "impl", "N", "time", "user", "sys", "per unit", "peer / mixstat", "target", "met?", "notes"]
     body = []
     last = None
     for r in rows:
@@ -193,11 +212,27 @@ def table(rows):
             notes = (notes + "; " if notes else "") + f"⚠ other processes used {r.other_cpu:.0%} of the CPUs"
             if len(r.times_s) > 1:
                 notes += f" (fastest repeat {fmt_time(min(r.times_s))})"
-        body.append([r.workload if r.workload != last else "", r.impl, fmt_n(r.n), fmt_time(r.time_s), per,
-                     fmt_ratio(r.ratio), r.target, r.status, notes])
+        body.append(
+            [
+                r.workload if r.workload != last else "",
+                r.impl,
+                fmt_n(r.n),
+                fmt_time(r.time_s),
+                fmt_time(r.user_s),
+                fmt_time(r.sys_s),
+                per,
+                fmt_ratio(r.ratio),
+                r.target,
+                r.status,
+                notes,
+            ]
+        )
         last = r.workload
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
     out = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(b) for b in body]
     return "\n".join(out)

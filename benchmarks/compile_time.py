@@ -8,16 +8,21 @@ and nothing else is shared), timed with ``time.process_time`` around
 ``mixstat._jit.get_kernel``; the count of numba compiles of each function is printed too (a
 function compiled more than once is compile time spent twice).
 """
+
 import os
 import subprocess
 import sys
 import tempfile
 
 DEFAULT = [
-    ("log_prob", "normal", "float64", 1), ("log_prob1", "normal", "float64", 1),
-    ("log_prob", "exponential", "float64", 0), ("log_prob1", "exponential", "float64", 0),
-    ("log_prob", "gamma", "float64", 0), ("log_prob", "mvn", "float64", 0),
-    ("cdf", "normal", "float64", 0), ("cdf", "exponential", "float64", 0),
+    ("log_prob", "normal", "float64", 1),
+    ("log_prob1", "normal", "float64", 1),
+    ("log_prob", "exponential", "float64", 0),
+    ("log_prob1", "exponential", "float64", 0),
+    ("log_prob", "gamma", "float64", 0),
+    ("log_prob", "mvn", "float64", 0),
+    ("cdf", "normal", "float64", 0),
+    ("cdf", "exponential", "float64", 0),
     ("sample", "normal", "float64", 0),
 ]
 
@@ -41,7 +46,7 @@ print(f"{op:9s} {fam:12s} {dt} D={dim}: {time.process_time() - t:6.2f} s CPU; co
 
 
 def main(argv):
-    keys = [tuple(argv[i:i + 4]) for i in range(0, len(argv), 4)] if argv else DEFAULT
+    keys = [tuple(argv[i : i + 4]) for i in range(0, len(argv), 4)] if argv else DEFAULT
     for key in keys:
         with tempfile.TemporaryDirectory() as d:
             env = dict(os.environ, MIXSTAT_CACHE_DIR=d)

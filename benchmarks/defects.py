@@ -5,6 +5,7 @@ diagonal Independent(Normal) mixture against the same covariances as Multivariat
 
 Prints median seconds (after a warm-up call) with user and system CPU time.
 """
+
 import argparse
 import os
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from mixstat.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal  # noqa: E402
+from mixstat.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal
 
 
 def timed(fn, repeats):
@@ -40,9 +41,11 @@ def main(argv=None):
     x = rng.normal(size=N) * 1.5
     lp = timed(lambda: kde.log_prob(x), args.repeats)
     cdf = timed(lambda: kde.cdf(x), args.repeats)
-    print(f"item 10: KDE K={K} N={N}: log_prob {lp[0]:.3f} s (user {lp[1]:.2f}, sys {lp[2]:.2f}), "
-          f"cdf {cdf[0]:.3f} s (user {cdf[1]:.2f}, sys {cdf[2]:.2f}): cdf / log_prob = {cdf[0] / lp[0]:.2f} "
-          f"({cdf[0] / (K * N) * 1e9:.2f} ns per point·component)")
+    print(
+        f"item 10: KDE K={K} N={N}: log_prob {lp[0]:.3f} s (user {lp[1]:.2f}, sys {lp[2]:.2f}), "
+        f"cdf {cdf[0]:.3f} s (user {cdf[1]:.2f}, sys {cdf[2]:.2f}): cdf / log_prob = {cdf[0] / lp[0]:.2f} "
+        f"({cdf[0] / (K * N) * 1e9:.2f} ns per point·component)"
+    )
     # item 11: K = 5, D = 2, 4e6 points, diagonal vs the same covariance given as full
     K, D, N = 5, 2, 4_000_000
     loc = rng.normal(size=(K, D)) * 3
@@ -54,9 +57,11 @@ def main(argv=None):
     np.testing.assert_allclose(diag.log_prob(v[:1000]), full.log_prob(v[:1000]), rtol=1e-12)
     td = timed(lambda: diag.log_prob(v), args.repeats)
     tf = timed(lambda: full.log_prob(v), args.repeats)
-    print(f"item 11: K={K} D={D} N={N}: Independent(Normal) {td[0]:.3f} s (user {td[1]:.2f}, sys {td[2]:.2f}), "
-          f"MultivariateNormal {tf[0]:.3f} s (user {tf[1]:.2f}, sys {tf[2]:.2f}): diagonal / full = "
-          f"{td[0] / tf[0]:.2f}")
+    print(
+        f"item 11: K={K} D={D} N={N}: Independent(Normal) {td[0]:.3f} s (user {td[1]:.2f}, sys {td[2]:.2f}), "
+        f"MultivariateNormal {tf[0]:.3f} s (user {tf[1]:.2f}, sys {tf[2]:.2f}): diagonal / full = "
+        f"{td[0] / tf[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ and makes the exit status 1) before anything is timed; each figure is the
 median of timed repeats after a warm-up call, with the user and system CPU
 time of the repeats.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from mixstat import distributions as D  # noqa: E402
-from mixstat.kernels import registry  # noqa: E402
+from mixstat import distributions as D
+from mixstat.kernels import registry
 
 REJECTION = {"gamma", "beta", "studentt", "vonmises", "poisson", "binomial", "negative_binomial"}
 
@@ -69,11 +70,26 @@ def params(name, K, rng):
     return spec.get(name)
 
 
-CLASS = {"normal": "Normal", "exponential": "Exponential", "lognormal": "LogNormal", "halfnormal": "HalfNormal",
-         "laplace": "Laplace", "studentt": "StudentT", "cauchy": "Cauchy", "gumbel": "Gumbel", "gamma": "Gamma",
-         "beta": "Beta", "uniform": "Uniform", "weibull": "Weibull", "vonmises": "VonMises",
-         "poisson": "Poisson", "bernoulli": "Bernoulli", "binomial": "Binomial",
-         "negative_binomial": "NegativeBinomial", "geometric": "Geometric"}
+CLASS = {
+    "normal": "Normal",
+    "exponential": "Exponential",
+    "lognormal": "LogNormal",
+    "halfnormal": "HalfNormal",
+    "laplace": "Laplace",
+    "studentt": "StudentT",
+    "cauchy": "Cauchy",
+    "gumbel": "Gumbel",
+    "gamma": "Gamma",
+    "beta": "Beta",
+    "uniform": "Uniform",
+    "weibull": "Weibull",
+    "vonmises": "VonMises",
+    "poisson": "Poisson",
+    "bernoulli": "Bernoulli",
+    "binomial": "Binomial",
+    "negative_binomial": "NegativeBinomial",
+    "geometric": "Geometric",
+}
 
 
 def torch_component(name, p):
@@ -155,8 +171,7 @@ def check(got, want, what, rtol=1e-9):
 def run(args):
     rng = np.random.default_rng(7)
     K, N = args.k, args.n
-    names = ["normal"] + [f.name for f in registry.FAMILIES
-                          if f.univariate and f.name not in ("normal", "categorical")]
+    names = ["normal"] + [f.name for f in registry.FAMILIES if f.univariate and f.name not in ("normal", "categorical")]
     if args.only:
         names = ["normal"] + [n for n in args.only.split(",") if n != "normal"]
     rows = []
@@ -224,21 +239,29 @@ def _fmt(v, f="{:.2f}"):
 
 
 def _line(r):
-    return (f"{r['family']:12s} log_prob {r['lp_ns']:.2f} ns/pk ({_fmt(r['lp_vs_normal'])}x Normal; "
-            f"torch {_fmt(r.get('torch_ratio'), '{:.1f}')}x slower)  sample {r['sm_ns']:.1f} ns/draw "
-            f"({_fmt(r['sm_vs_normal'])}x Normal, target <= {r['sm_target']:.0f}x)  single vs numba-stats "
-            f"{_fmt(r.get('numba_stats_ratio'))}x")
+    return (
+        f"{r['family']:12s} log_prob {r['lp_ns']:.2f} ns/pk ({_fmt(r['lp_vs_normal'])}x Normal; "
+        f"torch {_fmt(r.get('torch_ratio'), '{:.1f}')}x slower)  sample {r['sm_ns']:.1f} ns/draw "
+        f"({_fmt(r['sm_vs_normal'])}x Normal, target <= {r['sm_target']:.0f}x)  single vs numba-stats "
+        f"{_fmt(r.get('numba_stats_ratio'))}x"
+    )
 
 
 def markdown(rows, args):
-    out = ["| family | log_prob ns/(pt·comp) | vs Normal (≤ 2×) | torch slower by (≥ 30×) | "
-           "sample ns/draw | vs Normal (target) | numba-stats slower by (≥ 2×) | user / sys s (log_prob) |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = [
+        (
+            "| family | log_prob ns/(pt·comp) | vs Normal (≤ 2×) | torch slower by (≥ 30×) | "
+            "sample ns/draw | vs Normal (target) | numba-stats slower by (≥ 2×) | user / sys s (log_prob) |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        out.append(f"| {r['family']} | {r['lp_ns']:.2f} | {_fmt(r['lp_vs_normal'])} | "
-                   f"{_fmt(r.get('torch_ratio'), '{:.1f}')} | {r['sm_ns']:.1f} | {_fmt(r['sm_vs_normal'])} "
-                   f"(≤ {r['sm_target']:.0f}×) | {_fmt(r.get('numba_stats_ratio'))} | "
-                   f"{r['lp_user']:.2f} / {r['lp_sys']:.2f} |")
+        out.append(
+            f"| {r['family']} | {r['lp_ns']:.2f} | {_fmt(r['lp_vs_normal'])} | "
+            f"{_fmt(r.get('torch_ratio'), '{:.1f}')} | {r['sm_ns']:.1f} | {_fmt(r['sm_vs_normal'])} "
+            f"(≤ {r['sm_target']:.0f}×) | {_fmt(r.get('numba_stats_ratio'))} | "
+            f"{r['lp_user']:.2f} / {r['lp_sys']:.2f} |"
+        )
     return "\n".join(out)
 
 
@@ -252,10 +275,14 @@ def main(argv=None):
     ap.add_argument("--markdown", default=None)
     args = ap.parse_args(argv)
     rows, failures = run(args)
-    meta = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                machine=platform.processor() or platform.machine(), cpus=os.cpu_count(),
-                command=" ".join(["python", "benchmarks/families.py"] + (argv or sys.argv[1:])),
-                n=args.n, k=args.k)
+    meta = dict(
+        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        machine=platform.processor() or platform.machine(),
+        cpus=os.cpu_count(),
+        command=" ".join(["python", "benchmarks/families.py"] + (argv or sys.argv[1:])),
+        n=args.n,
+        k=args.k,
+    )
     md = markdown(rows, args)
     print(md)
     if args.json:

@@ -16,6 +16,7 @@ bytes).  ``--quick`` divides every N by 10 (memory: by 4).
 
 Usage: ``python benchmarks/fit.py [--quick] [--iters 5] [--no-sklearn]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,8 @@ def _data(N, D, K, seed=0):
 def _inits(X, centres, ct, seed=1):
     rng = np.random.default_rng(seed)
     K, D = centres.shape
-    P = {"full": np.stack([np.eye(D)] * K), "tied": np.eye(D), "diag": np.ones((K, D)),
-         "spherical": np.ones(K)}[ct]
-    return dict(weights_init=np.full(K, 1.0 / K), means_init=centres + 0.3 * rng.normal(size=(K, D)),
-                precisions_init=P)
+    P = {"full": np.stack([np.eye(D)] * K), "tied": np.eye(D), "diag": np.ones((K, D)), "spherical": np.ones(K)}[ct]
+    return dict(weights_init=np.full(K, 1.0 / K), means_init=centres + 0.3 * rng.normal(size=(K, D)), precisions_init=P)
 
 
 def _cpu():
@@ -76,7 +75,7 @@ def _per_iter_mixstat(X, gm, iters):
     for _ in range(iters):
         u0, s0 = _cpu()
         t0 = time.perf_counter()
-        ll, stats = gm._estep(X, None, c)  # gaussian_estep, one fused pass
+        _, stats = gm._estep(X, None, c)  # gaussian_estep, one fused pass
         gm._mstep(stats)  # gaussian_mstep
         ts.append(time.perf_counter() - t0)
         u1, s1 = _cpu()
@@ -109,16 +108,20 @@ def run_case(name, N, D, K, ct, target, iters, fit_iters, with_sklearn):
         gm = GaussianMixture(max_iter=1, **kw).fit(X)
         row["mixstat_iter_s"], row["mixstat_iter_cpu_s"] = _per_iter_mixstat(X, gm, iters)
         fitted, t, u, s = _timed(lambda: GaussianMixture(max_iter=fit_iters, **kw).fit(X))
-        row.update(mixstat_fit_s=t, mixstat_fit_user_s=u, mixstat_fit_sys_s=s, fit_iters=fit_iters,
-                   mixstat_lower_bound=fitted.lower_bound_)
+        row.update(
+            mixstat_fit_s=t,
+            mixstat_fit_user_s=u,
+            mixstat_fit_sys_s=s,
+            fit_iters=fit_iters,
+            mixstat_lower_bound=fitted.lower_bound_,
+        )
         if with_sklearn:
             from sklearn.mixture import GaussianMixture as SkGM
 
             sk = SkGM(max_iter=1, **kw).fit(X)
             row["sklearn_iter_s"], row["sklearn_iter_cpu_s"] = _per_iter_sklearn(X, sk, max(2, iters // 2))
             ref, t, u, s = _timed(lambda: SkGM(max_iter=fit_iters, **kw).fit(X))
-            row.update(sklearn_fit_s=t, sklearn_fit_user_s=u, sklearn_fit_sys_s=s,
-                       sklearn_lower_bound=ref.lower_bound_)
+            row.update(sklearn_fit_s=t, sklearn_fit_user_s=u, sklearn_fit_sys_s=s, sklearn_lower_bound=ref.lower_bound_)
             row["iter_ratio"] = row["sklearn_iter_s"] / row["mixstat_iter_s"]
             row["iter_cpu_ratio"] = row["sklearn_iter_cpu_s"] / row["mixstat_iter_cpu_s"]
             row["fit_ratio"] = row["sklearn_fit_s"] / row["mixstat_fit_s"]
@@ -159,8 +162,12 @@ print(json.dumps(dict(N=N, D=D, K=K, input_bytes=X.nbytes, rss_before=before, pe
 
 
 def run_memory(N, D, K, iters):
-    p = subprocess.run([sys.executable, "-c", _MEM_SCRIPT, str(N), str(D), str(K), str(iters)],
-                       capture_output=True, text=True, timeout=3600)
+    p = subprocess.run(
+        [sys.executable, "-c", _MEM_SCRIPT, str(N), str(D), str(K), str(iters)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if p.returncode:
         raise RuntimeError(p.stderr)
     r = json.loads(p.stdout.strip().splitlines()[-1])
@@ -178,33 +185,43 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import numba
 
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads), numpy {np.__version__}, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(
+        f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads), numpy {np.__version__}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
     rows = []
     for name, N, D, K, ct, target in CASES:
         n = N // 10 if a.quick else N
         r = run_case(name, n, D, K, ct, target, a.iters, a.fit_iters, not a.no_sklearn)
         rows.append(r)
-        line = (f"{name:5s} N={n:.0e} D={D} K={K}: mixstat {r['mixstat_iter_s'] * 1e3:8.1f} ms/iter "
-                f"(CPU {r['mixstat_iter_cpu_s'] * 1e3:.0f} ms), "
-                f"fit({a.fit_iters}) {r['mixstat_fit_s']:.2f} s (user {r['mixstat_fit_user_s']:.2f} s, "
-                f"sys {r['mixstat_fit_sys_s']:.2f} s)")
+        line = (
+            f"{name:5s} N={n:.0e} D={D} K={K}: mixstat {r['mixstat_iter_s'] * 1e3:8.1f} ms/iter "
+            f"(CPU {r['mixstat_iter_cpu_s'] * 1e3:.0f} ms), "
+            f"fit({a.fit_iters}) {r['mixstat_fit_s']:.2f} s (user {r['mixstat_fit_user_s']:.2f} s, "
+            f"sys {r['mixstat_fit_sys_s']:.2f} s)"
+        )
         if "sklearn_iter_s" in r:
             ok = "met" if r["iter_ratio"] >= target else "MISSED"
-            line += (f" | sklearn {r['sklearn_iter_s'] * 1e3:8.1f} ms/iter (CPU {r['sklearn_iter_cpu_s'] * 1e3:.0f} ms), "
-                     f"fit {r['sklearn_fit_s']:.2f} s "
-                     f"(user {r['sklearn_fit_user_s']:.2f} s, sys {r['sklearn_fit_sys_s']:.2f} s) | "
-                     f"{r['iter_ratio']:.1f}x per iter (target {target:.0f}x: {ok}; CPU time {r['iter_cpu_ratio']:.1f}x), "
-                     f"{r['fit_ratio']:.1f}x fit; "
-                     f"lower bounds differ by {r['lower_bound_rel_diff']:.1e}")
+            line += (
+                f" | sklearn {r['sklearn_iter_s'] * 1e3:8.1f} ms/iter "
+                f"(CPU {r['sklearn_iter_cpu_s'] * 1e3:.0f} ms), "
+                f"fit {r['sklearn_fit_s']:.2f} s "
+                f"(user {r['sklearn_fit_user_s']:.2f} s, sys {r['sklearn_fit_sys_s']:.2f} s) | "
+                f"{r['iter_ratio']:.1f}x per iter (target {target:.0f}x: {ok}; "
+                f"CPU time {r['iter_cpu_ratio']:.1f}x), "
+                f"{r['fit_ratio']:.1f}x fit; "
+                f"lower bounds differ by {r['lower_bound_rel_diff']:.1e}"
+            )
         print(line, flush=True)
     mN = 10_000_000 // 4 if a.quick else 10_000_000
     m = run_memory(mN, 2, 64, 3)
     rows.append(dict(case="memory", **m))
-    print(f"memory N={mN:.0e} D=2 K=64: input {m['input_bytes'] / 2**20:.0f} MiB, peak beyond input "
-          f"{m['extra'] / 2**20:.0f} MiB = {m['ratio']:.2f}x the input (target 1.2x: "
-          f"{'met' if m['ratio'] <= 1.2 else 'MISSED'}), fit of {m['iters']} iterations {m['fit_s']:.2f} s")
+    print(
+        f"memory N={mN:.0e} D=2 K=64: input {m['input_bytes'] / 2**20:.0f} MiB, peak beyond input "
+        f"{m['extra'] / 2**20:.0f} MiB = {m['ratio']:.2f}x the input (target 1.2x: "
+        f"{'met' if m['ratio'] <= 1.2 else 'MISSED'}), fit of {m['iters']} iterations {m['fit_s']:.2f} s"
+    )
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

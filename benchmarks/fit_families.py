@@ -14,6 +14,7 @@ User and system CPU time are reported beside wall time (the machine may be share
     python benchmarks/fit_families.py            # B = 1e4, N = 1e3; M = 1e8
     python benchmarks/fit_families.py --quick    # B = 1e3, N = 1e3; M = 1e7
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,9 +57,14 @@ def batched(B, N, n_sklearn):
     t0 = _times()
     fit = mixstat.fit_mixture(x, Normal, 3, rng=0)
     ours = _delta(t0)
-    out = {"B": B, "N": N, "K": 3, "mixstat": ours,
-           "mixstat_mean_iter": float(np.mean(fit.n_iter)),
-           "mixstat_converged": float(np.mean(fit.converged))}
+    out = {
+        "B": B,
+        "N": N,
+        "K": 3,
+        "mixstat": ours,
+        "mixstat_mean_iter": float(np.mean(fit.n_iter)),
+        "mixstat_converged": float(np.mean(fit.converged)),
+    }
     try:
         from sklearn.mixture import GaussianMixture
     except ImportError:
@@ -80,7 +86,8 @@ def batched(B, N, n_sklearn):
     out["sklearn_mean_iter"] = float(np.mean(iters))
     out["speedup_wall"] = out["sklearn_scaled"]["wall_s"] / ours["wall_s"]
     out["speedup_cpu"] = (out["sklearn_scaled"]["user_s"] + out["sklearn_scaled"]["sys_s"]) / (
-        ours["user_s"] + ours["sys_s"])
+        ours["user_s"] + ours["sys_s"]
+    )
     return out
 
 
@@ -93,7 +100,7 @@ def _write_npy(path, M, D=2, seed=1):
     for lo in range(0, M, step):
         n = min(step, M - lo)
         lab = g.integers(0, 3, n)
-        mm[lo:lo + n] = centres[lab] + g.normal(0, 1, (n, D))
+        mm[lo : lo + n] = centres[lab] + g.normal(0, 1, (n, D))
         mm.flush()
     del mm
 
@@ -135,8 +142,12 @@ def streaming(M, max_iter, keep):
         print(f"  wrote {path} ({os.path.getsize(path) / 1e9:.2f} GB) in {time.perf_counter() - t:.1f} s")
     try:
         t0 = _times()
-        r = subprocess.run([sys.executable, __file__, "--stream-child", path, "--max-iter", str(max_iter)],
-                           check=True, capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, __file__, "--stream-child", path, "--max-iter", str(max_iter)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         out = json.loads(r.stdout.strip().splitlines()[-1])
         out["child_total"] = _delta(t0)
         out["M"] = M
@@ -162,13 +173,14 @@ def main():
     B, M = (1000, 10**7) if a.quick else (10**4, 10**8)
     import numba
 
-    print(f"load average {os.getloadavg()}, numba threads {numba.config.NUMBA_NUM_THREADS}, "
-          f"cpus {os.cpu_count()}")
+    print(f"load average {os.getloadavg()}, numba threads {numba.config.NUMBA_NUM_THREADS}, cpus {os.cpu_count()}")
     r = batched(B, 1000, a.sklearn_subset)
     print("batched:", json.dumps(r, indent=1))
     if r.get("speedup_wall"):
-        print(f"  speedup vs scikit-learn loop (scaled from {r['sklearn_subset']} fits): "
-              f"{r['speedup_wall']:.0f}x wall, {r['speedup_cpu']:.0f}x CPU (target >= 100x)")
+        print(
+            f"  speedup vs scikit-learn loop (scaled from {r['sklearn_subset']} fits): "
+            f"{r['speedup_wall']:.0f}x wall, {r['speedup_cpu']:.0f}x CPU (target >= 100x)"
+        )
     if not a.skip_stream:
         s = streaming(M, a.max_iter, a.keep)
         print("streaming:", json.dumps(s, indent=1))

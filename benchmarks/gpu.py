@@ -44,6 +44,7 @@ set here before numba is imported): a smoke test of this script, not a timing.
 short keeps what it measured).  Without a GPU it holds ``"available": false``
 and the reason.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,22 +60,33 @@ import traceback
 if "--simulator" in sys.argv:  # must precede the first numba import
     os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import mixstat  # noqa: E402
-import mixstat.distributions  # noqa: E402
-from mixstat import _device  # noqa: E402
-from mixstat.distributions import (Categorical, MixtureSameFamily, MultivariateNormal,  # noqa: E402
-                                   Normal)
+import mixstat
+import mixstat.distributions
+from mixstat import _device
+from mixstat.distributions import Categorical, MixtureSameFamily, MultivariateNormal, Normal
 
 SIZES = {"W1": 10_000_000, "W2": 10_000_000, "W3": 1_000_000, "W4": 1_000_000, "family": 10_000_000}
 UNITS = {"W1": "point", "W2": "draw", "W3": "point", "W4": "batch entry"}
 
 #: the continuous families benchmarked beside W1-W4, in this order
-FAMILY_NAMES = ("lognormal", "halfnormal", "laplace", "studentt", "cauchy", "gumbel", "gamma", "beta",
-                "uniform", "weibull", "vonmises", "exponential")
+FAMILY_NAMES = (
+    "lognormal",
+    "halfnormal",
+    "laplace",
+    "studentt",
+    "cauchy",
+    "gumbel",
+    "gamma",
+    "beta",
+    "uniform",
+    "weibull",
+    "vonmises",
+    "exponential",
+)
 
 
 def _family_params(rng, K):
@@ -106,9 +118,18 @@ def _family_params(rng, K):
 #: log x etc. and the final log); per draw of sample (component choice excluded).
 #: Counted by hand from the formulas, for the floor only.
 FAMILY_COST = {  # name: (per term, per point, per draw)
-    "lognormal": (1, 2, 4), "halfnormal": (1, 1, 3), "laplace": (1, 1, 1), "studentt": (2, 1, 6),
-    "cauchy": (2, 1, 1), "gumbel": (2, 1, 2), "gamma": (1, 2, 6), "beta": (1, 3, 12),
-    "uniform": (1, 1, 0), "weibull": (2, 2, 2), "vonmises": (2, 1, 6), "exponential": (1, 1, 1),
+    "lognormal": (1, 2, 4),
+    "halfnormal": (1, 1, 3),
+    "laplace": (1, 1, 1),
+    "studentt": (2, 1, 6),
+    "cauchy": (2, 1, 1),
+    "gumbel": (2, 1, 2),
+    "gamma": (1, 2, 6),
+    "beta": (1, 3, 12),
+    "uniform": (1, 1, 0),
+    "weibull": (2, 2, 2),
+    "vonmises": (2, 1, 6),
+    "exponential": (1, 1, 1),
 }
 
 
@@ -197,16 +218,18 @@ def floor(bytes_moved, transcendentals, bandwidth, exp_rate):
 # -- workloads ----------------------------------------------------------------------
 def w1_problem(K, dtype, seed=0):
     rng = np.random.default_rng(seed)
-    return (rng.dirichlet(np.ones(K)).astype(dtype), rng.normal(0, 3, K).astype(dtype),
-            rng.uniform(0.5, 2.0, K).astype(dtype))
+    return (
+        rng.dirichlet(np.ones(K)).astype(dtype),
+        rng.normal(0, 3, K).astype(dtype),
+        rng.uniform(0.5, 2.0, K).astype(dtype),
+    )
 
 
 def w3_problem(K, D, dtype, seed=0):
     rng = np.random.default_rng(seed)
     A = rng.normal(size=(K, D, D))
     cov = A @ np.swapaxes(A, -1, -2) / D + np.eye(D)
-    return (rng.dirichlet(np.ones(K)).astype(dtype), rng.normal(0, 2, (K, D)).astype(dtype),
-            cov.astype(dtype))
+    return (rng.dirichlet(np.ones(K)).astype(dtype), rng.normal(0, 2, (K, D)).astype(dtype), cov.astype(dtype))
 
 
 def peers_available():
@@ -249,20 +272,28 @@ class Recorder:
         os.replace(tmp, self.path)
 
     def report(self, work, who, t, fl, units, unit, diff=None):
-        base = next((r["seconds"] for r in self.rows if r["workload"] == work and r["who"].startswith("mixstat")),
-                    None)
-        self.rows.append({
-            "workload": work, "who": who, "seconds": t, "units": units, "unit": unit,
-            "ns_per_unit": t / units * 1e9 if units else None,
-            "ratio_to_mixstat": (t / base if base else 1.0 if who.startswith("mixstat") else None),
-            "floor_seconds": fl, "x_floor": t / fl if fl > 0 else None,
-            "max_rel_diff_vs_mixstat": diff,
-        })
+        base = next((r["seconds"] for r in self.rows if r["workload"] == work and r["who"].startswith("mixstat")), None)
+        self.rows.append(
+            {
+                "workload": work,
+                "who": who,
+                "seconds": t,
+                "units": units,
+                "unit": unit,
+                "ns_per_unit": t / units * 1e9 if units else None,
+                "ratio_to_mixstat": (t / base if base else 1.0 if who.startswith("mixstat") else None),
+                "floor_seconds": fl,
+                "x_floor": t / fl if fl > 0 else None,
+                "max_rel_diff_vs_mixstat": diff,
+            }
+        )
         ratio = "" if base is None or who.startswith("mixstat") else f"   {t / base:6.2f} x mixstat"
         agree = "" if diff is None else f"   (values: max rel diff {diff:.1e})"
-        print(f"{work:21s} {who:28s} {t * 1e3:10.3f} ms   floor {fl * 1e3:8.3f} ms   "
-              f"{t / fl if fl > 0 else math.inf:6.1f} x floor   {t / units * 1e9:8.3f} ns/{unit}"
-              + ratio + agree, flush=True)
+        print(
+            f"{work:21s} {who:28s} {t * 1e3:10.3f} ms   floor {fl * 1e3:8.3f} ms   "
+            f"{t / fl if fl > 0 else math.inf:6.1f} x floor   {t / units * 1e9:8.3f} ns/{unit}" + ratio + agree,
+            flush=True,
+        )
         self.flush()
 
     def error(self, work, who, exc, fatal=True):
@@ -330,14 +361,25 @@ def run(args, rec=None):
     bandwidth, exp_rate = measure_floor(dtype, tiny)
     card = _device.cuda_status()[1]
     print(f"card: {card}; {tname}")
-    print(f"measured: copy bandwidth {bandwidth / 1e9:.0f} GB/s, exp {exp_rate / 1e9:.1f} G/s"
-          + (" (simulator: meaningless)" if args.simulator else ""))
+    print(
+        f"measured: copy bandwidth {bandwidth / 1e9:.0f} GB/s, exp {exp_rate / 1e9:.1f} G/s"
+        + (" (simulator: meaningless)" if args.simulator else "")
+    )
     print("peers: " + (", ".join(peers) if peers else "none installed with a GPU"))
     if rec is None:
         rec = Recorder(None)
-    rec.data.update(available=True, card=card, dtype=tname, simulator=bool(args.simulator),
-                    sizes_tiny=bool(tiny), repeats=repeats, bandwidth_bytes_per_s=bandwidth,
-                    exp_per_s=exp_rate, peers=sorted(peers), sizes=sizes)
+    rec.data.update(
+        available=True,
+        card=card,
+        dtype=tname,
+        simulator=bool(args.simulator),
+        sizes_tiny=bool(tiny),
+        repeats=repeats,
+        bandwidth_bytes_per_s=bandwidth,
+        exp_per_s=exp_rate,
+        peers=sorted(peers),
+        sizes=sizes,
+    )
     rec.flush()
 
     def report(work, who, t, fl):
@@ -365,9 +407,14 @@ def family_rows(name, N, repeats, peers, dtype, bandwidth, exp_rate, rec, K=16):
     if name not in {f.name for f in registry.FAMILIES}:
         rec.skip(name, f"no kernel family {name!r} in mixstat.kernels.registry.FAMILIES")
         return
-    cls = next((c for c in vars(mixstat.distributions).values()
-                if isinstance(c, type) and issubclass(c, mixstat.distributions.KernelDistribution)
-                and c.family == name), None)
+    cls = next(
+        (
+            c
+            for c in vars(mixstat.distributions).values()
+            if isinstance(c, type) and issubclass(c, mixstat.distributions.KernelDistribution) and c.family == name
+        ),
+        None,
+    )
     if cls is None:
         rec.skip(name, f"no distribution class of family {name!r} in mixstat.distributions")
         return
@@ -392,8 +439,9 @@ def family_rows(name, N, repeats, peers, dtype, bandwidth, exp_rate, rec, K=16):
         x = np.ascontiguousarray(cpu.sample((N,), rng=1))
         xd = _device.to_device(x)
         got = to_host(gpu.log_prob(xd))
-        np.testing.assert_allclose(got[:m], cpu.log_prob(x[:m]), equal_nan=True, **tol,
-                                   err_msg=f"{work}: GPU against CPU")
+        np.testing.assert_allclose(
+            got[:m], cpu.log_prob(x[:m]), equal_nan=True, **tol, err_msg=f"{work}: GPU against CPU"
+        )
         fl = floor(2 * N * isz, N * (K * per_term + per_point), bandwidth, exp_rate)
         rec.report(work, "mixstat", timeit(lambda: gpu.log_prob(xd), repeats), fl, N, "point")
     except Exception as exc:
@@ -408,13 +456,16 @@ def family_rows(name, N, repeats, peers, dtype, bandwidth, exp_rate, rec, K=16):
         try:
             td, tdt = torch.distributions, getattr(torch, tname)
             tp = {k: torch.tensor(v, dtype=tdt, device="cuda") for k, v in p.items()}
-            tm = td.MixtureSameFamily(td.Categorical(probs=torch.tensor(w, dtype=tdt, device="cuda"),
-                                                     validate_args=False),
-                                      tcls(**tp, validate_args=False), validate_args=False)
+            tm = td.MixtureSameFamily(
+                td.Categorical(probs=torch.tensor(w, dtype=tdt, device="cuda"), validate_args=False),
+                tcls(**tp, validate_args=False),
+                validate_args=False,
+            )
             xt = torch.as_tensor(xd, device="cuda")  # zero-copy view of the same device array
             diff = _max_rel(to_host(tm.log_prob(xt))[:m], got[:m])
-            rec.report(work, f"torch {cls.__name__} mixture", timeit(lambda: tm.log_prob(xt), repeats), fl, N,
-                       "point", diff)
+            rec.report(
+                work, f"torch {cls.__name__} mixture", timeit(lambda: tm.log_prob(xt), repeats), fl, N, "point", diff
+            )
         except Exception as exc:
             rec.error(work, "torch.distributions", exc, fatal=False)
             tm = None
@@ -433,8 +484,7 @@ def family_rows(name, N, repeats, peers, dtype, bandwidth, exp_rate, rec, K=16):
         return
     if tm is not None:
         try:
-            rec.report(work, f"torch {cls.__name__} mixture", timeit(lambda: tm.sample((N,)), repeats), fl, N,
-                       "draw")
+            rec.report(work, f"torch {cls.__name__} mixture", timeit(lambda: tm.sample((N,)), repeats), fl, N, "draw")
         except Exception as exc:
             rec.error(work, "torch.distributions", exc, fatal=False)
 
@@ -455,9 +505,10 @@ def _w1_to_w4(sizes, repeats, peers, dtype, isz, tname, bandwidth, exp_rate, rep
         torch = peers["torch"]
         td = torch.distributions
         tdt = getattr(torch, tname)
-        tm = td.MixtureSameFamily(td.Categorical(probs=torch.tensor(w, dtype=tdt, device="cuda")),
-                                  td.Normal(torch.tensor(mu, dtype=tdt, device="cuda"),
-                                            torch.tensor(sd, dtype=tdt, device="cuda")))
+        tm = td.MixtureSameFamily(
+            td.Categorical(probs=torch.tensor(w, dtype=tdt, device="cuda")),
+            td.Normal(torch.tensor(mu, dtype=tdt, device="cuda"), torch.tensor(sd, dtype=tdt, device="cuda")),
+        )
         xt = torch.as_tensor(xd, device="cuda")  # zero-copy view of the same device array
         np.testing.assert_allclose(to_host(tm.log_prob(xt))[:1000], got[:1000], rtol=1e-4 if isz == 4 else 1e-10)
         report("W1", "torch.distributions", timeit(lambda: tm.log_prob(xt), repeats), fl)
@@ -513,8 +564,11 @@ def _w1_to_w4(sizes, repeats, peers, dtype, isz, tname, bandwidth, exp_rate, rep
         tdt = getattr(torch, tname)
         tm3 = td.MixtureSameFamily(
             td.Categorical(probs=torch.tensor(w, dtype=tdt, device="cuda")),
-            td.MultivariateNormal(torch.tensor(mu, dtype=tdt, device="cuda"),
-                                  covariance_matrix=torch.tensor(cov, dtype=tdt, device="cuda")))
+            td.MultivariateNormal(
+                torch.tensor(mu, dtype=tdt, device="cuda"),
+                covariance_matrix=torch.tensor(cov, dtype=tdt, device="cuda"),
+            ),
+        )
         xt = torch.as_tensor(xd, device="cuda")
         np.testing.assert_allclose(to_host(tm3.log_prob(xt))[:500], got[:500], rtol=1e-3 if isz == 4 else 1e-9)
         report("W3", "torch.distributions", timeit(lambda: tm3.log_prob(xt), repeats), fl)
@@ -576,16 +630,24 @@ def main(argv=None):
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes-tiny", action="store_true", help="sizes / 1e4")
-    ap.add_argument("--simulator", action="store_true",
-                    help="tiny sizes under numba's CUDA simulator, no peers (a smoke test)")
+    ap.add_argument(
+        "--simulator", action="store_true", help="tiny sizes under numba's CUDA simulator, no peers (a smoke test)"
+    )
     ap.add_argument("--json", metavar="PATH", help="write every figure here (rewritten after each row)")
-    ap.add_argument("--families", nargs="*", metavar="NAME", default=None,
-                    help="family rows to run (default: " + " ".join(FAMILY_NAMES) + "; none if empty)")
+    ap.add_argument(
+        "--families",
+        nargs="*",
+        metavar="NAME",
+        default=None,
+        help="family rows to run (default: " + " ".join(FAMILY_NAMES) + "; none if empty)",
+    )
     args = ap.parse_args(argv)
     ok, reason = _device.cuda_status()
     if not ok:
-        print(f"benchmarks/gpu.py: no GPU to benchmark on: {reason}\n"
-              "(run with --simulator for a smoke test of this script under numba's CUDA simulator)")
+        print(
+            f"benchmarks/gpu.py: no GPU to benchmark on: {reason}\n"
+            "(run with --simulator for a smoke test of this script under numba's CUDA simulator)"
+        )
         Recorder(args.json, available=False, reason=reason, dtype=args.dtype)
         return 0
     global cuda
@@ -593,8 +655,11 @@ def main(argv=None):
 
     rec = run(args, Recorder(args.json, available=True))
     n_err = sum(e["fatal"] for e in rec.data["errors"])
-    print(f"gpu.py: {len(rec.rows)} rows, {n_err} failed checks, {len(rec.data['skipped'])} skipped"
-          + (f"; figures in {args.json}" if args.json else ""), flush=True)
+    print(
+        f"gpu.py: {len(rec.rows)} rows, {n_err} failed checks, {len(rec.data['skipped'])} skipped"
+        + (f"; figures in {args.json}" if args.json else ""),
+        flush=True,
+    )
     return 1 if rec.failed else 0
 
 

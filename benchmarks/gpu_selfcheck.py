@@ -32,6 +32,7 @@ checks, unless ``--all``, a subset chosen by a rule: for every distinct
 ``ex.family``, its first float64 and its first float32 example (as
 ``tests/test_cuda_sim.py``).  On a real device every example is checked.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ import traceback
 if "--simulator" in sys.argv:  # must precede the first numba import
     os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -103,8 +104,10 @@ class Checker:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             self.max_rel = math.inf
-            self.errors.append(f"{what}: {int(bad.sum())} non-finite values differ, first at flat index {i}: "
-                               f"gpu {float(gf[i])!r}, cpu {float(cf[i])!r}")
+            self.errors.append(
+                f"{what}: {int(bad.sum())} non-finite values differ, first at flat index {i}: "
+                f"gpu {float(gf[i])!r}, cpu {float(cf[i])!r}"
+            )
         if fin.any():
             diff = np.abs(gf[fin] - cf[fin])
             ref = np.abs(cf[fin])
@@ -113,9 +116,11 @@ class Checker:
             over = diff > atol + rtol * ref
             if over.any():
                 j = int(np.argmax(np.where(over, rel, -1.0)))
-                self.errors.append(f"{what}: {int(over.sum())} of {diff.size} values beyond rtol={rtol:g}, "
-                                   f"atol={atol:g}; worst gpu {float(gf[fin][j])!r}, cpu {float(cf[fin][j])!r} "
-                                   f"(rel {rel[j]:.3g})")
+                self.errors.append(
+                    f"{what}: {int(over.sum())} of {diff.size} values beyond rtol={rtol:g}, "
+                    f"atol={atol:g}; worst gpu {float(gf[fin][j])!r}, cpu {float(cf[fin][j])!r} "
+                    f"(rel {rel[j]:.3g})"
+                )
 
     def exact(self, what, gpu, cpu):
         g = self.host(what, gpu)
@@ -167,19 +172,25 @@ def write_json(path, results):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", metavar="PATH", help="write the per-example results here")
-    ap.add_argument("--simulator", action="store_true",
-                    help="numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1); a rule-chosen subset unless --all")
+    ap.add_argument(
+        "--simulator",
+        action="store_true",
+        help="numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1); a rule-chosen subset unless --all",
+    )
     ap.add_argument("--all", action="store_true", help="every example, in the simulator too")
     ap.add_argument("-k", dest="match", default=None, help="only examples whose id contains this")
-    ap.add_argument("--n", type=int, default=None,
-                    help="points and draws per example (default 64 on a device, 4 in the simulator)")
+    ap.add_argument(
+        "--n", type=int, default=None, help="points and draws per example (default 64 on a device, 4 in the simulator)"
+    )
     args = ap.parse_args(argv)
 
     ok, reason = _device.cuda_status()
     print(f"gpu_selfcheck: CUDA: {reason}", flush=True)
     if not ok:
-        print("gpu_selfcheck: no CUDA device is usable; nothing checked "
-              "(--simulator runs the check under numba's CUDA simulator)")
+        print(
+            "gpu_selfcheck: no CUDA device is usable; nothing checked "
+            "(--simulator runs the check under numba's CUDA simulator)"
+        )
         return 2
     simulated = "simulator" in reason
     from registry import EXAMPLES
@@ -188,9 +199,16 @@ def main(argv=None):
     if args.match:
         examples = [e for e in examples if args.match in e.id]
     n = args.n or (4 if simulated else 64)
-    print(f"gpu_selfcheck: {len(examples)} of {len(EXAMPLES)} examples"
-          + (" (simulator: first float64 and first float32 example of every family)"
-             if simulated and not args.all else "") + f", {n} points and draws each", flush=True)
+    print(
+        f"gpu_selfcheck: {len(examples)} of {len(EXAMPLES)} examples"
+        + (
+            " (simulator: first float64 and first float32 example of every family)"
+            if simulated and not args.all
+            else ""
+        )
+        + f", {n} points and draws each",
+        flush=True,
+    )
 
     results = {}
     t_all = time.perf_counter()
@@ -210,16 +228,22 @@ def main(argv=None):
         write_json(args.json, results)
         rel = res["max_rel_err"]
         rel_s = "-" if rel is None else (rel if isinstance(rel, str) else f"{rel:.2e}")
-        print(f"{'ok  ' if res['ok'] else 'FAIL'} {ex.id:40s} max rel err {rel_s:>9s} "
-              f"{time.perf_counter() - t:7.2f} s" + ("" if res["ok"] else f"  {res['error']}"), flush=True)
+        print(
+            f"{'ok  ' if res['ok'] else 'FAIL'} {ex.id:40s} max rel err {rel_s:>9s} "
+            f"{time.perf_counter() - t:7.2f} s" + ("" if res["ok"] else f"  {res['error']}"),
+            flush=True,
+        )
 
     failed = [k for k, v in results.items() if not v["ok"]]
     finite = [(v["max_rel_err"], k) for k, v in results.items() if isinstance(v["max_rel_err"], float)]
     worst = max(finite) if finite else None
-    print(f"gpu_selfcheck: {len(results)} examples, {len(results) - len(failed)} ok, {len(failed)} failed"
-          + (f" ({', '.join(failed[:10])}{', ...' if len(failed) > 10 else ''})" if failed else "")
-          + (f"; largest max_rel_err {worst[0]:.2e} ({worst[1]})" if worst else "")
-          + f"; {time.perf_counter() - t_all:.1f} s", flush=True)
+    print(
+        f"gpu_selfcheck: {len(results)} examples, {len(results) - len(failed)} ok, {len(failed)} failed"
+        + (f" ({', '.join(failed[:10])}{', ...' if len(failed) > 10 else ''})" if failed else "")
+        + (f"; largest max_rel_err {worst[0]:.2e} ({worst[1]})" if worst else "")
+        + f"; {time.perf_counter() - t_all:.1f} s",
+        flush=True,
+    )
     return 1 if failed else 0
 
 

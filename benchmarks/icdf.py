@@ -11,6 +11,7 @@ of the same ``q`` (its per-quantile time does not depend on n: it solves each po
 bracketing root finder), scaled per quantile; the results agree with mixstat's to 1e-9.
 The share of the CPUs that other processes used is printed beside each row.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CpuMonitor  # noqa: E402
+from common import CpuMonitor
 
 
 def _timed(fn):
@@ -36,7 +37,7 @@ def _timed(fn):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=10 ** 6)
+    ap.add_argument("--n", type=int, default=10**6)
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--scipy-n", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -77,18 +78,29 @@ def main(argv=None):
     s_ns = swall / args.scipy_n * 1e9
     rows = {
         "mixstat_ns_per_quantile": round(m_ns, 1),
-        "mixstat_wall_s": round(best[0], 4), "mixstat_user_s": round(best[1], 3), "mixstat_sys_s": round(best[2], 3),
+        "mixstat_wall_s": round(best[0], 4),
+        "mixstat_user_s": round(best[1], 3),
+        "mixstat_sys_s": round(best[2], 3),
         "scipy_ns_per_quantile": round(s_ns, 1),
-        "scipy_wall_s": round(swall, 3), "scipy_user_s": round(suser, 3), "scipy_sys_s": round(ssys, 3),
+        "scipy_wall_s": round(swall, 3),
+        "scipy_user_s": round(suser, 3),
+        "scipy_sys_s": round(ssys, 3),
         "speedup_vs_scipy": round(s_ns / m_ns, 1),
-        "max_rel_diff": err, "other_cpu_share": [busy_m, busy_s], "n": args.n, "k": k,
+        "max_rel_diff": err,
+        "other_cpu_share": [busy_m, busy_s],
+        "n": args.n,
+        "k": k,
         "threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
     }
     print(f"icdf, K={k} Normal mixture, {args.n} uniform q")
-    print(f"  mixstat  {m_ns:9.1f} ns/quantile  (wall {best[0]:.3f} s, user {best[1]:.2f} s, sys {best[2]:.2f} s;"
-          f" other processes {100 * (busy_m or 0):.0f}% of the CPUs)")
-    print(f"  scipy    {s_ns:9.1f} ns/quantile  (Mixture.icdf on {args.scipy_n} q: wall {swall:.2f} s;"
-          f" other processes {100 * (busy_s or 0):.0f}%)")
+    print(
+        f"  mixstat  {m_ns:9.1f} ns/quantile  (wall {best[0]:.3f} s, user {best[1]:.2f} s, sys {best[2]:.2f} s;"
+        f" other processes {100 * (busy_m or 0):.0f}% of the CPUs)"
+    )
+    print(
+        f"  scipy    {s_ns:9.1f} ns/quantile  (Mixture.icdf on {args.scipy_n} q: wall {swall:.2f} s;"
+        f" other processes {100 * (busy_s or 0):.0f}%)"
+    )
     print(f"  speed-up {s_ns / m_ns:9.1f}x   (targets: >= 100x, <= 200 ns/quantile)   max rel diff {err:.1e}")
     if args.json:
         with open(args.json, "w") as f:

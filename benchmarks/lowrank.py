@@ -17,6 +17,7 @@ points; each figure is the median wall time of timed repeats after a warm-up
 call, with the user and system CPU time per call, and the fraction of
 the CPUs that other processes used meanwhile.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,10 +30,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from mixstat.distributions import (Categorical, LowRankMultivariateNormal,  # noqa: E402
-                                   MixtureSameFamily, MultivariateNormal)
+from common import CpuMonitor
 
-from common import CpuMonitor  # noqa: E402
+from mixstat.distributions import Categorical, LowRankMultivariateNormal, MixtureSameFamily, MultivariateNormal
 
 
 def timed(fn, repeats):
@@ -51,15 +51,16 @@ def timed(fn, repeats):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=10 ** 6)
+    ap.add_argument("--n", type=int, default=10**6)
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--d", type=int, default=64)
     ap.add_argument("--r", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-torch", action="store_true")
-    ap.add_argument("--torch-chunk", type=int, default=4096,
-                    help="points per torch call (one call at N = 1e6 needs 32 GB)")
+    ap.add_argument(
+        "--torch-chunk", type=int, default=4096, help="points per torch call (one call at N = 1e6 needs 32 GB)"
+    )
     a = ap.parse_args(argv)
     import numba
 
@@ -86,26 +87,32 @@ def main(argv=None):
 
         torch.set_num_threads(a.threads)
         tl = torch.distributions
-        tm = tl.MixtureSameFamily(tl.Categorical(probs=torch.tensor(w)),
-                                  tl.LowRankMultivariateNormal(torch.tensor(loc), torch.tensor(W),
-                                                               torch.tensor(d)))
+        tm = tl.MixtureSameFamily(
+            tl.Categorical(probs=torch.tensor(w)),
+            tl.LowRankMultivariateNormal(torch.tensor(loc), torch.tensor(W), torch.tensor(d)),
+        )
         xt = torch.tensor(x)
         with torch.no_grad():
             np.testing.assert_allclose(tm.log_prob(torch.tensor(chk)).numpy(), ref, rtol=1e-8, atol=1e-8)
 
             def run_torch():  # in chunks: torch broadcasts W^T D^-1 to (chunk, K, r, D)
                 for i in range(0, N, a.torch_chunk):
-                    tm.log_prob(xt[i:i + a.torch_chunk])
+                    tm.log_prob(xt[i : i + a.torch_chunk])
+
             rows.append(("torch LowRankMultivariateNormal", timed(run_torch, max(1, a.repeats // 2))))
     base = rows[0][1][0]
-    print(f"log_prob of a K={K} mixture, D={D}, r={r}, N={N}, float64, {a.threads} threads; "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"log_prob of a K={K} mixture, D={D}, r={r}, N={N}, float64, {a.threads} threads; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     print(f"{'':38s} {'wall s':>8s} {'user s':>8s} {'sys s':>7s} {'others':>7s} {'x mixstat':>9s}  ns/(pt*comp)")
     for name, (wall, u, s, other) in rows:
         oth = "?" if other is None else f"{100 * other:.0f}%"
         print(f"{name:38s} {wall:8.3f} {u:8.2f} {s:7.2f} {oth:>7s} {wall / base:9.1f}  {1e9 * wall / (N * K):.2f}")
-    print("(wall: median per call; user/sys: CPU seconds per call; others: share of the CPUs used by other "
-          "processes while timing)")
+    print(
+        "(wall: median per call; user/sys: CPU seconds per call; others: share of the CPUs used by other "
+        "processes while timing)"
+    )
 
 
 if __name__ == "__main__":

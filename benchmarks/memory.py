@@ -12,6 +12,7 @@ reported too, but on Linux it carries over the parent's RSS at the fork, so
 when a large parent (compare.py, with torch and JAX and its data loaded)
 starts this, ``ru_maxrss`` is the parent's size, not this run's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,28 +51,39 @@ def _run(n, k, dtype):
 
     p = mix1d(1000, K=k, dtype=dtype)
     d = mixstat_mix1d(p)
-    d.log_prob(p.x)                       # kernel compiled or loaded from the cache
+    d.log_prob(p.x)  # kernel compiled or loaded from the cache
     base = _rss_now()
-    x = np.empty(n, dtype=dtype)          # input, filled in place: no temporaries
+    x = np.empty(n, dtype=dtype)  # input, filled in place: no temporaries
     rng = np.random.default_rng(1)
     step = 1 << 20
     for i in range(0, n, step):
-        x[i:i + step] = rng.normal(0, 4, min(step, n - i))
+        x[i : i + step] = rng.normal(0, 4, min(step, n - i))
     t = time.perf_counter()
     out = d.log_prob(x)
     elapsed = time.perf_counter() - t
     peak = _peak_rss()
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # KiB on Linux
-    return {"n": n, "k": k, "dtype": str(np.dtype(dtype)), "peak_rss": peak, "ru_maxrss": maxrss,
-            "base_rss": base,
-            "in_out_bytes": x.nbytes + out.nbytes, "time_s": elapsed,
-            "finite": bool(np.isfinite(out[:: max(1, n // 1000)]).all())}
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return {
+        "n": n,
+        "k": k,
+        "dtype": str(np.dtype(dtype)),
+        "peak_rss": peak,
+        "ru_maxrss": maxrss,
+        "base_rss": base,
+        "in_out_bytes": x.nbytes + out.nbytes,
+        "time_s": elapsed,
+        "finite": bool(np.isfinite(out[:: max(1, n // 1000)]).all()),
+    }
 
 
 def measure(n, k, dtype="float64", timeout=1800):
     """Run this file in a fresh interpreter and return its JSON result."""
-    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--n", str(n), "--k", str(k),
-                        "--dtype", dtype], capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--n", str(n), "--k", str(k), "--dtype", dtype],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if r.returncode != 0:
         raise RuntimeError(f"memory run failed (exit {r.returncode}): {r.stderr.strip()[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])

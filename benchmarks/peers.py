@@ -15,6 +15,7 @@ unavailable; it is then skipped with a message.
 * ``sklearn``: ``GaussianMixture`` with fixed, already "fitted" parameters,
   ``score_samples``; ``covariance_type='full'`` (a 1 x 1 covariance for W1).
 """
+
 from __future__ import annotations
 
 import importlib.metadata as md
@@ -31,7 +32,7 @@ def _version(dist):
 
 class Peer:
     name = ""
-    packages = ()         # distributions reported in the versions line
+    packages = ()  # distributions reported in the versions line
 
     def __init__(self, threads):
         self.threads = threads
@@ -54,12 +55,13 @@ class Peer:
 
 # -- NumPy + SciPy ----------------------------------------------------------------
 
+
 class Scipy(Peer):
     name = "scipy"
     packages = ("numpy", "scipy")
 
     def _setup(self):
-        import scipy.special  # noqa: F401
+        import scipy.special
         import scipy.stats  # noqa: F401
 
     def w1(self, p):
@@ -67,8 +69,9 @@ class Scipy(Peer):
         from scipy import stats
         from scipy.special import logsumexp
 
-        return "scipy norm.logpdf (N×K) + logsumexp", \
-            lambda: logsumexp(stats.norm.logpdf(p.x[:, None], p.mu, p.sd), b=p.w, axis=1)
+        return "scipy norm.logpdf (N×K) + logsumexp", lambda: logsumexp(
+            stats.norm.logpdf(p.x[:, None], p.mu, p.sd), b=p.w, axis=1
+        )
 
     def w2(self, p, n):
         """Hand-written NumPy ancestral sampling: choose, then draw from the chosen component."""
@@ -97,13 +100,13 @@ class Scipy(Peer):
         from scipy.special import log_softmax, logsumexp
 
         def run():
-            return logsumexp(log_softmax(p.logits, axis=1)
-                             + stats.norm.logpdf(p.v[:, None], p.loc, p.scale), axis=1)
+            return logsumexp(log_softmax(p.logits, axis=1) + stats.norm.logpdf(p.v[:, None], p.loc, p.scale), axis=1)
 
         return "scipy log_softmax + norm.logpdf + logsumexp", run
 
 
 # -- PyTorch ----------------------------------------------------------------------
+
 
 class Torch(Peer):
     name = "torch"
@@ -135,8 +138,9 @@ class Torch(Peer):
         import torch.distributions as td
 
         t = self.torch.from_numpy
-        d = td.MixtureSameFamily(td.Categorical(probs=t(p.w)),
-                                 td.MultivariateNormal(t(p.mu), covariance_matrix=t(p.cov)))
+        d = td.MixtureSameFamily(
+            td.Categorical(probs=t(p.w)), td.MultivariateNormal(t(p.mu), covariance_matrix=t(p.cov))
+        )
         x = t(p.x)
         return "torch MixtureSameFamily(MultivariateNormal)", lambda: d.log_prob(x).numpy()
 
@@ -147,9 +151,11 @@ class Torch(Peer):
         logits, loc, scale, v = t(p.logits), t(p.loc), t(p.scale), t(p.v)
 
         def run():
-            d = td.MixtureSameFamily(td.Categorical(logits=logits, validate_args=validate_args),
-                                     td.Normal(loc, scale, validate_args=validate_args),
-                                     validate_args=validate_args)
+            d = td.MixtureSameFamily(
+                td.Categorical(logits=logits, validate_args=validate_args),
+                td.Normal(loc, scale, validate_args=validate_args),
+                validate_args=validate_args,
+            )
             return d.log_prob(v).numpy()
 
         label = "torch MixtureSameFamily" + (", validate_args=False" if validate_args is False else "")
@@ -157,6 +163,7 @@ class Torch(Peer):
 
 
 # -- JAX + NumPyro ------------------------------------------------------------------
+
 
 class Numpyro(Peer):
     name = "numpyro"
@@ -192,19 +199,22 @@ class Numpyro(Peer):
         def f(key, w, mu, sd):
             return nd.MixtureSameFamily(nd.Categorical(probs=w), nd.Normal(mu, sd)).sample(key, (n,))
 
-        return "numpyro MixtureSameFamily.sample, jax.jit", \
-            self._ready(f, jax.random.PRNGKey(0), *self._put(p.w, p.mu, p.sd))
+        return "numpyro MixtureSameFamily.sample, jax.jit", self._ready(
+            f, jax.random.PRNGKey(0), *self._put(p.w, p.mu, p.sd)
+        )
 
     def w3(self, p):
         nd = self.nd
 
         @self.jax.jit
         def f(w, mu, cov, x):
-            return nd.MixtureSameFamily(nd.Categorical(probs=w),
-                                        nd.MultivariateNormal(mu, covariance_matrix=cov)).log_prob(x)
+            return nd.MixtureSameFamily(
+                nd.Categorical(probs=w), nd.MultivariateNormal(mu, covariance_matrix=cov)
+            ).log_prob(x)
 
-        return "numpyro MixtureSameFamily(MultivariateNormal), jax.jit", \
-            self._ready(f, *self._put(p.w, p.mu, p.cov, p.x))
+        return "numpyro MixtureSameFamily(MultivariateNormal), jax.jit", self._ready(
+            f, *self._put(p.w, p.mu, p.cov, p.x)
+        )
 
     def w4(self, p):
         nd = self.nd
@@ -213,11 +223,11 @@ class Numpyro(Peer):
         def f(logits, loc, scale, v):
             return nd.MixtureSameFamily(nd.Categorical(logits=logits), nd.Normal(loc, scale)).log_prob(v)
 
-        return "numpyro MixtureSameFamily, jax.jit", \
-            self._ready(f, *self._put(p.logits, p.loc, p.scale, p.v))
+        return "numpyro MixtureSameFamily, jax.jit", self._ready(f, *self._put(p.logits, p.loc, p.scale, p.v))
 
 
 # -- scikit-learn -------------------------------------------------------------------
+
 
 class Sklearn(Peer):
     name = "sklearn"

@@ -13,6 +13,7 @@ process of its own (``--memory``), the growth of the high-water mark of the resi
 peak of the NumPy allocations traced by ``tracemalloc`` during the call, each divided by the
 bytes of the output.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,10 @@ def mixture(k, dtype):
     from mixstat.distributions import Categorical, MixtureSameFamily, Normal
 
     rng = np.random.default_rng(0)
-    return MixtureSameFamily(Categorical(probs=rng.dirichlet(np.ones(k)).astype(dtype)),
-                             Normal(rng.normal(size=k).astype(dtype) * 3,
-                                    rng.uniform(0.5, 2.0, k).astype(dtype)))
+    return MixtureSameFamily(
+        Categorical(probs=rng.dirichlet(np.ones(k)).astype(dtype)),
+        Normal(rng.normal(size=k).astype(dtype) * 3, rng.uniform(0.5, 2.0, k).astype(dtype)),
+    )
 
 
 def _rss_now():
@@ -74,9 +76,17 @@ def memory(n, k, dtype):
     tracemalloc.stop()
     peak = _peak_rss()
     out = post.logits.nbytes
-    return {"n": n, "k": k, "dtype": dtype, "output_bytes": out, "rss_growth_bytes": peak - before,
-            "rss_ratio": round((peak - before) / out, 4), "hwm_reset": reset,
-            "traced_peak_bytes": traced, "traced_ratio": round(traced / out, 4)}
+    return {
+        "n": n,
+        "k": k,
+        "dtype": dtype,
+        "output_bytes": out,
+        "rss_growth_bytes": peak - before,
+        "rss_ratio": round((peak - before) / out, 4),
+        "hwm_reset": reset,
+        "traced_peak_bytes": traced,
+        "traced_ratio": round(traced / out, 4),
+    }
 
 
 def speed(n, k, dtype, repeats):
@@ -85,8 +95,7 @@ def speed(n, k, dtype, repeats):
 
     d = mixture(k, dtype)
     x = d.sample((n,), rng=1)
-    fns = {"log_prob": d.log_prob, "posterior_mode": d.posterior_mode,
-           "posterior_marginal": d.posterior_marginal}
+    fns = {"log_prob": d.log_prob, "posterior_mode": d.posterior_mode, "posterior_marginal": d.posterior_marginal}
     for f in fns.values():
         f(x[:1000])  # compiled or loaded
     best = {name: float("inf") for name in fns}
@@ -101,12 +110,17 @@ def speed(n, k, dtype, repeats):
     # the two agree with each other: the mode is the argmax of the log-responsibilities
     lg = d.posterior_marginal(x[:100_000]).logits
     agree = float((d.posterior_mode(x[:100_000]) == np.argmax(lg, -1)).mean())
-    return {"n": n, "k": k, "dtype": dtype, "seconds": {a: round(b, 4) for a, b in best.items()},
-            "ns_per_point": {a: round(b / n * 1e9, 2) for a, b in best.items()},
-            "mode_over_log_prob": round(best["posterior_mode"] / best["log_prob"], 3),
-            "marginal_over_log_prob": round(best["posterior_marginal"] / best["log_prob"], 3),
-            "mode_agrees_with_argmax": agree,
-            "other_cpu_share": None if busy is None else round(busy, 3)}
+    return {
+        "n": n,
+        "k": k,
+        "dtype": dtype,
+        "seconds": {a: round(b, 4) for a, b in best.items()},
+        "ns_per_point": {a: round(b / n * 1e9, 2) for a, b in best.items()},
+        "mode_over_log_prob": round(best["posterior_mode"] / best["log_prob"], 3),
+        "marginal_over_log_prob": round(best["posterior_marginal"] / best["log_prob"], 3),
+        "mode_agrees_with_argmax": agree,
+        "other_cpu_share": None if busy is None else round(busy, 3),
+    }
 
 
 def main(argv=None):
@@ -121,17 +135,25 @@ def main(argv=None):
         print(json.dumps(memory(a.n, a.k, a.dtype)))
         return
     s = speed(a.n, a.k, a.dtype, a.repeats)
-    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory", "--n", str(a.n),
-                        "--k", str(a.k), "--dtype", a.dtype], capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--memory", "--n", str(a.n), "--k", str(a.k), "--dtype", a.dtype],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     m = json.loads(r.stdout.strip().splitlines()[-1])
     print(json.dumps({"speed": s, "memory": m}))
     sec = s["seconds"]
-    print(f"N={a.n:.0e} K={a.k} {a.dtype}: log_prob {sec['log_prob']:.3f} s, posterior_mode "
-          f"{sec['posterior_mode']:.3f} s ({s['mode_over_log_prob']:.2f}x; target <= 1.3x), "
-          f"posterior_marginal {sec['posterior_marginal']:.3f} s ({s['marginal_over_log_prob']:.1f}x)")
-    print(f"posterior_marginal peak memory / output ({m['output_bytes'] / 2**20:.0f} MiB): "
-          f"RSS {m['rss_ratio']:.3f}x, traced NumPy allocations {m['traced_ratio']:.3f}x (target <= 1.1x)"
-          + ("" if m["hwm_reset"] else "; VmHWM could not be reset: the RSS figure includes the input"))
+    print(
+        f"N={a.n:.0e} K={a.k} {a.dtype}: log_prob {sec['log_prob']:.3f} s, posterior_mode "
+        f"{sec['posterior_mode']:.3f} s ({s['mode_over_log_prob']:.2f}x; target <= 1.3x), "
+        f"posterior_marginal {sec['posterior_marginal']:.3f} s ({s['marginal_over_log_prob']:.1f}x)"
+    )
+    print(
+        f"posterior_marginal peak memory / output ({m['output_bytes'] / 2**20:.0f} MiB): "
+        f"RSS {m['rss_ratio']:.3f}x, traced NumPy allocations {m['traced_ratio']:.3f}x (target <= 1.1x)"
+        + ("" if m["hwm_reset"] else "; VmHWM could not be reset: the RSS figure includes the input")
+    )
     if s["other_cpu_share"] is not None and s["other_cpu_share"] > 0.05:
         print(f"note: other processes used {100 * s['other_cpu_share']:.0f}% of the CPUs meanwhile")
 

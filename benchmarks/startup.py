@@ -7,6 +7,7 @@
   process) and cold (a new, empty ``MIXSTAT_CACHE_DIR``).  The first call
   includes importing numba and loading or compiling the kernel.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ print(json.dumps({"import_s": dt, "numba_imported": "numba" in sys.modules,
                   "llvmlite_imported": "llvmlite" in sys.modules}))
 """
 
-_FIRST_CALL = r"""
+_FIRST_CALL_TEMPLATE = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import mixstat
@@ -43,12 +44,14 @@ d.log_prob(p.x)
 t3 = time.perf_counter()
 print(json.dumps({"first_call_s": t2 - t1, "import_to_first_result_s": t2 - t0,
                   "second_call_s": t3 - t2}))
-""" % HERE
+"""
+_FIRST_CALL = _FIRST_CALL_TEMPLATE % HERE  # %-formatting: the template has literal braces
 
 
 def _py(code, env=None):
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env={**os.environ, **(env or {})}, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600
+    )
     if r.returncode != 0:
         raise RuntimeError(f"start-up run failed (exit {r.returncode}): {r.stderr.strip()[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -61,16 +64,22 @@ def _median(runs, key):
 def import_time(repeats=7):
     _py(_IMPORT)  # warm the OS file cache and the .pyc files
     runs = [_py(_IMPORT) for _ in range(repeats)]
-    return {"import_s": _median(runs, "import_s"), "runs": runs,
-            "numba_imported": any(r["numba_imported"] for r in runs),
-            "llvmlite_imported": any(r["llvmlite_imported"] for r in runs)}
+    return {
+        "import_s": _median(runs, "import_s"),
+        "runs": runs,
+        "numba_imported": any(r["numba_imported"] for r in runs),
+        "llvmlite_imported": any(r["llvmlite_imported"] for r in runs),
+    }
 
 
 def first_call_warm(repeats=5):
     _py(_FIRST_CALL)  # fills the cache in MIXSTAT_CACHE_DIR (or the default folder) if empty
     runs = [_py(_FIRST_CALL) for _ in range(repeats)]
-    return {"first_call_s": _median(runs, "first_call_s"),
-            "import_to_first_result_s": _median(runs, "import_to_first_result_s"), "runs": runs}
+    return {
+        "first_call_s": _median(runs, "first_call_s"),
+        "import_to_first_result_s": _median(runs, "import_to_first_result_s"),
+        "runs": runs,
+    }
 
 
 def first_call_cold(repeats=2):
@@ -81,10 +90,12 @@ def first_call_cold(repeats=2):
             runs.append(_py(_FIRST_CALL, env={"MIXSTAT_CACHE_DIR": d}))
         finally:
             shutil.rmtree(d, ignore_errors=True)
-    return {"first_call_s": _median(runs, "first_call_s"),
-            "import_to_first_result_s": _median(runs, "import_to_first_result_s"), "runs": runs}
+    return {
+        "first_call_s": _median(runs, "first_call_s"),
+        "import_to_first_result_s": _median(runs, "import_to_first_result_s"),
+        "runs": runs,
+    }
 
 
 if __name__ == "__main__":
-    print(json.dumps({"import": import_time(), "warm": first_call_warm(), "cold": first_call_cold()},
-                     indent=1))
+    print(json.dumps({"import": import_time(), "warm": first_call_warm(), "cold": first_call_cold()}, indent=1))

@@ -7,6 +7,7 @@ W4  batched small mixtures (mixture-density-network outputs): batch B, K = 8, on
     each; building Categorical(logits), Normal(loc, scale) and MixtureSameFamily is timed
     together with log_prob
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,10 +19,10 @@ import numpy as np
 class Mix1D:
     """A 1-D Normal mixture with shared parameters and its evaluation points."""
 
-    w: np.ndarray      # (K,)
-    mu: np.ndarray     # (K,)
-    sd: np.ndarray     # (K,)
-    x: np.ndarray      # (N,)
+    w: np.ndarray  # (K,)
+    mu: np.ndarray  # (K,)
+    sd: np.ndarray  # (K,)
+    x: np.ndarray  # (N,)
 
     @property
     def K(self):
@@ -45,10 +46,10 @@ def mix1d(N, K=16, seed=0, dtype=np.float64):
 
 @dataclass
 class MixMVN:
-    w: np.ndarray      # (K,)
-    mu: np.ndarray     # (K, D)
-    cov: np.ndarray    # (K, D, D)
-    x: np.ndarray      # (N, D)
+    w: np.ndarray  # (K,)
+    mu: np.ndarray  # (K, D)
+    cov: np.ndarray  # (K, D, D)
+    x: np.ndarray  # (N, D)
 
     @property
     def K(self):
@@ -73,9 +74,9 @@ class MDN:
     """Outputs of a mixture density network: one K-component mixture per batch element."""
 
     logits: np.ndarray  # (B, K)
-    loc: np.ndarray     # (B, K)
-    scale: np.ndarray   # (B, K)
-    v: np.ndarray       # (B,)
+    loc: np.ndarray  # (B, K)
+    scale: np.ndarray  # (B, K)
+    v: np.ndarray  # (B,)
 
     def head(self, n):
         return MDN(self.logits[:n], self.loc[:n], self.scale[:n], self.v[:n])
@@ -83,11 +84,13 @@ class MDN:
 
 def mdn(B, K=8, seed=0):
     rng = np.random.default_rng(seed)
-    return MDN(rng.normal(0, 1.5, (B, K)), rng.normal(0, 2, (B, K)),
-               np.exp(rng.normal(0, 0.4, (B, K))), rng.normal(0, 2.5, B))
+    return MDN(
+        rng.normal(0, 1.5, (B, K)), rng.normal(0, 2, (B, K)), np.exp(rng.normal(0, 0.4, (B, K))), rng.normal(0, 2.5, B)
+    )
 
 
 # -- mixstat's side --------------------------------------------------------------
+
 
 def mixstat_mix1d(p: Mix1D):
     from mixstat.distributions import Categorical, MixtureSameFamily, Normal
@@ -98,6 +101,13 @@ def mixstat_mix1d(p: Mix1D):
 def mixstat_w1(p: Mix1D):
     d = mixstat_mix1d(p)
     return lambda: d.log_prob(p.x)
+
+
+def mixstat_w1_out(p: Mix1D):
+    """W1 written into one preallocated output (``out=``), reused by every call."""
+    d = mixstat_mix1d(p)
+    out = np.empty(p.x.shape, dtype=p.x.dtype)
+    return lambda: d.log_prob(p.x, out=out)
 
 
 def mixstat_w2(p: Mix1D, n):
@@ -117,9 +127,11 @@ def mixstat_w4(p: MDN, validate_args=None):
     from mixstat.distributions import Categorical, MixtureSameFamily, Normal
 
     def run():
-        d = MixtureSameFamily(Categorical(logits=p.logits, validate_args=validate_args),
-                              Normal(p.loc, p.scale, validate_args=validate_args),
-                              validate_args=validate_args)
+        d = MixtureSameFamily(
+            Categorical(logits=p.logits, validate_args=validate_args),
+            Normal(p.loc, p.scale, validate_args=validate_args),
+            validate_args=validate_args,
+        )
         return d.log_prob(p.v)
 
     return run

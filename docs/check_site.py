@@ -21,6 +21,7 @@ Usage::
     python docs/check_site.py [--html docs/_build/html] [--chromium /usr/bin/chromium]
                               [--screenshots DIR] [--jobs N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,14 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # pages whose screenshots are taken with --screenshots (name -> path in the site)
 SHOTS = {
@@ -79,8 +86,11 @@ def _free_port():
 
 def _serve(root):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                             "--directory", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", root],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}/"
     for _ in range(100):
         try:
@@ -88,7 +98,7 @@ def _serve(root):
             return proc, base
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError("python -m http.server did not start")
+                raise RuntimeError("python -m http.server did not start") from None
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("python -m http.server did not answer within 10 s")
@@ -114,7 +124,7 @@ class Checker:
         url = urllib.parse.urlsplit(href)
         if url.scheme not in ("http", "https") or not href.startswith(self.base):
             return
-        rel = urllib.parse.unquote(url.path[len(urllib.parse.urlsplit(self.base).path):])
+        rel = urllib.parse.unquote(url.path[len(urllib.parse.urlsplit(self.base).path) :])
         if rel == "" or rel.endswith("/"):
             rel += "index.html"
         path = os.path.join(self.root, rel)
@@ -168,7 +178,7 @@ class Checker:
             for href in hrefs:
                 self.check_link(rel, href)
             await page.wait_for_timeout(50)
-        except Exception as exc:  # noqa: BLE001 - any failure to open the page is a problem of the page
+        except Exception as exc:  # any failure to open the page is a problem of the page
             errors.append(f"could not be opened: {type(exc).__name__}: {exc}")
         finally:
             await page.close()
@@ -194,7 +204,7 @@ class Checker:
                 errors.append(f"search for {term!r}: {want} not among the {len(hrefs)} results")
             else:
                 print(f"search for {term!r}: {len(hrefs)} results, {want} among them")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(f"search for {term!r} failed: {type(exc).__name__}: {exc}")
         finally:
             await page.close()
@@ -241,8 +251,9 @@ async def _main(args):
                         checker.problems.append(f"screenshot: no page {rel}")
                         continue
                     await page.goto(base + rel, wait_until="load")
-                    await page.evaluate("async () => { if (window.MathJax && MathJax.startup) "
-                                        "await MathJax.startup.promise; }")
+                    await page.evaluate(
+                        "async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }"
+                    )
                     await page.screenshot(path=os.path.join(args.screenshots, name + ".png"), full_page=args.full)
                 await page.close()
             await browser.close()
@@ -259,8 +270,11 @@ async def _main(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--html", default=os.path.join(HERE, "_build", "html"), help="the built site")
-    ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                    help="the Chromium executable (Debian's package)")
+    ap.add_argument(
+        "--chromium",
+        default=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+        help="the Chromium executable (Debian's package)",
+    )
     ap.add_argument("--screenshots", default=None, help="write screenshots of a few pages into this folder")
     ap.add_argument("--full", action="store_true", help="full-page screenshots")
     ap.add_argument("--jobs", type=int, default=2, help="pages opened at the same time")

@@ -17,6 +17,7 @@ Sources:
   to the docstring of ``<name>`` and back; the text of each lives in one
   place only (the Markdown page or the docstring).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -116,7 +117,7 @@ html_context = {"default_mode": "auto"}
 _mathjax_spec = importlib.util.find_spec("sphinx-mathjax-offline")
 if _mathjax_spec is None or not _mathjax_spec.submodule_search_locations:
     raise RuntimeError("the docs need the 'sphinx-mathjax-offline' package (pip install -e '.[docs]')")
-_MATHJAX_DIR = os.path.join(list(_mathjax_spec.submodule_search_locations)[0], "static", "mathjax")
+_MATHJAX_DIR = os.path.join(next(iter(_mathjax_spec.submodule_search_locations)), "static", "mathjax")
 mathjax_path = "mathjax/tex-chtml.js"
 
 # -- the docstring reference, generated from __all__ ------------------------
@@ -189,25 +190,48 @@ def _generate_reference():
         return lines + [""]
 
     index = [
-        "API reference", "=============", "",
+        "API reference",
+        "=============",
+        "",
         "One page per class or function of ``mixstat`` and ``mixstat.distributions``,",
         "with its parameters, shapes, numerics and examples; the docstrings, as",
-        "``help()`` shows them, are under :doc:`docstrings`.", "",
-        ".. toctree::", "   :glob:", "   :maxdepth: 1", "", "   /api/*", "   docstrings", "",
+        "``help()`` shows them, are under :doc:`docstrings`.",
+        "",
+        ".. toctree::",
+        "   :glob:",
+        "   :maxdepth: 1",
+        "",
+        "   /api/*",
+        "   docstrings",
+        "",
     ]
     docstrings = [
-        "Docstrings", "==========", "",
+        "Docstrings",
+        "==========",
+        "",
         "The docstrings of the public names, one page each; the pages of the",
-        ":doc:`API reference <index>` describe each name in full.", "",
-        "``mixstat``", "-----------", "", *table("mixstat"),
-        "``mixstat.distributions``", "-------------------------", "", *table("mixstat.distributions"),
-        ".. toctree::", "   :hidden:", "",
-        *[f"   {q}" for q, _ in names], "",
+        ":doc:`API reference <index>` describe each name in full.",
+        "",
+        "``mixstat``",
+        "-----------",
+        "",
+        *table("mixstat"),
+        "``mixstat.distributions``",
+        "-------------------------",
+        "",
+        *table("mixstat.distributions"),
+        ".. toctree::",
+        "   :hidden:",
+        "",
+        *[f"   {q}" for q, _ in names],
+        "",
     ]
     _write(os.path.join(GEN, "index.rst"), "\n".join(index))
     _write(os.path.join(GEN, "docstrings.rst"), "\n".join(docstrings))
-    _write(os.path.join(GEN, "benchmarks.rst"), "\n".join([
-        ".. include:: ../../benchmarks/RESULTS.md", "   :parser: myst_parser.sphinx_", ""]))
+    _write(
+        os.path.join(GEN, "benchmarks.rst"),
+        ".. include:: ../../benchmarks/RESULTS.md\n   :parser: myst_parser.sphinx_\n",
+    )
     for fn in os.listdir(GEN):  # pages of names that are gone
         if fn.endswith(".rst") and fn not in keep:
             os.remove(os.path.join(GEN, fn))

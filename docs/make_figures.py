@@ -7,6 +7,7 @@ Run from anywhere with the project's environment:
 Needs matplotlib (``pip install 'mixstat[demo]'``).  The figures are
 deterministic: every draw uses an explicit ``rng`` seed.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,11 +15,11 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-import mixstat  # noqa: E402
-from mixstat.distributions import Categorical, MixtureSameFamily, MultivariateNormal, Normal  # noqa: E402
+import mixstat
+from mixstat.distributions import Categorical, MixtureSameFamily, MultivariateNormal, Normal
 
 IMG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "img")
 
@@ -33,14 +34,21 @@ def mixture_1d(path):
     grid = np.linspace(-5.0, 6.0, 500)
 
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
-    ax.hist(samples, bins=120, range=(-5.0, 6.0), density=True, histtype="stepfilled", color="#c6dbef",
-            edgecolor="none", label="100 000 samples")
+    ax.hist(
+        samples,
+        bins=120,
+        range=(-5.0, 6.0),
+        density=True,
+        histtype="stepfilled",
+        color="#c6dbef",
+        edgecolor="none",
+        label="100 000 samples",
+    )
     ax.plot(grid, dist.prob(grid), color="#08519c", lw=2, label="dist.prob(x)")
     # component densities weighted by pi_k: log_prob of the component batch at x[:, None]
     parts = np.exp(comp.log_prob(grid[:, None])) * w
     for k, style in enumerate(("--", ":")):
-        ax.plot(grid, parts[:, k], style, color="#525252", lw=1.2,
-                label=f"component {k}, weighted by {w[k]:g}")
+        ax.plot(grid, parts[:, k], style, color="#525252", lw=1.2, label=f"component {k}, weighted by {w[k]:g}")
     ax.set_xlim(-5.0, 6.0)
     ax.set_xlabel("x")
     ax.set_ylabel("density")
@@ -55,26 +63,34 @@ def mixture_2d(path):
     """(b) three full-covariance 2-D Gaussians: density contours and samples by component."""
     w = mixstat.tensor([0.5, 0.3, 0.2])
     loc = mixstat.tensor([[-2.0, -1.0], [2.0, 0.0], [0.0, 2.5]])
-    cov = mixstat.tensor([
-        [[1.0, 0.6], [0.6, 0.8]],
-        [[0.6, -0.4], [-0.4, 1.2]],
-        [[1.5, 0.0], [0.0, 0.2]],
-    ])
+    cov = mixstat.tensor(
+        [
+            [[1.0, 0.6], [0.6, 0.8]],
+            [[0.6, -0.4], [-0.4, 1.2]],
+            [[1.5, 0.0], [0.0, 0.2]],
+        ]
+    )
     dist = MixtureSameFamily(Categorical(probs=w), MultivariateNormal(loc, covariance_matrix=cov))
 
     x, k = dist.sample((1500,), rng=1, return_index=True)
 
     gx, gy = np.meshgrid(np.linspace(-5.5, 5.0, 200), np.linspace(-4.0, 5.0, 200))
-    grid = np.stack([gx, gy], axis=-1)            # (200, 200, 2): sample_shape (200, 200)
-    dens = dist.prob(grid)                         # (200, 200)
+    grid = np.stack([gx, gy], axis=-1)  # (200, 200, 2): sample_shape (200, 200)
+    dens = dist.prob(grid)  # (200, 200)
 
     fig, ax = plt.subplots(figsize=(6.0, 5.0), dpi=100)
     ax.contour(gx, gy, dens, levels=10, colors="#404040", linewidths=0.8)
     colours = ("#1f77b4", "#d62728", "#2ca02c")
     for j in range(3):
         sel = k == j
-        ax.scatter(x[sel, 0], x[sel, 1], s=5, alpha=0.6, color=colours[j],
-                   label=f"component {j} (weight {w[j]:g}): {int(sel.sum())} draws")
+        ax.scatter(
+            x[sel, 0],
+            x[sel, 1],
+            s=5,
+            alpha=0.6,
+            color=colours[j],
+            label=f"component {j} (weight {w[j]:g}): {int(sel.sum())} draws",
+        )
     ax.set_xlim(-5.5, 5.0)
     ax.set_ylim(-4.0, 5.0)
     ax.set_aspect("equal")
@@ -128,8 +144,9 @@ def qmc_convergence(path):
     rq = []
     for n in ns:
         rm.append(np.sqrt(np.mean([(dist.sample((int(n),), rng=s).mean() - exact) ** 2 for s in range(32)])))
-        rq.append(np.sqrt(np.mean([(dist.sample((int(n),), rng=s, method="qmc").mean() - exact) ** 2
-                                   for s in range(32)])))
+        rq.append(
+            np.sqrt(np.mean([(dist.sample((int(n),), rng=s, method="qmc").mean() - exact) ** 2 for s in range(32)]))
+        )
     fig, ax = plt.subplots(figsize=(5.6, 3.6), dpi=100)
     ax.loglog(ns, rm, "o-", color="#9ecae1", label='method="random" (Monte Carlo)')
     ax.loglog(ns, rq, "s-", color="#08519c", label='method="qmc" (scrambled Sobol)')
@@ -143,13 +160,75 @@ def qmc_convergence(path):
     plt.close(fig)
 
 
+def mdn_loss(path):
+    """A mixture density network (1 -> 32 tanh -> 3 K, K = 5) fitted with the torch adapter
+    to Bishop's inverse problem (1000 points, 800 full-batch Adam steps): the training NLL per step,
+    and the fitted conditional density.
+    Skipped (with a message) where torch is not installed."""
+    try:
+        import torch
+
+        import mixstat.torch as mt
+    except ImportError:
+        print(f"skipped {path}: torch is not installed (pip install 'mixstat[interop]')")
+        return False
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    # y = x + 0.3 sin(2 pi x) + noise, inverted: predict x from y (up to three modes)
+    t_ = torch.rand(1000, 1, dtype=torch.float64, generator=g)
+    y = t_ + 0.3 * torch.sin(2 * torch.pi * t_) + 0.05 * torch.randn(1000, 1, dtype=torch.float64, generator=g)
+    x = t_[:, 0]
+    K = 5
+    net = torch.nn.Sequential(torch.nn.Linear(1, 32), torch.nn.Tanh(), torch.nn.Linear(32, 3 * K)).double()
+    opt = torch.optim.Adam(net.parameters(), lr=0.005)
+
+    def heads(inp):
+        out = net(inp)
+        return out[:, :K], out[:, K : 2 * K], torch.nn.functional.softplus(out[:, 2 * K :]) + 1e-4
+
+    losses = []
+    for _ in range(800):
+        logits, loc, scale = heads(y)
+        loss = -mt.mixture_log_prob(logits, loc, scale, x).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    a.plot(losses, lw=1)
+    a.set_xlabel("Adam step")
+    a.set_ylabel("training NLL (nats per point)")
+    a.set_title("loss: mixstat.torch.mixture_log_prob", fontsize=9)
+    yy = torch.linspace(-0.1, 1.1, 200, dtype=torch.float64)[:, None]
+    xx = torch.linspace(-0.05, 1.05, 200, dtype=torch.float64)
+    with torch.no_grad():
+        logits, loc, scale = heads(yy)
+        lp = mt.mixture_log_prob(logits[:, None, :], loc[:, None, :], scale[:, None, :], xx[None, :])
+    dens = np.exp(lp.numpy()).T
+    b.imshow(
+        dens, origin="lower", extent=(-0.1, 1.1, -0.05, 1.05), aspect="auto", cmap="Blues", vmax=np.percentile(dens, 98)
+    )
+    b.scatter(y[:400, 0], x[:400], s=2, c="k", alpha=0.4)
+    b.set_xlabel("input y")
+    b.set_ylabel("target x")
+    b.set_title("fitted p(x | y) and 400 training points", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main():
     os.makedirs(IMG, exist_ok=True)
-    for name, fn in (("mixture_1d.png", mixture_1d), ("gmm_2d.png", mixture_2d),
-                     ("quantile_function.png", quantile_function), ("qmc_convergence.png", qmc_convergence)):
+    for name, fn in (
+        ("mixture_1d.png", mixture_1d),
+        ("gmm_2d.png", mixture_2d),
+        ("quantile_function.png", quantile_function),
+        ("qmc_convergence.png", qmc_convergence),
+        ("mdn_loss.png", mdn_loss),
+    ):
         path = os.path.join(IMG, name)
-        fn(path)
-        print(f"wrote {path} ({os.path.getsize(path) // 1024} KiB)")
+        if fn(path) is not False:
+            print(f"wrote {path} ({os.path.getsize(path) // 1024} KiB)")
 
 
 if __name__ == "__main__":

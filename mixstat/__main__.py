@@ -11,6 +11,7 @@
     Saved models (:func:`mixstat.save`) over ``.npy`` files; ``python -m mixstat
     COMMAND --help`` describes each.
 """
+
 from __future__ import annotations
 
 import sys

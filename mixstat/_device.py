@@ -14,18 +14,30 @@ goes through :mod:`mixstat.kernels.cuda`, imported on first use.
   (used for the paths that have no CUDA kernel; their results are then copied
   to the device).
 """
+
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import itertools
 import math
 import os
 import threading
 
 import numpy as np
 
-__all__ = ["parse", "cuda_status", "require_cuda", "is_device_array", "to_host", "to_device",
-           "host_only", "host_scope_active", "Placement", "flat_device_value"]
+__all__ = [
+    "parse",
+    "cuda_status",
+    "require_cuda",
+    "is_device_array",
+    "to_host",
+    "to_device",
+    "host_only",
+    "host_scope_active",
+    "Placement",
+    "flat_device_value",
+]
 
 DEVICES = ("cpu", "cuda")
 _status = None
@@ -56,12 +68,16 @@ def cuda_status():
     global _status
     if _status is not None:
         return _status
-    if not _simulator_requested():
-        if importlib.util.find_spec("numba_cuda") is None:
-            _status = (False, "numba-cuda is not installed; install mixstat's cuda extra "
-                              "(pip install 'mixstat[cuda]', which installs numba-cuda[cu13] with the "
-                              "NVVM compiler from pip wheels)")
-            return _status
+    if not _simulator_requested() and importlib.util.find_spec("numba_cuda") is None:
+        _status = (
+            False,
+            (
+                "numba-cuda is not installed; install mixstat's cuda extra "
+                "(pip install 'mixstat[cuda]', which installs numba-cuda[cu13] with the "
+                "NVVM compiler from pip wheels)"
+            ),
+        )
+        return _status
     try:
         from .kernels import cuda as kc
     except Exception as exc:  # pragma: no cover - broken installations
@@ -127,7 +143,7 @@ class Placement:
     """A CUDA distribution's handle for the plan: the kernel module and a cache of
     device copies of its parameter tables and weights (filled on first use)."""
 
-    __slots__ = ("kernels", "cache")
+    __slots__ = ("cache", "kernels")
 
     def __init__(self):
         self.kernels = require_cuda()
@@ -149,7 +165,7 @@ def _merge(shape, strides):
     dims = [(n, s) for n, s in zip(shape, strides) if n != 1]
     if not dims:
         return 0
-    for (n0, s0), (n1, s1) in zip(dims, dims[1:]):
+    for (_n0, s0), (n1, s1) in itertools.pairwise(dims):
         if s0 != s1 * n1:
             return None
     return dims[-1][1]

@@ -28,12 +28,14 @@ Caching: each gufunc is compiled with ``cache=True`` into a folder of
 sources and the family module) under a subfolder keyed by this file, so an
 edited hook or row function is never met by a stale cached caller.
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload, register_jitable
 
 from .kernels import registry
+from .kernels.cpu import CDF_THRESH
 from .kernels.families import (
     bernoulli as _bern,
     beta as _beta,
@@ -61,7 +64,6 @@ from .kernels.families import (
     uniform as _unif,
     weibull as _weib,
 )
-from .kernels.cpu import CDF_THRESH
 from .kernels.fastmath import exp_neg, exp_neg_any, log_pos
 from .kernels.lse import lse_add, lse_end
 from .kernels.special import lbeta
@@ -79,6 +81,7 @@ _F64_MAX = float(np.finfo(np.float64).max)
 
 
 # --- helpers --------------------------------------------------------------------------------
+
 
 def _dtype_max(v):
     """The largest finite number of ``v``'s float type."""
@@ -98,11 +101,14 @@ def _prev_float(v, hi):
 @overload(_prev_float)
 def _prev_float_ov(v, hi):
     if v == types.float32:
+
         def impl(v, hi):
             return np.float64(np.nextafter(np.float32(hi), np.float32(-np.inf)))
     else:
+
         def impl(v, hi):
             return np.nextafter(np.float64(hi), -np.inf)
+
     return impl
 
 
@@ -125,8 +131,9 @@ def _scratch(typingctx, n, m, like):
         intp = types.intp
         shape = [context.get_constant(intp, v) for v in (1, N, M)]
         strides = [context.get_constant(intp, v * itemsize) for v in (N * M, M, 1)]
-        context.populate_array(ary, data=ptr, shape=shape, strides=strides,
-                               itemsize=context.get_constant(intp, itemsize), meminfo=None)
+        context.populate_array(
+            ary, data=ptr, shape=shape, strides=strides, itemsize=context.get_constant(intp, itemsize), meminfo=None
+        )
         return ary._getvalue()
 
     return arrty(n, m, like), codegen
@@ -232,6 +239,7 @@ def _log_norm(logits):
 
 
 # --- row functions (the per-component constants of each family's pack) ---------------------
+
 
 @register_jitable
 def _row_normal(tab, k, o, p, big):
@@ -566,24 +574,31 @@ def _wrap(body, m, mixture):
     """The gufunc's kernel of arity ``m``: its arguments, passed on to ``body``."""
     if mixture:
         if m == 1:
+
             def kern(x, logits, a, out):
                 body(x, logits, a, a, a, out)
         elif m == 2:
+
             def kern(x, logits, a, b, out):
                 body(x, logits, a, b, b, out)
         else:
+
             def kern(x, logits, a, b, c, out):
                 body(x, logits, a, b, c, out)
     else:
         if m == 1:
+
             def kern(x, a, out):
                 body(x, a, a, a, out)
         elif m == 2:
+
             def kern(x, a, b, out):
                 body(x, a, b, b, out)
         else:
+
             def kern(x, a, b, c, out):
                 body(x, a, b, c, out)
+
     return kern
 
 
@@ -596,6 +611,7 @@ def _single(kind, row, h, m):
     cdf1, cdf_fast = h.cdf1, h.cdf1_fast
     thresh = CDF_THRESH
     if kind == "log_prob":
+
         @_jitable(h.name, "single", kind, m)
         def body(x, a, b, c, out):
             tab = _scratch(1, P, out[0])
@@ -609,6 +625,7 @@ def _single(kind, row, h, m):
                 out[0] = _NAN
             _clear_fpe()
     else:
+
         @_jitable(h.name, "single", kind, m)
         def body(x, a, b, c, out):
             tab = _scratch(1, P, out[0])
@@ -621,6 +638,7 @@ def _single(kind, row, h, m):
             else:
                 out[0] = _NAN
             _clear_fpe()
+
     return _wrap(body, m, False)
 
 
@@ -649,6 +667,7 @@ def _mixture(kind, row, h, m):
         return ok
 
     if kind == "log_prob":
+
         @_jitable(h.name, "mixture", kind, m)
         def body(x, logits, a, b, c, out):
             K = logits.shape[0]
@@ -693,6 +712,7 @@ def _mixture(kind, row, h, m):
             out[0] = r
             _clear_fpe()
     else:
+
         @_jitable(h.name, "mixture", kind, m)
         def body(x, logits, a, b, c, out):
             K = logits.shape[0]
@@ -724,6 +744,7 @@ def _mixture(kind, row, h, m):
                 r = acc / tot
             out[0] = min(r, 1.0)
             _clear_fpe()
+
     return _wrap(body, m, True)
 
 
@@ -784,7 +805,7 @@ def _diag(row, h):
     def single(x, a, b, out):
         tab = _scratch(1, P, out[0])
         big = _dtype_max(out[0])
-        r, t, ok = fast_top(x, a, b, tab, big)
+        r, _t, ok = fast_top(x, a, b, tab, big)
         if ok and not _as(r, out[0]) > -_INF:
             r, ok = exact(x, a, b, tab, big)
         out[0] = r if ok else _NAN
@@ -844,7 +865,6 @@ def _mvn_row(tab, k, loc, L, big, W):
     Returns whether ``L`` is a lower Cholesky factor (positive finite diagonal, finite lower
     triangle, zeros above) and ``loc`` is finite."""
     D = loc.shape[0]
-    T = D * (D + 1) // 2
     ok = True
     dmax = 0.0
     logdiag = 0.0
@@ -941,6 +961,7 @@ def _mvn_bodies():
 
 # --- the catalogue ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Entry:
     """One gufunc: its name, family, layout (NumPy signature) and how to build its body."""
@@ -950,13 +971,13 @@ class Entry:
     layout: str
     nin: int
     doc: str
-    make: object  # () -> python function of the kernel body
+    make: Callable[[], Callable]  # () -> python function of the kernel body
 
 
 def _row_of(fam):
     hook = getattr(fam.module, "row1", None)
     if hook is not None:
-        return Spec(hook, tuple(getattr(fam.module, "ROW_PARAMS")))
+        return Spec(hook, tuple(fam.module.ROW_PARAMS))
     return ROWS.get(fam.name)
 
 
@@ -981,18 +1002,39 @@ def catalogue() -> dict:
                 if not fam.has(hook):
                     continue
                 what = "log-density" if kind == "log_prob" else "cdf"
-                add(f"{n}_{kind}", n, scal + "->()", m + 1, f"{n}_{kind}(x, {pn}): the {what}",
-                    lambda kind=kind, fam=fam, spec=spec, m=m: _single(kind, spec.row, _Hooks(fam), m))
-                add(f"{n}_mixture_{kind}", n, mixl + "->()", m + 2,
+                add(
+                    f"{n}_{kind}",
+                    n,
+                    scal + "->()",
+                    m + 1,
+                    f"{n}_{kind}(x, {pn}): the {what}",
+                    lambda kind=kind, fam=fam, spec=spec, m=m: _single(kind, spec.row, _Hooks(fam), m),
+                )
+                add(
+                    f"{n}_mixture_{kind}",
+                    n,
+                    mixl + "->()",
+                    m + 2,
                     f"{n}_mixture_{kind}(x, logits, {pn}): the {what} of the mixture over the last axis",
-                    lambda kind=kind, fam=fam, spec=spec, m=m: _mixture(kind, spec.row, _Hooks(fam), m))
+                    lambda kind=kind, fam=fam, spec=spec, m=m: _mixture(kind, spec.row, _Hooks(fam), m),
+                )
             if n in DIAG and m == 2:
-                add(f"{n}_diag_log_prob", n, "(d),(d),(d)->()", 3,
+                add(
+                    f"{n}_diag_log_prob",
+                    n,
+                    "(d),(d),(d)->()",
+                    3,
                     f"{n}_diag_log_prob(x, {pn}): the log-density of independent coordinates",
-                    lambda fam=fam, spec=spec: _diag(spec.row, _Hooks(fam))[0])
-                add(f"{n}_diag_mixture_log_prob", n, "(d),(k),(k,d),(k,d)->()", 4,
+                    lambda fam=fam, spec=spec: _diag(spec.row, _Hooks(fam))[0],
+                )
+                add(
+                    f"{n}_diag_mixture_log_prob",
+                    n,
+                    "(d),(k),(k,d),(k,d)->()",
+                    4,
                     f"{n}_diag_mixture_log_prob(x, logits, {pn}): a mixture of diagonal {n}s",
-                    lambda fam=fam, spec=spec: _diag(spec.row, _Hooks(fam))[1])
+                    lambda fam=fam, spec=spec: _diag(spec.row, _Hooks(fam))[1],
+                )
         else:
             for args in VECTOR_GUFUNCS.get(fam.name, ()):
                 add(*args)
@@ -1001,16 +1043,23 @@ def catalogue() -> dict:
 
 #: the gufuncs of vector families, by family: ``(name, family, layout, inputs, doc, build)``
 VECTOR_GUFUNCS = {
-    "mvn": (("mvn_log_prob", "mvn", "(d),(d),(d,d)->()", 3, "mvn_log_prob(x, loc, scale_tril)",
-             lambda: _mvn_bodies()[0]),
-            ("mvn_mixture_log_prob", "mvn", "(d),(k),(k,d),(k,d,d)->()", 4,
-             "mvn_mixture_log_prob(x, logits, loc, scale_tril)", lambda: _mvn_bodies()[1])),
+    "mvn": (
+        ("mvn_log_prob", "mvn", "(d),(d),(d,d)->()", 3, "mvn_log_prob(x, loc, scale_tril)", lambda: _mvn_bodies()[0]),
+        (
+            "mvn_mixture_log_prob",
+            "mvn",
+            "(d),(k),(k,d),(k,d,d)->()",
+            4,
+            "mvn_mixture_log_prob(x, logits, loc, scale_tril)",
+            lambda: _mvn_bodies()[1],
+        ),
+    ),
 }
 
 
 def _types(layout, nin, ft):
     """numba's argument types of a layout: a scalar for a ``()`` input, else an A-layout array."""
-    ins, outs = layout.split("->")
+    ins, _outs = layout.split("->")
     dims = []
     depth = 0
     cur = ""

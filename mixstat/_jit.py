@@ -25,6 +25,7 @@
 * Parallel calls are serialised when numba fell back to the ``workqueue``
   threading layer, which aborts the process under concurrent calls.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -128,7 +129,9 @@ def _prefer_vector_width(width):
     attr = f' "prefer-vector-width"="{width}" {{'
 
     def with_width(text):
-        return original(_DEFINE.sub(lambda m: m.group(1) + (_INLINE_ATTR if _ALWAYS.search(m.group(1)) else "") + attr, text))
+        return original(
+            _DEFINE.sub(lambda m: m.group(1) + (_INLINE_ATTR if _ALWAYS.search(m.group(1)) else "") + attr, text)
+        )
 
     cgutils.normalize_ir_text = with_width
     try:
@@ -138,7 +141,7 @@ def _prefer_vector_width(width):
 
 
 # a function definition's first line, up to its opening brace
-_DEFINE = re.compile(r"^(define [^\n]*?)\s*\{[ \t]*$", re.M)
+_DEFINE = re.compile(r"^(define [^\n]*?)\s*\{[ \t]*$", re.MULTILINE)
 # family hooks named ``*_fast`` (the SIMD forms, called in the loops over a tile's points)
 _ALWAYS = re.compile(r"@\"?_ZN[^(]*\d+[a-z0-9_]*_fast[^a-z0-9_]")
 _INLINE_ATTR = " alwaysinline"
@@ -152,6 +155,8 @@ def _signature(op, dtype, discrete=False):
     ft = types.float32 if dtype == "float32" else types.float64
     ro3 = types.Array(ft, 3, "A", readonly=True)
     ro2 = types.Array(ft, 2, "A", readonly=True)
+    ro1 = types.Array(ft, 1, "A", readonly=True)
+    out3 = types.Array(ft, 3, "C")
     out1 = types.Array(ft, 1, "C")
     out2 = types.Array(ft, 2, "C")
     idx1 = types.Array(types.int64, 1, "C")
@@ -171,6 +176,12 @@ def _signature(op, dtype, discrete=False):
         "argmax": types.void(ro3, ro2, ro3, idx1),
         # cumw (B, K), table (B, K, P), key0, key1, offset, out (N, D), index (N,) or (0,)
         "ancestral": types.void(ro2, ro3, u64, u64, i64, idx2 if discrete else out2, idx1),
+        # x (S, B, 1), logw (B, K), table (B, K, P), cotangent (S, B, 1),
+        # out (B, K, n_params) and (B, K): implicit reparameterisation gradients
+        "reparam": types.void(ro3, ro2, ro3, ro3, types.Array(ft, 3, "C"), out2),
+        # x, logw, table, cotangent (S*B,), zero_w, log_prob (S*B,), d/dx (S*B*D,) or (0,),
+        # d/dlogw (B, K) or (0, K), d/dparams (B, K, Q) or (0, K, Q)
+        "grad": types.void(ro3, ro2, ro3, ro1, i64, out1, out1, out2, out3),
     }
     prep = {
         # cumw (B, K), key0, key1, offset, index (N,)

@@ -10,20 +10,24 @@ draws of that call are then a pure function of (key, position).
 * A ``Generator`` gives a key from its own stream (advancing it), so a seeded
   Generator reproduces a whole sequence of calls.
 """
+
 from __future__ import annotations
 
 import numbers
 import threading
+from typing import Any
 
 import numpy as np
+
+from ._typing import RNGLike
 
 __all__ = ["manual_seed", "initial_seed", "key_for"]
 
 _lock = threading.Lock()
-_state = {"seed": None, "calls": 0}
+_state: dict[str, Any] = {"seed": None, "calls": 0}
 
 
-def _check_seed(seed, name="seed") -> int:
+def _check_seed(seed: Any, name: str = "seed") -> int:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be a non-negative int, got {type(seed).__name__} {seed!r}")
     seed = int(seed)
@@ -32,7 +36,7 @@ def _check_seed(seed, name="seed") -> int:
     return seed
 
 
-def manual_seed(seed) -> None:
+def manual_seed(seed: int) -> None:
     """Reseed mixstat's default random source.
 
     Parameters
@@ -61,16 +65,16 @@ def initial_seed() -> int:
     """The seed of the default source (drawn from OS entropy unless set)."""
     with _lock:
         if _state["seed"] is None:
-            _state["seed"] = int(np.random.SeedSequence().entropy)
-        return _state["seed"]
+            _state["seed"] = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]  # an int when drawn
+        return int(_state["seed"])
 
 
-def _key(seed: int, call: int):
+def _key(seed: int, call: int) -> tuple[np.uint64, np.uint64]:
     words = np.random.SeedSequence(seed, spawn_key=(call,)).generate_state(2, np.uint32)
     return np.uint64(words[0]), np.uint64(words[1])
 
 
-def key_for(rng):
+def key_for(rng: RNGLike) -> tuple[np.uint64, np.uint64]:
     """The Philox key ``(k0, k1)`` (uint64 holding 32 bits each) for one call."""
     if rng is None:
         seed = initial_seed()
@@ -82,9 +86,12 @@ def key_for(rng):
         words = rng.integers(0, 2**32, size=2, dtype=np.uint64)
         return np.uint64(words[0]), np.uint64(words[1])
     if isinstance(rng, np.random.RandomState):
-        raise TypeError("rng must be None, an int seed or a numpy.random.Generator; "
-                        "RandomState is not supported (SPEC 7)")
+        raise TypeError(
+            "rng must be None, an int seed or a numpy.random.Generator; RandomState is not supported (SPEC 7)"
+        )
     if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (numbers.Integral, np.integer)):
-        raise TypeError("rng must be None (mixstat's default source), a non-negative int seed or a "
-                        f"numpy.random.Generator, got {type(rng).__name__} {rng!r}")
+        raise TypeError(
+            "rng must be None (mixstat's default source), a non-negative int seed or a "
+            f"numpy.random.Generator, got {type(rng).__name__} {rng!r}"
+        )
     return _key(_check_seed(rng, "rng"), 0)

@@ -15,6 +15,7 @@ step drawing all components under the next key of a NumPy Generator seeded by th
 call's key; :func:`sample_rows` replays that: it skips the keys of the earlier steps
 and draws the rows of each step it needs (recursively, at their offset in the step).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,15 @@ def sample_rows(dist, key, start, count):
     NotImplementedError
         For a distribution class whose ``sample`` is not one of those replayed here.
     """
-    from .distributions import (Categorical, Distribution, Independent, KernelDistribution,
-                                LowRankMultivariateNormal, MixtureSameFamily, MultivariateNormal)
+    from .distributions import (
+        Categorical,
+        Distribution,
+        Independent,
+        KernelDistribution,
+        LowRankMultivariateNormal,
+        MixtureSameFamily,
+        MultivariateNormal,
+    )
 
     start, count = int(start), int(count)
     if start < 0 or count < 0:
@@ -63,7 +71,8 @@ def sample_rows(dist, key, start, count):
                 return _dev.to_device(np.asarray(_fallback(dist, key, start, count)))
         return _fallback(dist, key, start, count)
     if type(dist).sample is Distribution.sample and isinstance(
-            dist, (KernelDistribution, MultivariateNormal, LowRankMultivariateNormal)):
+        dist, (KernelDistribution, MultivariateNormal, LowRankMultivariateNormal)
+    ):
         spec = dist._kernel_spec(dist._dtype)
         if spec is not None:
             return _draw(spec, batch, event, key, start, count, None, dev)
@@ -85,10 +94,10 @@ def _draw(spec, batch, event, key, start, count, cumw, dev):
     out = be.empty((N, spec.dim), odt)
     index = be.empty((N if be.name == "cuda" else 0,), np.int64)
     if N:
-        tab, cw = be.tables(("sample", spec.family, id(spec.table), id(cumw), batch),
-                            lambda: plan._tables(spec, batch, cumw, 1.0))
-        be.launch("sample", spec.family, dtype, spec.dim, N, cw, tab, key[0], key[1],
-                  np.int64(start * B), out, index)
+        tab, cw = be.tables(
+            ("sample", spec.family, id(spec.table), id(cumw), batch), lambda: plan._tables(spec, batch, cumw, 1.0)
+        )
+        be.launch("sample", spec.family, dtype, spec.dim, N, cw, tab, key[0], key[1], np.int64(start * B), out, index)
     return out.reshape(shape + event)
 
 
@@ -137,8 +146,7 @@ def _fallback(dist, key, start, count):
             s0 = j * step
             lo, hi = max(start, s0), min(start + count, s0 + step)
             draws = sample_rows(comp, kj, lo - s0, hi - lo).reshape((hi - lo, B, K) + event)
-            sel = flat_idx[lo - start:hi - start].reshape((hi - lo, B, 1) + (1,) * len(event))
+            sel = flat_idx[lo - start : hi - start].reshape((hi - lo, B, 1) + (1,) * len(event))
             parts.append(np.take_along_axis(draws, sel, axis=2)[:, :, 0])
-    out = (np.concatenate(parts, axis=0) if parts
-           else np.empty((0, B) + event, dtype=sample_rows(comp, key, 0, 0).dtype))
+    out = np.concatenate(parts, axis=0) if parts else np.empty((0, B) + event, dtype=sample_rows(comp, key, 0, 0).dtype)
     return out.reshape((count,) + batch + event)

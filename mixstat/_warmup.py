@@ -1,4 +1,5 @@
 """Compiling the CPU kernels into the on-disk cache ahead of use (``python -m mixstat warmup``)."""
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,8 @@ def _compile_one(key):
 
 def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout, skip_ops=()):
     """Compile (or load) the kernels; returns ``[(key, seconds)]``."""
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
     from .kernels import registry
 

@@ -11,6 +11,7 @@ Exit status: 0 on success, 2 for a usage error or a bad model or data file (the
 message names the file or the field and what is wrong), 1 for any other failure;
 no traceback unless ``MIXSTAT_TRACEBACK=1``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,50 +57,76 @@ def _positive(text):
 
 # -- the parser ----------------------------------------------------------------------------
 def _parser(prog):
-    ap = argparse.ArgumentParser(prog=prog, description="mixstat: finite mixtures from the command line "
-                                 "(see docs/cli.md)")
+    ap = argparse.ArgumentParser(
+        prog=prog, description="mixstat: finite mixtures from the command line (see docs/cli.md)"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--threads", type=_positive, default=None,
-                        help="numba threads (default: all, or NUMBA_NUM_THREADS)")
-    common.add_argument("--dtype", choices=["float32", "float64"], default=None,
-                        help="compute in this dtype (the model and the data are cast; default: as stored)")
-    common.add_argument("--no-progress", action="store_true", help="no progress bar (also off when "
-                        "stdout or stderr is not a terminal)")
+    common.add_argument(
+        "--threads", type=_positive, default=None, help="numba threads (default: all, or NUMBA_NUM_THREADS)"
+    )
+    common.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        default=None,
+        help="compute in this dtype (the model and the data are cast; default: as stored)",
+    )
+    common.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (also off when stdout or stderr is not a terminal)"
+    )
 
     model_help = "a model file written by mixstat.save (any name), or inline JSON"
     chunk = argparse.ArgumentParser(add_help=False)
-    chunk.add_argument("--chunk", type=_positive, default=None,
-                       help="rows per chunk (default: about 8 million values per chunk)")
+    chunk.add_argument(
+        "--chunk", type=_positive, default=None, help="rows per chunk (default: about 8 million values per chunk)"
+    )
 
-    s = sub.add_parser("sample", parents=[common, chunk], help="draw samples into a .npy file",
-                       description="Draw N samples of MODEL into OUT.npy, chunk by chunk; the bits equal "
-                                   "load(MODEL).sample((N,), rng=SEED).")
+    s = sub.add_parser(
+        "sample",
+        parents=[common, chunk],
+        help="draw samples into a .npy file",
+        description="Draw N samples of MODEL into OUT.npy, chunk by chunk; the bits equal "
+        "load(MODEL).sample((N,), rng=SEED).",
+    )
     s.add_argument("model", metavar="MODEL", help=model_help)
     s.add_argument("-n", type=_count, required=True, metavar="N", help="number of samples (1e9 works)")
     s.add_argument("-o", "--output", required=True, metavar="OUT.npy")
-    s.add_argument("--seed", type=_count, default=None,
-                   help="the seed (rng=SEED); default: a fresh one, printed")
+    s.add_argument("--seed", type=_count, default=None, help="the seed (rng=SEED); default: a fresh one, printed")
 
-    for name, what in (("log-prob", "log-density (log-mass)"), ("cdf", "cdf"),
-                       ("icdf", "quantile function (DATA holds probabilities)")):
-        p = sub.add_parser(name, parents=[common, chunk], help=f"the {what} of MODEL at DATA.npy",
-                           description=f"Write the {what} of MODEL at the values of DATA.npy to OUT.npy "
-                                       "(DATA has shape (N, ..., *batch_shape, *event_shape), broadcast "
-                                       "against the model's batch).")
+    for name, what in (
+        ("log-prob", "log-density (log-mass)"),
+        ("cdf", "cdf"),
+        ("icdf", "quantile function (DATA holds probabilities)"),
+    ):
+        p = sub.add_parser(
+            name,
+            parents=[common, chunk],
+            help=f"the {what} of MODEL at DATA.npy",
+            description=f"Write the {what} of MODEL at the values of DATA.npy to OUT.npy "
+            "(DATA has shape (N, ..., *batch_shape, *event_shape), broadcast "
+            "against the model's batch).",
+        )
         p.add_argument("model", metavar="MODEL", help=model_help)
         p.add_argument("data", metavar="DATA.npy")
         p.add_argument("-o", "--output", required=True, metavar="OUT.npy")
 
-    f = sub.add_parser("fit", parents=[common], help="fit a mixture to DATA.npy by EM",
-                       description="Fit a K-component mixture to DATA.npy (shape (N,) or (N, D)) with "
-                                   "mixstat.fit_mixture; print its log-likelihood and BIC; save it.")
+    f = sub.add_parser(
+        "fit",
+        parents=[common],
+        help="fit a mixture to DATA.npy by EM",
+        description="Fit a K-component mixture to DATA.npy (shape (N,) or (N, D)) with "
+        "mixstat.fit_mixture; print its log-likelihood and BIC; save it.",
+    )
     f.add_argument("data", metavar="DATA.npy")
     f.add_argument("-k", "--components", type=_positive, required=True, metavar="K")
     f.add_argument("--family", default="normal", help="component family (default: normal)")
-    f.add_argument("--covariance", choices=["full", "diag", "spherical", "tied"], default="full",
-                   help="covariance of a multivariate normal component (D > 1; default: full)")
+    f.add_argument(
+        "--covariance",
+        choices=["full", "diag", "spherical", "tied"],
+        default="full",
+        help="covariance of a multivariate normal component (D > 1; default: full)",
+    )
     f.add_argument("-o", "--output", required=True, metavar="MODEL", help="where to save the fitted model")
     f.add_argument("--seed", type=_count, default=0, help="the initialisation's seed (default: 0)")
     f.add_argument("--max-iter", type=_positive, default=100)
@@ -108,14 +135,17 @@ def _parser(prog):
 
     i = sub.add_parser("info", parents=[common], help="shapes, moments and quantiles of MODEL")
     i.add_argument("model", metavar="MODEL", help=model_help)
-    i.add_argument("--samples", type=_positive, default=100_000,
-                   help="samples for estimated quantiles where there is no icdf (default: 1e5)")
+    i.add_argument(
+        "--samples",
+        type=_positive,
+        default=100_000,
+        help="samples for estimated quantiles where there is no icdf (default: 1e5)",
+    )
     i.add_argument("--seed", type=_count, default=0)
 
     b = sub.add_parser("bench", parents=[common], help="time log_prob and sample on MODEL")
     b.add_argument("model", metavar="MODEL", help=model_help)
-    b.add_argument("-n", type=_positive, default=1_000_000, metavar="N",
-                   help="rows per timed call (default: 1e6)")
+    b.add_argument("-n", type=_positive, default=1_000_000, metavar="N", help="rows per timed call (default: 1e6)")
     b.add_argument("--repeats", type=_positive, default=3)
 
     w = sub.add_parser("warmup", help="compile the CPU kernels into the on-disk cache")
@@ -142,8 +172,7 @@ class _Progress:
         except ImportError:
             self.plain = True
             return
-        self.bar = tqdm(total=total, desc=desc, unit=" rows", unit_scale=True, file=sys.stderr,
-                        dynamic_ncols=True)
+        self.bar = tqdm(total=total, desc=desc, unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
 
     def update(self, n):
         self.done += n
@@ -217,7 +246,7 @@ def _fmt(shape):
 
 def _rows(row_values, chunk):
     """Rows per chunk: ``--chunk`` or about 2**23 values."""
-    return chunk if chunk else max(1, (1 << 23) // max(1, row_values))
+    return chunk or max(1, (1 << 23) // max(1, row_values))
 
 
 def _output(path):
@@ -335,10 +364,17 @@ def _cmd_sample(args, out):
     first = sample_rows(dist, key, 0, min(rows, N))
     res = _Out(path, first.dtype, (N,) + row_shape)
     bar = _Progress(N, "sample", not args.no_progress)
-    sec = _write_chunks(res, bar, N, rows, first, lambda a, b: sample_rows(dist, key, a, b - a),
-                        first.itemsize * math.prod(row_shape), ())
-    print(f"wrote {path}: {N:,} samples of shape {_fmt(row_shape)}, {first.dtype}, seed {seed} "
-          f"({sec:.2f} s)", file=out)
+    sec = _write_chunks(
+        res,
+        bar,
+        N,
+        rows,
+        first,
+        lambda a, b: sample_rows(dist, key, a, b - a),
+        first.itemsize * math.prod(row_shape),
+        (),
+    )
+    print(f"wrote {path}: {N:,} samples of shape {_fmt(row_shape)}, {first.dtype}, seed {seed} ({sec:.2f} s)", file=out)
     return 0
 
 
@@ -350,8 +386,9 @@ def _cmd_eval(args, out):
     method = _OPS[args.cmd]
     ne = len(dist.event_shape) if method == "log_prob" else 0
     if method != "log_prob" and dist.event_shape != ():
-        raise UsageError(f"{args.cmd}: the model's event_shape is {_fmt(dist.event_shape)}: {args.cmd} "
-                         "needs a univariate model")
+        raise UsageError(
+            f"{args.cmd}: the model's event_shape is {_fmt(dist.event_shape)}: {args.cmd} needs a univariate model"
+        )
     fn = getattr(dist, method, None)
     if fn is None:
         raise UsageError(f"{args.cmd}: {type(dist).__name__} has no {method}")
@@ -359,16 +396,19 @@ def _cmd_eval(args, out):
     path = _output(args.output)
     batch = tuple(dist.batch_shape)
     event = tuple(dist.event_shape) if ne else ()
-    if x.ndim - ne <= len(batch) or (ne and tuple(x.shape[x.ndim - ne:]) != event):
+    if x.ndim - ne <= len(batch) or (ne and tuple(x.shape[x.ndim - ne :]) != event):
         raise UsageError(
             f"data {args.data}: shape {_fmt(x.shape)} must be (N, ..., *batch_shape, *event_shape) with a "
             f"leading sample dim: batch_shape {_fmt(batch)}, event_shape {_fmt(event)} "
-            f"(for example {_fmt((x.shape[0] if x.ndim else 1,) + batch + event)})")
+            f"(for example {_fmt((x.shape[0] if x.ndim else 1,) + batch + event)})"
+        )
     try:
-        out_shape = np.broadcast_shapes(tuple(x.shape[:x.ndim - ne]), batch)
+        out_shape = np.broadcast_shapes(tuple(x.shape[: x.ndim - ne]), batch)
     except ValueError:
-        raise UsageError(f"data {args.data}: shape {_fmt(x.shape)} does not broadcast with the model's "
-                         f"batch_shape {_fmt(batch)} + event_shape {_fmt(event)}") from None
+        raise UsageError(
+            f"data {args.data}: shape {_fmt(x.shape)} does not broadcast with the model's "
+            f"batch_shape {_fmt(batch)} + event_shape {_fmt(event)}"
+        ) from None
     _threads(args.threads)
     N = x.shape[0]
     rows = _rows(math.prod(x.shape[1:]) + math.prod(out_shape[1:]), args.chunk)
@@ -398,10 +438,10 @@ def _family(name):
     classes = {n.lower(): getattr(D, n) for n in D.__all__ if isinstance(getattr(D, n), type)}
     aliases = {"mvn": "multivariatenormal", "gaussian": "normal", "t": "studentt"}
     cls = classes.get(aliases.get(key, key))
-    if cls is None or cls.__name__ in ("Distribution", "KernelDistribution", "MixtureSameFamily",
-                                       "Independent"):
-        known = sorted(n for n in classes if n not in ("distribution", "kerneldistribution",
-                                                        "mixturesamefamily", "independent"))
+    if cls is None or cls.__name__ in ("Distribution", "KernelDistribution", "MixtureSameFamily", "Independent"):
+        known = sorted(
+            n for n in classes if n not in ("distribution", "kerneldistribution", "mixturesamefamily", "independent")
+        )
         raise UsageError(f"--family {name}: unknown family (known: {', '.join(known)})")
     return cls
 
@@ -440,8 +480,16 @@ def _cmd_fit(args, out):
         component = cls
     t = time.perf_counter()
     try:
-        res = fit(x, component, args.components, rng=args.seed, max_iter=args.max_iter, tol=args.tol,
-                  n_init=args.n_init, **options)
+        res = fit(
+            x,
+            component,
+            args.components,
+            rng=args.seed,
+            max_iter=args.max_iter,
+            tol=args.tol,
+            n_init=args.n_init,
+            **options,
+        )
     except (ValueError, TypeError) as exc:
         raise UsageError(f"fit: {exc}") from None
     sec = time.perf_counter() - t
@@ -455,8 +503,11 @@ def _cmd_fit(args, out):
     kind = getattr(component, "__name__", None) or f"Independent({type(component.base_dist).__name__})"
     if options:
         kind += f" ({args.covariance} covariance)"
-    print(f"fitted {args.components} {kind} components to {x.shape[0]:,} points of {args.data} "
-          f"in {sec:.2f} s ({getattr(res, 'n_iter', '?')} iterations, converged: {conv})", file=out)
+    print(
+        f"fitted {args.components} {kind} components to {x.shape[0]:,} points of {args.data} "
+        f"in {sec:.2f} s ({getattr(res, 'n_iter', '?')} iterations, converged: {conv})",
+        file=out,
+    )
     print(f"log-likelihood {float(ll):.6f}", file=out)
     print(f"BIC {float(res.bic()):.6f}", file=out)
     print(f"saved to {args.output}", file=out)
@@ -468,16 +519,29 @@ def _template(cls, D):
     from .distributions import Independent
 
     one = np.ones(D)
-    defaults = {"Normal": (0 * one, one), "LogNormal": (0 * one, one), "Laplace": (0 * one, one),
-                "Cauchy": (0 * one, one), "Gumbel": (0 * one, one), "Exponential": (one,),
-                "HalfNormal": (one,), "Gamma": (one, one), "Beta": (one, one), "Weibull": (one, one),
-                "Poisson": (one,), "VonMises": (0 * one, one), "StudentT": (one,)}
+    defaults = {
+        "Normal": (0 * one, one),
+        "LogNormal": (0 * one, one),
+        "Laplace": (0 * one, one),
+        "Cauchy": (0 * one, one),
+        "Gumbel": (0 * one, one),
+        "Exponential": (one,),
+        "HalfNormal": (one,),
+        "Gamma": (one, one),
+        "Beta": (one, one),
+        "Weibull": (one, one),
+        "Poisson": (one,),
+        "VonMises": (0 * one, one),
+        "StudentT": (one,),
+    }
     if cls.__name__ in defaults:
         return Independent(cls(*defaults[cls.__name__]), 1)
     if cls.__name__ in ("Bernoulli", "Geometric"):
         return Independent(cls(probs=0.5 * one), 1)
-    raise UsageError(f"--family {cls.__name__}: not supported on (N, D) data by this command; "
-                     "use mixstat.fit_mixture with a template")
+    raise UsageError(
+        f"--family {cls.__name__}: not supported on (N, D) data by this command; "
+        "use mixstat.fit_mixture with a template"
+    )
 
 
 def _describe(dist, indent, out, label=""):
@@ -503,8 +567,11 @@ _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 def _arr(a):
     a = np.asarray(a)
-    return np.array2string(a, precision=6, threshold=20, max_line_width=100,
-                           separator=", ") if a.ndim else f"{float(a):.6g}"
+    return (
+        np.array2string(a, precision=6, threshold=20, max_line_width=100, separator=", ")
+        if a.ndim
+        else f"{float(a):.6g}"
+    )
 
 
 def _cmd_info(args, out):
@@ -564,8 +631,11 @@ def _cmd_bench(args, out):
 
     x, ts = best(lambda: dist.sample((n,), rng=1))
     _, tl = best(lambda: dist.log_prob(x))
-    print(f"{type(dist).__name__}, batch_shape {_fmt(dist.batch_shape)}, event_shape "
-          f"{_fmt(dist.event_shape)}, {dist.dtype}; {numba.get_num_threads()} threads; best of {R}", file=out)
+    print(
+        f"{type(dist).__name__}, batch_shape {_fmt(dist.batch_shape)}, event_shape "
+        f"{_fmt(dist.event_shape)}, {dist.dtype}; {numba.get_num_threads()} threads; best of {R}",
+        file=out,
+    )
     print(f"  first calls (kernel compile or cache load) {first * 1e3:9.1f} ms", file=out)
     print(f"  sample((n,))   n = {n:,}  {ts * 1e3:9.1f} ms  {ts / n * 1e9:8.2f} ns/row", file=out)
     print(f"  log_prob       n = {n:,}  {tl * 1e3:9.1f} ms  {tl / n * 1e9:8.2f} ns/row", file=out)
@@ -589,8 +659,16 @@ def _cmd_warmup(args, out):
     return 0
 
 
-_COMMANDS = {"sample": _cmd_sample, "log-prob": _cmd_eval, "cdf": _cmd_eval, "icdf": _cmd_eval,
-             "fit": _cmd_fit, "info": _cmd_info, "bench": _cmd_bench, "warmup": _cmd_warmup}
+_COMMANDS = {
+    "sample": _cmd_sample,
+    "log-prob": _cmd_eval,
+    "cdf": _cmd_eval,
+    "icdf": _cmd_eval,
+    "fit": _cmd_fit,
+    "info": _cmd_info,
+    "bench": _cmd_bench,
+    "warmup": _cmd_warmup,
+}
 
 #: errors of the environment or the user's files, not of mixstat (exit status 2)
 _USER_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
@@ -618,11 +696,12 @@ def main(argv=None, prog=None) -> int:
             raise
         print(f"{where}: error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+    except Exception as exc:  # one line, not a traceback
         if os.environ.get("MIXSTAT_TRACEBACK") == "1":
             raise
-        print(f"{where}: failed: {type(exc).__name__}: {exc} (MIXSTAT_TRACEBACK=1 shows the traceback)",
-              file=sys.stderr)
+        print(
+            f"{where}: failed: {type(exc).__name__}: {exc} (MIXSTAT_TRACEBACK=1 shows the traceback)", file=sys.stderr
+        )
         return 1
 
 

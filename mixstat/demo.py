@@ -15,6 +15,7 @@ The 272 eruptions of ``mixstat.data.faithful()`` (duration and waiting time, min
 
 Run ``python -m mixstat.demo [--n N] [--out DIR] [--seed S]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,14 @@ KS = (1, 2, 3, 4, 5, 6)
 
 #: the CPU kernels the demo calls (besides the EM kernels of fitting), compiled in two
 #: background processes while the first part fits (see :func:`_warm_in_background`)
-KERNELS = [("log_prob", "mvn", "float64", 0), ("sample", "mvn", "float64", 0),
-           ("log_prob", "normal", "float64", 1), ("sample", "normal", "float64", 0),
-           ("cdf", "normal", "float64", 0), ("icdf", "normal", "float64", 0)]
+KERNELS = [
+    ("log_prob", "mvn", "float64", 0),
+    ("sample", "mvn", "float64", 0),
+    ("log_prob", "normal", "float64", 1),
+    ("sample", "normal", "float64", 0),
+    ("cdf", "normal", "float64", 0),
+    ("icdf", "normal", "float64", 0),
+]
 
 
 def _best(fn, repeats=3, budget=1.0):
@@ -51,22 +57,22 @@ def _warm_in_background():
     """Compile (or load) :data:`KERNELS` into the disk cache in two spawned processes while this
     one fits; returns a function that waits for them (a failure there only means that this
     process compiles the kernel itself on first use)."""
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
     from ._warmup import _compile_one
 
     try:
         ex = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
         futures = [ex.submit(_compile_one, k) for k in KERNELS]
-    except Exception:  # noqa: BLE001 - no processes here: compile on first use instead
+    except Exception:  # no processes here: compile on first use instead
         return lambda: None
 
     def wait():
         for f in futures:
             try:
                 f.result()
-            except Exception:  # noqa: BLE001 - see above
+            except Exception:  # see above
                 pass
         ex.shutdown()
 
@@ -77,8 +83,10 @@ def _import_time():
     import subprocess
     import sys
 
-    probe = ("import time, sys; t = time.perf_counter(); import mixstat; "
-             "print(time.perf_counter() - t, 'numba' in sys.modules)")
+    probe = (
+        "import time, sys; t = time.perf_counter(); import mixstat; "
+        "print(time.perf_counter() - t, 'numba' in sys.modules)"
+    )
     res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     t, numba_loaded = res.stdout.split()
     return float(t), numba_loaded == "True"
@@ -116,8 +124,13 @@ def _scipy_log_prob(mix, x):
 
     w = mix.mixture_distribution.probs
     comp = mix.component_distribution
-    terms = np.stack([np.log(w[k]) + stats.multivariate_normal(comp.loc[k], comp.covariance_matrix[k]).logpdf(x)
-                      for k in range(len(w))], axis=-1)
+    terms = np.stack(
+        [
+            np.log(w[k]) + stats.multivariate_normal(comp.loc[k], comp.covariance_matrix[k]).logpdf(x)
+            for k in range(len(w))
+        ],
+        axis=-1,
+    )
     return logsumexp(terms, axis=-1)
 
 
@@ -138,24 +151,33 @@ def main(argv=None) -> int:
     x = faithful()
     n_pts = x.shape[0]
     peers = _peers()
-    print(f"mixstat demo: Old Faithful, {n_pts} eruptions (duration, waiting time in minutes; "
-          "Härdle 1991, R's datasets::faithful)")
-    print(f"  import mixstat {t_import * 1e3:.0f} ms in a fresh process (numba imported: {numba_loaded}); "
-          f"peers installed: {', '.join(peers) or 'none'}")
+    print(
+        f"mixstat demo: Old Faithful, {n_pts} eruptions (duration, waiting time in minutes; "
+        "Härdle 1991, R's datasets::faithful)"
+    )
+    print(
+        f"  import mixstat {t_import * 1e3:.0f} ms in a fresh process (numba imported: {numba_loaded}); "
+        f"peers installed: {', '.join(peers) or 'none'}"
+    )
 
     # 1. BIC over K ------------------------------------------------------------------------
     t = time.perf_counter()
-    best, table = mixstat.select_n_components(x, MultivariateNormal, KS, covariance_type="full", rng=0,
-                                              n_init=3)
+    best, table = mixstat.select_n_components(x, MultivariateNormal, KS, covariance_type="full", rng=0, n_init=3)
     t_select = time.perf_counter() - t
     K = int(best.distribution.mixture_distribution.probs.shape[-1])
     fit = best.distribution
     sk_bic = None
     if "scikit-learn" in peers:
-        sk_bic = np.array([peers["scikit-learn"].GaussianMixture(k, covariance_type="full", n_init=3,
-                                                                 random_state=0).fit(x).bic(x) for k in KS])
-    print(f"\n1. Gaussian mixtures (full covariance) for K = {KS[0]}..{KS[-1]} by EM, 3 starts each "
-          f"({t_select:.2f} s, kernels compiled or loaded included)")
+        sk_bic = np.array(
+            [
+                peers["scikit-learn"].GaussianMixture(k, covariance_type="full", n_init=3, random_state=0).fit(x).bic(x)
+                for k in KS
+            ]
+        )
+    print(
+        f"\n1. Gaussian mixtures (full covariance) for K = {KS[0]}..{KS[-1]} by EM, 3 starts each "
+        f"({t_select:.2f} s, kernels compiled or loaded included)"
+    )
     print("     K    log L        BIC" + ("   scikit-learn BIC" if sk_bic is not None else ""))
     for i, k in enumerate(KS):
         extra = f"   {sk_bic[i]:12.2f}" if sk_bic is not None else ""
@@ -165,8 +187,10 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     wait_for_kernels()
     t_wait = time.perf_counter() - t
-    print(f"    (the {len(KERNELS)} density and sampling kernels were compiled or loaded meanwhile in two "
-          f"processes; waited {t_wait:.1f} s for them)")
+    print(
+        f"    (the {len(KERNELS)} density and sampling kernels were compiled or loaded meanwhile in two "
+        f"processes; waited {t_wait:.1f} s for them)"
+    )
 
     # 2. the chosen model: density, samples, saved and loaded ----------------------------------
     comp = fit.component_distribution
@@ -175,15 +199,19 @@ def main(argv=None) -> int:
     for k in np.argsort(comp.loc[:, 0]):
         sd = np.sqrt(np.diag(comp.covariance_matrix[k]))
         r = comp.covariance_matrix[k][0, 1] / (sd[0] * sd[1])
-        print(f"    weight {w[k]:.3f}  mean ({comp.loc[k, 0]:.3f}, {comp.loc[k, 1]:.2f})  "
-              f"sd ({sd[0]:.3f}, {sd[1]:.2f})  correlation {r:+.3f}")
+        print(
+            f"    weight {w[k]:.3f}  mean ({comp.loc[k, 0]:.3f}, {comp.loc[k, 1]:.2f})  "
+            f"sd ({sd[0]:.3f}, {sd[1]:.2f})  correlation {r:+.3f}"
+        )
     os.makedirs(args.out, exist_ok=True)
     model_path = os.path.join(args.out, "faithful_model.npz")
     mixstat.save(fit, model_path)
     back = mixstat.load(model_path)
     same = back.log_prob(x).tobytes() == fit.log_prob(x).tobytes()
-    print(f"    saved to {model_path} ({os.path.getsize(model_path):,} bytes) and loaded back: "
-          f"log_prob bit-identical: {same}")
+    print(
+        f"    saved to {model_path} ({os.path.getsize(model_path):,} bytes) and loaded back: "
+        f"log_prob bit-identical: {same}"
+    )
     print(f"    try: mixstat info {model_path};  mixstat sample {model_path} -n 1e6 -o draws.npy --seed 7")
     draws = fit.sample((2000,), rng=args.seed)
     lp_data = float(fit.log_prob(x).mean())
@@ -196,10 +224,12 @@ def main(argv=None) -> int:
     qs = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
     q_model = np.asarray(d1.icdf(qs))
     q_data = np.quantile(dur, qs)
-    print(f"\n3. eruption durations: the fitted model's marginal, a {K}-component Normal mixture "
-          f"(weights {np.round(d1.mixture_distribution.probs, 3).tolist()}, "
-          f"means {np.round(d1.component_distribution.loc, 3).tolist()}, "
-          f"sd {np.round(d1.component_distribution.scale, 3).tolist()})")
+    print(
+        f"\n3. eruption durations: the fitted model's marginal, a {K}-component Normal mixture "
+        f"(weights {np.round(d1.mixture_distribution.probs, 3).tolist()}, "
+        f"means {np.round(d1.component_distribution.loc, 3).tolist()}, "
+        f"sd {np.round(d1.component_distribution.scale, 3).tolist()})"
+    )
     print("    quantile   " + "  ".join(f"{q:6.2f}" for q in qs))
     print("    model icdf " + "  ".join(f"{v:6.3f}" for v in q_model))
     print("    data       " + "  ".join(f"{v:6.3f}" for v in q_data))
@@ -218,30 +248,39 @@ def main(argv=None) -> int:
     mean_cf, var_cf, m4 = _mixture_moments(mw, mmu, msd)
     se_m, se_v = math.sqrt(var_cf / n), math.sqrt((m4 - var_cf**2) / n)
     print(f"\n4. at scale ({numba.get_num_threads()} threads): the durations' mixture, {n:,} draws")
-    print(f"    sample     {t_s * 1e3:8.1f} ms ({t_s / n * 1e9:.2f} ns/draw);  log_prob {t_lp * 1e3:8.1f} ms "
-          f"({t_lp / n / K * 1e9:.2f} ns per point and component)")
-    print(f"    mean       sample {s.mean():+.6f}  closed form {mean_cf:+.6f}  "
-          f"({(s.mean() - mean_cf) / se_m:+.2f} s.e.)")
+    print(
+        f"    sample     {t_s * 1e3:8.1f} ms ({t_s / n * 1e9:.2f} ns/draw);  log_prob {t_lp * 1e3:8.1f} ms "
+        f"({t_lp / n / K * 1e9:.2f} ns per point and component)"
+    )
+    print(
+        f"    mean       sample {s.mean():+.6f}  closed form {mean_cf:+.6f}  ({(s.mean() - mean_cf) / se_m:+.2f} s.e.)"
+    )
     print(f"    variance   sample {s.var():.6f}  closed form {var_cf:.6f}  ({(s.var() - var_cf) / se_v:+.2f} s.e.)")
-    print(f"    mean log_prob of the draws {float(lp.mean()):.6f} (a Monte Carlo estimate of -entropy; "
-          f"quadrature: {-float(d1.entropy()):.6f})")
+    print(
+        f"    mean log_prob of the draws {float(lp.mean()):.6f} (a Monte Carlo estimate of -entropy; "
+        f"quadrature: {-float(d1.entropy()):.6f})"
+    )
 
     big_n = min(n, 1_000_000)
     big = fit.sample((big_n,), rng=args.seed + 1)
     timings = {}  # (task, library) -> seconds
-    _, timings[("fit K=%d, 272 points" % K, "mixstat")] = _best(
-        lambda: mixstat.fit_mixture(x, MultivariateNormal, K, covariance_type="full", rng=0, tol=1e-3))
+    _, timings[(f"fit K={K}, 272 points", "mixstat")] = _best(
+        lambda: mixstat.fit_mixture(x, MultivariateNormal, K, covariance_type="full", rng=0, tol=1e-3)
+    )
     fit_n = min(big_n, 200_000)
-    fbig, timings[(f"fit K={K}, {fit_n:,} points", "mixstat")] = _best(
-        lambda: mixstat.fit_mixture(big[:fit_n], MultivariateNormal, K, covariance_type="full", rng=0), 1)
+    _, timings[(f"fit K={K}, {fit_n:,} points", "mixstat")] = _best(
+        lambda: mixstat.fit_mixture(big[:fit_n], MultivariateNormal, K, covariance_type="full", rng=0), 1
+    )
     _, timings[(f"log_prob {big_n:,}", "mixstat")] = _best(lambda: fit.log_prob(big))
     _, timings[(f"sample {big_n:,}", "mixstat")] = _best(lambda: fit.sample((big_n,), rng=1))
     if "scikit-learn" in peers:
         GM = peers["scikit-learn"].GaussianMixture
-        _, timings[("fit K=%d, 272 points" % K, "scikit-learn")] = _best(
-            lambda: GM(K, covariance_type="full", random_state=0, tol=1e-3).fit(x))
+        _, timings[(f"fit K={K}, 272 points", "scikit-learn")] = _best(
+            lambda: GM(K, covariance_type="full", random_state=0, tol=1e-3).fit(x)
+        )
         gm, timings[(f"fit K={K}, {fit_n:,} points", "scikit-learn")] = _best(
-            lambda: GM(K, covariance_type="full", random_state=0).fit(big[:fit_n]), 1)
+            lambda: GM(K, covariance_type="full", random_state=0).fit(big[:fit_n]), 1
+        )
         _, timings[(f"log_prob {big_n:,}", "scikit-learn")] = _best(lambda: gm.score_samples(big))
         _, timings[(f"sample {big_n:,}", "scikit-learn")] = _best(lambda: gm.sample(big_n))
     if "SciPy" in peers:
@@ -252,17 +291,18 @@ def main(argv=None) -> int:
     print(f"    timings (best of 3; fits on {fit_n:,} points once), the K = {K} model of part 2:")
     print("    " + f"{'':28s}" + "".join(f"{lib:>14s}" for lib in libs))
     for task in tasks:
-        row = "".join(f"{timings[(task, lib)] * 1e3:11.1f} ms" if (task, lib) in timings else f"{'-':>14s}"
-                      for lib in libs)
+        row = "".join(
+            f"{timings[(task, lib)] * 1e3:11.1f} ms" if (task, lib) in timings else f"{'-':>14s}" for lib in libs
+        )
         print(f"    {task:28s}{row}")
     if "SciPy" in peers:
         print(f"    log_prob vs SciPy's multivariate_normal: max relative difference {err:.1e}")
 
     # 5. the figure ------------------------------------------------------------------------------
     try:
-        import matplotlib
+        import matplotlib as mpl
 
-        matplotlib.use("Agg")
+        mpl.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         print("\n  (matplotlib not installed: no figure; pip install 'mixstat[demo]')")
@@ -275,8 +315,11 @@ def main(argv=None) -> int:
     Z = fit.prob(np.stack([X, Y], axis=-1))
     ax.contourf(X, Y, Z, levels=14, cmap="Blues")
     ax.scatter(x[:, 0], x[:, 1], s=9, c="#d94801", lw=0, label=f"{n_pts} eruptions")
-    ax.set(xlabel="eruption duration (min)", ylabel="waiting time (min)",
-           title=f"fitted density, K = {K} (full covariance)")
+    ax.set(
+        xlabel="eruption duration (min)",
+        ylabel="waiting time (min)",
+        title=f"fitted density, K = {K} (full covariance)",
+    )
     ax.legend(loc="upper left", frameon=False)
     ax = axes[0, 1]
     ax.plot(KS, table["bic"], "o-", color="#08519c", label="mixstat")
@@ -295,9 +338,14 @@ def main(argv=None) -> int:
     ax.hist(dur, bins=30, density=True, color="#c6dbef", label="durations")
     ax.plot(g, d1.prob(g), color="#08519c", lw=2.5, alpha=0.6, label="the model's marginal")
     for k in range(K):
-        ax.plot(g, mw[k] * np.exp(d1.component_distribution.log_prob(g[:, None])[:, k]), "--", lw=1.2,
-                color=("#d94801", "#238b45", "#6a51a3", "#525252", "#8c6d31", "#ce1256")[k % 6],
-                label=f"{mw[k]:.2f} N({mmu[k]:.2f}, {msd[k]:.2f}²)")
+        ax.plot(
+            g,
+            mw[k] * np.exp(d1.component_distribution.log_prob(g[:, None])[:, k]),
+            "--",
+            lw=1.2,
+            color=("#d94801", "#238b45", "#6a51a3", "#525252", "#8c6d31", "#ce1256")[k % 6],
+            label=f"{mw[k]:.2f} N({mmu[k]:.2f}, {msd[k]:.2f}²)",
+        )
     ax.set(xlabel="eruption duration (min)", ylabel="density", title="durations: a univariate mixture (marginal)")
     ax.legend(frameon=False, fontsize=8)
     ax = axes[1, 1]

@@ -19,6 +19,7 @@ weights and contribute nothing.
 
 See ``docs/api/gufuncs.md`` for the list (:func:`available`) and the layouts.
 """
+
 from __future__ import annotations
 
 import threading
@@ -71,11 +72,11 @@ def __dir__():
     return sorted(set(globals()) | set(_list()))
 
 
-def available():
+def available() -> tuple[str, ...]:
     """The names of every gufunc (imports numba; compiles nothing)."""
     return _list()
 
 
-def compiled():
+def compiled() -> tuple[str, ...]:
     """The names of the gufuncs built so far in this process."""
     return tuple(_built)

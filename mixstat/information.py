@@ -16,12 +16,17 @@ distances", Entropy 19(7), 361, 2017.
 J. R. Hershey and P. A. Olsen, "Approximating the Kullback Leibler divergence
 between Gaussian mixture models", ICASSP 2007.
 """
+
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._typing import RNGLike
+    from .distributions import Distribution
 
 __all__ = ["Estimate", "estimate_entropy", "estimate_kl"]
 
@@ -65,10 +70,10 @@ class Estimate(NamedTuple):
 
     value: np.ndarray
     stderr: np.ndarray
-    lower: Optional[np.ndarray] = None
-    upper: Optional[np.ndarray] = None
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
     n: int = 0
-    approx: Optional[np.ndarray] = None
+    approx: np.ndarray | None = None
 
     def __repr__(self):
         def fmt(a):
@@ -76,8 +81,13 @@ class Estimate(NamedTuple):
                 return "None"
             return np.array2string(np.asarray(a), precision=6, threshold=8, separator=", ")
 
-        parts = [f"value={fmt(self.value)}", f"stderr={fmt(self.stderr)}", f"lower={fmt(self.lower)}",
-                 f"upper={fmt(self.upper)}", f"n={self.n}"]
+        parts = [
+            f"value={fmt(self.value)}",
+            f"stderr={fmt(self.stderr)}",
+            f"lower={fmt(self.lower)}",
+            f"upper={fmt(self.upper)}",
+            f"n={self.n}",
+        ]
         if self.approx is not None:
             parts.append(f"approx={fmt(self.approx)}")
         return "Estimate(" + ", ".join(parts) + ")"
@@ -131,7 +141,7 @@ def _monte_carlo(p, terms, n, rng, batch):
             delta = tm - mean
             tot = count + m
             mean = mean + delta * (m / tot)
-            m2 = m2 + tm2 + delta ** 2 * (count * m / tot)
+            m2 = m2 + tm2 + delta**2 * (count * m / tot)
         count = tot
     with np.errstate(invalid="ignore"):
         stderr = np.sqrt(m2 / (n - 1) / n)
@@ -204,11 +214,11 @@ def _pairs(mu_a, cov_a, mu_b, cov_b):
     D = mu_a.shape[-1]
     ld_a, ld_b = _logdet(cov_a), _logdet(cov_b)
     P_b = np.linalg.inv(cov_b)
-    diff = mu_b[:, None, :, :] - mu_a[:, :, None, :]                       # (Bf, Ka, Kb, D)
+    diff = mu_b[:, None, :, :] - mu_a[:, :, None, :]  # (Bf, Ka, Kb, D)
     tr = np.einsum("bjde,bied->bij", P_b, cov_a)
     maha = np.einsum("bijd,bjde,bije->bij", diff, P_b, diff)
     kl = 0.5 * (tr + maha - D + ld_b[:, None, :] - ld_a[:, :, None])
-    avg = 0.5 * (cov_a[:, :, None] + cov_b[:, None, :])                    # (Bf, Ka, Kb, D, D)
+    avg = 0.5 * (cov_a[:, :, None] + cov_b[:, None, :])  # (Bf, Ka, Kb, D, D)
     L = np.linalg.cholesky(avg)
     ld_avg = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
     y = np.linalg.solve(L, diff[..., None])[..., 0]
@@ -222,7 +232,7 @@ def _lse(x, axis):
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
-        return (np.log(np.exp(x - m).sum(axis)) + np.squeeze(m, axis))
+        return np.log(np.exp(x - m).sum(axis)) + np.squeeze(m, axis)
 
 
 def _wsum(w, t, axis=-1):
@@ -250,7 +260,7 @@ def _kl_bounds(p, q):
     lp_w, mu_p, cov_p = (np.broadcast_to(a, (Bf,) + a.shape[1:]) for a in pp)
     lq_w, mu_q, cov_q = (np.broadcast_to(a, (Bf,) + a.shape[1:]) for a in qq)
     wp = np.exp(lp_w)
-    kl_pq, _, logz_pq = _pairs(mu_p, cov_p, mu_q, cov_q)                   # (Bf, Ka, Kb)
+    kl_pq, _, logz_pq = _pairs(mu_p, cov_p, mu_q, cov_q)  # (Bf, Ka, Kb)
     kl_pp, _, _ = _pairs(mu_p, cov_p, mu_p, cov_p)
     H_up = _kt_bounds(lp_w, mu_p, cov_p)[1]
     # approximation (Hershey-Olsen D_variational): not a bound
@@ -310,7 +320,7 @@ def _mixture_trivial_bounds(d):
 
 
 # ---------------------------------------------------------------- public functions
-def estimate_entropy(dist, n=100_000, rng=None):
+def estimate_entropy(dist: Distribution, n: int = 100_000, rng: RNGLike = None) -> Estimate:
     r"""Monte Carlo estimate of the (differential) entropy, with deterministic bounds where known.
 
     Parameters
@@ -374,8 +384,9 @@ def estimate_entropy(dist, n=100_000, rng=None):
 
     with _device.host_only():  # bounds from the parameters, on the host
         lower, upper = _entropy_bounds(dist)
-    return Estimate(_cast(-mean, dtype, batch), _cast(se, dtype, batch), _cast(lower, dtype, batch),
-                    _cast(upper, dtype, batch), n)
+    return Estimate(
+        _cast(-mean, dtype, batch), _cast(se, dtype, batch), _cast(lower, dtype, batch), _cast(upper, dtype, batch), n
+    )
 
 
 def _entropy_bounds(dist):
@@ -400,7 +411,7 @@ def _entropy_bounds(dist):
     return lower, upper
 
 
-def estimate_kl(p, q, n=100_000, rng=None):
+def estimate_kl(p: Distribution, q: Distribution, n: int = 100_000, rng: RNGLike = None) -> Estimate:
     r"""Monte Carlo estimate of :math:`\mathrm{KL}(p\,\|\,q) = E_p[\log p(X) - \log q(X)]`.
 
     Parameters
@@ -452,7 +463,7 @@ def estimate_kl(p, q, n=100_000, rng=None):
     >>> from mixstat import estimate_kl
     >>> from mixstat.distributions import Normal
     >>> e = estimate_kl(Normal(0.0, 1.0), Normal(1.0, 2.0), n=20000, rng=0)
-    >>> exact = float(e.lower)            # two Gaussians: the closed form
+    >>> exact = float(e.lower)  # two Gaussians: the closed form
     >>> round(exact, 6)
     0.443147
     >>> bool(abs(e.value - exact) < 5 * e.stderr)
@@ -464,13 +475,17 @@ def estimate_kl(p, q, n=100_000, rng=None):
     _check_dist(q, "q")
     n = _check_n(n)
     if p.event_shape != q.event_shape:
-        raise ValueError(f"estimate_kl: p.event_shape {fmt_shape(p.event_shape)} differs from "
-                         f"q.event_shape {fmt_shape(q.event_shape)}")
+        raise ValueError(
+            f"estimate_kl: p.event_shape {fmt_shape(p.event_shape)} differs from "
+            f"q.event_shape {fmt_shape(q.event_shape)}"
+        )
     try:
         batch = tuple(np.broadcast_shapes(p.batch_shape, q.batch_shape))
     except ValueError:
-        raise ValueError(f"estimate_kl: p.batch_shape {fmt_shape(p.batch_shape)} and q.batch_shape "
-                         f"{fmt_shape(q.batch_shape)} do not broadcast") from None
+        raise ValueError(
+            f"estimate_kl: p.batch_shape {fmt_shape(p.batch_shape)} and q.batch_shape "
+            f"{fmt_shape(q.batch_shape)} do not broadcast"
+        ) from None
     pe = p if p.batch_shape == batch else p.expand(batch)
     dtype = np.result_type(_float_dtype(p), _float_dtype(q))
 
@@ -488,8 +503,14 @@ def estimate_kl(p, q, n=100_000, rng=None):
         kb = _kl_bounds(pe, q.expand(batch) if q.batch_shape != batch else q)
     if kb is not None:
         lower, upper, approx = kb
-    return Estimate(_cast(mean, dtype, batch), _cast(se, dtype, batch), _cast(lower, dtype, batch),
-                    _cast(upper, dtype, batch), n, _cast(approx, dtype, batch))
+    return Estimate(
+        _cast(mean, dtype, batch),
+        _cast(se, dtype, batch),
+        _cast(lower, dtype, batch),
+        _cast(upper, dtype, batch),
+        n,
+        _cast(approx, dtype, batch),
+    )
 
 
 def _host(a):

@@ -19,6 +19,7 @@ to a temporary file in the same folder and renamed over the target
 (``os.replace``), so an interrupted save leaves the old file (or none) and never
 half a file.
 """
+
 from __future__ import annotations
 
 import base64
@@ -26,12 +27,17 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .distributions import Distribution
+
 __all__ = ["save", "load", "loads", "atomic_write", "FORMAT", "VERSION"]
 
-from .distributions._serial import FORMAT, VERSION  # noqa: E402 - the format's name and version
+from .distributions._serial import FORMAT, VERSION  # the format's name and version
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _HEADER = "header.json"
@@ -40,16 +46,26 @@ _MAX_HEADER = 1 << 26
 
 
 # -- atomic writes -----------------------------------------------------------------------
-def _umask():
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def atomic_write(path, write):
-    """Write ``path`` atomically: ``write(f)`` fills a temporary file (binary) in the same
-    folder, which is then flushed, synced and renamed over ``path``.  On any error the
-    temporary file is removed and ``path`` is untouched."""
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` atomically through a temporary file in the same folder.
+
+    ``write(f)`` fills the temporary file (binary), which is then flushed, synced and
+    renamed over ``path``.  On any error the temporary file is removed and ``path`` is
+    untouched.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    write : callable
+        Called once with the open binary file object.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
@@ -69,9 +85,9 @@ def atomic_write(path, write):
 
 
 # -- encoding ----------------------------------------------------------------------------
-def _encode(node, leaf):
+def _encode(node: dict[str, Any], leaf: Callable[[np.ndarray], object]) -> dict[str, Any]:
     """A copy of the dict ``node`` with its ndarray leaves replaced by ``leaf(array)``."""
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in node.items():
         if isinstance(v, dict):
             out[k] = _encode(v, leaf)
@@ -82,15 +98,15 @@ def _encode(node, leaf):
     return out
 
 
-def _le(a):
+def _le(a: np.ndarray) -> np.ndarray:
     """C-contiguous little-endian copy of ``a`` (same values)."""
     return np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
 
 
-def _write_npz(f, d):
-    names = []
+def _write_npz(f: IO[bytes], d: dict[str, Any]) -> None:
+    names: list[tuple[str, np.ndarray]] = []
 
-    def leaf(a):
+    def leaf(a: np.ndarray) -> dict[str, str]:
         name = f"a{len(names)}"
         names.append((name, a))
         return {"npz": name}
@@ -103,16 +119,19 @@ def _write_npz(f, d):
                 np.lib.format.write_array(m, _le(a), allow_pickle=False)
 
 
-def _write_json(f, d):
-    def leaf(a):
-        return {"dtype": a.dtype.name, "shape": list(a.shape),
-                "base64": base64.b64encode(_le(a).tobytes()).decode("ascii")}
+def _write_json(f: IO[bytes], d: dict[str, Any]) -> None:
+    def leaf(a: np.ndarray) -> dict[str, Any]:
+        return {
+            "dtype": a.dtype.name,
+            "shape": list(a.shape),
+            "base64": base64.b64encode(_le(a).tobytes()).decode("ascii"),
+        }
 
     f.write(json.dumps(_encode(d, leaf), indent=1, allow_nan=False).encode("utf-8"))
     f.write(b"\n")
 
 
-def save(dist, path, format=None) -> None:
+def save(dist: Distribution, path: str | os.PathLike[str], format: Literal["npz", "json"] | None = None) -> None:
     """Save a distribution to ``path`` (atomically).
 
     Parameters
@@ -142,8 +161,9 @@ def save(dist, path, format=None) -> None:
     >>> import numpy as np
     >>> import mixstat
     >>> from mixstat.distributions import Categorical, MixtureSameFamily, Normal
-    >>> d = MixtureSameFamily(Categorical(probs=np.float32([0.3, 0.7])),
-    ...                       Normal(np.float32([-2.0, 2.0]), np.float32([0.5, 1.0])))
+    >>> d = MixtureSameFamily(
+    ...     Categorical(probs=np.float32([0.3, 0.7])), Normal(np.float32([-2.0, 2.0]), np.float32([0.5, 1.0]))
+    ... )
     >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
     >>> mixstat.save(d, path)
     >>> e = mixstat.load(path)
@@ -164,7 +184,7 @@ def save(dist, path, format=None) -> None:
 
 
 # -- decoding ----------------------------------------------------------------------------
-def _sniff(path):
+def _sniff(path: str | os.PathLike[str]) -> Literal["npz", "json"]:
     """``"npz"`` or ``"json"`` from the file's first bytes; ValueError otherwise."""
     with open(path, "rb") as f:
         head = f.read(64)
@@ -173,12 +193,15 @@ def _sniff(path):
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"{"):
         return "json"
-    what = "a NumPy .npy array" if head.startswith(b"\x93NUMPY") else (
-        "empty" if not head else "neither a ZIP (.npz) archive nor a JSON document")
+    what = (
+        "a NumPy .npy array"
+        if head.startswith(b"\x93NUMPY")
+        else ("empty" if not head else "neither a ZIP (.npz) archive nor a JSON document")
+    )
     raise ValueError(f"{os.fspath(path)}: not a mixstat model file ({what})")
 
 
-def _from_header(header, where, arrays=None):
+def _from_header(header: object, where: str, arrays: Callable[[object, str], np.ndarray] | None = None) -> Distribution:
     from .distributions._serial import _from_dict
 
     if not isinstance(header, dict):
@@ -193,16 +216,35 @@ def _from_header(header, where, arrays=None):
         raise ValueError(f"{where}: {exc}") from None
 
 
-def _parse_json(text, where):
+def _parse_json(text: str, where: str) -> Any:
     try:
         return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ValueError(f"{where}: not valid JSON ({exc})") from None
 
 
-def loads(text, where="<model>"):
-    """A distribution from a JSON document (a saved ``json`` model or a hand-written one, whose
-    ``format`` and ``version`` may be left out); ValueError naming ``where`` and the field."""
+def loads(text: str, where: str = "<model>") -> Distribution:
+    """Load a distribution from a JSON document.
+
+    Parameters
+    ----------
+    text : str
+        A saved ``json`` model or a hand-written one, whose ``format`` and ``version``
+        may be left out.
+    where : str, default "<model>"
+        The name that error messages give the document (a file name).
+
+    Returns
+    -------
+    Distribution
+        On the CPU.
+
+    Raises
+    ------
+    ValueError
+        If the document is not valid JSON or not a valid model: the message names
+        ``where`` and the field.
+    """
     from .distributions import from_dict
 
     d = _parse_json(text, where)
@@ -214,12 +256,12 @@ def loads(text, where="<model>"):
         raise ValueError(f"{where}: {exc}") from None
 
 
-def _load_npz(path, where):
+def _load_npz(path: str | os.PathLike[str], where: str) -> Distribution:
     with open(path, "rb") as f:  # our handle: closed also where NumPy fails on a damaged archive
         return _read_npz(f, where)
 
 
-def _read_npz(f, where):
+def _read_npz(f: IO[bytes], where: str) -> Distribution:
     try:
         npz = np.load(f, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
@@ -227,14 +269,16 @@ def _read_npz(f, where):
     with npz:
         members = set(npz.files)
         if _HEADER not in members:
-            raise ValueError(f"{where}: no member {_HEADER!r}: not a mixstat model file "
-                             f"(members: {', '.join(sorted(members))[:200]})")
+            raise ValueError(
+                f"{where}: no member {_HEADER!r}: not a mixstat model file "
+                f"(members: {', '.join(sorted(members))[:200]})"
+            )
         size = npz.zip.getinfo(_HEADER).file_size
         if size > _MAX_HEADER:
             raise ValueError(f"{where}: member {_HEADER!r} is {size:,} bytes; a header is at most {_MAX_HEADER:,}")
         try:
             raw = npz[_HEADER]
-        except Exception as exc:  # noqa: BLE001 - a damaged member, whatever zipfile raises
+        except Exception as exc:  # a damaged member, whatever zipfile raises
             raise ValueError(f"{where}: member {_HEADER!r} cannot be read ({type(exc).__name__}: {exc})") from None
         if not isinstance(raw, bytes):
             raise ValueError(f"{where}: member {_HEADER!r} is not a JSON text")
@@ -243,17 +287,18 @@ def _read_npz(f, where):
         except UnicodeDecodeError as exc:
             raise ValueError(f"{where}: member {_HEADER!r} is not UTF-8 text ({exc})") from None
         header = _parse_json(text, where)
-        used = set()
+        used: set[str] = set()
 
-        def arrays(name, field):
+        def arrays(name: object, field: str) -> np.ndarray:
             if not isinstance(name, str) or name == _HEADER or name not in members:
                 raise ValueError(f"field {field!r}: array member {name!r} is not in the archive")
             used.add(name)
             try:
                 a = npz[name]
-            except Exception as exc:  # noqa: BLE001 - object arrays, damaged members
-                raise ValueError(f"field {field!r}: array member {name!r} cannot be read "
-                                 f"({type(exc).__name__}: {exc})") from None
+            except Exception as exc:  # object arrays, damaged members
+                raise ValueError(
+                    f"field {field!r}: array member {name!r} cannot be read ({type(exc).__name__}: {exc})"
+                ) from None
             if not isinstance(a, np.ndarray):
                 raise ValueError(f"field {field!r}: array member {name!r} is not a .npy array")
             return a
@@ -265,7 +310,7 @@ def _read_npz(f, where):
         return dist
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> Distribution:
     """Load a distribution saved by :func:`save` (either encoding) or a JSON model file.
 
     Parameters

@@ -5,6 +5,7 @@ It resolves shapes once (``value -> (S, B, D)`` views, parameters ->
 copying), allocates the output and calls one kernel.  Every check on the user's
 input has happened in the façade before anything here runs.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,23 @@ import numpy as np
 from . import _jit
 from ._rng import key_for
 
-__all__ = ["KernelSpec", "log_prob", "cdf", "log_cdf", "log_sf", "icdf", "terms", "posterior", "mode", "sample", "choose", "flat_value", "moments", "exp",
-           "backend"]
+__all__ = [
+    "KernelSpec",
+    "log_prob",
+    "cdf",
+    "log_cdf",
+    "log_sf",
+    "icdf",
+    "terms",
+    "posterior",
+    "mode",
+    "sample",
+    "choose",
+    "flat_value",
+    "moments",
+    "exp",
+    "backend",
+]
 
 
 class KernelSpec(NamedTuple):
@@ -49,7 +65,7 @@ def _out_shapes(vshape, batch_shape, event_shape):
     vb = tuple(vshape[: len(vshape) - ne])
     out_shape = tuple(np.broadcast_shapes(vb, tuple(batch_shape)))
     nb = len(batch_shape)
-    return out_shape, out_shape[len(out_shape) - nb:]
+    return out_shape, out_shape[len(out_shape) - nb :]
 
 
 def flat_value(value, batch_shape, event_shape):
@@ -111,7 +127,11 @@ class CPUBackend:
         """Parameter rows and weights for the kernel (broadcast views: nothing to cache)."""
         return make()
 
-    def empty(self, shape, dtype):
+    def empty(self, shape, dtype, out=None):
+        """A fresh output of ``shape``, or the caller's ``out`` (checked by the façade:
+        C-contiguous, same size and dtype) viewed with that shape: the kernel writes into it."""
+        if out is not None:
+            return np.asarray(out).reshape(shape)
         return np.empty(shape, dtype=dtype)
 
     def launch(self, op, family, dtype, dim, n, *args):
@@ -156,7 +176,9 @@ class CUDABackend:
     def tables(self, key, make):
         return self.placement.upload(key, make)
 
-    def empty(self, shape, dtype):
+    def empty(self, shape, dtype, out=None):
+        if out is not None:  # a device array checked by the façade
+            return self.kc.as_device(out).reshape(shape)
         return self.kc.empty(shape, dtype)
 
     def launch(self, op, family, dtype, dim, n, *args):
@@ -171,8 +193,9 @@ def backend(device):
     return _CPU if device is None else CUDABackend(device)
 
 
-def _evaluate(op, spec, value, batch_shape, event_shape, weights, neutral, device=None, width=None):
+def _evaluate(op, spec, value, batch_shape, event_shape, weights, neutral, device=None, width=None, out=None):
     be = backend(device)
+    user_out = out
     x, out_shape, eff = be.value(value, batch_shape, event_shape)
     dtype = spec.table.dtype
     N = _prod(out_shape)
@@ -184,13 +207,26 @@ def _evaluate(op, spec, value, batch_shape, event_shape, weights, neutral, devic
             out = np.zeros(shape, dtype=dtype)
         else:  # the terms are the log-weights
             out = np.ascontiguousarray(np.broadcast_to(w, (N // max(B, 1), B, width)).reshape(shape))
-        return _dev_result(be, out.reshape(out_shape + shape[1:]))
-    out = be.empty(shape, dtype)
+        return _into(be, user_out, _dev_result(be, out.reshape(out_shape + shape[1:])))
+    out = be.empty(shape, dtype, user_out)
     if N:
-        tab, w = be.tables((op, spec.family, id(spec.table), id(weights), eff),
-                           lambda: _tables(spec, eff, weights, neutral))
+        tab, w = be.tables(
+            (op, spec.family, id(spec.table), id(weights), eff), lambda: _tables(spec, eff, weights, neutral)
+        )
         be.launch(op, spec.family, dtype, x.shape[2], N, x, w, tab, out)
-    return out.reshape(out_shape + shape[1:])
+    return user_out if user_out is not None else out.reshape(out_shape + shape[1:])
+
+
+def _into(be, user_out, result):
+    """``result`` (a small array made outside a kernel) copied into the caller's ``out``
+    (returned), or ``result`` itself when there is none."""
+    if user_out is None:
+        return result
+    if be.name == "cpu":
+        np.copyto(user_out, result)
+    else:
+        be.kc.as_device(user_out).copy_to_device(result)
+    return user_out
 
 
 def _dev_result(be, host):
@@ -227,7 +263,7 @@ def exp(device, x):
     return out.reshape(tuple(x.shape))
 
 
-def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None, device=None):
+def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None, device=None, out=None):
     """``logsumexp_k(logw[b, k] + logpdf_k(x[s, b]))`` (or the plain log-density).
 
     ``device``: None for the CPU, or a :class:`mixstat._device.Placement` (CUDA).
@@ -240,66 +276,68 @@ def log_prob(spec: KernelSpec, value, batch_shape, event_shape, logw=None, devic
 
         if registry.family(spec.family).univariate:
             op = "log_prob1"
-    return _evaluate(op, spec, value, batch_shape, event_shape, logw, 0.0, device)
+    return _evaluate(op, spec, value, batch_shape, event_shape, logw, 0.0, device, out=out)
 
 
-def cdf(spec: KernelSpec, value, batch_shape, probs=None, device=None):
+def cdf(spec: KernelSpec, value, batch_shape, probs=None, device=None, out=None):
     """``sum_k w[b, k] F_k(x[s, b])`` for univariate families."""
-    return _evaluate("cdf", spec, value, batch_shape, (), probs, 1.0, device)
+    return _evaluate("cdf", spec, value, batch_shape, (), probs, 1.0, device, out=out)
 
 
-def log_cdf(spec: KernelSpec, value, batch_shape, logw=None, device=None):
+def log_cdf(spec: KernelSpec, value, batch_shape, logw=None, device=None, out=None):
     """``logsumexp_k(logw[b, k] + log F_k(x[s, b]))`` for univariate families (log space per
     component: finite in far tails)."""
-    return _evaluate("log_cdf", spec, value, batch_shape, (), logw, 0.0, device)
+    return _evaluate("log_cdf", spec, value, batch_shape, (), logw, 0.0, device, out=out)
 
 
-def icdf(spec: KernelSpec, value, batch_shape, probs=None, device=None):
+def icdf(spec: KernelSpec, value, batch_shape, probs=None, device=None, out=None):
     """``inf {x : sum_k w[b, k] F_k(x) >= q[s, b]}`` for univariate families, in float64
     (``spec`` a float64 table, ``value`` float64); NaN for ``q`` outside ``(0, 1)``."""
-    return _evaluate("icdf", spec, value, batch_shape, (), probs, 1.0, device)
+    return _evaluate("icdf", spec, value, batch_shape, (), probs, 1.0, device, out=out)
 
 
-def log_sf(spec: KernelSpec, value, batch_shape, logw=None, device=None):
+def log_sf(spec: KernelSpec, value, batch_shape, logw=None, device=None, out=None):
     """``logsumexp_k(logw[b, k] + log(1 - F_k(x[s, b])))`` for univariate families."""
-    return _evaluate("log_sf", spec, value, batch_shape, (), logw, 0.0, device)
+    return _evaluate("log_sf", spec, value, batch_shape, (), logw, 0.0, device, out=out)
 
 
 def terms(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None):
     """Per-component terms ``logw[b, k] + log p_k(x[s, b])``, shape ``(*sample, *batch, K)``."""
-    return _evaluate("terms", spec, value, batch_shape, event_shape, logw, 0.0, device,
-                     width=logw.shape[-1])
+    return _evaluate("terms", spec, value, batch_shape, event_shape, logw, 0.0, device, width=logw.shape[-1])
 
 
 def posterior(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None):
     """Normalised log-responsibilities ``t_k - logsumexp_j t_j``, ``t_k = logw[b, k] + log p_k(x[s, b])``,
     shape ``(*sample, *batch, K)`` (one kernel; NaN rows where the posterior is undefined)."""
-    return _evaluate("posterior", spec, value, batch_shape, event_shape, logw, 0.0, device,
-                     width=logw.shape[-1])
+    return _evaluate("posterior", spec, value, batch_shape, event_shape, logw, 0.0, device, width=logw.shape[-1])
 
 
-def mode(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None):
+def mode(spec: KernelSpec, value, batch_shape, event_shape, logw, device=None, out=None):
     """``argmax_k (logw[b, k] + log p_k(x[s, b]))`` as int64, shape ``(*sample, *batch)``; ties to
     the lowest index, ``-1`` where the posterior is undefined.  One kernel, no ``(N, K)`` array."""
     be = backend(device)
+    user_out = out
     x, out_shape, eff = be.value(value, batch_shape, event_shape)
     N = _prod(out_shape)
     if spec.dim == 0:  # an empty event: the terms are the log-weights (every row has a finite one)
         tab, w = _tables(spec, eff, logw, 0.0)
         B = max(_prod(eff), 1)
         best = np.argmax(w, axis=-1).astype(np.int64)
-        return _dev_result(be, np.ascontiguousarray(np.broadcast_to(best, (N // B, B))).reshape(out_shape))
-    out = be.empty((N,), np.int64)
+        return _into(
+            be, user_out, _dev_result(be, np.ascontiguousarray(np.broadcast_to(best, (N // B, B))).reshape(out_shape))
+        )
+    out = be.empty((N,), np.int64, user_out)
     if N:
-        tab, w = be.tables(("mode", spec.family, id(spec.table), id(logw), eff),
-                           lambda: _tables(spec, eff, logw, 0.0))
+        tab, w = be.tables(("mode", spec.family, id(spec.table), id(logw), eff), lambda: _tables(spec, eff, logw, 0.0))
         be.launch("mode", spec.family, spec.table.dtype, x.shape[2], N, x, w, tab, out)
-    return out.reshape(out_shape)
+    return user_out if user_out is not None else out.reshape(out_shape)
 
 
-def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=None,
-           return_index=False, device=None):
-    """Ancestral draws: component first (binary search on ``cumw``), then that component only."""
+def sample(
+    spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=None, return_index=False, device=None, out=None
+):
+    """Ancestral draws: component first (binary search on ``cumw``), then that component only
+    (into ``out``, the caller's checked array, when given)."""
     be = backend(device)
     dtype = spec.table.dtype
     N = _prod(sample_shape) * _prod(batch_shape)
@@ -308,27 +346,32 @@ def sample(spec: KernelSpec, sample_shape, batch_shape, event_shape, rng, cumw=N
     # discrete families: int64 draws on either device
     odt = np.int64 if spec.discrete else dtype
     if spec.dim == 0:  # an empty event: nothing to draw, the components are still chosen
-        out = _dev_result(be, np.empty(shape + tuple(event_shape),
-                                       dtype=np.int64 if spec.discrete else dtype))
+        out = (
+            out
+            if out is not None
+            else _dev_result(be, np.empty(shape + tuple(event_shape), dtype=np.int64 if spec.discrete else dtype))
+        )
         if not return_index:
             return out
         c = cumw if cumw is not None else np.ones(tuple(batch_shape) + (1,), dtype=dtype)
         return out, choose(c, sample_shape, batch_shape, None, key=(key0, key1), device=device)
-    out = be.empty((N, spec.dim), odt)
+    user_out = out
+    out = be.empty((N, spec.dim), odt, user_out)
     # the CPU kernel writes the component indices only when asked (an empty array)
     index = be.empty((N if (return_index or be.name == "cuda") else 0,), np.int64)
     if N:
-        tab, cw = be.tables(("sample", spec.family, id(spec.table), id(cumw), tuple(batch_shape)),
-                            lambda: _tables(spec, batch_shape, cumw, 1.0))
-        be.launch("sample", spec.family, dtype, spec.dim, N, cw, tab, key0, key1, np.int64(0),
-                  out, index)
-    out = out.reshape(shape + tuple(event_shape))
+        tab, cw = be.tables(
+            ("sample", spec.family, id(spec.table), id(cumw), tuple(batch_shape)),
+            lambda: _tables(spec, batch_shape, cumw, 1.0),
+        )
+        be.launch("sample", spec.family, dtype, spec.dim, N, cw, tab, key0, key1, np.int64(0), out, index)
+    out = user_out if user_out is not None else out.reshape(shape + tuple(event_shape))
     if return_index:
         return out, index.reshape(shape)
     return out
 
 
-def choose(cumw, sample_shape, batch_shape, rng, key=None, device=None):
+def choose(cumw, sample_shape, batch_shape, rng, key=None, device=None, out=None):
     """Category indices ``(*sample_shape, *batch_shape)`` from cumulative weights ``(*b, K)``.
 
     ``key`` (a Philox key from :func:`mixstat._rng.key_for`) replaces ``rng`` when given.
@@ -338,12 +381,11 @@ def choose(cumw, sample_shape, batch_shape, rng, key=None, device=None):
     N = _prod(sample_shape) * B
     K = cumw.shape[-1]
     key0, key1 = key_for(rng) if key is None else key
-    index = be.empty((N,), np.int64)
+    index = be.empty((N,), np.int64, out)
     if N:
-        (cw,) = be.tables(("choose", id(cumw), tuple(batch_shape)),
-                          lambda: (_weights(cumw, batch_shape, K),))
+        (cw,) = be.tables(("choose", id(cumw), tuple(batch_shape)), lambda: (_weights(cumw, batch_shape, K),))
         be.launch("choose", None, cw.dtype, 0, N, cw, key0, key1, np.int64(0), index)
-    return index.reshape(tuple(sample_shape) + tuple(batch_shape))
+    return out if out is not None else index.reshape(tuple(sample_shape) + tuple(batch_shape))
 
 
 #: parameters with at least this many entries are checked and packed by the
@@ -353,8 +395,11 @@ PREP_MIN = 1 << 16
 
 def _prep_ok(*arrays):
     a = arrays[0]
-    return (a.size >= PREP_MIN and a.dtype in (np.float32, np.float64)
-            and all(x.flags.c_contiguous and x.dtype == a.dtype and x.shape == a.shape for x in arrays))
+    return (
+        a.size >= PREP_MIN
+        and a.dtype in (np.float32, np.float64)
+        and all(x.flags.c_contiguous and x.dtype == a.dtype and x.shape == a.shape for x in arrays)
+    )
 
 
 def normalized_logits(param):
@@ -379,8 +424,113 @@ def normal_table(loc, scale):
     if not _prep_ok(loc, scale):
         return None
     out = np.empty((loc.size, 4), dtype=loc.dtype)
-    bad = _jit.call(_jit.get_kernel("normal_rows", None, loc.dtype),
-                    loc.reshape(-1, 1), scale.reshape(-1, 1), out)
+    bad = _jit.call(_jit.get_kernel("normal_rows", None, loc.dtype), loc.reshape(-1, 1), scale.reshape(-1, 1), out)
     if bad:
         return None
     return out.reshape(loc.shape + (4,))
+
+
+def sample_grad(spec: KernelSpec, value, cotangent, batch_shape, logw=None, n_params=1):
+    """Implicit reparameterisation sums of samples ``value`` (univariate, float64, shape
+    ``(*sample, *batch_shape)``) with ``cotangent`` (the same shape), one kernel:
+    ``(gth, gw)`` of shapes ``(*batch_shape, K, n_params)`` and ``(*batch_shape, K)``, float64
+    (see :func:`mixstat.kernels.cpu.make_sample_grad`).  A plain distribution (``logw`` None)
+    is a mixture of one component."""
+    x, _out_shape, eff = flat_value(value, batch_shape, ())
+    c, _, _ = flat_value(cotangent, batch_shape, ())
+    tab, w = _tables(spec, eff, logw, 0.0)
+    B = _prod(eff)
+    K = w.shape[1]
+    gth = np.zeros((B, K, n_params))
+    gw = np.zeros((B, K))
+    if x.size and B:
+        _jit.call(_jit.get_kernel("sample_grad", spec.family, "float64"), x, w, tab, c, gth, gw)
+    return gth.reshape(tuple(eff) + (K, n_params)), gw.reshape(tuple(eff) + (K,))
+
+
+def log_prob_grad(
+    spec: KernelSpec,
+    value,
+    batch_shape,
+    event_shape,
+    logw=None,
+    cotangent=None,
+    want_x=True,
+    want_w=False,
+    want_p=False,
+    zero_w=False,
+    nparams=0,
+    device=None,
+):
+    """Log-density and its derivatives in one kernel (``log_prob_grad``), in float64.
+
+    ``spec`` has a float64 table and ``value`` is float64.  ``cotangent``: None (ones) or an
+    array broadcastable to the output shape.  ``nparams``: the derivative floats per
+    component row (``Q``: ``D * len(GRAD_PARAMS)``, or MultivariateNormal's
+    ``D + D (D + 1) / 2``).  Returns ``(lp, gx, gw, gp, eff)``: the log-density
+    ``(*sample, *batch)``; ``cotangent * d lp / d value`` per point,
+    ``(*sample, *batch, *event)``; the cotangent-weighted sums of the responsibilities
+    (the derivative with respect to the normalised log-weights) ``(*eff, K)`` and of the
+    responsibilities times the parameter derivatives ``(*eff, K, Q)`` over the points of
+    each row of the effective batch ``eff``; an unwanted one is None.
+    """
+    be = backend(device)
+    x, out_shape, eff = be.value(value, batch_shape, event_shape)
+    N = _prod(out_shape)
+    B = _prod(eff)
+    D = x.shape[2] if x is not None else _prod(event_shape)
+    K = 1 if logw is None else logw.shape[-1]
+    f8 = np.float64
+    lp = be.empty((N,), f8)
+    gx = be.empty((N * D if want_x else 0,), f8)
+    host_zeros = np.zeros
+    gw = host_zeros((B if want_w else 0, K), f8)
+    gp = host_zeros((B if want_p else 0, K, nparams), f8)
+    if N and D:
+        if cotangent is None:
+            cot = np.broadcast_to(np.ones(1, f8), (N,))
+        else:
+            cot = np.broadcast_to(np.asarray(cotangent, dtype=f8), out_shape).reshape(N)
+        tab, w = be.tables(
+            ("log_prob_grad", spec.family, id(spec.table), id(logw), eff), lambda: _tables(spec, eff, logw, 0.0)
+        )
+        if be.name == "cpu":
+            be.launch(
+                "log_prob_grad", spec.family, "float64", D, N, x, w, tab, cot, np.int64(bool(zero_w)), lp, gx, gw, gp
+            )
+        else:
+            kc = be.kc
+            gwd, gpd = kc.to_device(gw), kc.to_device(gp)
+            kc.launch_grad(
+                spec.family,
+                N,
+                D + nparams,
+                x,
+                w,
+                tab,
+                kc.to_device(np.ascontiguousarray(cot)),
+                np.int64(bool(zero_w)),
+                lp,
+                gx,
+                gwd,
+                gpd,
+            )
+            gw, gp = kc.to_host(gwd), kc.to_host(gpd)
+            lp, gx = kc.to_host(lp), kc.to_host(gx)
+    elif N:  # an empty event: log p is the log-sum-exp of the log-weights (0), no value derivative
+        lp = np.zeros((N,), f8)
+        if want_w:
+            wts = np.exp(_weights(logw.astype(f8), eff, K)) if logw is not None else np.ones((B, 1))
+            c = (
+                np.ones(out_shape) if cotangent is None else np.broadcast_to(np.asarray(cotangent, dtype=f8), out_shape)
+            ).reshape(-1, B)
+            gw = wts * c.sum(0)[:, None]
+    if be.name != "cpu" and not isinstance(lp, np.ndarray):
+        lp, gx = be.kc.to_host(lp), be.kc.to_host(gx)
+    return (
+        lp.reshape(out_shape),
+        gx.reshape(out_shape + tuple(event_shape)) if want_x else None,
+        gw.reshape(tuple(eff) + (K,)) if want_w else None,
+        gp.reshape(tuple(eff) + (K, nparams)) if want_p else None,
+        tuple(eff),
+    )

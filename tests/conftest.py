@@ -26,6 +26,7 @@ total per file.  The wrapper also fails any single case that runs longer than
 ``CASE_TIME_LIMIT`` seconds (a hang that returns), and arms ``faulthandler`` to
 dump every thread's stack and exit if a case never returns.
 """
+
 from __future__ import annotations
 
 import faulthandler
@@ -45,8 +46,7 @@ CASE_HANG_EXIT = 300.0  # seconds: dump all stacks and exit the worker
 
 _common = dict(
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     print_blob=True,
 )
 settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, database=None, **_common)
@@ -121,4 +121,43 @@ def _mpmath_precision():
     import mpmath
 
     mpmath.mp.dps = 50
-    yield
+
+
+@pytest.fixture(scope="session")
+def dask_client(tmp_path_factory):
+    """A ``dask.distributed`` client of one ``LocalCluster`` (2 worker processes, 1 thread each)
+    for the whole session (tests/test_dask.py).
+
+    The workers share this session's on-disk kernel cache (``MIXSTAT_CACHE_DIR``) and run
+    1 numba thread each.  The dask tests form one ``xdist_group`` (``--dist loadgroup`` in the
+    pytest options), so one pytest worker starts the cluster; a file lock beside the
+    workers' temporary directories keeps two starts from overlapping if the tests are
+    spread over pytest workers all the same.
+    """
+    import fcntl
+
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is in the test extra")
+    cache = os.environ.get("MIXSTAT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mixstat"
+    )
+    env = {"MIXSTAT_CACHE_DIR": cache, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    lock_path = tmp_path_factory.getbasetemp().parent / "mixstat-dask-cluster.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            cluster = distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                env=env,
+                local_directory=str(tmp_path_factory.mktemp("dask")),
+            )
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

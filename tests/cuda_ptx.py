@@ -16,6 +16,7 @@ leak into the others.  So one process handles one cc, with
 
 Prints one JSON line: ``{"cc": [9, 0], "kernels": N, "seconds": t}``.
 """
+
 import json
 import os
 import sys
@@ -24,21 +25,22 @@ import time
 CC = tuple(int(c) for c in sys.argv[1].split("."))
 # ``--device-cc X.Y`` makes the stand-in device report another cc: the leak this
 # script guards against, reproduced so that a test can see the check fail
-DEVICE_CC = (tuple(int(c) for c in sys.argv[sys.argv.index("--device-cc") + 1].split("."))
-             if "--device-cc" in sys.argv else CC)
-os.environ["NUMBA_FORCE_CUDA_CC"] = "%d.%d" % DEVICE_CC
+DEVICE_CC = (
+    tuple(int(c) for c in sys.argv[sys.argv.index("--device-cc") + 1].split(".")) if "--device-cc" in sys.argv else CC
+)
+os.environ["NUMBA_FORCE_CUDA_CC"] = "{}.{}".format(*DEVICE_CC)
 os.environ.pop("NUMBA_ENABLE_CUDASIM", None)
 
-from numba import cuda, types  # noqa: E402
 import numba.cuda.compiler  # noqa: E402
 import numba.cuda.dispatcher  # noqa: E402
+from numba import cuda, types  # noqa: E402
 
 
 class _StandInDevice:
     """What numba-cuda asks of the current device while compiling device functions."""
 
     compute_capability = DEVICE_CC
-    name = "stand-in for sm_%d%d" % DEVICE_CC
+    name = "stand-in for sm_{}{}".format(*DEVICE_CC)
 
 
 numba.cuda.dispatcher.get_current_device = _StandInDevice
@@ -73,6 +75,22 @@ def signatures(op, family):
         elif reduction == "quantile":
             if ft is F64:  # float64 only (registry.op("icdf").dtypes)
                 sigs.append((A(F64, 3), A(F64, 2), A(F64, 3), C(F64, 1)))
+        elif reduction == "grad":
+            if ft is F64:  # float64 only (registry.op("log_prob_grad").dtypes); + the scratch
+                sigs.append(
+                    (
+                        A(F64, 3),
+                        A(F64, 2),
+                        A(F64, 3),
+                        A(F64, 1),
+                        I64,
+                        C(F64, 1),
+                        C(F64, 1),
+                        C(F64, 2),
+                        C(F64, 3),
+                        C(F64, 1),
+                    )
+                )
         elif reduction == "ancestral":
             outt = I64 if discrete else ft
             sigs.append((A(ft, 2), A(ft, 3), U64, U64, I64, C(outt, 2), C(I64, 1)))
@@ -94,7 +112,7 @@ def expected_count():
 
 def main():
     t0 = time.perf_counter()
-    target = ".target sm_%d%d" % CC
+    target = ".target sm_{}{}".format(*CC)
     n = 0
     for op, family in kc.OPS:
         for sig in signatures(op, family):
@@ -105,8 +123,17 @@ def main():
             if ".entry" not in ptx:
                 raise SystemExit(f"{op}/{family} {sig}: no kernel entry in the PTX")
             n += 1
-    print(json.dumps({"cc": list(CC), "kernels": n, "expected": expected_count(),
-                      "pairs": len(kc.OPS), "seconds": round(time.perf_counter() - t0, 2)}))
+    print(
+        json.dumps(
+            {
+                "cc": list(CC),
+                "kernels": n,
+                "expected": expected_count(),
+                "pairs": len(kc.OPS),
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

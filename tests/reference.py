@@ -24,6 +24,7 @@ unbounded).  A ``ScipyRef`` with ``discrete = True`` derives them from scipy:
 Conventions follow ``torch.distributions``: a Categorical has NaN mean and
 variance (its values are labels).
 """
+
 from __future__ import annotations
 
 import math
@@ -62,7 +63,7 @@ def _lead_flat(x, batch, event):
     ne = len(event)
     vb = x.shape[: x.ndim - ne]
     full = np.broadcast_shapes(vb, batch)
-    eff = full[len(full) - len(batch):]
+    eff = full[len(full) - len(batch) :]
     xb = np.broadcast_to(x, full + tuple(event))
     B = math.prod(eff)
     L = math.prod(full[: len(full) - len(batch)])
@@ -88,7 +89,7 @@ class _ParamRef:
         self.batch_shape = tuple(batch)
         self._names = list(arrs)
         for k, a in arrs.items():
-            core = a.shape[a.ndim - self._core[k]:]
+            core = a.shape[a.ndim - self._core[k] :]
             setattr(self, k, np.broadcast_to(a, self.batch_shape + core))
 
     def _rebuild(self, fn):
@@ -96,7 +97,7 @@ class _ParamRef:
 
     def expand(self, batch):
         batch = tuple(batch)
-        return self._rebuild(lambda a, c: np.broadcast_to(a, batch + a.shape[a.ndim - c:]))
+        return self._rebuild(lambda a, c: np.broadcast_to(a, batch + a.shape[a.ndim - c :]))
 
     def __getitem__(self, idx):
         idx = idx if isinstance(idx, tuple) else (idx,)
@@ -283,8 +284,7 @@ class MixtureRef:
 
     def expand(self, batch):
         batch = tuple(batch)
-        return MixtureRef(np.broadcast_to(self.weights, batch + (self.K,)),
-                          self.component.expand(batch + (self.K,)))
+        return MixtureRef(np.broadcast_to(self.weights, batch + (self.K,)), self.component.expand(batch + (self.K,)))
 
     def __getitem__(self, idx):
         idx = idx if isinstance(idx, tuple) else (idx,)

@@ -29,24 +29,25 @@ Each :class:`Example` has
 
 Parameters are fixed (drawn once from a seeded NumPy generator at import time).
 """
+
 from __future__ import annotations
 
 import math
-import zlib
 import os
 import sys
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from mixstat.distributions import (Categorical, Independent, MixtureSameFamily, MultivariateNormal,
-                                   Normal)
+from mixstat.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal
 
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import reference as R  # noqa: E402
+import reference as R
 
 F64 = np.dtype(np.float64)
 F32 = np.dtype(np.float32)
@@ -132,17 +133,28 @@ for batch, pshape_loc, pshape_scale, dt in [
     ((3, 1), (3, 1), (1,), F64),  # a size-1 batch dim
 ]:
     loc, scale = _cast(dt, _rng.uniform(-2, 2, pshape_loc), _rng.uniform(0.5, 2.0, pshape_scale))
-    _add(id=f"normal-{_bid(batch)}{_sfx(dt)}",
-         make=(lambda loc=loc, scale=scale: Normal(loc, scale)),
-         ref=R.NormalRef(loc=loc, scale=scale),
-         batch_shape=batch, event_shape=(), dtype=dt, sampler="ks", family="normal")
+    _add(
+        id=f"normal-{_bid(batch)}{_sfx(dt)}",
+        make=(lambda loc=loc, scale=scale: Normal(loc, scale)),
+        ref=R.NormalRef(loc=loc, scale=scale),
+        batch_shape=batch,
+        event_shape=(),
+        dtype=dt,
+        sampler="ks",
+        family="normal",
+    )
 
 # ---------------------------------------------------------------- Categorical
 _cat_cases = [
     # id, batch, kind, param (before cast), dtype
     ("probs", (), "probs", np.array([0.2, 0.5, 0.3]), F64),
-    ("probs-unnormalised-zero", (3,), "probs",
-     np.array([[1.0, 0.0, 2.0, 1.0], [0.5, 0.5, 0.5, 0.5], [0.0, 3.0, 1.0, 0.0]]), F64),
+    (
+        "probs-unnormalised-zero",
+        (3,),
+        "probs",
+        np.array([[1.0, 0.0, 2.0, 1.0], [0.5, 0.5, 0.5, 0.5], [0.0, 3.0, 1.0, 0.0]]),
+        F64,
+    ),
     ("logits-neginf", (2, 4), "logits", None, F64),
     ("logits", (3,), "logits", _rng.normal(size=(3, 5)), F32),
     ("probs", (2, 4), "probs", None, F32),
@@ -159,14 +171,22 @@ for name, batch, kind, param, dt in _cat_cases:
         param = _rng.uniform(0.1, 1.0, size=batch + (3,))
     (param,) = _cast(dt, param)
     if kind == "probs":
-        make = (lambda p=param: Categorical(probs=p))
+        make = lambda p=param: Categorical(probs=p)
         ref = R.CategoricalRef(probs=param)
     else:
-        make = (lambda p=param: Categorical(logits=p))
+        make = lambda p=param: Categorical(logits=p)
         ref = R.CategoricalRef(logits=param)
-    _add(id=f"cat-{name}-{_bid(batch)}{_sfx(dt)}", make=make, ref=ref,
-         batch_shape=batch, event_shape=(), dtype=dt, sampler="chi2", family="categorical",
-         tags=frozenset({"K1"}) if param.shape[-1] == 1 else frozenset())
+    _add(
+        id=f"cat-{name}-{_bid(batch)}{_sfx(dt)}",
+        make=make,
+        ref=ref,
+        batch_shape=batch,
+        event_shape=(),
+        dtype=dt,
+        sampler="chi2",
+        family="categorical",
+        tags=frozenset({"K1"}) if param.shape[-1] == 1 else frozenset(),
+    )
 
 # ---------------------------------------------------------------- MultivariateNormal
 _MVN_KW = {"cov": "covariance_matrix", "prec": "precision_matrix", "tril": "scale_tril"}
@@ -185,18 +205,30 @@ for kind, batch, loc_batch, mat_batch, D, dt in [
     mat = _tril(mat_batch, D) if kind == "tril" else _spd(mat_batch, D)
     loc, mat = _cast(dt, loc, mat)
     kw = _MVN_KW[kind]
-    _add(id=f"mvn-{kind}-D{D}-{_bid(batch)}{_sfx(dt)}",
-         make=(lambda loc=loc, mat=mat, kw=kw: MultivariateNormal(loc, **{kw: mat})),
-         ref=R.MVNRef(loc=loc, cov=R.mvn_cov_from(**{kw: mat})),
-         batch_shape=batch, event_shape=(D,), dtype=dt, sampler="ks-marginals", family="mvn")
+    _add(
+        id=f"mvn-{kind}-D{D}-{_bid(batch)}{_sfx(dt)}",
+        make=(lambda loc=loc, mat=mat, kw=kw: MultivariateNormal(loc, **{kw: mat})),
+        ref=R.MVNRef(loc=loc, cov=R.mvn_cov_from(**{kw: mat})),
+        batch_shape=batch,
+        event_shape=(D,),
+        dtype=dt,
+        sampler="ks-marginals",
+        family="mvn",
+    )
 
 # ---------------------------------------------------------------- Independent(Normal, 1)
 for batch, D, dt in [((), 3, F64), ((3,), 2, F64), ((2, 4), 3, F64), ((3,), 4, F32), ((3, 1), 2, F64)]:
     loc, scale = _cast(dt, _rng.uniform(-2, 2, batch + (D,)), _rng.uniform(0.5, 2.0, batch + (D,)))
-    _add(id=f"indep-D{D}-{_bid(batch)}{_sfx(dt)}",
-         make=(lambda loc=loc, scale=scale: Independent(Normal(loc, scale), 1)),
-         ref=R.DiagNormalRef(loc=loc, scale=scale),
-         batch_shape=batch, event_shape=(D,), dtype=dt, sampler="ks-marginals", family="independent")
+    _add(
+        id=f"indep-D{D}-{_bid(batch)}{_sfx(dt)}",
+        make=(lambda loc=loc, scale=scale: Independent(Normal(loc, scale), 1)),
+        ref=R.DiagNormalRef(loc=loc, scale=scale),
+        batch_shape=batch,
+        event_shape=(D,),
+        dtype=dt,
+        sampler="ks-marginals",
+        family="independent",
+    )
 
 
 # ---------------------------------------------------------------- MixtureSameFamily
@@ -215,20 +247,20 @@ def _add_mixture(name, batch, wbatch, cbatch, K, dt, comp_kind, D=None, zero=Non
     wref = R.CategoricalRef(logits=w).probs if logits else w
     cb = tuple(cbatch) + (K,)
     if logits:
-        mix = (lambda w=w: Categorical(logits=w))
+        mix = lambda w=w: Categorical(logits=w)
     else:
-        mix = (lambda w=w: Categorical(probs=w))
+        mix = lambda w=w: Categorical(probs=w)
     if comp_kind == "normal":
         # well-separated component means so that the components are distinguishable
         loc = _rng.uniform(-1, 1, cb) + 3.0 * np.arange(K)
         loc, scale = _cast(dt, loc, _rng.uniform(0.5, 1.5, cb))
-        comp = (lambda loc=loc, scale=scale: Normal(loc, scale))
+        comp = lambda loc=loc, scale=scale: Normal(loc, scale)
         cref = R.NormalRef(loc=loc, scale=scale)
         event, sampler = (), "ks"
     elif comp_kind == "indep":
         loc = _rng.uniform(-1, 1, cb + (D,)) + 3.0 * np.arange(K)[:, None]
         loc, scale = _cast(dt, loc, _rng.uniform(0.5, 1.5, cb + (D,)))
-        comp = (lambda loc=loc, scale=scale: Independent(Normal(loc, scale), 1))
+        comp = lambda loc=loc, scale=scale: Independent(Normal(loc, scale), 1)
         cref = R.DiagNormalRef(loc=loc, scale=scale)
         event, sampler = (D,), "ks-marginals"
     elif comp_kind in _MVN_KW:
@@ -236,35 +268,40 @@ def _add_mixture(name, batch, wbatch, cbatch, K, dt, comp_kind, D=None, zero=Non
         mat = _tril(cb, D) if comp_kind == "tril" else _spd(cb, D)
         loc, mat = _cast(dt, loc, mat)
         kw = _MVN_KW[comp_kind]
-        comp = (lambda loc=loc, mat=mat, kw=kw: MultivariateNormal(loc, **{kw: mat}))
+        comp = lambda loc=loc, mat=mat, kw=kw: MultivariateNormal(loc, **{kw: mat})
         cref = R.MVNRef(loc=loc, cov=R.mvn_cov_from(**{kw: mat}))
         event, sampler = (D,), "ks-marginals"
     elif comp_kind == "cat":
         p = _rng.uniform(0.1, 1.0, cb + (4,))
         p[..., 0, 3] = 0.0  # a zero-weight category in component 0
         (p,) = _cast(dt, p)
-        comp = (lambda p=p: Categorical(probs=p))
+        comp = lambda p=p: Categorical(probs=p)
         cref = R.CategoricalRef(probs=p)
         event, sampler = (), "chi2"
     else:
         raise KeyError(comp_kind)
-    _add(id=f"msf-{name}-{_bid(batch)}{_sfx(dt)}",
-         make=(lambda mix=mix, comp=comp: MixtureSameFamily(mix(), comp())),
-         ref=R.MixtureRef(wref, cref),
-         batch_shape=tuple(batch), event_shape=event, dtype=dt, sampler=sampler,
-         family=f"mixture-{comp_kind}", is_mixture=True,
-         tags=frozenset({"K1"}) if K == 1 else frozenset())
+    _add(
+        id=f"msf-{name}-{_bid(batch)}{_sfx(dt)}",
+        make=(lambda mix=mix, comp=comp: MixtureSameFamily(mix(), comp())),
+        ref=R.MixtureRef(wref, cref),
+        batch_shape=tuple(batch),
+        event_shape=event,
+        dtype=dt,
+        sampler=sampler,
+        family=f"mixture-{comp_kind}",
+        is_mixture=True,
+        tags=frozenset({"K1"}) if K == 1 else frozenset(),
+    )
 
 
 # Normal components
 _add_mixture("normal", (), (), (), 3, F64, "normal")
 _add_mixture("normal", (3,), (3,), (3,), 2, F64, "normal")
 _add_mixture("normal", (2, 4), (2, 4), (2, 4), 3, F64, "normal")
-_add_mixture("normal-shared", (3,), (3,), (), 4, F64, "normal")        # weights (3,K), comps (K,)
+_add_mixture("normal-shared", (3,), (3,), (), 4, F64, "normal")  # weights (3,K), comps (K,)
 _add_mixture("normal-sharedw", (2, 4), (), (2, 4), 3, F64, "normal")  # weights (K,), comps (2,4,K)
 _add_mixture("normal-K1", (3,), (3,), (3,), 1, F64, "normal")
-_add_mixture("normal-zero-logit", (2, 4), (2, 4), (4,), 3, F64, "normal",
-             zero=(1, 2, 1), logits=True)                               # one -inf logit
+_add_mixture("normal-zero-logit", (2, 4), (2, 4), (4,), 3, F64, "normal", zero=(1, 2, 1), logits=True)  # one -inf logit
 _add_mixture("normal", (2, 4), (2, 4), (2, 4), 3, F32, "normal")
 _add_mixture("normal-shared", (3,), (3,), (), 2, F32, "normal")
 # Independent(Normal) components
@@ -292,6 +329,7 @@ _add_mixture("normal", (3, 1), (3, 1), (1,), 2, F64, "normal")
 _add_mixture("indep-D2", (3, 1), (3, 1), (3, 1), 2, F32, "indep", D=2)
 _add_mixture("mvn-cov-D2", (3, 1), (3, 1), (3, 1), 2, F64, "cov", D=2)
 _add_mixture("cat", (3, 1), (1,), (3, 1), 2, F64, "cat")
+
 
 def add_family(name, cls, ref_cls, params, *, tags=frozenset(), K=3, D=3, f32=True):
     """Every standard example of a univariate family (the test touch point of a new family).
@@ -322,41 +360,81 @@ def add_family(name, cls, ref_cls, params, *, tags=frozenset(), K=3, D=3, f32=Tr
         return cast(p, dt)
 
     # alone
-    for batch, dt, pshapes in [((), F64, None), ((3,), F64, None), ((2, 4), F64, "last"), ((3,), F32, None),
-                               ((3, 1), F64, None)]:
+    for batch, dt, pshapes in [
+        ((), F64, None),
+        ((3,), F64, None),
+        ((2, 4), F64, "last"),
+        ((3,), F32, None),
+        ((3, 1), F64, None),
+    ]:
         p = params(rng, batch)
         if pshapes == "last" and len(p) > 1:  # the first parameter broadcast along the batch
             k0 = next(iter(p))
             p[k0] = p[k0][0]
         p = cast(p, dt)
-        _add(id=f"{name}-{_bid(batch)}{_sfx(dt)}", make=(lambda p=p: cls(**p)), ref=ref_cls(**p),
-             batch_shape=batch, event_shape=(), dtype=dt, sampler=sampler, family=name, tags=tags)
+        _add(
+            id=f"{name}-{_bid(batch)}{_sfx(dt)}",
+            make=(lambda p=p: cls(**p)),
+            ref=ref_cls(**p),
+            batch_shape=batch,
+            event_shape=(),
+            dtype=dt,
+            sampler=sampler,
+            family=name,
+            tags=tags,
+        )
     # Independent over D coordinates
     for batch, dt in [((), F64), ((2,), F64), ((3,), F32)]:
         p = std(batch + (D,), dt)
-        _add(id=f"indep-{name}-D{D}-{_bid(batch)}{_sfx(dt)}",
-             make=(lambda p=p: Independent(cls(**p), 1)), ref=R.DiagRef(ref_cls(**p)),
-             batch_shape=batch, event_shape=(D,), dtype=dt, sampler="ks-marginals" if not disc else "chi2-marginals",
-             family=f"independent-{name}", tags=tags | {"independent"})
+        _add(
+            id=f"indep-{name}-D{D}-{_bid(batch)}{_sfx(dt)}",
+            make=(lambda p=p: Independent(cls(**p), 1)),
+            ref=R.DiagRef(ref_cls(**p)),
+            batch_shape=batch,
+            event_shape=(D,),
+            dtype=dt,
+            sampler="ks-marginals" if not disc else "chi2-marginals",
+            family=f"independent-{name}",
+            tags=tags | {"independent"},
+        )
     # mixtures
-    cases = [((), (), (), K, F64, None), ((3,), (3,), (3,), K, F64, (1, 2)), ((2, 4), (), (2, 4), K, F64, None),
-             ((3,), (3,), (), K, F32, None), ((3,), (3,), (3,), 1, F64, None)]
+    cases = [
+        ((), (), (), K, F64, None),
+        ((3,), (3,), (3,), K, F64, (1, 2)),
+        ((2, 4), (), (2, 4), K, F64, None),
+        ((3,), (3,), (), K, F32, None),
+        ((3,), (3,), (3,), 1, F64, None),
+    ]
     for batch, wbatch, cbatch, k, dt, zero in cases:
         w = _mixture_weights(wbatch, k, dt, zero)
         p = std(tuple(cbatch) + (k,), dt)
-        _add(id=f"msf-{name}-K{k}-{_bid(batch)}{_sfx(dt)}",
-             make=(lambda w=w, p=p: MixtureSameFamily(Categorical(probs=w), cls(**p))),
-             ref=R.MixtureRef(w, ref_cls(**p)), batch_shape=tuple(batch), event_shape=(), dtype=dt,
-             sampler=sampler, family=f"mixture-{name}", is_mixture=True,
-             tags=tags | ({"K1"} if k == 1 else set()))
+        _add(
+            id=f"msf-{name}-K{k}-{_bid(batch)}{_sfx(dt)}",
+            make=(lambda w=w, p=p: MixtureSameFamily(Categorical(probs=w), cls(**p))),
+            ref=R.MixtureRef(w, ref_cls(**p)),
+            batch_shape=tuple(batch),
+            event_shape=(),
+            dtype=dt,
+            sampler=sampler,
+            family=f"mixture-{name}",
+            is_mixture=True,
+            tags=tags | ({"K1"} if k == 1 else set()),
+        )
     for batch, dt in [((), F64), ((2,), F32)]:
         w = _mixture_weights(batch, K, dt)
         p = std(tuple(batch) + (K, 2), dt)
-        _add(id=f"msf-indep-{name}-D2-{_bid(batch)}{_sfx(dt)}",
-             make=(lambda w=w, p=p: MixtureSameFamily(Categorical(probs=w), Independent(cls(**p), 1))),
-             ref=R.MixtureRef(w, R.DiagRef(ref_cls(**p))), batch_shape=tuple(batch), event_shape=(2,),
-             dtype=dt, sampler="ks-marginals" if not disc else "chi2-marginals",
-             family=f"mixture-independent-{name}", is_mixture=True, tags=tags | {"independent"})
+        _add(
+            id=f"msf-indep-{name}-D2-{_bid(batch)}{_sfx(dt)}",
+            make=(lambda w=w, p=p: MixtureSameFamily(Categorical(probs=w), Independent(cls(**p), 1))),
+            ref=R.MixtureRef(w, R.DiagRef(ref_cls(**p))),
+            batch_shape=tuple(batch),
+            event_shape=(2,),
+            dtype=dt,
+            sampler="ks-marginals" if not disc else "chi2-marginals",
+            family=f"mixture-independent-{name}",
+            is_mixture=True,
+            tags=tags | {"independent"},
+        )
 
 
 def _load_family_examples():
@@ -366,8 +444,7 @@ def _load_family_examples():
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples")
     for fn in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
         if fn.endswith(".py") and not fn.startswith("_"):
-            spec = importlib.util.spec_from_file_location(f"mixstat_examples_{fn[:-3]}",
-                                                          os.path.join(folder, fn))
+            spec = importlib.util.spec_from_file_location(f"mixstat_examples_{fn[:-3]}", os.path.join(folder, fn))
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
 

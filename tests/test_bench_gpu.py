@@ -10,6 +10,7 @@
 Sizes are tiny and the simulator checks subsets: each test stays within about
 a minute here (after the CPU kernels are in the cache).
 """
+
 import json
 import os
 import shutil
@@ -35,8 +36,9 @@ def _env():
 
 
 def _run(*args, script=SCRIPT):
-    return subprocess.run([sys.executable, script, *args], capture_output=True, text=True, env=_env(),
-                          timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, env=_env(), timeout=300, cwd=ROOT
+    )
 
 
 def _no_gpu_here():
@@ -123,8 +125,9 @@ def test_selfcheck_without_gpu_says_so():
     assert "no CUDA device is usable" in r.stdout and _device.cuda_status()[1] in r.stdout
 
 
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None,
-                    reason="needs bash and coreutils' timeout")
+@pytest.mark.skipif(
+    shutil.which("bash") is None or shutil.which("timeout") is None, reason="needs bash and coreutils' timeout"
+)
 def test_gpu_check_without_gpu(tmp_path):
     """No GPU here: the script finishes quickly, says so, records what it could and exits 2."""
     _no_gpu_here()
@@ -135,8 +138,9 @@ def test_gpu_check_without_gpu(tmp_path):
     out = tmp_path / "out"
     default_out_existed = os.path.exists(os.path.join(ROOT, "gpu_out"))
     env = dict(_env(), OUT=str(out), PYTHON=sys.executable)
-    r = subprocess.run(["bash", CHECK_SH], capture_output=True, text=True, env=env, timeout=120,
-                       cwd=str(tmp_path))  # the script moves to the repository root itself
+    r = subprocess.run(
+        ["bash", CHECK_SH], capture_output=True, text=True, env=env, timeout=120, cwd=str(tmp_path)
+    )  # the script moves to the repository root itself
     assert r.returncode == 2, r.stdout + r.stderr
     assert "no GPU available" in r.stdout
     reason = _device.cuda_status()[1]
@@ -148,8 +152,7 @@ def test_gpu_check_without_gpu(tmp_path):
     assert summary["exit_status"] == 2 and summary["gpu"] is False
     assert reason.strip() in summary["cuda_status"]
     steps = summary["steps"]
-    assert list(steps) == ["environment", "cuda", "warmup", "cuda_tests", "selfcheck", "gpu_float64",
-                           "gpu_float32"]
+    assert list(steps) == ["environment", "cuda", "warmup", "cuda_tests", "selfcheck", "gpu_float64", "gpu_float32"]
     assert steps["environment"]["status"] == "passed"
     assert steps["cuda"]["status"].startswith("no GPU")
     for name in ("warmup", "cuda_tests", "selfcheck", "gpu_float64", "gpu_float32"):

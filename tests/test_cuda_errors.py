@@ -5,6 +5,7 @@ CUDA cannot be used; the CPU path does not change.  The kernels themselves are
 tested under the simulator (``test_cuda_sim.py``) and compiled to PTX
 (``test_cuda_ptx.py``).
 """
+
 import importlib.util
 import os
 import subprocess
@@ -17,13 +18,15 @@ import mixstat
 from mixstat import _device
 from mixstat.distributions import Categorical, MixtureSameFamily, Normal
 
-pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1",
-                                reason="runs without the simulator (see test_cuda_sim.py)")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="runs without the simulator (see test_cuda_sim.py)"
+)
 
 
 def _mixture():
-    return MixtureSameFamily(Categorical(probs=mixstat.tensor([0.3, 0.7])),
-                             Normal(mixstat.tensor([-2.0, 2.0]), mixstat.tensor([0.5, 1.0])))
+    return MixtureSameFamily(
+        Categorical(probs=mixstat.tensor([0.3, 0.7])), Normal(mixstat.tensor([-2.0, 2.0]), mixstat.tensor([0.5, 1.0]))
+    )
 
 
 class FakeDeviceArray:
@@ -68,8 +71,7 @@ def test_device_array_parameter_without_gpu_says_why():
 def test_numba_cuda_missing_message(monkeypatch):
     """Without numba-cuda installed the message names the package and the extra to install."""
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "numba_cuda" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba_cuda" else real(name, *a))
     monkeypatch.setattr(_device, "_status", None)
     monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "0")
     with pytest.raises(RuntimeError) as info:
@@ -98,8 +100,10 @@ def test_is_device_array():
 
 
 def test_import_mixstat_imports_no_numba():
-    code = ("import sys, mixstat; from mixstat.distributions import Normal; d = Normal(0.0, 1.0); "
-            "assert d.device == 'cpu' and d.to('cpu') is d; "
-            "assert not [m for m in sys.modules if m.startswith('numba')], 'numba imported'")
+    code = (
+        "import sys, mixstat; from mixstat.distributions import Normal; d = Normal(0.0, 1.0); "
+        "assert d.device == 'cpu' and d.to('cpu') is d; "
+        "assert not [m for m in sys.modules if m.startswith('numba')], 'numba imported'"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

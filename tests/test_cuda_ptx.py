@@ -6,6 +6,7 @@ Needs numba-cuda with NVVM from pip wheels (the ``cuda`` extra, installed by
 ``make test``); ``MIXSTAT_REQUIRE_PTX=1`` (set by ``make test``) turns the skip
 for a missing numba-cuda into a failure.
 """
+
 import importlib.util
 import json
 import os
@@ -18,17 +19,17 @@ SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_ptx.py")
 
 if importlib.util.find_spec("numba_cuda") is None:
     if os.environ.get("MIXSTAT_REQUIRE_PTX") == "1":
-        raise ImportError("MIXSTAT_REQUIRE_PTX=1 but numba-cuda is not installed: "
-                          "pip install 'mixstat[cuda]'")
-    pytest.skip("numba-cuda (the cuda extra: pip install 'mixstat[cuda]') is not installed; "
-                "make test installs it", allow_module_level=True)
+        raise ImportError("MIXSTAT_REQUIRE_PTX=1 but numba-cuda is not installed: pip install 'mixstat[cuda]'")
+    pytest.skip(
+        "numba-cuda (the cuda extra: pip install 'mixstat[cuda]') is not installed; make test installs it",
+        allow_module_level=True,
+    )
 
 
 def _run(*args):
     env = dict(os.environ)
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.mark.parametrize("cc", ["8.0", "9.0"])
@@ -58,7 +59,10 @@ def test_every_kernel_compiles_to_ptx(cc):
     n_tails = sum(f.univariate and f.has(h) for f in registry.FAMILIES for h in ("logcdf1", "logsf1"))
     # icdf for the univariate families with a cdf (and a density, for the Newton steps)
     n_icdf = sum(f.univariate and f.has("cdf1") and f.has("logpdf1") for f in registry.FAMILIES)
-    assert report["pairs"] == n_all * n_fam + n_uni + n_icdf + n_tails + family_free
+    # log_prob_grad for the families with derivative hooks (grad1, or grad for vector events)
+    n_grad = sum(f.has("grad1") if f.univariate else f.has("grad") for f in registry.FAMILIES)
+    assert n_grad >= 14
+    assert report["pairs"] == n_all * n_fam + n_uni + n_icdf + n_tails + n_grad + family_free
 
 
 def test_target_check_catches_a_cc_leak():

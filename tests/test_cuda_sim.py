@@ -15,6 +15,7 @@ device, and in the simulator (slow: each GPU thread is Python) a subset chosen
 by a rule: for every distinct ``ex.family``, its first float64 example and its
 first float32 example, in registry order (see :func:`_simulator_subset`).
 """
+
 import math
 import os
 import sys
@@ -25,21 +26,21 @@ import pytest
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 ON_DEVICE = not SIMULATOR and os.environ.get("MIXSTAT_CUDA_DEVICE_TESTS") == "1"
 if not (SIMULATOR or ON_DEVICE):
-    pytest.skip("CUDA simulator tests run in their own process with NUMBA_ENABLE_CUDASIM=1 "
-                "(make test does this); on a real GPU set MIXSTAT_CUDA_DEVICE_TESTS=1",
-                allow_module_level=True)
+    pytest.skip(
+        "CUDA simulator tests run in their own process with NUMBA_ENABLE_CUDASIM=1 "
+        "(make test does this); on a real GPU set MIXSTAT_CUDA_DEVICE_TESTS=1",
+        allow_module_level=True,
+    )
 
 from mixstat import _device  # noqa: E402  (imports no numba)
 
 if ON_DEVICE and not _device.cuda_status()[0]:
-    pytest.fail("MIXSTAT_CUDA_DEVICE_TESTS=1 but no CUDA device is usable: " + _device.cuda_status()[1],
-                pytrace=False)
+    pytest.fail("MIXSTAT_CUDA_DEVICE_TESTS=1 but no CUDA device is usable: " + _device.cuda_status()[1], pytrace=False)
 
 from numba import cuda  # noqa: E402
 
 import mixstat  # noqa: E402
-from mixstat.distributions import (Categorical, Independent, MixtureSameFamily,  # noqa: E402
-                                   MultivariateNormal, Normal)
+from mixstat.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from registry import EXAMPLES  # noqa: E402
@@ -152,8 +153,10 @@ def test_icdf_matches_cpu():
     from mixstat.distributions import Gamma, Laplace, Poisson, Uniform
 
     cases = [
-        MixtureSameFamily(Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5]])),
-                          Normal(np.array([[-1.0, 2.0], [0.0, 5.0]]), np.array([[0.5, 1.0], [1.0, 2.0]]))),
+        MixtureSameFamily(
+            Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5]])),
+            Normal(np.array([[-1.0, 2.0], [0.0, 5.0]]), np.array([[0.5, 1.0], [1.0, 2.0]])),
+        ),
         MixtureSameFamily(Categorical(probs=np.array([0.4, 0.6])), Gamma(np.array([0.5, 4.0]), np.array([1.0, 2.0]))),
         MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Poisson(np.array([2.0, 40.0]))),
         MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Uniform(np.array([0.0, 2.0]), np.array([1.0, 3.0]))),
@@ -283,8 +286,10 @@ def test_host_values_broadcast_like_cpu():
 
 
 def test_device_values_broadcast_and_layouts():
-    d = MixtureSameFamily(Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5], [0.9, 0.1]])),
-                          Normal(np.array([-1.0, 1.0]), np.array([0.5, 2.0])))  # batch (3,)
+    d = MixtureSameFamily(
+        Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5], [0.9, 0.1]])),
+        Normal(np.array([-1.0, 1.0]), np.array([0.5, 2.0])),
+    )  # batch (3,)
     g = d.to("cuda")
     x = np.linspace(-2, 2, 12).reshape(4, 3)
     close(g.log_prob(cuda.to_device(x)), d.log_prob(x))
@@ -306,8 +311,10 @@ def test_device_values_broadcast_and_layouts():
 
 def test_value_dtypes():
     d64 = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7])), Normal(np.array([-2.0, 2.0]), np.ones(2)))
-    d32 = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7], np.float32)),
-                            Normal(np.array([-2.0, 2.0], np.float32), np.ones(2, np.float32)))
+    d32 = MixtureSameFamily(
+        Categorical(probs=np.array([0.3, 0.7], np.float32)),
+        Normal(np.array([-2.0, 2.0], np.float32), np.ones(2, np.float32)),
+    )
     x = np.linspace(-3, 3, 9)
     for d in (d64, d32):
         g = d.to("cuda")
@@ -392,9 +399,52 @@ def test_moments_kernel_batched_mvn():
     rng = np.random.default_rng(0)
     A = rng.normal(size=(2, 3, 2, 2))
     cov = A @ np.swapaxes(A, -1, -2) + np.eye(2)
-    d = MixtureSameFamily(Categorical(logits=rng.normal(size=(2, 3))),
-                          MultivariateNormal(rng.normal(size=(2, 3, 2)), covariance_matrix=cov))
+    d = MixtureSameFamily(
+        Categorical(logits=rng.normal(size=(2, 3))),
+        MultivariateNormal(rng.normal(size=(2, 3, 2)), covariance_matrix=cov),
+    )
     g = d.to("cuda")
     close(g.mean, d.mean)
     close(g.variance, d.variance)
     assert math.isclose(float(host(g.mean)[1, 0]), float(d.mean[1, 0]), rel_tol=1e-12)
+
+
+def test_log_prob_grad_against_cpu():
+    """The CUDA gradient loop (one thread per point, atomic row sums) against the CPU's: a
+    Normal mixture with a zero weight and per-row parameters (probs, so the zero weight's
+    ratio is summed too), a mixture of Independent Gamma vectors, a MultivariateNormal mixture."""
+    rng = np.random.default_rng(0)
+    probs = np.array([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]])
+    cases = [
+        (
+            MixtureSameFamily(Categorical(probs=probs), Normal(rng.normal(size=(2, 3)), rng.uniform(0.5, 2, (2, 3)))),
+            rng.normal(0, 3, (4, 2)),
+            ("value", "probs", "logits", "loc", "scale"),
+        ),
+        (
+            MixtureSameFamily(
+                Categorical(logits=np.array([0.1, -0.3])),
+                Independent(mixstat.distributions.Gamma(rng.uniform(1, 3, (2, 3)), rng.uniform(0.5, 2, (2, 3))), 1),
+            ),
+            rng.gamma(2.0, 1.0, (3, 3)),
+            ("value", "logits", "concentration", "rate"),
+        ),
+        (
+            MixtureSameFamily(
+                Categorical(logits=np.array([0.2, -0.1])),
+                MultivariateNormal(
+                    rng.normal(size=(2, 2)), scale_tril=np.array([[[1.0, 0], [0.3, 0.8]], [[0.7, 0], [-0.2, 1.1]]])
+                ),
+            ),
+            rng.normal(size=(3, 2)),
+            ("value", "loc", "scale_tril"),
+        ),
+    ]
+    for d, x, wrt in cases:
+        cot = rng.normal(size=d.log_prob(x).shape)
+        lp, g = d.log_prob_grad(x, wrt=wrt, cotangent=cot)
+        lpg, gg = d.to("cuda").log_prob_grad(x, wrt=wrt, cotangent=cot)
+        np.testing.assert_allclose(lpg, lp, **tol(np.float64))
+        for k in wrt:
+            assert gg[k].shape == g[k].shape and gg[k].dtype == g[k].dtype
+            np.testing.assert_allclose(gg[k], g[k], **tol(np.float64))

@@ -2,6 +2,7 @@
 
 References are SciPy / NumPy / closed forms; each test failed before its fix.
 """
+
 import subprocess
 import sys
 import warnings
@@ -11,8 +12,7 @@ import pytest
 from scipy import special, stats
 
 import mixstat
-from mixstat.distributions import (Categorical, Independent, MixtureSameFamily, MultivariateNormal,
-                                   Normal)
+from mixstat.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal
 
 
 def _ref_logpdf(x, loc, scale):
@@ -58,8 +58,10 @@ def test_3_mvn_subnormal_scale_tril():
     x = np.array([1e-310, -2e-310])
     want = _ref_logpdf(1e-310, 0, 1e-310) + _ref_logpdf(-2e-310, 0, 1e-310)
     np.testing.assert_allclose(d.log_prob(x), want, rtol=1e-13)
-    m = MixtureSameFamily(Categorical(probs=[0.5, 0.5]),
-                          MultivariateNormal(np.zeros((2, 2)), scale_tril=np.stack([1e-310 * np.eye(2), np.eye(2)])))
+    m = MixtureSameFamily(
+        Categorical(probs=[0.5, 0.5]),
+        MultivariateNormal(np.zeros((2, 2)), scale_tril=np.stack([1e-310 * np.eye(2), np.eye(2)])),
+    )
     np.testing.assert_allclose(m.log_prob(x), np.log(0.5) + want, rtol=1e-13)
 
 
@@ -68,8 +70,9 @@ def test_4_zero_weight_component_adds_nothing_to_moments():
         warnings.simplefilter("error")
         m = MixtureSameFamily(Categorical(probs=[1.0, 0.0]), Normal(np.array([0.0, 1e308]), np.array([1.0, 1e300])))
         assert m.mean == 0.0 and m.variance == 1.0 and m.stddev == 1.0
-        m = MixtureSameFamily(Categorical(logits=[0.0, -np.inf]),
-                              Independent(Normal(np.array([[0.0, 1.0], [1e308, -1e308]]), 1.0), 1))
+        m = MixtureSameFamily(
+            Categorical(logits=[0.0, -np.inf]), Independent(Normal(np.array([[0.0, 1.0], [1e308, -1e308]]), 1.0), 1)
+        )
         np.testing.assert_array_equal(m.mean, [0.0, 1.0])
         np.testing.assert_array_equal(m.variance, [1.0, 1.0])
 
@@ -134,9 +137,11 @@ def test_8_parameters_are_owned_copies():
 
 
 def test_9_categorical_logits_many_categories():
-    code = ("import numpy as np, resource\nfrom mixstat.distributions import Categorical\n"
-            "c = Categorical(logits=np.zeros(10**7))\nprint(float(c.log_prob(3)))\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = (
+        "import numpy as np, resource\nfrom mixstat.distributions import Categorical\n"
+        "c = Categorical(logits=np.zeros(10**7))\nprint(float(c.log_prob(3)))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     lp, rss_kb = r.stdout.split()
@@ -146,8 +151,9 @@ def test_9_categorical_logits_many_categories():
 
 def _kde(K, scale, rng, dtype=np.float64):
     loc = rng.normal(size=K)
-    return loc, MixtureSameFamily(Categorical(probs=np.ones(K, dtype)),
-                                  Normal(loc.astype(dtype), np.asarray(scale, dtype)))
+    return loc, MixtureSameFamily(
+        Categorical(probs=np.ones(K, dtype)), Normal(loc.astype(dtype), np.asarray(scale, dtype))
+    )
 
 
 @pytest.mark.parametrize("scale", [0.1, 1e-3])
@@ -165,8 +171,9 @@ def test_10_kde_cdf_matches_scipy(scale):
     mpmath.mp.dps = 30
     for i in np.flatnonzero(want < 1e-20):
         if np.isfinite(x[i]):
-            want[i] = float(sum(mpmath.ncdf((mpmath.mpf(x[i]) - mpmath.mpf(m)) / mpmath.mpf(scale))
-                                for m in loc) / loc.size)
+            want[i] = float(
+                sum(mpmath.ncdf((mpmath.mpf(x[i]) - mpmath.mpf(m)) / mpmath.mpf(scale)) for m in loc) / loc.size
+            )
     np.testing.assert_allclose(got, want, rtol=2e-13, atol=0)
     assert got[-2] == 0 and got[-1] == 1
 
@@ -180,14 +187,15 @@ def test_10_kde_cdf_same_bits_on_every_path():
         x = (rng.normal(size=2000) * 1.5).astype(dtype)
         together = kde.cdf(x)
         for i in range(0, x.size, 97):
-            alone = kde.cdf(x[i:i + 1])[0]
+            alone = kde.cdf(x[i : i + 1])[0]
             beside_nan = kde.cdf(np.array([x[i], np.nan], dtype))
             assert together[i] == alone == beside_nan[0], (dtype, i)
             assert np.isnan(beside_nan[1])
         # batched mixtures (B > 1) take the plain loop: the same values again
-        batched = MixtureSameFamily(Categorical(probs=np.ones((2, loc.size), dtype)),
-                                    Normal(np.broadcast_to(loc.astype(dtype), (2, loc.size)),
-                                           np.asarray(0.05, dtype)))
+        batched = MixtureSameFamily(
+            Categorical(probs=np.ones((2, loc.size), dtype)),
+            Normal(np.broadcast_to(loc.astype(dtype), (2, loc.size)), np.asarray(0.05, dtype)),
+        )
         np.testing.assert_array_equal(batched.cdf(x[:, None])[:, 0], together)
 
 
@@ -222,20 +230,24 @@ def test_10_kde_cdf_regions_same_bits(dtype):
     x = np.concatenate([rng.normal(size=20000) * 3.0, rng.uniform(-12, 12, 5000)]).astype(dtype)
     counts = _tile_regions(x, loc.astype(dtype).astype(np.float64), scale, cpu.TILE)
     assert min(counts) > 100, counts  # every region's path is taken
-    kde = MixtureSameFamily(Categorical(probs=np.ones(K, dtype)),
-                            Normal(loc.astype(dtype), np.asarray(scale, dtype)))
-    batched = MixtureSameFamily(Categorical(probs=np.ones((2, K), dtype)),
-                                Normal(np.broadcast_to(loc.astype(dtype), (2, K)), np.asarray(scale, dtype)))
+    kde = MixtureSameFamily(Categorical(probs=np.ones(K, dtype)), Normal(loc.astype(dtype), np.asarray(scale, dtype)))
+    batched = MixtureSameFamily(
+        Categorical(probs=np.ones((2, K), dtype)),
+        Normal(np.broadcast_to(loc.astype(dtype), (2, K)), np.asarray(scale, dtype)),
+    )
     together = kde.cdf(x)
     np.testing.assert_array_equal(batched.cdf(x[:, None])[:, 0], together)
     want = stats.norm.cdf((x.astype(np.float64)[:, None] - loc.astype(dtype).astype(np.float64)) / scale).mean(1)
     np.testing.assert_allclose(together, want, rtol=1e-13 if dtype == np.float64 else 2e-6, atol=0)
 
 
-@pytest.mark.parametrize("cls, params, x", [
-    (Normal, dict(loc=np.array([0.0, 2.0]), scale=np.array([1.0, 1e-310])), [[0.5], [2.0], [np.nan]]),
-    ("Gamma", dict(concentration=np.array([0.5, 3.0]), rate=np.array([2.0, 1.0])), [[0.0], [1.5], [-1.0]]),
-])
+@pytest.mark.parametrize(
+    "cls, params, x",
+    [
+        (Normal, dict(loc=np.array([0.0, 2.0]), scale=np.array([1.0, 1e-310])), [[0.5], [2.0], [np.nan]]),
+        ("Gamma", dict(concentration=np.array([0.5, 3.0]), rate=np.array([2.0, 1.0])), [[0.0], [1.5], [-1.0]]),
+    ],
+)
 def test_12_plain_distribution_takes_the_one_component_kernel(cls, params, x):
     """Item 12: a plain univariate distribution compiles the small one-component kernel
     (``log_prob1``), not the mixture's log-sum-exp kernel (each costs seconds to compile); it
@@ -247,7 +259,9 @@ def test_12_plain_distribution_takes_the_one_component_kernel(cls, params, x):
     x = np.asarray(x, dtype=np.float64)
     got = d.log_prob(x)
     assert any(k[0] == "log_prob1" and k[1] == d.family for k in _jit._kernels)
-    mix = MixtureSameFamily(Categorical(probs=np.ones(d.batch_shape + (1,))), cls(**{k: v[:, None] for k, v in params.items()}))
+    mix = MixtureSameFamily(
+        Categorical(probs=np.ones(d.batch_shape + (1,))), cls(**{k: v[:, None] for k, v in params.items()})
+    )
     np.testing.assert_allclose(mix.log_prob(x), got, rtol=1e-12, atol=0)
     if cls is Normal:
         with np.errstate(over="ignore"):  # SciPy's (x - loc) / scale overflows for the subnormal scale
@@ -277,7 +291,7 @@ def test_15_no_numpy_warnings_on_valid_input():
         warnings.simplefilter("error")
         c = Categorical(probs=np.float32([0.5, 0.5]))
         c.log_prob(np.float64(1e300))  # huge value for a float32 discrete support
-        Normal(0.0, 1e300).variance
+        _ = Normal(0.0, 1e300).variance
         MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal(np.zeros(2), 1e-310)).log_prob([0.0, 1.0])
 
 

@@ -1,4 +1,5 @@
 """Every public name has a numpydoc docstring, and the docstring examples run."""
+
 import doctest
 import inspect
 
@@ -49,8 +50,11 @@ def test_function_docstrings(fn):
 def _distribution_modules():
     import pkgutil
 
-    return [f"mixstat.distributions.{m.name}" for m in pkgutil.iter_modules(D.__path__)
-            if m.name not in ("constraints", "distribution") and not m.name.startswith("_")]
+    return [
+        f"mixstat.distributions.{m.name}"
+        for m in pkgutil.iter_modules(D.__path__)
+        if m.name not in ("constraints", "distribution") and not m.name.startswith("_")
+    ]
 
 
 MODULES = ["mixstat._array", "mixstat._rng"] + _distribution_modules()
@@ -82,12 +86,12 @@ def test_doc_page_python_blocks_run(page, tmp_path, monkeypatch):
     import re
 
     text = open(page).read()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     if "cuda" in os.path.basename(page) or os.path.basename(page) == "devices.md":
         from mixstat import _device
 
         if not _device.cuda_status()[0]:
-            blocks = [b for b in blocks if ".to(\"cuda\")" not in b and "cupy" not in b]
+            blocks = [b for b in blocks if '.to("cuda")' not in b and "cupy" not in b]
     monkeypatch.chdir(tmp_path)  # blocks that write files write them here
     ns = {"__name__": "__docs__"}
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -101,5 +105,5 @@ def test_doc_page_python_blocks_run(page, tmp_path, monkeypatch):
             continue
         try:
             exec(compile(block, f"{page}:block{i}", "exec"), ns)
-        except Exception as exc:  # noqa: BLE001 - report which block failed
+        except Exception as exc:  # report which block failed
             raise AssertionError(f"{page} block {i} failed: {type(exc).__name__}: {exc}\n{block}") from exc

@@ -31,6 +31,7 @@ an ulp of ``E`` is an absolute ``eps`` in ``G`` for any implementation.)  float3
 and outputs: within one float32 ulp of ``draw1`` (computed in float64 on the same float32
 rows, as the compiled ``draw1`` promotes them) rounded to float32.
 """
+
 import functools
 import math
 
@@ -49,7 +50,7 @@ _OPTS = {k: v for k, v in NJIT_OPTIONS.items() if k != "cache"}
 FAMS = {"exponential": exponential, "cauchy": cauchy, "gumbel": gumbel}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jit(name, fn):
     return njit(**_OPTS)(getattr(FAMS[name], fn))
 
@@ -92,17 +93,18 @@ def test_draw_tile_agrees_with_draw1_on_the_stream(name, dtype):
     B, K, D = 2, 4, 3
     tab, loc, scale = _params(name, rng, B, K, D, dtype)
     n, nl, row0 = 2000, 1993, 5  # a partial tile: scratch longer than the points drawn
-    g0 = 2 ** 32 - 700  # the point index crosses into the counter's high word
+    g0 = 2**32 - 700  # the point index crosses into the counter's high word
     key0, key1 = 0x9E3779B9, 12345
     bb = rng.integers(0, B, n)
     kk = rng.integers(0, K, n)
     out = np.full((row0 + nl + 4, D), np.nan, dtype=dtype)
     _jit(name, "draw_tile")(key0, key1, g0, nl, tab, bb, kk, out, row0, np.empty(n), np.empty(n))
-    assert np.isnan(out[:row0]).all() and np.isnan(out[row0 + nl:]).all()  # nothing else written
-    got = out[row0:row0 + nl].astype(np.float64)
+    assert np.isnan(out[:row0]).all() and np.isnan(out[row0 + nl :]).all()  # nothing else written
+    got = out[row0 : row0 + nl].astype(np.float64)
     t64 = tab.astype(np.float64)  # draw1 on the same (rounded) rows, in float64
-    want = np.array([[m.draw1(key0, key1, g0 + i, 4 * j, t64, bb[i], kk[i], j * m.P) for j in range(D)]
-                     for i in range(nl)])
+    want = np.array(
+        [[m.draw1(key0, key1, g0 + i, 4 * j, t64, bb[i], kk[i], j * m.P) for j in range(D)] for i in range(nl)]
+    )
     lp = loc[bb[:nl], kk[:nl]]  # (nl, D)
     sp = scale[bb[:nl], kk[:nl]]
     assert np.isfinite(want).all() and np.isfinite(got).all()
@@ -124,10 +126,10 @@ def _words(k):
 
 
 def _chosen_k():
-    top = 2 ** 52
+    top = 2**52
     ks = {0, 1, 2, top - 3, top - 2, top - 1}
     for m in range(53):
-        ks.update({2 ** m - 1, 2 ** m, top - 2 ** m} if m < 52 else {2 ** m - 1})
+        ks.update({2**m - 1, 2**m, top - 2**m} if m < 52 else {2**m - 1})
     for q in (0.25, 0.5, 0.75, math.sqrt(0.5), math.exp(-1.0)):  # branch points, G = 0
         c = int(q * top)
         ks.update(range(c - 2, c + 3))
@@ -137,7 +139,7 @@ def _chosen_k():
 KS = _chosen_k()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _std_all(name):
     f = _jit(name, "_std_tile")
     return np.array([f(*_words(k)) for k in KS])
@@ -147,7 +149,7 @@ def _draw1_on_words(name):
     """``draw1`` (loc 0, scale 1 / rate 1) run as Python with ``samplers.block_c`` giving the
     chosen words for point ``n``: the exact scalar path, on chosen uniforms."""
     m = FAMS[name]
-    tab = (m.pack(1.0, np.float64) if name == "exponential" else m.pack(0.0, 1.0, np.float64))
+    tab = m.pack(1.0, np.float64) if name == "exponential" else m.pack(0.0, 1.0, np.float64)
     tab = tab.reshape(1, 1, m.P)
 
     def fake_block_c(key0, key1, n, j, c):
@@ -185,17 +187,18 @@ def test_std_tile_agrees_with_draw1_at_the_extreme_uniforms(name):
     want = _draw1_on_words(name)
     exact = np.array([_exact(name, k) for k in KS])
     assert np.isfinite(got).all() and np.isfinite(want).all()
-    assert (np.abs(got - want) <= _std_bound(name, want)).all(), \
-        KS[int(np.argmax(np.abs(got - want) / _std_bound(name, want)))]
+    assert (np.abs(got - want) <= _std_bound(name, want)).all(), KS[
+        int(np.argmax(np.abs(got - want) / _std_bound(name, want)))
+    ]
     # both against the exact value (so the replacement of block_c really fed draw1)
     assert (np.abs(got - exact) <= _std_bound(name, exact)).all()
     assert (np.abs(want - exact) <= _std_bound(name, exact)).all()
     # the ends: U = 2**-53 and 1 - 2**-53
     lo, hi = got[0], got[-1]
     if name == "exponential":
-        assert lo == pytest.approx(53 * math.log(2.0), rel=4 * EPS) and hi == pytest.approx(2.0 ** -53, rel=4 * EPS)
+        assert lo == pytest.approx(53 * math.log(2.0), rel=4 * EPS) and hi == pytest.approx(2.0**-53, rel=4 * EPS)
     elif name == "cauchy":
-        assert lo == pytest.approx(-1.0 / (math.pi * 2.0 ** -53), rel=4 * EPS) and hi == -lo
+        assert lo == pytest.approx(-1.0 / (math.pi * 2.0**-53), rel=4 * EPS) and hi == -lo
     else:
         assert lo == pytest.approx(-math.log(53 * math.log(2.0)), rel=4 * EPS)
         assert hi == pytest.approx(53 * math.log(2.0), rel=4 * EPS)
@@ -207,8 +210,8 @@ def test_gumbel_neg_log_u_keeps_its_relative_accuracy_near_one():
     below the absolute bound of ``G``, so it is checked on its own."""
     f = _jit("gumbel", "_neg_log_u")
     got = np.array([f(*_words(k)) for k in KS])
-    u = (np.array(KS, dtype=np.float64) + 0.5) * 2.0 ** -52
+    u = (np.array(KS, dtype=np.float64) + 0.5) * 2.0**-52
     want = np.array([-math.log1p(-(1.0 - x)) if x > 0.5 else -math.log(x) for x in u])
-    assert want[-1] == pytest.approx(2.0 ** -53, rel=EPS)  # U = 1 - 2**-53: E = 1.1e-16
+    assert want[-1] == pytest.approx(2.0**-53, rel=EPS)  # U = 1 - 2**-53: E = 1.1e-16
     err = np.abs(got - want) / want
     assert (err <= 2 * EPS).all(), KS[int(np.argmax(err))]

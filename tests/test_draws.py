@@ -37,6 +37,7 @@ a ``numba.cuda.jit`` kernel under numba's CUDA simulator
 (``NUMBA_ENABLE_CUDASIM=1``) agree with njit to 1e-15 relative, and the kernel
 compiles to PTX with NVVM (no GPU needed).
 """
+
 import json
 import math
 import os
@@ -50,8 +51,7 @@ from numba import njit, prange
 from numba.extending import register_jitable
 from scipy import special, stats
 
-from mixstat.kernels import philox
-from mixstat.kernels import samplers as S
+from mixstat.kernels import philox, samplers as S
 
 N_DRAWS = 200_000
 K0, K1 = np.uint64(0x243F6A88), np.uint64(0x85A308D3)
@@ -62,24 +62,44 @@ T_DF = [0.5, 1.0, 3.0, 30.0]
 VM_KAPPA = [1e-8, 1e-3, 0.5, 1.0, 10.0, 700.0, 1e5, 1e6]
 SIMPLE = ["normal", "exponential", "cauchy", "laplace", "gumbel", "open_uniform"]
 
-N_KS = (sum(a >= 0.1 for a in GAMMA_A) + len(GAMMA_A) + len(BETA_AB) + len(T_DF)
-        + len(VM_KAPPA) + len(SIMPLE))
+N_KS = sum(a >= 0.1 for a in GAMMA_A) + len(GAMMA_A) + len(BETA_AB) + len(T_DF) + len(VM_KAPPA) + len(SIMPLE)
 FAMILY_ALPHA = 0.001
 ALPHA = FAMILY_ALPHA / N_KS
 
 # sampler codes for the dispatch below
-WHICH = dict(normal=0, exponential=1, gamma=2, log_gamma=3, beta=4, t=5, von_mises=6,
-             cauchy=7, laplace=8, gumbel=9, open_uniform=10)
-SCIPY = dict(normal=stats.norm, exponential=stats.expon, cauchy=stats.cauchy,
-             laplace=stats.laplace, gumbel=stats.gumbel_r, open_uniform=stats.uniform)
+WHICH = dict(
+    normal=0,
+    exponential=1,
+    gamma=2,
+    log_gamma=3,
+    beta=4,
+    t=5,
+    von_mises=6,
+    cauchy=7,
+    laplace=8,
+    gumbel=9,
+    open_uniform=10,
+)
+SCIPY = dict(
+    normal=stats.norm,
+    exponential=stats.expon,
+    cauchy=stats.cauchy,
+    laplace=stats.laplace,
+    gumbel=stats.gumbel_r,
+    open_uniform=stats.uniform,
+)
 
 _ks_count = [0]
 
 # each goodness-of-fit case draws on a counter word of its own (c = 4 i for the i-th case),
 # so that the samples of different cases are independent
-_GOF = ([("gamma", a) for a in GAMMA_A] + [("beta", ab) for ab in BETA_AB]
-        + [("t", df) for df in T_DF] + [("von_mises", k) for k in VM_KAPPA]
-        + [(name, None) for name in SIMPLE])
+_GOF = (
+    [("gamma", a) for a in GAMMA_A]
+    + [("beta", ab) for ab in BETA_AB]
+    + [("t", df) for df in T_DF]
+    + [("von_mises", k) for k in VM_KAPPA]
+    + [(name, None) for name in SIMPLE]
+)
 WORD = {case: 4 * i for i, case in enumerate(_GOF)}
 
 
@@ -146,6 +166,7 @@ def gamma_pit(a, lg):
 
 # -- goodness of fit ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("a", GAMMA_A)
 def test_gamma(a):
     g = draw("gamma", a, c=WORD["gamma", a])
@@ -200,12 +221,22 @@ def test_open_uniform_bounds():
 
 # -- stream layout --------------------------------------------------------------------
 
-CASES = ([("normal", 0.0, 0.0), ("exponential", 0.0, 0.0), ("cauchy", 0.0, 0.0),
-          ("laplace", 0.0, 0.0), ("gumbel", 0.0, 0.0), ("open_uniform", 0.0, 0.0),
-          ("open_uniform", 4.0, 0.0)]
-         + [("gamma", a, 0.0) for a in GAMMA_A] + [("log_gamma", a, 0.0) for a in GAMMA_A]
-         + [("beta", a, b) for a, b in BETA_AB] + [("t", df, 0.0) for df in T_DF]
-         + [("von_mises", k, 0.0) for k in VM_KAPPA])
+CASES = (
+    [
+        ("normal", 0.0, 0.0),
+        ("exponential", 0.0, 0.0),
+        ("cauchy", 0.0, 0.0),
+        ("laplace", 0.0, 0.0),
+        ("gumbel", 0.0, 0.0),
+        ("open_uniform", 0.0, 0.0),
+        ("open_uniform", 4.0, 0.0),
+    ]
+    + [("gamma", a, 0.0) for a in GAMMA_A]
+    + [("log_gamma", a, 0.0) for a in GAMMA_A]
+    + [("beta", a, b) for a, b in BETA_AB]
+    + [("t", df, 0.0) for df in T_DF]
+    + [("von_mises", k, 0.0) for k in VM_KAPPA]
+)
 CASE_IDS = [f"{w}-{p:g}-{q:g}" for w, p, q in CASES]
 
 
@@ -248,14 +279,18 @@ def test_counter_word_allocation():
     # (numpy's log may differ from libm's in the last bit)
     close = dict(rtol=4e-16, atol=0.0)
     np.testing.assert_allclose(draw("exponential", N=N, c=3), -np.log(u), **close)
-    np.testing.assert_allclose(draw("laplace", N=N, c=3),
-                               np.where(u < 0.5, np.log(2 * u), -np.log(2 * (1 - u))), **close)
+    np.testing.assert_allclose(
+        draw("laplace", N=N, c=3), np.where(u < 0.5, np.log(2 * u), -np.log(2 * (1 - u))), **close
+    )
     # Beta: log-gammas on words c and c + 1
     for a, b in BETA_AB:
         x = draw("log_gamma", a, N=N, c=5)
         y = draw("log_gamma", b, N=N, c=6)
-        want = np.where(x > y, 1 / (1 + np.exp(np.minimum(y - x, 0))),
-                        np.exp(np.minimum(x - y, 0)) / (1 + np.exp(np.minimum(x - y, 0))))
+        want = np.where(
+            x > y,
+            1 / (1 + np.exp(np.minimum(y - x, 0))),
+            np.exp(np.minimum(x - y, 0)) / (1 + np.exp(np.minimum(x - y, 0))),
+        )
         np.testing.assert_allclose(draw("beta", a, b, N=N, c=5), want, rtol=1e-14, atol=1e-300)
     # t: Gamma(df/2) on word c, the normal on word c + 1
     for df in T_DF:
@@ -274,10 +309,19 @@ def test_counter_word_allocation():
 
 
 def test_invalid_parameters_give_nan():
-    for name, p, q in [("gamma", 0.0, 0.0), ("gamma", -1.0, 0.0), ("gamma", np.nan, 0.0),
-                       ("log_gamma", 0.0, 0.0), ("beta", 0.0, 1.0), ("beta", 1.0, -2.0),
-                       ("beta", np.nan, 1.0), ("t", 0.0, 0.0), ("t", np.nan, 0.0),
-                       ("von_mises", -1.0, 0.0), ("von_mises", np.nan, 0.0)]:
+    for name, p, q in [
+        ("gamma", 0.0, 0.0),
+        ("gamma", -1.0, 0.0),
+        ("gamma", np.nan, 0.0),
+        ("log_gamma", 0.0, 0.0),
+        ("beta", 0.0, 1.0),
+        ("beta", 1.0, -2.0),
+        ("beta", np.nan, 1.0),
+        ("t", 0.0, 0.0),
+        ("t", np.nan, 0.0),
+        ("von_mises", -1.0, 0.0),
+        ("von_mises", np.nan, 0.0),
+    ]:
         assert np.all(np.isnan(draw(name, p, q, N=3))), (name, p, q)
     # kappa = 0 is the uniform angle, kappa = inf the point mass at 0
     x = draw("von_mises", 0.0, N=1000)
@@ -371,8 +415,9 @@ def _subprocess(script, *args, sim):
         env["NUMBA_ENABLE_CUDASIM"] = "1"
     else:
         env.pop("NUMBA_ENABLE_CUDASIM", None)
-    return subprocess.run([sys.executable, "-c", script, _TESTS_DIR, *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", script, _TESTS_DIR, *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cuda_simulator_matches_njit(tmp_path):
@@ -391,8 +436,12 @@ def test_cuda_simulator_matches_njit(tmp_path):
 def test_cuda_kernel_compiles_to_ptx():
     pytest.importorskip("numba_cuda")
     r = _subprocess(_PTX_SCRIPT, sim=False)
-    if (r.returncode != 0 and os.environ.get("MIXSTAT_REQUIRE_PTX") != "1"
-            and "nvvm" in r.stderr.lower() and "not found" in r.stderr.lower()):
+    if (
+        r.returncode != 0
+        and os.environ.get("MIXSTAT_REQUIRE_PTX") != "1"
+        and "nvvm" in r.stderr.lower()
+        and "not found" in r.stderr.lower()
+    ):
         pytest.skip("no NVVM: " + r.stderr.strip().splitlines()[-1])
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads(r.stdout.strip().splitlines()[-1])

@@ -1,6 +1,7 @@
 """The vectorisable erfc (mixstat/kernels/erfc.py): accuracy against mpmath,
 special values, SIMD code, and ``erfc_any``'s meaning on each device (CPU
 ``njit``, CUDA compiled to PTX, the CUDA simulator)."""
+
 import importlib.util
 import inspect
 import json
@@ -24,9 +25,9 @@ from mixstat.kernels import erfc as E
 mp.mp.dps = 50
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EPS = 2.0 ** -52
-TINY = 2.0 ** -1022  # below: erfc is subnormal (x > 26.54)
-STEP = 2.0 ** -1074  # one subnormal step
+EPS = 2.0**-52
+TINY = 2.0**-1022  # below: erfc is subnormal (x > 26.54)
+STEP = 2.0**-1074  # one subnormal step
 _JIT = dict(error_model="numpy", fastmath={"contract", "nsz", "arcp"})
 
 # measured maxima (tests below print them): relative error in units of 2**-52,
@@ -61,8 +62,7 @@ def _apply(loop, x):
 
 def _grid():
     rng = np.random.default_rng(7)
-    bounds = [0.25, E._X_MID, E._X_TAIL, E._X_RB, 1 / 0.35, 6.0, E._X_SCALE, 26.54, 27.2,
-              27.23, E._X_HUGE]
+    bounds = [0.25, E._X_MID, E._X_TAIL, E._X_RB, 1 / 0.35, 6.0, E._X_SCALE, 26.54, 27.2, 27.23, E._X_HUGE]
     near = []
     for b in bounds:
         for s in (1.0, -1.0):
@@ -71,12 +71,16 @@ def _grid():
             for k in range(-3, 4):  # b and its neighbours, a few ulp apart
                 near.append([v + k * math.ulp(v)])
     tiny = 2.0 ** -np.arange(20.0, 80.0)
-    x = np.concatenate([
-        np.linspace(-6.0, 27.3, 75001),
-        rng.uniform(-6.0, 27.3, 20000),
-        *near,
-        tiny, -tiny, [2.0 ** -28, np.nextafter(2.0 ** -28, 0), TINY, STEP, -STEP, 0.0, -0.0],
-    ])
+    x = np.concatenate(
+        [
+            np.linspace(-6.0, 27.3, 75001),
+            rng.uniform(-6.0, 27.3, 20000),
+            *near,
+            tiny,
+            -tiny,
+            [2.0**-28, np.nextafter(2.0**-28, 0), TINY, STEP, -STEP, 0.0, -0.0],
+        ]
+    )
     return x[(x >= -6.5) & (x <= 28.0)]
 
 
@@ -101,8 +105,7 @@ def test_accuracy_against_mpmath(errors):
     x, got, ulp_got, ulp_ref = errors
     print(f"\n{x.size} points; max error in ulp (2**-52 relative, |erfc| floored at 2**-1022)")
     print("    region                erfc_poly   math.erfc")
-    edges = [-6.5, -E._X_RB, -E._X_TAIL, -E._X_MID, 0.0, E._X_MID, E._X_TAIL, E._X_RB, 6.0,
-             E._X_SCALE, 26.54, 28.0]
+    edges = [-6.5, -E._X_RB, -E._X_TAIL, -E._X_MID, 0.0, E._X_MID, E._X_TAIL, E._X_RB, 6.0, E._X_SCALE, 26.54, 28.0]
     for lo, hi in zip(edges[:-1], edges[1:]):
         sel = (x >= lo) & (x < hi)
         print(f"    [{lo:8.4f}, {hi:8.4f})  {ulp_got[sel].max():9.2f}   {ulp_ref[sel].max():9.2f}")
@@ -129,15 +132,33 @@ def test_subnormal_results(errors):
 
 def test_tiny_arguments(errors):
     x, got, ulp_got, _ = errors
-    t = np.abs(x) < 2.0 ** -28
+    t = np.abs(x) < 2.0**-28
     assert t.sum() > 100
     assert ulp_got[t].max() <= 1.0
-    assert np.all(got[(np.abs(x) < 2.0 ** -54)] == 1.0)
+    assert np.all(got[(np.abs(x) < 2.0**-54)] == 1.0)
 
 
 def test_special_values():
-    x = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 28.0, 30.0, 1e300, -6.0, -6.5,
-                  -27.0, -30.0, -1e300, 5e-324, -5e-324])
+    x = np.array(
+        [
+            np.nan,
+            -np.nan,
+            np.inf,
+            -np.inf,
+            0.0,
+            -0.0,
+            28.0,
+            30.0,
+            1e300,
+            -6.0,
+            -6.5,
+            -27.0,
+            -30.0,
+            -1e300,
+            5e-324,
+            -5e-324,
+        ]
+    )
     for loop in (_poly_loop, _any_loop):
         got = _apply(loop, x)
         assert np.isnan(got[0]) and np.isnan(got[1])
@@ -193,8 +214,9 @@ def _tail_exponents(ax):
 
 def test_tail_exponents_are_negative_and_the_first_is_exact():
     """Both exponents are <= 0 and the first is exact (exp_neg2 adds the second after the exact reduction)."""
-    ax = np.concatenate([np.linspace(E._X_TAIL, E._X_HUGE, 200001),
-                         np.nextafter(E._X_RB, [0.0, 3.0]), [np.nextafter(E._X_HUGE, 0.0)]])
+    ax = np.concatenate(
+        [np.linspace(E._X_TAIL, E._X_HUGE, 200001), np.nextafter(E._X_RB, [0.0, 3.0]), [np.nextafter(E._X_HUGE, 0.0)]]
+    )
     z, e1, e2 = _tail_exponents(ax)
     assert e2.max() < -0.0098  # R/S < log(1/sqrt(pi)) + 0.5625 = -0.0099, (z-x)(z+x) <= 0
     assert e1.max() < 0
@@ -207,9 +229,9 @@ def test_tail_exponents_are_negative_and_the_first_is_exact():
     # exactness of -z*z - 0.5625 (and of the scaled one): z has 21 significant bits
     assert np.all((z.view(np.int64) & 0xFFFFFFFF) == 0)
     for i in range(0, ax.size, 997):
-        assert Fraction(e1[i]) == -Fraction(z[i]) ** 2 - Fraction(9, 16)
+        assert Fraction(e1[i]) == -(Fraction(z[i]) ** 2) - Fraction(9, 16)
     for zi, e in zip(z[big][::97], e1s[::97]):
-        assert Fraction(e) == -Fraction(zi) ** 2 - Fraction(9, 16) + Fraction(E._SCALE_HI)
+        assert Fraction(e) == -(Fraction(zi) ** 2) - Fraction(9, 16) + Fraction(E._SCALE_HI)
     assert Fraction(E._SCALE_HI) == 128 * Fraction(E._LN2_HI)
     assert abs(mp.mpf(E._SCALE_HI) + mp.mpf(E._SCALE_LO) - 128 * mp.log(2)) < 1e-23
 
@@ -217,7 +239,7 @@ def test_tail_exponents_are_negative_and_the_first_is_exact():
 def test_coefficients_match_their_fdlibm_bit_patterns():
     """Every constant typed in decimal agrees with the hex words beside it."""
     src = inspect.getsource(E)
-    rows = re.findall(r"^(_[A-Z0-9_]+) = (\S+)\s+# 0x([0-9A-F]{8}) ([0-9A-F]{8})", src, re.M)
+    rows = re.findall(r"^(_[A-Z0-9_]+) = (\S+)\s+# 0x([0-9A-F]{8}) ([0-9A-F]{8})", src, re.MULTILINE)
     assert len(rows) == 55  # erx, 10 pp/qq, 13 pa/qa, 16 ra/sa, 14 rb/sb, and 1/0.35's bound
     for name, dec, hi, lo in rows:
         bits = struct.unpack("<q", struct.pack("<d", float(dec)))[0] & 0xFFFFFFFFFFFFFFFF
@@ -235,7 +257,7 @@ def _vector_widths(ir):
 
 
 def test_loop_vectorises_and_is_faster_than_math_erfc():
-    n = 10 ** 7
+    n = 10**7
     x = np.linspace(-6.0, 27.0, n)
     out = np.zeros(n)
     for loop in (_poly_loop, _any_loop, _math_loop):
@@ -252,22 +274,25 @@ def test_loop_vectorises_and_is_faster_than_math_erfc():
     ir = _math_loop.inspect_llvm(_math_loop.signatures[0])
     assert re.search(r"@erfc\(", ir)
     times = {}
-    for name, loop in (("erfc_poly", _poly_loop), ("erfc_any", _any_loop),
-                       ("math.erfc", _math_loop)):
+    for name, loop in (("erfc_poly", _poly_loop), ("erfc_any", _any_loop), ("math.erfc", _math_loop)):
         best = math.inf
         for _ in range(3):
             t = time.perf_counter()
             loop(x, out)
             best = min(best, time.perf_counter() - t)
         times[name] = best
-    print("\n1e7 points: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in times.items())
-          + f"; speed-up {times['math.erfc'] / times['erfc_poly']:.1f}x")
+    print(
+        "\n1e7 points: "
+        + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in times.items())
+        + f"; speed-up {times['math.erfc'] / times['erfc_poly']:.1f}x"
+    )
 
 
 # -- erfc_any on CUDA -----------------------------------------------------------
 needs_numba_cuda = pytest.mark.skipif(
     importlib.util.find_spec("numba_cuda") is None and os.environ.get("MIXSTAT_REQUIRE_PTX") != "1",
-    reason="numba-cuda (the cuda extra) is not installed")
+    reason="numba-cuda (the cuda extra) is not installed",
+)
 
 _COMMON = r"""
 import json, math, re
@@ -293,7 +318,9 @@ def cpu_check(dtype):
             and not re.search(r"@erfc", ir))
 """
 
-_PTX_SCRIPT = _COMMON + r"""
+_PTX_SCRIPT = (
+    _COMMON
+    + r"""
 from numba import cuda, types
 import numba.cuda.compiler, numba.cuda.dispatcher
 
@@ -336,8 +363,11 @@ rep["control_fdlibm"] = RB6 in c and consts(c) != consts(b)
 rep["cpu_after"] = cpu_check(np.float32)  # first float32 compile on the CPU, after CUDA's
 print(json.dumps(rep))
 """
+)
 
-_SIM_SCRIPT = _COMMON + r"""
+_SIM_SCRIPT = (
+    _COMMON
+    + r"""
 from numba import cuda
 
 @cuda.jit
@@ -358,14 +388,14 @@ for name, dt in (("f64", np.float64), ("f32", np.float32)):
 rep["cpu"] = cpu_check(np.float64)
 print(json.dumps(rep))
 """
+)
 
 
 def _run(script, **env_set):
     env = dict(os.environ)
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     env.update(env_set)
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                       cwd=ROOT, timeout=300)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(r.stdout.strip().splitlines()[-1])
 

@@ -1,4 +1,5 @@
 """Every documented error: raised before any kernel runs, naming the argument and shapes."""
+
 import numpy as np
 import pytest
 
@@ -38,8 +39,11 @@ def test_component_last_dim_not_k():
 
 
 def test_batch_not_broadcastable():
-    with pytest.raises(ValueError, match=r"mixture_distribution.batch_shape \(3,\) does not broadcast "
-                                         r"with component_distribution.batch_shape\[:-1\] \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"mixture_distribution.batch_shape \(3,\) does not broadcast "
+        r"with component_distribution.batch_shape\[:-1\] \(4,\)",
+    ):
         MixtureSameFamily(Categorical(probs=np.ones((3, 2))), Normal(np.zeros((4, 2)), 1.0))
 
 
@@ -60,22 +64,28 @@ def test_categorical_exactly_one():
         Categorical(probs=[0.5, 0.5], logits=[0.0, 0.0])
 
 
-@pytest.mark.parametrize("probs, what", [
-    ([0.5, -0.1], "non-negative"),
-    ([0.5, np.nan], "non-negative and finite"),
-    ([0.5, np.inf], "finite"),
-    ([[0.0, 0.0], [1.0, 1.0]], "positive sum"),
-])
+@pytest.mark.parametrize(
+    "probs, what",
+    [
+        ([0.5, -0.1], "non-negative"),
+        ([0.5, np.nan], "non-negative and finite"),
+        ([0.5, np.inf], "finite"),
+        ([[0.0, 0.0], [1.0, 1.0]], "positive sum"),
+    ],
+)
 def test_categorical_bad_probs(probs, what):
     with pytest.raises(ValueError, match=f"probs of shape .* must be .*{what}"):
         Categorical(probs=probs)
 
 
-@pytest.mark.parametrize("logits, what", [
-    ([0.0, np.nan], "not NaN"),
-    ([0.0, np.inf], r"not \+inf"),
-    ([-np.inf, -np.inf], "finite in at least one entry of every row"),
-])
+@pytest.mark.parametrize(
+    "logits, what",
+    [
+        ([0.0, np.nan], "not NaN"),
+        ([0.0, np.inf], r"not \+inf"),
+        ([-np.inf, -np.inf], "finite in at least one entry of every row"),
+    ],
+)
 def test_categorical_bad_logits(logits, what):
     with pytest.raises(ValueError, match=f"logits of shape .* must be .*{what}"):
         Categorical(logits=logits)
@@ -114,10 +124,16 @@ def test_normal_shapes_do_not_broadcast():
         Normal(np.zeros(3), np.ones(2))
 
 
-@pytest.mark.parametrize("bad, exc", [
-    ("abc", TypeError), (["a", "b"], TypeError), ([1 + 2j], TypeError),
-    ([[1.0, 2.0], [3.0]], ValueError), ([None, 1.0], ValueError),
-])
+@pytest.mark.parametrize(
+    "bad, exc",
+    [
+        ("abc", TypeError),
+        (["a", "b"], TypeError),
+        ([1 + 2j], TypeError),
+        ([[1.0, 2.0], [3.0]], ValueError),
+        ([None, 1.0], ValueError),
+    ],
+)
 def test_normal_bad_types(bad, exc):
     with pytest.raises(exc, match="loc"):
         Normal(bad, 1.0)
@@ -132,7 +148,11 @@ def test_mvn_exactly_one_matrix():
 
 
 def test_mvn_size_mismatch():
-    with pytest.raises(ValueError, match=r"loc of shape \(3,\) \(D=3\) does not match covariance_matrix of shape \(2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"loc of shape \(3,\) \(D=3\) does not match covariance_matrix "
+        r"of shape \(2, 2\)",
+    ):
         MultivariateNormal(np.zeros(3), covariance_matrix=np.eye(2))
 
 
@@ -189,8 +209,9 @@ def test_independent_ndims():
 
 # --- values -----------------------------------------------------------------------------
 def test_value_wrong_event_size():
-    d = MixtureSameFamily(Categorical(probs=[0.5, 0.5]),
-                          MultivariateNormal(np.zeros((2, 3)), covariance_matrix=np.eye(3)))
+    d = MixtureSameFamily(
+        Categorical(probs=[0.5, 0.5]), MultivariateNormal(np.zeros((2, 3)), covariance_matrix=np.eye(3))
+    )
     with pytest.raises(ValueError, match=r"value of shape \(5, 2\) does not end with event_shape \(3,\)"):
         d.log_prob(np.zeros((5, 2)))
     with pytest.raises(ValueError, match=r"does not end with event_shape \(3,\)"):
@@ -205,10 +226,15 @@ def test_value_not_broadcastable():
         d.cdf(np.zeros((2, 4)))
 
 
-@pytest.mark.parametrize("value, exc", [
-    ([[0.0, 1.0], [2.0]], ValueError), ("1.0", TypeError), (np.array([1j]), TypeError),
-    (np.array(["a"]), TypeError),
-])
+@pytest.mark.parametrize(
+    "value, exc",
+    [
+        ([[0.0, 1.0], [2.0]], ValueError),
+        ("1.0", TypeError),
+        (np.array([1j]), TypeError),
+        (np.array(["a"]), TypeError),
+    ],
+)
 def test_value_malformed(value, exc):
     with pytest.raises(exc, match="value"):
         mix2().log_prob(value)
@@ -231,18 +257,32 @@ def test_validate_args_type():
 
 
 # --- sample shapes and rng ------------------------------------------------------------------
-@pytest.mark.parametrize("shape, exc", [
-    ((-1,), ValueError), (-3, ValueError), ((2.0,), TypeError), (2.5, TypeError),
-    ("3", TypeError), ((True,), TypeError), (None, TypeError),
-])
+@pytest.mark.parametrize(
+    "shape, exc",
+    [
+        ((-1,), ValueError),
+        (-3, ValueError),
+        ((2.0,), TypeError),
+        (2.5, TypeError),
+        ("3", TypeError),
+        ((True,), TypeError),
+        (None, TypeError),
+    ],
+)
 def test_bad_sample_shape(shape, exc):
     with pytest.raises(exc, match="sample_shape"):
         mix2().sample(shape)
 
 
-@pytest.mark.parametrize("rng, exc", [
-    (-1, ValueError), (1.5, TypeError), ("seed", TypeError), (np.random.RandomState(0), TypeError),
-])
+@pytest.mark.parametrize(
+    "rng, exc",
+    [
+        (-1, ValueError),
+        (1.5, TypeError),
+        ("seed", TypeError),
+        (np.random.RandomState(0), TypeError),
+    ],
+)
 def test_bad_rng(rng, exc):
     with pytest.raises(exc, match="rng"):
         mix2().sample((3,), rng=rng)

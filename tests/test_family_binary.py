@@ -32,6 +32,7 @@ parameters; float32; ``expand``; a latent class model (mixture of
 ``Independent(Bernoulli)``); a Binomial mixture's support; Binomial entropy
 for huge n.
 """
+
 import math
 
 import mpmath as mp
@@ -39,8 +40,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from mixstat.distributions import (Bernoulli, Binomial, Categorical, Geometric, Independent,
-                                   MixtureSameFamily)
+from mixstat.distributions import Bernoulli, Binomial, Categorical, Geometric, Independent, MixtureSameFamily
 
 mp.mp.dps = 50
 N_DRAWS = 200000
@@ -124,14 +124,26 @@ def _mp_binom_logpmf(n, p, x):
     return mp.log(mp.binomial(n, x)) + x * mp.log(p) + (n - x) * mp.log1p(-p)
 
 
-@pytest.mark.parametrize("n,p", [(64, 0.3), (65, 0.3), (64, 0.999), (1024, 0.3), (1e9, 0.3), (1e9, 1e-9), (1e15, 0.01),
-                                 (1e15, 0.99), (2000, 0.999), (60, 1e-5)])
+@pytest.mark.parametrize(
+    "n,p",
+    [
+        (64, 0.3),
+        (65, 0.3),
+        (64, 0.999),
+        (1024, 0.3),
+        (1e9, 0.3),
+        (1e9, 1e-9),
+        (1e15, 0.01),
+        (1e15, 0.99),
+        (2000, 0.999),
+        (60, 1e-5),
+    ],
+)
 def test_binomial_log_prob_against_mpmath(n, p):
     d = Binomial(n, probs=p)
     m = math.floor(n * p)
     sd = math.sqrt(n * p * (1 - p))
-    xs = sorted({0.0, float(n), float(m), *(float(min(max(m + math.floor(z * sd), 0), n))
-                                          for z in (-5, -3, 3, 30))})
+    xs = sorted({0.0, float(n), float(m), *(float(min(max(m + math.floor(z * sd), 0), n)) for z in (-5, -3, 3, 30))})
     got = d.log_prob(np.array(xs))
     want = np.array([float(_mp_binom_logpmf(n, p, x)) for x in xs])
     fin = np.isfinite(want)
@@ -159,13 +171,13 @@ def test_binomial_cdf_against_mpmath(n, p):
         else:
             assert abs(g - float(w)) <= 1e-15, (k, g, w)
     # non-integers: the cdf of the floor; beyond the support 0 and 1
-    np.testing.assert_array_equal(d.cdf(np.array([2.5, -0.5, n + 3.0, np.inf, -np.inf])),
-                                  [d.cdf(2.0), 0.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(
+        d.cdf(np.array([2.5, -0.5, n + 3.0, np.inf, -np.inf])), [d.cdf(2.0), 0.0, 1.0, 1.0, 0.0]
+    )
 
 
 def test_geometric_tails_against_mpmath():
-    for kw, p in [({"probs": 1e-12}, mp.mpf(1e-12)),
-                  ({"logits": -700.0}, 1 / (1 + mp.exp(700)))]:
+    for kw, p in [({"probs": 1e-12}, mp.mpf(1e-12)), ({"logits": -700.0}, 1 / (1 + mp.exp(700)))]:
         d = Geometric(**kw)
         xs = np.array([0.0, 1.0, 1e12, 5e13, 1e300])
         lq = mp.log1p(-p)
@@ -216,8 +228,9 @@ def test_point_masses():
     np.testing.assert_array_equal(b.logits, [ninf, np.inf])
 
     n = Binomial(np.array([7.0, 7.0, 0.0]), probs=np.array([0.0, 1.0, 0.4]))
-    np.testing.assert_array_equal(n.log_prob(np.array([[0.0], [7.0], [3.0]])),
-                                  [[0.0, ninf, 0.0], [ninf, 0.0, ninf], [ninf, ninf, ninf]])
+    np.testing.assert_array_equal(
+        n.log_prob(np.array([[0.0], [7.0], [3.0]])), [[0.0, ninf, 0.0], [ninf, 0.0, ninf], [ninf, ninf, ninf]]
+    )
     np.testing.assert_array_equal(n.cdf(np.array([[0.0], [6.0]])), [[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]])
     np.testing.assert_array_equal(n.sample((50,), rng=2), np.tile([0, 7, 0], (50, 1)))
     np.testing.assert_array_equal(n.entropy(), [0.0, 0.0, 0.0])
@@ -237,12 +250,24 @@ def test_geometric_tiny_p_draws_fit_int64():
     assert x.max() == np.iinfo(np.int64).max - 1023  # clamped at the largest float below 2**63
 
 
-@pytest.mark.parametrize("make", [lambda: Bernoulli(probs=0.3), lambda: Binomial(10, probs=0.3),
-                                  lambda: Geometric(probs=0.3)], ids=["bernoulli", "binomial", "geometric"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: Bernoulli(probs=0.3), lambda: Binomial(10, probs=0.3), lambda: Geometric(probs=0.3)],
+    ids=["bernoulli", "binomial", "geometric"],
+)
 def test_values_outside_the_support(make):
     d = make()
-    bad = np.array([0.5, -1.0, 11.0 if isinstance(d, Binomial) else 2.5, np.inf, -np.inf, 3.0000001,
-                    -1e300 if isinstance(d, Geometric) else 1e300])
+    bad = np.array(
+        [
+            0.5,
+            -1.0,
+            11.0 if isinstance(d, Binomial) else 2.5,
+            np.inf,
+            -np.inf,
+            3.0000001,
+            -1e300 if isinstance(d, Geometric) else 1e300,
+        ]
+    )
     lp = d.log_prob(bad)
     assert lp.dtype == np.float64
     np.testing.assert_array_equal(lp, -np.inf)
@@ -293,8 +318,11 @@ def test_shape_mismatch_and_exactly_one():
 
 
 # ------------------------------------------------------------------ parameters
-@pytest.mark.parametrize("cls,extra", [(Bernoulli, {}), (Binomial, {"total_count": np.array([3.0, 40.0, 1e9])}),
-                                       (Geometric, {})], ids=["bernoulli", "binomial", "geometric"])
+@pytest.mark.parametrize(
+    "cls,extra",
+    [(Bernoulli, {}), (Binomial, {"total_count": np.array([3.0, 40.0, 1e9])}), (Geometric, {})],
+    ids=["bernoulli", "binomial", "geometric"],
+)
 def test_probs_logits_equivalence(cls, extra):
     p = np.array([0.05, 0.5, 0.9])
     a = cls(probs=p, **extra)
@@ -334,10 +362,10 @@ def test_float32_in_float32_out():
 def test_float32_huge_counts_are_exact_integers():
     """A float32 Binomial with n = 2**30 (exact in float32): the draws are int64 and not rounded
     to float32 (whose spacing is 128 there)."""
-    x = Binomial(np.float32(2.0 ** 30), probs=np.float32(0.5)).sample((2000,), rng=11)
+    x = Binomial(np.float32(2.0**30), probs=np.float32(0.5)).sample((2000,), rng=11)
     assert x.dtype == np.int64
     assert np.any(x % 128 != 0)
-    assert abs(x.mean() - 2.0 ** 29) < 6 * 2.0 ** 14 / math.sqrt(2000)
+    assert abs(x.mean() - 2.0**29) < 6 * 2.0**14 / math.sqrt(2000)
 
 
 def test_expand_keeps_class_and_laziness():
@@ -393,8 +421,9 @@ def test_latent_class_model():
 
 
 def test_binomial_mixture_support():
-    m = MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Binomial(np.array([3.0, 10.0]), probs=[0.5, 0.2]),
-                          validate_args=True)
+    m = MixtureSameFamily(
+        Categorical(probs=[0.5, 0.5]), Binomial(np.array([3.0, 10.0]), probs=[0.5, 0.2]), validate_args=True
+    )
     assert m.support.check(np.array(7.0)) and not m.support.check(np.array(11.0))
     want = np.logaddexp(np.log(0.5) + stats.binom.logpmf(7, 3, 0.5), np.log(0.5) + stats.binom.logpmf(7, 10, 0.2))
     np.testing.assert_allclose(m.log_prob(7.0), want, rtol=1e-13)

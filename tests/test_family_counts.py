@@ -29,6 +29,7 @@ Values
 * Mixtures with K = 16 against scipy (both CPU tile paths); float32 in, float32 out;
   no NumPy warnings on valid input.
 """
+
 import math
 import warnings
 
@@ -74,7 +75,7 @@ def test_poisson_sampler_chi_square(rate):
     if rate > 1e6:  # scipy's poisson.ppf fails at 1e12: integer cuts near the normal quantiles,
         # each cell's probability from the regularised incomplete gamma (agrees with mpmath there)
         cuts = np.floor(rate + math.sqrt(rate) * stats.norm.ppf(np.linspace(0, 1, 61)[1:-1]))
-        cdf = (lambda k: special.gammaincc(k + 1.0, rate))
+        cdf = lambda k: special.gammaincc(k + 1.0, rate)
     _chi_square(x, stats.poisson(rate), f"Poisson({rate})", cuts, cdf)
 
 
@@ -127,9 +128,14 @@ def _nb_logpmf_mp(x, n, p):
     return float(mp.loggamma(x + n) - mp.loggamma(n) - mp.loggamma(x + 1) + x * mp.log(p) + n * mp.log1p(-p))
 
 
-POISSON_TAIL = [(1e-3, [0, 1, 5, 50]), (1.0, [0, 1, 30, 170]), (9.9, [0, 9, 60, 300]),
-                (1e3, [0, 800, 1000, 1300, 5000]), (1e7, [9_990_000, 10_000_000, 10_020_000]),
-                (1e12, [1e12 - 1e7, 1e12])]
+POISSON_TAIL = [
+    (1e-3, [0, 1, 5, 50]),
+    (1.0, [0, 1, 30, 170]),
+    (9.9, [0, 9, 60, 300]),
+    (1e3, [0, 800, 1000, 1300, 5000]),
+    (1e7, [9_990_000, 10_000_000, 10_020_000]),
+    (1e12, [1e12 - 1e7, 1e12]),
+]
 
 
 @pytest.mark.parametrize("rate,xs", POISSON_TAIL)
@@ -142,8 +148,10 @@ def test_poisson_log_prob_against_mpmath(rate, xs):
         assert abs(g - want) <= 1e-13 * max(1.0, abs(want)) + 4 * 2.2e-16 * scale, (xi, g, want)
 
 
-@pytest.mark.parametrize("rate,xs", [(1.0, [0, 3, 10, 40]), (50.0, [0, 10, 30, 49]), (1e4, [9000, 9500, 9999]),
-                                     (1e7, [9_990_000, 9_999_000])])
+@pytest.mark.parametrize(
+    "rate,xs",
+    [(1.0, [0, 3, 10, 40]), (50.0, [0, 10, 30, 49]), (1e4, [9000, 9500, 9999]), (1e7, [9_990_000, 9_999_000])],
+)
 def test_poisson_cdf_against_mpmath(rate, xs):
     got = Poisson(rate).cdf(np.array(xs, np.float64))
     for xi, g in zip(xs, got):
@@ -154,8 +162,10 @@ def test_poisson_cdf_against_mpmath(rate, xs):
             assert abs(g - want) <= 1e-14, (xi, g, want)
 
 
-@pytest.mark.parametrize("n,p,xs", [(0.5, 0.3, [0, 1, 50, 500]), (3.0, 0.9, [0, 5, 27, 400]),
-                                    (1e3, 0.5, [500, 1000, 1500]), (2.0, 1e-10, [0, 1, 20])])
+@pytest.mark.parametrize(
+    "n,p,xs",
+    [(0.5, 0.3, [0, 1, 50, 500]), (3.0, 0.9, [0, 5, 27, 400]), (1e3, 0.5, [500, 1000, 1500]), (2.0, 1e-10, [0, 1, 20])],
+)
 def test_negative_binomial_against_mpmath(n, p, xs):
     d = NegativeBinomial(n, probs=p)
     x = np.array(xs, np.float64)
@@ -183,8 +193,11 @@ def test_logits_and_probs_agree():
 
 
 # ------------------------------------------------------------------ values off the support
-@pytest.mark.parametrize("make", [lambda: Poisson([0.5, 20.0]), lambda: NegativeBinomial([0.5, 3.0], probs=0.4)],
-                         ids=["poisson", "negative_binomial"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: Poisson([0.5, 20.0]), lambda: NegativeBinomial([0.5, 3.0], probs=0.4)],
+    ids=["poisson", "negative_binomial"],
+)
 def test_values_off_the_support(make):
     d = make()
     v = np.array([[0.5], [-1.0], [-0.5], [2.25], [np.inf], [-np.inf], [np.nan], [1e300], [1.7e308]])
@@ -211,21 +224,34 @@ def _args(d):
 
 
 # ------------------------------------------------------------------ bad parameters
-@pytest.mark.parametrize("kw,name", [
-    (dict(rate=[1.0, -1.0]), "rate"), (dict(rate=[np.nan]), "rate"), (dict(rate=np.inf), "rate"),
-])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        (dict(rate=[1.0, -1.0]), "rate"),
+        (dict(rate=[np.nan]), "rate"),
+        (dict(rate=np.inf), "rate"),
+    ],
+)
 def test_poisson_bad_parameters(kw, name):
     with pytest.raises(ValueError, match=rf"parameter {name} of shape"):
         Poisson(**kw)
 
 
-@pytest.mark.parametrize("kw,name", [
-    (dict(total_count=0.0, probs=0.5), "total_count"), (dict(total_count=[-1.0, 2.0], probs=0.5), "total_count"),
-    (dict(total_count=np.nan, probs=0.5), "total_count"), (dict(total_count=np.inf, probs=0.5), "total_count"),
-    (dict(total_count=2.0, probs=[0.5, -0.1]), "probs"), (dict(total_count=2.0, probs=1.0), "probs"),
-    (dict(total_count=2.0, probs=1.5), "probs"), (dict(total_count=2.0, probs=np.nan), "probs"),
-    (dict(total_count=2.0, logits=np.nan), "logits"), (dict(total_count=2.0, logits=np.inf), "logits"),
-])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        (dict(total_count=0.0, probs=0.5), "total_count"),
+        (dict(total_count=[-1.0, 2.0], probs=0.5), "total_count"),
+        (dict(total_count=np.nan, probs=0.5), "total_count"),
+        (dict(total_count=np.inf, probs=0.5), "total_count"),
+        (dict(total_count=2.0, probs=[0.5, -0.1]), "probs"),
+        (dict(total_count=2.0, probs=1.0), "probs"),
+        (dict(total_count=2.0, probs=1.5), "probs"),
+        (dict(total_count=2.0, probs=np.nan), "probs"),
+        (dict(total_count=2.0, logits=np.nan), "logits"),
+        (dict(total_count=2.0, logits=np.inf), "logits"),
+    ],
+)
 def test_negative_binomial_bad_parameters(kw, name):
     with pytest.raises(ValueError, match=rf"parameter {name} of shape"):
         NegativeBinomial(**kw)
@@ -276,10 +302,15 @@ def test_mixture_k16_against_scipy(family, batch):
     np.testing.assert_allclose(d.cdf(x), (wn * ref.cdf(x[..., None])).sum(-1), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("make", [lambda dt: Poisson(np.array([0.5, 30.0], dt)),
-                                  lambda dt: NegativeBinomial(np.array([0.5, 3.0], dt), probs=np.array(0.3, dt)),
-                                  lambda dt: NegativeBinomial(np.array(2.0, dt), logits=np.array([-1.0, 2.0], dt))],
-                         ids=["poisson", "nb-probs", "nb-logits"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda dt: Poisson(np.array([0.5, 30.0], dt)),
+        lambda dt: NegativeBinomial(np.array([0.5, 3.0], dt), probs=np.array(0.3, dt)),
+        lambda dt: NegativeBinomial(np.array(2.0, dt), logits=np.array([-1.0, 2.0], dt)),
+    ],
+    ids=["poisson", "nb-probs", "nb-logits"],
+)
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_dtypes_and_no_warnings(make, dt):
     with warnings.catch_warnings():
@@ -330,5 +361,4 @@ def test_huge_parameter_cdf_near_the_median(n, p, rtol):
     r, q = n / 10.0, 0.4
     mean, sdn = r * q / (1 - q), math.sqrt(r * q) / (1 - q)
     kk = np.floor(mean + np.array([-1.0, 0.0, 1.0]) * sdn)
-    np.testing.assert_allclose(NegativeBinomial(r, probs=q).cdf(kk), stats.nbinom.cdf(kk, r, 1 - q),
-                               rtol=rtol, atol=0)
+    np.testing.assert_allclose(NegativeBinomial(r, probs=q).cdf(kk), stats.nbinom.cdf(kk, r, 1 - q), rtol=rtol, atol=0)

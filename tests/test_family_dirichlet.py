@@ -12,6 +12,7 @@ False alarms: every p-value here is compared with ``ALPHA = 1e-6`` (fixed
 seeds: the outcome is deterministic; for a fresh stream, fewer than 60
 p-values give a false-alarm rate below 1e-4).
 """
+
 import math
 import os
 import sys
@@ -22,8 +23,8 @@ from scipy import special, stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from mixstat.distributions import Beta, Categorical, Dirichlet, MixtureSameFamily  # noqa: E402
-from mixstat.kernels.families import dirichlet as fam  # noqa: E402
+from mixstat.distributions import Beta, Categorical, Dirichlet, MixtureSameFamily
+from mixstat.kernels.families import dirichlet as fam
 
 ALPHA = 1e-6
 N = 20000
@@ -44,37 +45,44 @@ def ref_logpdf(x, a):
 def test_zero_coordinates(dtype):
     a = np.array([0.5, 1.0, 2.0], dtype)
     d = Dirichlet(a)
-    x = np.array([
-        [0.0, 0.5, 0.5],    # a_0 < 1: +inf
-        [0.5, 0.0, 0.5],    # a_1 = 1: 0 log 0 = 0, finite
-        [0.5, 0.5, 0.0],    # a_2 > 1: -inf
-        [0.0, 1.0, 0.0],    # +inf beside -inf: zero density wins
-        [0.0, 0.0, 1.0],    # +inf and 0 log 0
-    ], dtype)
+    x = np.array(
+        [
+            [0.0, 0.5, 0.5],  # a_0 < 1: +inf
+            [0.5, 0.0, 0.5],  # a_1 = 1: 0 log 0 = 0, finite
+            [0.5, 0.5, 0.0],  # a_2 > 1: -inf
+            [0.0, 1.0, 0.0],  # +inf beside -inf: zero density wins
+            [0.0, 0.0, 1.0],  # +inf and 0 log 0
+        ],
+        dtype,
+    )
     lp = d.log_prob(x)
     assert lp.dtype == dtype
     assert lp[0] == np.inf and lp[2] == -np.inf and lp[3] == -np.inf and lp[4] == np.inf
     want = 0.5 * np.log(0.5) - (special.gammaln([0.5, 1.0, 2.0]).sum() - special.gammaln(3.5))
     assert lp[1] == pytest.approx(want, rel=1e-12 if dtype == np.float64 else 1e-6)
     # scipy agrees where it accepts zeros (a_i >= 1 there)
-    assert lp[1] == pytest.approx(stats.dirichlet.logpdf(x[1].astype(np.float64), a.astype(np.float64)),
-                                  rel=1e-12 if dtype == np.float64 else 1e-6)
+    assert lp[1] == pytest.approx(
+        stats.dirichlet.logpdf(x[1].astype(np.float64), a.astype(np.float64)),
+        rel=1e-12 if dtype == np.float64 else 1e-6,
+    )
     np.testing.assert_allclose(lp, ref_logpdf(x, a), rtol=1e-12 if dtype == np.float64 else 1e-6)
 
 
 def test_off_the_simplex_nan_and_tolerance():
     a = np.array([1.5, 2.0, 3.0])
     d = Dirichlet(a)
-    x = np.array([
-        [-0.1, 0.6, 0.5],              # a negative entry
-        [0.3, 0.3, 0.3],               # sum 0.9
-        [0.2, 0.3, 0.5 + 2e-6],        # sum 1 + 2e-6: off (tolerance 1e-6)
-        [0.2, 0.3, 0.5 + 5e-7],        # sum 1 + 5e-7: on, the formula at the point as given
-        [np.nan, 0.5, 0.5],            # NaN
-        [np.inf, 0.5, 0.5],
-        [-np.inf, 0.5, 0.5],
-        [np.nan, -1.0, 0.5],           # NaN wins over off-simplex
-    ])
+    x = np.array(
+        [
+            [-0.1, 0.6, 0.5],  # a negative entry
+            [0.3, 0.3, 0.3],  # sum 0.9
+            [0.2, 0.3, 0.5 + 2e-6],  # sum 1 + 2e-6: off (tolerance 1e-6)
+            [0.2, 0.3, 0.5 + 5e-7],  # sum 1 + 5e-7: on, the formula at the point as given
+            [np.nan, 0.5, 0.5],  # NaN
+            [np.inf, 0.5, 0.5],
+            [-np.inf, 0.5, 0.5],
+            [np.nan, -1.0, 0.5],  # NaN wins over off-simplex
+        ]
+    )
     lp = d.log_prob(x)
     assert np.all(lp[[0, 1, 2, 5, 6]] == -np.inf)
     assert np.isnan(lp[4]) and np.isnan(lp[7])
@@ -97,8 +105,18 @@ def test_special_points_inside_tiles_are_redone_exactly(S):
     a = np.array([[0.7, 1.0, 2.5], [1.0, 1.0, 1.0], [3.0, 2.0, 1.5]])
     w = np.array([0.2, 0.3, 0.5])
     x = rng.dirichlet([2.0, 2.0, 2.0], size=S)
-    special_rows = np.array([[0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0], [1e-310, 0.5, 0.5 - 1e-310],
-                             [0.3, 0.3, 0.3], [np.nan, 0.5, 0.5], [-0.5, 1.0, 0.5], [1.0, 0.0, 0.0]])
+    special_rows = np.array(
+        [
+            [0.0, 0.5, 0.5],
+            [0.5, 0.0, 0.5],
+            [0.5, 0.5, 0.0],
+            [1e-310, 0.5, 0.5 - 1e-310],
+            [0.3, 0.3, 0.3],
+            [np.nan, 0.5, 0.5],
+            [-0.5, 1.0, 0.5],
+            [1.0, 0.0, 0.0],
+        ]
+    )
     x[: len(special_rows)] = special_rows
     m = MixtureSameFamily(Categorical(probs=w), Dirichlet(a))
     lp = m.log_prob(x)
@@ -127,14 +145,17 @@ def test_batches_of_a_tile_or_more():
 
 
 # ------------------------------------------------------------------ against scipy
-@pytest.mark.parametrize("a", [
-    [0.3, 0.5, 0.9],            # all below 1
-    [0.05, 0.1, 0.2, 0.4],
-    [1e-3, 1e-3, 2e-3],         # tiny
-    [1e3, 2e3, 5e2],            # large
-    [1.0, 1.0],                 # uniform on the segment
-    [2.0, 7.5, 1.0, 3.0, 0.8],
-])
+@pytest.mark.parametrize(
+    "a",
+    [
+        [0.3, 0.5, 0.9],  # all below 1
+        [0.05, 0.1, 0.2, 0.4],
+        [1e-3, 1e-3, 2e-3],  # tiny
+        [1e3, 2e3, 5e2],  # large
+        [1.0, 1.0],  # uniform on the segment
+        [2.0, 7.5, 1.0, 3.0, 0.8],
+    ],
+)
 def test_against_scipy(a):
     a = np.array(a)
     d = Dirichlet(a)
@@ -284,15 +305,18 @@ def test_bound_is_at_the_mode_and_infinite_below_one():
 
 
 # ------------------------------------------------------------------ parameters, dtypes
-@pytest.mark.parametrize("bad, what", [
-    (np.array([1.0, 0.0, 2.0]), "concentration of shape \\(3,\\)"),
-    (np.array([[1.0, -1.0], [1.0, 1.0]]), "concentration of shape \\(2, 2\\)"),
-    (np.array([1.0, np.nan]), "concentration"),
-    (np.array([1.0, np.inf]), "concentration"),
-    (np.array(2.0), "at least one dim"),
-    (np.ones((3, 0)), "at least 1 category"),
-    ([[1.0, 2.0], [3.0]], "concentration"),
-])
+@pytest.mark.parametrize(
+    "bad, what",
+    [
+        (np.array([1.0, 0.0, 2.0]), "concentration of shape \\(3,\\)"),
+        (np.array([[1.0, -1.0], [1.0, 1.0]]), "concentration of shape \\(2, 2\\)"),
+        (np.array([1.0, np.nan]), "concentration"),
+        (np.array([1.0, np.inf]), "concentration"),
+        (np.array(2.0), "at least one dim"),
+        (np.ones((3, 0)), "at least 1 category"),
+        ([[1.0, 2.0], [3.0]], "concentration"),
+    ],
+)
 def test_bad_parameters(bad, what):
     with pytest.raises(ValueError, match=what):
         Dirichlet(bad)

@@ -41,6 +41,7 @@ for small batches, along the batch for 256 or more); Gamma mixtures with
 concentrations below 1 (unbounded densities: the running-maximum path);
 float32 in, float32 out.
 """
+
 import math
 
 import mpmath as mp
@@ -141,8 +142,9 @@ def _check_tail(got_lp, want_lp, got_cdf, want_cdf, what):
 @pytest.mark.parametrize("a", [1e-3, 0.5, 0.999, 1.0, 1.001, 3.0, 300.0])
 @pytest.mark.parametrize("rate", [0.5, 2.0])
 def test_gamma_tails_against_mpmath(a, rate):
-    x = np.array([1e-300, 1e-100, 1e-20, 1e-5, a / rate, (50.0 + a) / rate, (200.0 + 3 * a) / rate,
-                  (700.0 + 3 * a) / rate])
+    x = np.array(
+        [1e-300, 1e-100, 1e-20, 1e-5, a / rate, (50.0 + a) / rate, (200.0 + 3 * a) / rate, (700.0 + 3 * a) / rate]
+    )
     d = Gamma(a, rate)
     A, R = mp.mpf(a), mp.mpf(rate)
     lp, cd = [], []
@@ -176,17 +178,19 @@ def test_gamma_special_values():
             np.testing.assert_array_equal(d.cdf(x), [0.0, 0.0, 0.0, 1.0, np.nan])
             # the same values as a batch (the tile along the batch) and under Independent
             db = Gamma(np.full(300, a), 2.0)
-            np.testing.assert_array_equal(db.log_prob(x[:, None])[:, 7],
-                                          [at0, -np.inf, -np.inf, -np.inf, np.nan])
-    assert Gamma(0.5, 1.0).log_prob(1e-300) == pytest.approx(
-        stats.gamma(0.5).logpdf(1e-300), rel=1e-13)
+            np.testing.assert_array_equal(db.log_prob(x[:, None])[:, 7], [at0, -np.inf, -np.inf, -np.inf, np.nan])
+    assert Gamma(0.5, 1.0).log_prob(1e-300) == pytest.approx(stats.gamma(0.5).logpdf(1e-300), rel=1e-13)
 
 
 def test_beta_special_values():
     x = np.array([0.0, 1.0, -0.5, 1.5, -np.inf, np.inf, np.nan])
-    for (a, b), (at0, at1) in [((0.5, 0.5), (np.inf, np.inf)), ((1.0, 3.0), (math.log(3.0), -np.inf)),
-                               ((3.0, 1.0), (-np.inf, math.log(3.0))), ((1.0, 1.0), (0.0, 0.0)),
-                               ((2.0, 0.5), (-np.inf, np.inf))]:
+    for (a, b), (at0, at1) in [
+        ((0.5, 0.5), (np.inf, np.inf)),
+        ((1.0, 3.0), (math.log(3.0), -np.inf)),
+        ((3.0, 1.0), (-np.inf, math.log(3.0))),
+        ((1.0, 1.0), (0.0, 0.0)),
+        ((2.0, 0.5), (-np.inf, np.inf)),
+    ]:
         d = Beta(a, b)
         got = d.log_prob(x)
         np.testing.assert_allclose(got, [at0, at1, -np.inf, -np.inf, -np.inf, -np.inf, np.nan], rtol=1e-15)
@@ -199,16 +203,22 @@ def test_uniform_special_values():
     x = np.array([-1.0, 3.0, np.nextafter(3.0, 0), -1.5, 3.5, -np.inf, np.inf, np.nan])
     lw = -math.log(4.0)
     np.testing.assert_array_equal(d.log_prob(x), [lw, -np.inf, lw, -np.inf, -np.inf, -np.inf, -np.inf, np.nan])
-    np.testing.assert_array_equal(d.cdf(x), [0.0, 1.0, (np.nextafter(3.0, 0) + 1) / 4, 0.0, 1.0, 0.0, 1.0,
-                                             np.nan])
+    np.testing.assert_array_equal(d.cdf(x), [0.0, 1.0, (np.nextafter(3.0, 0) + 1) / 4, 0.0, 1.0, 0.0, 1.0, np.nan])
 
 
-@pytest.mark.parametrize("make,bad,good", [
-    (lambda: Gamma(2.0, 1.0, validate_args=True), [-1e-300, -1.0, np.nan], [0.0, 1.0, np.inf]),
-    (lambda: Beta(2.0, 0.5, validate_args=True), [-1e-300, 1.0 + 1e-15, 2.0, np.nan], [0.0, 0.5, 1.0]),
-    (lambda: Uniform([0.0, 1.0], 2.0, validate_args=True), [[-0.5, 1.5], [0.5, 0.5], [1.0, 2.5]],
-     [[0.0, 1.0], [2.0, 2.0], [1.0, 1.5]]),
-], ids=["gamma", "beta", "uniform"])
+@pytest.mark.parametrize(
+    "make,bad,good",
+    [
+        (lambda: Gamma(2.0, 1.0, validate_args=True), [-1e-300, -1.0, np.nan], [0.0, 1.0, np.inf]),
+        (lambda: Beta(2.0, 0.5, validate_args=True), [-1e-300, 1.0 + 1e-15, 2.0, np.nan], [0.0, 0.5, 1.0]),
+        (
+            lambda: Uniform([0.0, 1.0], 2.0, validate_args=True),
+            [[-0.5, 1.5], [0.5, 0.5], [1.0, 2.5]],
+            [[0.0, 1.0], [2.0, 2.0], [1.0, 1.5]],
+        ),
+    ],
+    ids=["gamma", "beta", "uniform"],
+)
 def test_validate_args_rejects_values_outside_the_support(make, bad, good):
     d = make()
     for v in bad:
@@ -280,7 +290,7 @@ def test_draws_gamma_tiny_concentration_through_the_cdf():
     a, rate = 1e-3, 2.0
     x = Gamma(a, rate).sample((200_000,), rng=102)
     assert np.all(np.isfinite(x)) and np.all(x >= 0)
-    tiny = 2.0 ** -1022
+    tiny = 2.0**-1022
     low = x < tiny
     # most draws are below 1e-300 and about half underflow to 0
     assert np.mean(x < 1e-300) > 0.45 and np.mean(x == 0) > 0.3
@@ -350,15 +360,24 @@ def _mixture_ref(w, comp_logpdf, comp_cdf, x):
 
 
 CASES16 = {
-    "gamma": (lambda rng: dict(concentration=rng.uniform(0.3, 5.0, 16), rate=rng.uniform(0.5, 3.0, 16)),
-              Gamma, lambda p: stats.gamma(p["concentration"], scale=1 / p["rate"]),
-              lambda rng, n: rng.gamma(2.0, 1.0, n)),
-    "beta": (lambda rng: dict(concentration1=rng.uniform(0.3, 5.0, 16), concentration0=rng.uniform(0.3, 5.0, 16)),
-             Beta, lambda p: stats.beta(p["concentration1"], p["concentration0"]),
-             lambda rng, n: rng.uniform(-0.05, 1.05, n)),
-    "uniform": (lambda rng: dict(low=rng.uniform(-3.0, 0.0, 16), high=rng.uniform(0.5, 3.0, 16)),
-                Uniform, lambda p: stats.uniform(p["low"], p["high"] - p["low"]),
-                lambda rng, n: rng.uniform(-3.5, 3.5, n)),
+    "gamma": (
+        lambda rng: dict(concentration=rng.uniform(0.3, 5.0, 16), rate=rng.uniform(0.5, 3.0, 16)),
+        Gamma,
+        lambda p: stats.gamma(p["concentration"], scale=1 / p["rate"]),
+        lambda rng, n: rng.gamma(2.0, 1.0, n),
+    ),
+    "beta": (
+        lambda rng: dict(concentration1=rng.uniform(0.3, 5.0, 16), concentration0=rng.uniform(0.3, 5.0, 16)),
+        Beta,
+        lambda p: stats.beta(p["concentration1"], p["concentration0"]),
+        lambda rng, n: rng.uniform(-0.05, 1.05, n),
+    ),
+    "uniform": (
+        lambda rng: dict(low=rng.uniform(-3.0, 0.0, 16), high=rng.uniform(0.5, 3.0, 16)),
+        Uniform,
+        lambda p: stats.uniform(p["low"], p["high"] - p["low"]),
+        lambda rng, n: rng.uniform(-3.5, 3.5, n),
+    ),
 }
 
 
@@ -394,8 +413,12 @@ def test_gamma_mixture_concentrations_below_one():
     a = np.array([0.05, 0.3, 0.999, 1.0, 2.5])
     r = np.array([2.0, 1.0, 0.7, 1.3, 0.5])
     w = np.array([0.1, 0.25, 0.15, 0.3, 0.2])
-    x = np.concatenate([[0.0, 1e-300, 1e-200, 1e-50, 1e-10, 5e-324, 100.0, 700.0, np.inf, -1.0, np.nan],
-                        np.random.default_rng(3).gamma(1.0, 2.0, 2000)])
+    x = np.concatenate(
+        [
+            [0.0, 1e-300, 1e-200, 1e-50, 1e-10, 5e-324, 100.0, 700.0, np.inf, -1.0, np.nan],
+            np.random.default_rng(3).gamma(1.0, 2.0, 2000),
+        ]
+    )
     ref = stats.gamma(a, scale=1 / r)
     with np.errstate(all="ignore"):
         want = special.logsumexp(np.log(w) + ref.logpdf(x[:, None]), axis=-1)
@@ -433,11 +456,15 @@ def test_beta_mixture_unbounded_ends():
 
 
 # ------------------------------------------------------------------ float32
-@pytest.mark.parametrize("make,x", [
-    (lambda f: Gamma(f([0.5, 1.0, 3.0]), f(2.0)), [0.0, 0.3, 1.7, 5.0]),
-    (lambda f: Beta(f([0.5, 1.0, 3.0]), f(2.0)), [0.0, 0.3, 0.7, 1.0]),
-    (lambda f: Uniform(f([-1.0, 0.0, 0.5]), f(2.0)), [-0.5, 0.3, 1.7, 2.0]),
-], ids=["gamma", "beta", "uniform"])
+@pytest.mark.parametrize(
+    "make,x",
+    [
+        (lambda f: Gamma(f([0.5, 1.0, 3.0]), f(2.0)), [0.0, 0.3, 1.7, 5.0]),
+        (lambda f: Beta(f([0.5, 1.0, 3.0]), f(2.0)), [0.0, 0.3, 0.7, 1.0]),
+        (lambda f: Uniform(f([-1.0, 0.0, 0.5]), f(2.0)), [-0.5, 0.3, 1.7, 2.0]),
+    ],
+    ids=["gamma", "beta", "uniform"],
+)
 def test_float32_in_float32_out(make, x):
     d32 = make(np.float32)
     d64 = make(np.float64)
@@ -463,8 +490,9 @@ def test_float32_mixture_k16(name):
     w = rng.uniform(0.2, 1.0, 16)
     x = values(rng, 3000)
     d64 = MixtureSameFamily(Categorical(probs=w), cls(**p))
-    d32 = MixtureSameFamily(Categorical(probs=w.astype(np.float32)),
-                            cls(**{k: v.astype(np.float32) for k, v in p.items()}))
+    d32 = MixtureSameFamily(
+        Categorical(probs=w.astype(np.float32)), cls(**{k: v.astype(np.float32) for k, v in p.items()})
+    )
     x32 = x.astype(np.float32)
     for op in ("log_prob", "cdf"):
         got = getattr(d32, op)(x32)

@@ -33,6 +33,7 @@ so the probability that correct samplers fail any of them is at most 0.001.
 (The seeds are fixed: the outcome is deterministic; the rate is that of a
 fresh stream.)
 """
+
 from __future__ import annotations
 
 import os
@@ -45,11 +46,10 @@ from scipy import special, stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from mixstat.distributions import (Categorical, HalfNormal, Laplace, LogNormal,  # noqa: E402
-                                   MixtureSameFamily)
+from mixstat.distributions import Categorical, HalfNormal, Laplace, LogNormal, MixtureSameFamily
 
 mp.mp.dps = 50
-EPS = 2.0 ** -52
+EPS = 2.0**-52
 
 KS_CASES = [
     ("lognormal", dict(loc=0.0, scale=1.0)),
@@ -67,9 +67,11 @@ ALPHA = 0.001 / N_KS
 N_DRAWS = 100_000
 
 CLS = {"lognormal": LogNormal, "halfnormal": HalfNormal, "laplace": Laplace}
-SCIPY = {"lognormal": lambda p: stats.lognorm(s=p["scale"], scale=np.exp(p["loc"])),
-         "halfnormal": lambda p: stats.halfnorm(scale=p["scale"]),
-         "laplace": lambda p: stats.laplace(loc=p["loc"], scale=p["scale"])}
+SCIPY = {
+    "lognormal": lambda p: stats.lognorm(s=p["scale"], scale=np.exp(p["loc"])),
+    "halfnormal": lambda p: stats.halfnorm(scale=p["scale"]),
+    "laplace": lambda p: stats.laplace(loc=p["loc"], scale=p["scale"]),
+}
 PSETS = {
     "lognormal": [dict(loc=lo, scale=sc) for lo, sc in [(0.0, 1.0), (1.3, 0.4), (-2.0, 3.0), (5.0, 0.7)]],
     "halfnormal": [dict(scale=sc) for sc in (1.0, 0.37, 2.5, 1e3)],
@@ -196,8 +198,12 @@ def test_subnormal_scales():
     for d, x, wl, wc in [
         (Laplace(0.0, sc), 2 * sc, -2.0 - np.log(2 * sc), 1 - 0.5 * np.exp(-2.0)),
         (Laplace(0.0, sc), -sc, -1.0 - np.log(2 * sc), 0.5 * np.exp(-1.0)),
-        (HalfNormal(sc), sc, float(mp.log(2) - mp.mpf(0.5) - mp.log(mp.mpf(sc)) - mp.log(2 * mp.pi) / 2),
-         float(mp.erf(1 / mp.sqrt(2)))),
+        (
+            HalfNormal(sc),
+            sc,
+            float(mp.log(2) - mp.mpf(0.5) - mp.log(mp.mpf(sc)) - mp.log(2 * mp.pi) / 2),
+            float(mp.erf(1 / mp.sqrt(2))),
+        ),
         (LogNormal(0.0, sc), 1.0, float(-mp.log(mp.mpf(sc)) - mp.log(2 * mp.pi) / 2), 0.5),
     ]:
         assert abs(float(d.log_prob(x)) - wl) <= 1e-14 * abs(wl)
@@ -271,9 +277,11 @@ def test_bad_parameters_raise(i):
 
 
 def test_validate_args_checks_support():
-    for d, bad in [(LogNormal(0.0, 1.0, validate_args=True), [0.0, -1.0, np.nan]),
-                   (HalfNormal(1.0, validate_args=True), [-1e-300, -1.0, np.nan]),
-                   (Laplace(0.0, 1.0, validate_args=True), [np.nan])]:
+    for d, bad in [
+        (LogNormal(0.0, 1.0, validate_args=True), [0.0, -1.0, np.nan]),
+        (HalfNormal(1.0, validate_args=True), [-1e-300, -1.0, np.nan]),
+        (Laplace(0.0, 1.0, validate_args=True), [np.nan]),
+    ]:
         for v in bad:
             with pytest.raises(ValueError, match="outside the support"):
                 d.log_prob(np.array([1.0, v]))

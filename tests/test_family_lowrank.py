@@ -8,6 +8,7 @@ bound), ``r = 0``, ``D = 1``, both CPU tile paths and the exact redo, the
 sampler's covariance and reproducibility, bad parameters, float32, the dense
 matrices and read-only parameters.
 """
+
 import math
 import os
 import sys
@@ -18,9 +19,16 @@ from scipy import stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import registry as reg  # noqa: E402
-from mixstat.distributions import (Categorical, Independent, LowRankMultivariateNormal,  # noqa: E402
-                                   MixtureSameFamily, MultivariateNormal, Normal)
+import registry as reg
+
+from mixstat.distributions import (
+    Categorical,
+    Independent,
+    LowRankMultivariateNormal,
+    MixtureSameFamily,
+    MultivariateNormal,
+    Normal,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")  # no NumPy warnings on valid input
 
@@ -44,7 +52,7 @@ def mp_logpdf(x, loc, W, d):
     mp.mp.dps = 40
     D = loc.shape[-1]
     S = mp.matrix([[mp.mpf(float(v)) for v in row] for row in dense(W, d)])
-    Si = S ** -1
+    Si = S**-1
     ld = mp.log(mp.det(S))
     out, qs = [], []
     for xi in x:
@@ -111,12 +119,13 @@ def test_ill_conditioned_against_mpmath(dscale):
     np.testing.assert_allclose(LowRankMultivariateNormal(loc, W, d).log_prob(x), ref, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("dtype,dmin", [(np.float64, 1e-300), (np.float64, 1e-310), (np.float32, 1e-38),
-                                        (np.float32, 1e-44)])
+@pytest.mark.parametrize(
+    "dtype,dmin", [(np.float64, 1e-300), (np.float64, 1e-310), (np.float32, 1e-38), (np.float32, 1e-44)]
+)
 def test_tiny_and_subnormal_cov_diag(dtype, dmin):
     """``cov_diag`` near the bottom of the range (subnormal included): no overflow in the
     row (``A`` is bounded by ``d^{-1/2}``), finite densities near the mean."""
-    D, r = 3, 1
+    D = 3
     loc = np.zeros(D, dtype)
     W = np.array([[1.0], [0.5], [-0.5]], dtype)
     d = np.array([dmin, 1.0, 2.0], dtype)
@@ -156,10 +165,11 @@ def test_d1_is_a_normal():
     rng = np.random.default_rng(5)
     loc, W, d = params(rng, (3,), 1, 2)
     low = LowRankMultivariateNormal(loc, W, d)
-    sd = np.sqrt((W ** 2).sum(-1) + d)
+    sd = np.sqrt((W**2).sum(-1) + d)
     x = rng.normal(size=(20, 3, 1)) * 3
-    np.testing.assert_allclose(low.log_prob(x), stats.norm.logpdf(x[..., 0], loc[..., 0], sd[..., 0]),
-                               rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        low.log_prob(x), stats.norm.logpdf(x[..., 0], loc[..., 0], sd[..., 0]), rtol=1e-13, atol=1e-13
+    )
 
 
 @pytest.mark.parametrize("B", [1, 300])  # along the sample (SIMD tile) and along the batch
@@ -171,11 +181,11 @@ def test_mixture_tile_paths_and_exact_redo(B):
     low = MixtureSameFamily(Categorical(probs=w), LowRankMultivariateNormal(loc, W, d))
     mvn = MixtureSameFamily(Categorical(probs=w), MultivariateNormal(loc, covariance_matrix=dense(W, d)))
     x = rng.normal(size=(max(6, 600 // B + 1), B, D)) * 3
-    x[0, 0, 0] = 1e4    # far tail: the exact path with its own running maximum
+    x[0, 0, 0] = 1e4  # far tail: the exact path with its own running maximum
     x[1, 0, 1] = np.inf  # zero density
     x[2, 0, 2] = -np.inf
     x[3, 0, 0] = np.nan
-    x[4, 0, :] = 1e200   # the squares overflow: zero density
+    x[4, 0, :] = 1e200  # the squares overflow: zero density
     got = low.log_prob(x)
     ref = mvn.log_prob(x[5:])
     np.testing.assert_allclose(got[5:], ref, rtol=1e-12, atol=1e-12)
@@ -193,7 +203,7 @@ def test_sampler_covariance_and_mean():
     N = 200000
     x = low.sample((N,), rng=12)
     cov = dense(W, d)
-    se = np.sqrt((cov ** 2 + np.outer(np.diag(cov), np.diag(cov))) / N)
+    se = np.sqrt((cov**2 + np.outer(np.diag(cov), np.diag(cov))) / N)
     assert np.abs((np.cov(x.T) - cov) / se).max() < 6
     assert np.abs((x.mean(0) - loc) / np.sqrt(np.diag(cov) / N)).max() < 6
     # every coordinate's marginal is normal
@@ -236,21 +246,24 @@ def test_only_the_chosen_component_is_drawn():
 
 
 # ------------------------------------------------------------------ parameters
-@pytest.mark.parametrize("kw,name,words", [
-    (dict(cov_diag=np.array([1.0, 0.0, 1.0])), "cov_diag", "positive"),
-    (dict(cov_diag=np.array([1.0, -2.0, 1.0])), "cov_diag", "positive"),
-    (dict(cov_diag=np.array([1.0, np.nan, 1.0])), "cov_diag", "positive"),
-    (dict(cov_diag=np.array([1.0, np.inf, 1.0])), "cov_diag", "finite"),
-    (dict(cov_factor=np.array([[1.0], [np.nan], [0.0]])), "cov_factor", "finite"),
-    (dict(cov_factor=np.array([[1.0], [np.inf], [0.0]])), "cov_factor", "finite"),
-    (dict(loc=np.array([0.0, np.inf, 0.0])), "loc", "finite"),
-    (dict(cov_factor=np.ones((2, 1))), "cov_factor", "(..., D, r)"),
-    (dict(cov_factor=np.ones(3)), "cov_factor", "(..., D, r)"),
-    (dict(cov_diag=np.ones(2)), "cov_diag", "(..., D)"),
-    (dict(cov_diag=np.ones((3, 3))[0, 0]), "cov_diag", "(..., D)"),
-    (dict(loc=0.0), "loc", "at least one dim"),
-    (dict(loc=np.zeros((2, 3)), cov_factor=np.ones((4, 3, 1))), "cov_factor", "broadcast"),
-])
+@pytest.mark.parametrize(
+    "kw,name,words",
+    [
+        (dict(cov_diag=np.array([1.0, 0.0, 1.0])), "cov_diag", "positive"),
+        (dict(cov_diag=np.array([1.0, -2.0, 1.0])), "cov_diag", "positive"),
+        (dict(cov_diag=np.array([1.0, np.nan, 1.0])), "cov_diag", "positive"),
+        (dict(cov_diag=np.array([1.0, np.inf, 1.0])), "cov_diag", "finite"),
+        (dict(cov_factor=np.array([[1.0], [np.nan], [0.0]])), "cov_factor", "finite"),
+        (dict(cov_factor=np.array([[1.0], [np.inf], [0.0]])), "cov_factor", "finite"),
+        (dict(loc=np.array([0.0, np.inf, 0.0])), "loc", "finite"),
+        (dict(cov_factor=np.ones((2, 1))), "cov_factor", "(..., D, r)"),
+        (dict(cov_factor=np.ones(3)), "cov_factor", "(..., D, r)"),
+        (dict(cov_diag=np.ones(2)), "cov_diag", "(..., D)"),
+        (dict(cov_diag=np.ones((3, 3))[0, 0]), "cov_diag", "(..., D)"),
+        (dict(loc=0.0), "loc", "at least one dim"),
+        (dict(loc=np.zeros((2, 3)), cov_factor=np.ones((4, 3, 1))), "cov_factor", "broadcast"),
+    ],
+)
 def test_bad_parameters_raise_naming_the_parameter(kw, name, words):
     p = dict(loc=np.zeros(3), cov_factor=np.ones((3, 1)), cov_diag=np.ones(3))
     p.update(kw)
@@ -303,8 +316,11 @@ def test_dense_matrices(ex):
     cov = ex.ref.covariance
     rt = 1e-12 if ex.dtype == np.float64 else 1e-5
     shape = ex.batch_shape + ex.event_shape * 2
-    for name, want in (("covariance_matrix", cov), ("precision_matrix", np.linalg.inv(cov)),
-                       ("scale_tril", np.linalg.cholesky(cov))):
+    for name, want in (
+        ("covariance_matrix", cov),
+        ("precision_matrix", np.linalg.inv(cov)),
+        ("scale_tril", np.linalg.cholesky(cov)),
+    ):
         got = getattr(d, name)
         assert got.shape == shape and got.dtype == ex.dtype, name
         np.testing.assert_allclose(got, want, rtol=rt * 10, atol=rt * 10, err_msg=name)

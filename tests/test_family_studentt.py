@@ -27,6 +27,7 @@ p-values of this file), so the probability that correct samplers fail any of
 them is at most 0.001.  (The seeds are fixed: the outcome is deterministic; the
 rate is that of a fresh stream.)
 """
+
 from __future__ import annotations
 
 import os
@@ -39,14 +40,13 @@ from scipy import special, stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from mixstat.distributions import (Categorical, Cauchy, Gumbel,  # noqa: E402
-                                   MixtureSameFamily, StudentT)
+from mixstat.distributions import Categorical, Cauchy, Gumbel, MixtureSameFamily, StudentT
 
 mp.mp.dps = 50
-EPS = 2.0 ** -52
+EPS = 2.0**-52
 
 KS_DF = [0.05, 0.5, 1.0, 1.5, 1.999, 2.0, 2.001, 7.0, 1e4]
-KS_CASES = ([("studentt", df) for df in KS_DF] + [("cauchy", None), ("gumbel", None)])
+KS_CASES = [("studentt", df) for df in KS_DF] + [("cauchy", None), ("gumbel", None)]
 N_KS = len(KS_CASES)
 ALPHA = 0.001 / N_KS
 N_DRAWS = 100_000
@@ -62,16 +62,27 @@ def _rel(got, want, floor=1.0):
 
 # ------------------------------------------------------------------ bulk against SciPy
 PSETS = {
-    "studentt": [dict(df=df, loc=lo, scale=sc) for df, lo, sc in
-                 [(0.5, 0.3, 1.7), (1.0, -1.0, 0.5), (1.5, 2.0, 2.0), (3.0, 0.0, 1.0), (7.3, -0.4, 0.8),
-                  (25.0, 1.1, 1.3), (300.0, 0.0, 3.0)]],
+    "studentt": [
+        dict(df=df, loc=lo, scale=sc)
+        for df, lo, sc in [
+            (0.5, 0.3, 1.7),
+            (1.0, -1.0, 0.5),
+            (1.5, 2.0, 2.0),
+            (3.0, 0.0, 1.0),
+            (7.3, -0.4, 0.8),
+            (25.0, 1.1, 1.3),
+            (300.0, 0.0, 3.0),
+        ]
+    ],
     "cauchy": [dict(loc=lo, scale=sc) for lo, sc in [(0.3, 1.7), (-1.0, 0.5), (2.0, 2.0)]],
     "gumbel": [dict(loc=lo, scale=sc) for lo, sc in [(0.3, 1.7), (-1.0, 0.5), (2.0, 2.0)]],
 }
 CLS = {"studentt": StudentT, "cauchy": Cauchy, "gumbel": Gumbel}
-SCIPY = {"studentt": lambda p: stats.t(p["df"], p["loc"], p["scale"]),
-         "cauchy": lambda p: stats.cauchy(p["loc"], p["scale"]),
-         "gumbel": lambda p: stats.gumbel_r(p["loc"], p["scale"])}
+SCIPY = {
+    "studentt": lambda p: stats.t(p["df"], p["loc"], p["scale"]),
+    "cauchy": lambda p: stats.cauchy(p["loc"], p["scale"]),
+    "gumbel": lambda p: stats.gumbel_r(p["loc"], p["scale"]),
+}
 
 
 def _batched(fam):
@@ -101,8 +112,13 @@ def test_bulk_against_scipy(fam):
 def _t_logpdf(df, loc, sc, x):
     df, loc, sc, x = (mp.mpf(float(v)) for v in (df, loc, sc, x))
     z = (x - loc) / sc
-    return (mp.loggamma((df + 1) / 2) - mp.loggamma(df / 2) - mp.log(df * mp.pi) / 2 - mp.log(sc)
-            - (df + 1) / 2 * mp.log1p(z * z / df))
+    return (
+        mp.loggamma((df + 1) / 2)
+        - mp.loggamma(df / 2)
+        - mp.log(df * mp.pi) / 2
+        - mp.log(sc)
+        - (df + 1) / 2 * mp.log1p(z * z / df)
+    )
 
 
 def _t_cdf_tail(df, loc, sc, x):
@@ -199,7 +215,7 @@ def test_gumbel_against_mpmath():
         zf.append(float(z))
     want_lp, want_c, zf = np.array(want_lp), np.array(want_c), np.array(zf)
     err = _rel(d.log_prob(x), want_lp)
-    assert np.all(err <= (np.abs(zf) + 4) * EPS), (x[np.argmax(err / (np.abs(zf) + 4))])
+    assert np.all(err <= (np.abs(zf) + 4) * EPS), x[np.argmax(err / (np.abs(zf) + 4))]
     m = (zf >= -6.5) & (zf <= 40.0)
     err = _rel(d.cdf(x[m]), want_c[m], floor=1e-300)
     bound = (np.exp(-zf[m]) * (np.abs(zf[m]) + 2) + 4) * EPS
@@ -211,16 +227,25 @@ def test_subnormal_and_huge_scales():
     for sc in (1e-310, 1e300):
         x = np.array([0.0, 3e-310, -7e-310, 1e-300, 2e300, -5e300])
         for d, lp in [
-            (StudentT(2.5, 0.0, sc), lambda z: (mp.loggamma(1.75) - mp.loggamma(1.25) - mp.log(2.5 * mp.pi) / 2
-                                                 - mp.log(mp.mpf(sc)) - 1.75 * mp.log1p(z * z / 2.5))),
+            (
+                StudentT(2.5, 0.0, sc),
+                lambda z: (
+                    mp.loggamma(1.75)
+                    - mp.loggamma(1.25)
+                    - mp.log(2.5 * mp.pi) / 2
+                    - mp.log(mp.mpf(sc))
+                    - 1.75 * mp.log1p(z * z / 2.5)
+                ),
+            ),
             (Cauchy(0.0, sc), lambda z: -mp.log(mp.pi * mp.mpf(sc)) - mp.log1p(z * z)),
         ]:
             want = np.array([float(lp(mp.mpf(float(xi)) / mp.mpf(sc))) for xi in x])
             assert _rel(d.log_prob(x), want).max() < 1e-14
         g = Gumbel(0.0, sc)
         xg = x[x >= 0]
-        want = np.array([float(-(z + mp.exp(-z)) - mp.log(mp.mpf(sc)))
-                         for z in (mp.mpf(float(xi)) / mp.mpf(sc) for xi in xg)])
+        want = np.array(
+            [float(-(z + mp.exp(-z)) - mp.log(mp.mpf(sc))) for z in (mp.mpf(float(xi)) / mp.mpf(sc) for xi in xg)]
+        )
         assert _rel(g.log_prob(xg), want).max() < 1e-14
 
 
@@ -238,8 +263,7 @@ def test_studentt_moments_follow_torch():
     df = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 7.0])
     d = StudentT(df, 1.5, 2.0)
     np.testing.assert_array_equal(d.mean, [np.nan, np.nan, 1.5, 1.5, 1.5, 1.5])
-    np.testing.assert_allclose(d.variance, [np.nan, np.nan, np.inf, np.inf, 4 * 2.5 / 0.5, 4 * 7 / 5],
-                               rtol=1e-15)
+    np.testing.assert_allclose(d.variance, [np.nan, np.nan, np.inf, np.inf, 4 * 2.5 / 0.5, 4 * 7 / 5], rtol=1e-15)
     np.testing.assert_allclose(d.stddev, np.sqrt(d.variance), rtol=1e-15)
 
 
@@ -250,8 +274,11 @@ def test_studentt_entropy_against_scipy_and_mpmath():
     for dfi, ei in zip(df, e):
         nu = mp.mpf(float(dfi))
         h1 = (nu + 1) / 2
-        want = (h1 * (mp.digamma(h1) - mp.digamma(nu / 2)) + mp.log(mp.sqrt(nu) * mp.beta(nu / 2, 0.5))
-                + mp.log(mp.mpf(1.7)))
+        want = (
+            h1 * (mp.digamma(h1) - mp.digamma(nu / 2))
+            + mp.log(mp.sqrt(nu) * mp.beta(nu / 2, 0.5))
+            + mp.log(mp.mpf(1.7))
+        )
         assert abs(ei - float(want)) <= 1e-13 * max(1.0, abs(float(want))), (dfi, ei, want)
 
 
@@ -286,21 +313,44 @@ def test_sampler_ks(fam, df):
 
 # ------------------------------------------------------------------ errors, support
 BAD = {
-    "studentt": [("df", dict(df=0.0)), ("df", dict(df=-1.0)), ("df", dict(df=np.nan)), ("df", dict(df=np.inf)),
-                 ("scale", dict(scale=0.0)), ("scale", dict(scale=-2.0)), ("scale", dict(scale=np.nan)),
-                 ("scale", dict(scale=np.inf)), ("loc", dict(loc=np.nan)), ("loc", dict(loc=np.inf))],
-    "cauchy": [("scale", dict(scale=0.0)), ("scale", dict(scale=-2.0)), ("scale", dict(scale=np.nan)),
-               ("scale", dict(scale=np.inf)), ("loc", dict(loc=np.nan)), ("loc", dict(loc=-np.inf))],
-    "gumbel": [("scale", dict(scale=0.0)), ("scale", dict(scale=-2.0)), ("scale", dict(scale=np.nan)),
-               ("scale", dict(scale=np.inf)), ("loc", dict(loc=np.nan)), ("loc", dict(loc=-np.inf))],
+    "studentt": [
+        ("df", dict(df=0.0)),
+        ("df", dict(df=-1.0)),
+        ("df", dict(df=np.nan)),
+        ("df", dict(df=np.inf)),
+        ("scale", dict(scale=0.0)),
+        ("scale", dict(scale=-2.0)),
+        ("scale", dict(scale=np.nan)),
+        ("scale", dict(scale=np.inf)),
+        ("loc", dict(loc=np.nan)),
+        ("loc", dict(loc=np.inf)),
+    ],
+    "cauchy": [
+        ("scale", dict(scale=0.0)),
+        ("scale", dict(scale=-2.0)),
+        ("scale", dict(scale=np.nan)),
+        ("scale", dict(scale=np.inf)),
+        ("loc", dict(loc=np.nan)),
+        ("loc", dict(loc=-np.inf)),
+    ],
+    "gumbel": [
+        ("scale", dict(scale=0.0)),
+        ("scale", dict(scale=-2.0)),
+        ("scale", dict(scale=np.nan)),
+        ("scale", dict(scale=np.inf)),
+        ("loc", dict(loc=np.nan)),
+        ("loc", dict(loc=-np.inf)),
+    ],
 }
-GOOD = {"studentt": dict(df=np.array([3.0, 4.0]), loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])),
-        "cauchy": dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])),
-        "gumbel": dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0]))}
+GOOD = {
+    "studentt": dict(df=np.array([3.0, 4.0]), loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])),
+    "cauchy": dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])),
+    "gumbel": dict(loc=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0])),
+}
 BAD_CASES = [(f, name, kw) for f in sorted(BAD) for name, kw in BAD[f]]
 
 
-@pytest.mark.parametrize("fam,name,kw", BAD_CASES, ids=[f"{f}-{n}-{list(k.values())[0]}" for f, n, k in BAD_CASES])
+@pytest.mark.parametrize("fam,name,kw", BAD_CASES, ids=[f"{f}-{n}-{next(iter(k.values()))}" for f, n, k in BAD_CASES])
 def test_bad_parameters_raise(fam, name, kw):
     p = dict(GOOD[fam])
     bad = np.array(p[name])
@@ -370,8 +420,10 @@ def test_float32_in_float32_out(fam):
     assert d.dtype == np.float32
     x = np.array([[-1.5], [0.3], [4.0]], np.float32)
     ref = SCIPY[fam]({k: v.astype(np.float64) for k, v in p.items()})
-    for name, got, want in [("log_prob", d.log_prob(x), ref.logpdf(x.astype(np.float64))),
-                            ("cdf", d.cdf(x), ref.cdf(x.astype(np.float64)))]:
+    for name, got, want in [
+        ("log_prob", d.log_prob(x), ref.logpdf(x.astype(np.float64))),
+        ("cdf", d.cdf(x), ref.cdf(x.astype(np.float64))),
+    ]:
         assert got.dtype == np.float32, name
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
     assert d.sample((5,), rng=0).dtype == np.float32

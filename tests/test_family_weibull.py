@@ -27,6 +27,7 @@ compared with ``ALPHA = 0.001 / M_KS``: by Bonferroni a correct sampler fails an
 with probability at most 0.001 (seeds are fixed, so the outcome is deterministic; the rate is
 that of the fixed seeds, or of a new stream after a legitimate change of the RNG).
 """
+
 from __future__ import annotations
 
 import doctest
@@ -42,9 +43,8 @@ from scipy import special, stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import mixstat  # noqa: E402,F401
-from mixstat.distributions import (Categorical, KernelDistribution, MixtureSameFamily,  # noqa: E402
-                                   VonMises, Weibull)
+import mixstat  # noqa: F401
+from mixstat.distributions import Categorical, KernelDistribution, MixtureSameFamily, VonMises, Weibull
 
 mp.mp.dps = 50
 
@@ -89,7 +89,7 @@ def test_weibull_bulk_against_scipy(k, lam):
 def _weibull_lp_mp(x, lam, k):
     x, lam, k = mp.mpf(x), mp.mpf(lam), mp.mpf(k)
     y = x / lam
-    return mp.log(k / lam) + (k - 1) * mp.log(y) - y ** k
+    return mp.log(k / lam) + (k - 1) * mp.log(y) - y**k
 
 
 @pytest.mark.parametrize("k", [0.1, 0.5, 1.0, 1.5, 3.0, 10.0, 50.0])
@@ -102,7 +102,7 @@ def test_weibull_tails_against_mpmath(k, lam):
     lp_ref = np.array([float(_weibull_lp_mp(v, lam, k)) for v in x])
     assert np.all(_rel(d.log_prob(x), lp_ref, 1.0) < 2e-13)
     # the exact scalar path (the loop's redo) agrees as well: a far point mixed in the same call
-    cdf_ref = np.array([float(-mp.expm1(-(mp.mpf(v) / mp.mpf(lam)) ** mp.mpf(k))) for v in x])
+    cdf_ref = np.array([float(-mp.expm1(-((mp.mpf(v) / mp.mpf(lam)) ** mp.mpf(k)))) for v in x])
     lower = (cdf_ref < 0.5) & (cdf_ref > 1e-300)
     assert np.all(_rel(d.cdf(x)[lower], cdf_ref[lower]) < 1e-14)
     assert np.all(np.abs(d.cdf(x) - cdf_ref) < 1e-15)
@@ -124,9 +124,10 @@ def test_weibull_special_values():
     # a mixture with an unbounded component (k < 1): +inf at 0, exact elsewhere
     m = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7])), Weibull(np.array([1.0, 2.0]), np.array([0.5, 3.0])))
     x = np.array([0.0, 1e-300, 1e-20, 0.5, 3.0, 40.0, -1.0])
-    ref = special.logsumexp(np.log([0.3, 0.7]) + stats.weibull_min(c=np.array([0.5, 3.0]),
-                                                                   scale=np.array([1.0, 2.0])).logpdf(x[:, None]),
-                            axis=-1)
+    ref = special.logsumexp(
+        np.log([0.3, 0.7]) + stats.weibull_min(c=np.array([0.5, 3.0]), scale=np.array([1.0, 2.0])).logpdf(x[:, None]),
+        axis=-1,
+    )
     got = m.log_prob(x)
     assert got[0] == np.inf and got[-1] == -np.inf
     np.testing.assert_allclose(got[1:-1], ref[1:-1], rtol=1e-12)
@@ -154,22 +155,29 @@ def test_weibull_moments_against_mpmath(k):
     kk = mp.mpf(k)
     g1, g2 = mp.gamma(1 + 1 / kk), mp.gamma(1 + 2 / kk)
     assert _rel(d.mean, float(lam * g1)) < 1e-13
-    assert _rel(d.variance, float(lam ** 2 * (g2 - g1 ** 2))) < 1e-13
+    assert _rel(d.variance, float(lam**2 * (g2 - g1**2))) < 1e-13
     ent = float(mp.euler * (1 - 1 / kk) + mp.log(lam / kk) + 1)
     assert abs(d.entropy() - ent) < 1e-13 * max(1.0, abs(ent))
     if 0.3 <= k <= 10:
         ref = stats.weibull_min(c=k, scale=lam)
-        np.testing.assert_allclose([d.mean, d.variance, d.entropy()], [ref.mean(), ref.var(), ref.entropy()],
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            [d.mean, d.variance, d.entropy()], [ref.mean(), ref.var(), ref.entropy()], rtol=1e-12
+        )
 
 
 # ====================================================================== VonMises values
 @pytest.mark.parametrize("kappa", [1e-6, 0.5, 4.0, 10.0, 700.0, 1e4])
 @pytest.mark.parametrize("loc", [0.0, 2.5, -3.1])
 def test_vonmises_log_prob_against_scipy(kappa, loc):
-    x = np.concatenate([np.linspace(-np.pi, np.pi, 61), loc + np.linspace(-0.05, 0.05, 21),
-                        np.linspace(-np.pi, np.pi, 13) + 2 * np.pi, np.linspace(-np.pi, np.pi, 13) - 6 * np.pi,
-                        [10.0, -20.0, 100.0, 1e6, -12345.678]])
+    x = np.concatenate(
+        [
+            np.linspace(-np.pi, np.pi, 61),
+            loc + np.linspace(-0.05, 0.05, 21),
+            np.linspace(-np.pi, np.pi, 13) + 2 * np.pi,
+            np.linspace(-np.pi, np.pi, 13) - 6 * np.pi,
+            [10.0, -20.0, 100.0, 1e6, -12345.678],
+        ]
+    )
     ref = stats.vonmises(kappa=kappa, loc=loc).logpdf(x)
     np.testing.assert_allclose(VonMises(loc, kappa).log_prob(x), ref, rtol=1e-12, atol=1e-12)
     # the density: relative error = the absolute error of the log-density
@@ -180,9 +188,16 @@ def test_vonmises_log_prob_against_scipy(kappa, loc):
 @pytest.mark.parametrize("kappa", [1e-6, 0.5, 10.0, 700.0, 1e4])
 def test_vonmises_log_prob_against_mpmath(kappa):
     loc = -2.9
-    x = np.concatenate([np.linspace(-np.pi, np.pi, 41), loc + np.geomspace(1e-8, 0.1, 9),
-                        loc + np.linspace(-15.9, 15.9, 31), loc + 2 * np.pi * np.arange(1, 6),
-                        loc + 2 * np.pi * np.array([1e3, 1e4]) + 1e-3, [1e5, -54321.5]])
+    x = np.concatenate(
+        [
+            np.linspace(-np.pi, np.pi, 41),
+            loc + np.geomspace(1e-8, 0.1, 9),
+            loc + np.linspace(-15.9, 15.9, 31),
+            loc + 2 * np.pi * np.arange(1, 6),
+            loc + 2 * np.pi * np.array([1e3, 1e4]) + 1e-3,
+            [1e5, -54321.5],
+        ]
+    )
     kk = mp.mpf(kappa)
     c = mp.log(2 * mp.pi * mp.besseli(0, kk))
     ref = np.array([float(kk * mp.cos(mp.mpf(v - loc)) - c) for v in x])
@@ -194,9 +209,16 @@ def test_vonmises_half_angle_polynomial():
     from mixstat.kernels.families.vonmises import sin2_half
 
     rng = np.random.default_rng(7)
-    d = np.concatenate([np.linspace(-16, 16, 3001), rng.uniform(-2.0 ** 20, 2.0 ** 20, 300),
-                        2 * np.pi * np.arange(-4, 5), np.pi * np.arange(-9, 10, 2),
-                        np.pi / 2 * np.arange(-7, 8, 2), np.nextafter(np.pi / 2, 0) * np.arange(-7, 8, 2)])
+    d = np.concatenate(
+        [
+            np.linspace(-16, 16, 3001),
+            rng.uniform(-(2.0**20), 2.0**20, 300),
+            2 * np.pi * np.arange(-4, 5),
+            np.pi * np.arange(-9, 10, 2),
+            np.pi / 2 * np.arange(-7, 8, 2),
+            np.nextafter(np.pi / 2, 0) * np.arange(-7, 8, 2),
+        ]
+    )
     got = np.array([sin2_half(v) for v in d])
     ref = np.array([float(mp.sin(mp.mpf(v) / 2) ** 2) for v in d])
     # relative; near the zeros (d = 2 pi n), relative to 1e-12: there the log-density is
@@ -275,7 +297,7 @@ def test_float32_sampler_ks(name):
         cdf = stats.weibull_min(c=float(np.float32(0.7)), scale=float(np.float32(0.8))).cdf
     else:
         x = VonMises(np.float32(-3.0), np.float32(2.0)).sample((N_KS,), rng=13)
-        cdf = (lambda t: vonmises_wrapped_cdf(t, float(np.float32(2.0)), float(np.float32(-3.0))))
+        cdf = lambda t: vonmises_wrapped_cdf(t, float(np.float32(2.0)), float(np.float32(-3.0)))
     assert x.dtype == np.float32
     _ks(x, cdf)
 
@@ -298,9 +320,18 @@ def test_weibull_bad_parameters(which, bad):
     Weibull(**kw, validate_args=False)  # no check
 
 
-@pytest.mark.parametrize("which,bad", [("loc", np.nan), ("loc", np.inf), ("loc", -np.inf),
-                                       ("concentration", np.nan), ("concentration", 0.0),
-                                       ("concentration", -1.0), ("concentration", np.inf)])
+@pytest.mark.parametrize(
+    "which,bad",
+    [
+        ("loc", np.nan),
+        ("loc", np.inf),
+        ("loc", -np.inf),
+        ("concentration", np.nan),
+        ("concentration", 0.0),
+        ("concentration", -1.0),
+        ("concentration", np.inf),
+    ],
+)
 def test_vonmises_bad_parameters(which, bad):
     kw = {"loc": np.array([0.0, 1.0]), "concentration": np.array([1.0, 2.0])}
     kw[which] = np.array([bad, 1.0])
@@ -395,19 +426,21 @@ def test_float32_in_float32_out():
 def test_doctests(modname):
     import importlib
 
-    res = doctest.testmod(importlib.import_module(modname),
-                          optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    res = doctest.testmod(importlib.import_module(modname), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
 
 
 @pytest.mark.parametrize("page", ["Weibull.md", "VonMises.md"])
 def test_api_page_examples(page):
-    res = doctest.testfile(os.path.join(ROOT, "docs", "api", page), module_relative=False,
-                           optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    res = doctest.testfile(
+        os.path.join(ROOT, "docs", "api", page),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
     assert res.attempted > 0 and res.failed == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jit_draw_tile():
     from numba import njit
 
@@ -431,8 +464,7 @@ def test_weibull_draw_tile_agrees_with_draw1(k):
     out = np.empty((n, 2))
     _jit_draw_tile()(7, 99, g0, n, tab, bb, kk, out, 0, np.empty(n), np.empty(n))
     with np.errstate(over="ignore"):
-        want = np.array([[W.draw1(7, 99, g0 + i, 4 * j, tab, 0, kk[i], j * W.P) for j in range(2)]
-                         for i in range(n)])
+        want = np.array([[W.draw1(7, 99, g0 + i, 4 * j, tab, 0, kk[i], j * W.P) for j in range(2)] for i in range(n)])
     # an ulp of log(E) (polynomial log vs math.log) is amplified by 1/k in the exponent
     np.testing.assert_allclose(out, want, rtol=2e-15 / min(k, 1.0), atol=0)
     assert np.array_equal(out == 0, want == 0) and np.array_equal(np.isinf(out), np.isinf(want))

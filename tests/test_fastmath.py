@@ -1,5 +1,6 @@
 """The vectorisable CPU math (mixstat/kernels/fastmath.py) and the SIMD tile
 loops that use it, against mpmath and against the scalar kernels they replace."""
+
 import math
 
 import mpmath as mp
@@ -7,8 +8,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from mixstat.kernels import fastmath as fm
-from mixstat.kernels import philox
+from mixstat.kernels import fastmath as fm, philox
 from mixstat.kernels.cpu import _batch_rows, _choose_tile
 from mixstat.kernels.families import mvn, normal
 
@@ -20,15 +20,18 @@ def _cheb_fit(f, deg, a, b):
     with mp.workdps(60):
         n = deg + 1
         nodes = [(a + b) / 2 + (b - a) / 2 * mp.cos(mp.pi * (2 * i + 1) / (2 * n)) for i in range(n)]
-        A = mp.matrix([[x ** j for j in range(n)] for x in nodes])
+        A = mp.matrix([[x**j for j in range(n)] for x in nodes])
         c = mp.lu_solve(A, mp.matrix([f(x) for x in nodes]))
         return [c[j] for j in range(n)]
 
 
-@pytest.mark.parametrize("deg,names,dtype,bound", [
-    (10, [f"_E{i}" for i in range(11)], np.float64, 4e-16),
-    (5, [f"_F{i}" for i in range(6)], np.float32, 2e-7),
-])
+@pytest.mark.parametrize(
+    "deg,names,dtype,bound",
+    [
+        (10, [f"_E{i}" for i in range(11)], np.float64, 4e-16),
+        (5, [f"_F{i}" for i in range(6)], np.float32, 2e-7),
+    ],
+)
 def test_exp_coefficients_are_the_chebyshev_interpolant(deg, names, dtype, bound):
     h = mp.log(2) / 2
     want = [dtype(float(c)) for c in _cheb_fit(mp.exp, deg, -h, h)]
@@ -120,8 +123,14 @@ def test_exp_neg_special_values(f):
 
 def test_log_pos_against_mpmath():
     rng = np.random.default_rng(3)
-    x = np.concatenate([rng.random(400), 2.0 ** -rng.uniform(0, 1020, 200), rng.uniform(1, 1e300, 100),
-                        [1.0, 2.0 ** -53, math.sqrt(2.0), np.nextafter(math.sqrt(2.0), 2), 0.5]])
+    x = np.concatenate(
+        [
+            rng.random(400),
+            2.0 ** -rng.uniform(0, 1020, 200),
+            rng.uniform(1, 1e300, 100),
+            [1.0, 2.0**-53, math.sqrt(2.0), np.nextafter(math.sqrt(2.0), 2), 0.5],
+        ]
+    )
     got = _apply(fm.log_pos, x)
     want = np.array([float(mp.log(mp.mpf(v))) for v in x])
     err = np.abs(got - want)
@@ -131,7 +140,7 @@ def test_log_pos_against_mpmath():
 
 def test_sincos_2pi_against_mpmath():
     rng = np.random.default_rng(4)
-    u = np.concatenate([rng.random(500), np.arange(16) / 16, [1 - 2.0 ** -53, 2.0 ** -53]])
+    u = np.concatenate([rng.random(500), np.arange(16) / 16, [1 - 2.0**-53, 2.0**-53]])
     c, s = _apply_sincos(u)
     wc = np.array([float(mp.cos(2 * mp.pi * mp.mpf(v))) for v in u])
     ws = np.array([float(mp.sin(2 * mp.pi * mp.mpf(v))) for v in u])
@@ -191,11 +200,12 @@ def _normal_draws(tab, key0, key1, g0, n, kk, D):
 def test_normal_draw_tile_matches_the_scalar_draw(D):
     rng = np.random.default_rng(D)
     K = 5
-    tab = normal.pack(rng.standard_normal((K, D)) * 100, rng.uniform(1e-3, 1e3, (K, D)),
-                      np.float64).reshape(1, K, D * normal.P)
+    tab = normal.pack(rng.standard_normal((K, D)) * 100, rng.uniform(1e-3, 1e3, (K, D)), np.float64).reshape(
+        1, K, D * normal.P
+    )
     kk = rng.integers(0, K, 4000)
     a, b = _normal_draws(tab, np.uint64(9), np.uint64(10), 77, 4000, kk, D)
-    scale = np.abs(tab[0, kk, normal.SCALE::normal.P])
+    scale = np.abs(tab[0, kk, normal.SCALE :: normal.P])
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-14 * (np.abs(b) + 40 * scale).max())
 
 
@@ -234,8 +244,10 @@ def test_mvn_tile_path_nan_and_inf_values():
     from mixstat.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
     D = 3
-    m = MixtureSameFamily(Categorical(probs=np.array([0.4, 0.6])),
-                          MultivariateNormal(np.zeros((2, D)), covariance_matrix=np.eye(D) * np.array([[1.0], [2.0]])[..., None]))
+    m = MixtureSameFamily(
+        Categorical(probs=np.array([0.4, 0.6])),
+        MultivariateNormal(np.zeros((2, D)), covariance_matrix=np.eye(D) * np.array([[1.0], [2.0]])[..., None]),
+    )
     x = np.zeros((1000, D))
     x[10, 1] = np.inf
     x[11, 0] = -np.inf

@@ -6,6 +6,7 @@ information of the component's family at ``n_k = N w_k`` points (the components 
 well separated, so the mixture's information is close to that of the labelled data);
 the weight's standard error is ``sqrt(w (1 - w) / N)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,9 +17,22 @@ import pytest
 from scipy import special as sc
 
 import mixstat
-from mixstat.distributions import (Bernoulli, Binomial, Categorical, Exponential, Gamma, Geometric, Independent,
-                                   LogNormal, MixtureSameFamily, MultivariateNormal, Normal, Poisson, StudentT,
-                                   VonMises)
+from mixstat.distributions import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Exponential,
+    Gamma,
+    Geometric,
+    Independent,
+    LogNormal,
+    MixtureSameFamily,
+    MultivariateNormal,
+    Normal,
+    Poisson,
+    StudentT,
+    VonMises,
+)
 from mixstat.fitting import ComponentWarning
 
 Z = 5.0  # standard errors
@@ -210,7 +224,7 @@ def test_mvn_recovery():
     se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2) / (N * w)[:, None])
     _check(comp.loc[o], mu, se, "loc")
     # var(S_ij) = (s_ij^2 + s_ii s_jj) / n
-    s2 = (cov**2 + np.diagonal(cov, axis1=1, axis2=2)[:, :, None] * np.diagonal(cov, axis1=1, axis2=2)[:, None, :])
+    s2 = cov**2 + np.diagonal(cov, axis1=1, axis2=2)[:, :, None] * np.diagonal(cov, axis1=1, axis2=2)[:, None, :]
     _check(comp.covariance_matrix[o], cov, np.sqrt(s2 / (N * w)[:, None, None]), "covariance")
     assert fit.n_parameters == 1 + 2 * (2 + 3)
 
@@ -233,8 +247,14 @@ def test_normal_matches_sklearn():
     w0, m0, s0 = np.array([0.3, 0.7]), np.array([-1.0, 1.0]), np.array([1.0, 2.0])
     init = MixtureSameFamily(Categorical(probs=w0), Normal(m0, s0))
     fit = mixstat.fit_mixture(x, Normal, 2, init=init, max_iter=25, tol=0.0)
-    gm = _sk_fit(x[:, None], n_components=2, weights_init=w0, means_init=m0[:, None],
-                 precisions_init=(1 / s0**2)[:, None, None], max_iter=fit.n_iter)
+    gm = _sk_fit(
+        x[:, None],
+        n_components=2,
+        weights_init=w0,
+        means_init=m0[:, None],
+        precisions_init=(1 / s0**2)[:, None, None],
+        max_iter=fit.n_iter,
+    )
     c = fit.distribution.component_distribution
     np.testing.assert_allclose(c.loc, gm.means_[:, 0], rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(c.scale**2, gm.covariances_[:, 0, 0], rtol=1e-9)
@@ -248,10 +268,10 @@ def test_mvn_matches_sklearn(ct):
     w0, m0 = np.array([0.5, 0.5]), np.array([[0.0, 0.0], [2.0, 0.0]])
     init = MixtureSameFamily(Categorical(probs=w0), MultivariateNormal(m0, covariance_matrix=np.eye(2)))
     fit = mixstat.fit_mixture(x, MultivariateNormal, 2, init=init, max_iter=15, tol=0.0, covariance_type=ct)
-    prec = {"full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)),
-            "spherical": np.ones(2)}[ct]
-    gm = _sk_fit(x, n_components=2, covariance_type=ct, weights_init=w0, means_init=m0, precisions_init=prec,
-                 max_iter=fit.n_iter)
+    prec = {"full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)), "spherical": np.ones(2)}[ct]
+    gm = _sk_fit(
+        x, n_components=2, covariance_type=ct, weights_init=w0, means_init=m0, precisions_init=prec, max_iter=fit.n_iter
+    )
     c = fit.distribution.component_distribution
     np.testing.assert_allclose(c.loc, gm.means_, rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(fit.distribution.mixture_distribution.probs, gm.weights_, rtol=1e-8)
@@ -278,20 +298,23 @@ def test_batched_equals_one_at_a_time():
     assert fit.distribution.batch_shape == (B,)
     assert fit.log_likelihood.shape == (max(fit.n_iter), B)
     for b in range(B):
-        one = mixstat.fit_mixture(x[b], Poisson, 2, tol=1e-6,
-                                  init=MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Poisson(rates[b])))
+        one = mixstat.fit_mixture(
+            x[b], Poisson, 2, tol=1e-6, init=MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Poisson(rates[b]))
+        )
         assert one.n_iter == fit.n_iter[b] and one.converged == fit.converged[b]
-        np.testing.assert_array_equal(one.distribution.component_distribution.rate,
-                                      fit.distribution.component_distribution.rate[b])
-        np.testing.assert_array_equal(one.log_likelihood, fit.log_likelihood[:one.n_iter, b])
+        np.testing.assert_array_equal(
+            one.distribution.component_distribution.rate, fit.distribution.component_distribution.rate[b]
+        )
+        np.testing.assert_array_equal(one.log_likelihood, fit.log_likelihood[: one.n_iter, b])
         # a converged entry stops changing
-        assert np.all(fit.log_likelihood[one.n_iter - 1:, b] == one.log_likelihood[-1])
+        assert np.all(fit.log_likelihood[one.n_iter - 1 :, b] == one.log_likelihood[-1])
     # MultivariateNormal batched, k-means++ seeded: each entry is a valid fit of its own data
     xb = g.normal(size=(2, 300, 2)) + np.array([0.0, 4.0])[:, None, None] * (np.arange(300) % 2)[None, :, None]
     fb = mixstat.fit_mixture(xb, MultivariateNormal, 2, rng=1, covariance_type="diag")
     assert fb.distribution.batch_shape == (2,) and fb.distribution.event_shape == (2,)
-    np.testing.assert_allclose(fb.distribution.log_prob(np.swapaxes(xb, 0, 1)).sum(0),
-                               fb.log_likelihood[-1], rtol=1e-10)
+    np.testing.assert_allclose(
+        fb.distribution.log_prob(np.swapaxes(xb, 0, 1)).sum(0), fb.log_likelihood[-1], rtol=1e-10
+    )
 
 
 def test_streaming_equals_in_memory(tmp_path, monkeypatch):
@@ -307,7 +330,7 @@ def test_streaming_equals_in_memory(tmp_path, monkeypatch):
     ref = mixstat.fit_mixture(x, tmpl, 2, rng=3, tol=1e-6)
     monkeypatch.setattr(_data, "CHUNK_BYTES", 8 * 2 * 1000)  # 1000-row chunks: not block multiples
     mm = mixstat.fit_mixture(np.load(path, mmap_mode="r"), tmpl, 2, rng=3, tol=1e-6)
-    chunks = lambda: (x[i:i + 777] for i in range(0, n, 777))  # noqa: E731
+    chunks = lambda: (x[i : i + 777] for i in range(0, n, 777))
     st = mixstat.fit_mixture(chunks, tmpl, 2, rng=3, tol=1e-6)
     mvn_ref = mixstat.fit_mixture(x, MultivariateNormal, 2, rng=3, tol=1e-6)
     mvn_mm = mixstat.fit_mixture(np.load(path, mmap_mode="r"), MultivariateNormal, 2, rng=3, tol=1e-6)
@@ -317,8 +340,9 @@ def test_streaming_equals_in_memory(tmp_path, monkeypatch):
         ca, cb = a.distribution.component_distribution, b.distribution.component_distribution
         for name in ("mean", "variance"):
             np.testing.assert_allclose(getattr(cb, name), getattr(ca, name), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(b.distribution.mixture_distribution.probs,
-                                   a.distribution.mixture_distribution.probs, rtol=1e-10)
+        np.testing.assert_allclose(
+            b.distribution.mixture_distribution.probs, a.distribution.mixture_distribution.probs, rtol=1e-10
+        )
     with pytest.raises(TypeError, match="one-shot"):
         mixstat.fit_mixture(iter([x]), tmpl, 2)
 
@@ -351,8 +375,9 @@ def test_sample_weight_and_float32():
     init = MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal(np.array([-1.0, 1.0]), np.ones(2)))
     fw = mixstat.fit_mixture(x, Normal, 2, sample_weight=w, init=init, tol=1e-8)
     fr = mixstat.fit_mixture(np.repeat(x, w), Normal, 2, init=init, tol=1e-8)
-    np.testing.assert_allclose(fw.distribution.component_distribution.loc,
-                               fr.distribution.component_distribution.loc, rtol=1e-10)
+    np.testing.assert_allclose(
+        fw.distribution.component_distribution.loc, fr.distribution.component_distribution.loc, rtol=1e-10
+    )
     assert fw.n_samples == w.sum()
     f32 = mixstat.fit_mixture(x.astype(np.float32), Normal, 2, init=init)
     assert f32.distribution.dtype == np.float32

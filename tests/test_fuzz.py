@@ -23,6 +23,7 @@ dtype's largest number.  Inputs the fuzzers deliberately avoid: sample sizes
 that fit in memory only in theory (those raise ``MemoryError``, which is the
 truth).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,18 +31,17 @@ import os
 import sys
 
 import numpy as np
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 from scipy.special import logsumexp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import mixstat  # noqa: E402
-import registry as reg  # noqa: E402
-from mixstat.distributions import (  # noqa: E402
+import registry as reg
+
+import mixstat
+from mixstat.distributions import (
     Categorical,
     Distribution,
     Independent,
@@ -80,11 +80,38 @@ class Raw:
         return f"Raw({self.raw!r}, bad={self.bad})"
 
 
-NUMERIC_FORMS = ["f64", "f64", "f64", "f32", "f32", "list", "list", "f16", "int64", "int8", "uint16",
-                 "bool", "big-f8", "big-f4", "strided", "readonly", "fortran", "np-scalar"]
-BAD_FORMS = {"string": TypeError, "bytes": TypeError, "string-array": TypeError, "complex": TypeError,
-             "complex-list": TypeError, "datetime": TypeError, "ragged": ValueError, "none-list": ValueError,
-             "object": ValueError, "dict": ValueError}
+NUMERIC_FORMS = [
+    "f64",
+    "f64",
+    "f64",
+    "f32",
+    "f32",
+    "list",
+    "list",
+    "f16",
+    "int64",
+    "int8",
+    "uint16",
+    "bool",
+    "big-f8",
+    "big-f4",
+    "strided",
+    "readonly",
+    "fortran",
+    "np-scalar",
+]
+BAD_FORMS = {
+    "string": TypeError,
+    "bytes": TypeError,
+    "string-array": TypeError,
+    "complex": TypeError,
+    "complex-list": TypeError,
+    "datetime": TypeError,
+    "ragged": ValueError,
+    "none-list": ValueError,
+    "object": ValueError,
+    "dict": ValueError,
+}
 
 
 def _bad_raw(form, shape):
@@ -181,9 +208,29 @@ SMALL = st.floats(-1e3, 1e3, allow_nan=False)
 SPECIAL = st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-300, -1e300, 1e300, 1.5])
 LOCS = st.one_of(SMALL, SMALL, SMALL, SPECIAL, st.floats(-1e300, 1e300))
 # scales over the whole positive range: subnormal (down to the smallest, 5e-324) to the largest float
-SCALES = st.one_of(st.floats(1e-3, 1e3), st.floats(1e-300, 1e300), st.floats(5e-324, 1.7976931348623157e308),
-                   st.sampled_from([0.0, -1.0, -0.0, np.nan, np.inf, -np.inf, 1.0, 5e-324, 1e-310,
-                                    1e-40, 1e-45, 1.4e300, 3.4e38, 1.7976931348623157e308]))
+SCALES = st.one_of(
+    st.floats(1e-3, 1e3),
+    st.floats(1e-300, 1e300),
+    st.floats(5e-324, 1.7976931348623157e308),
+    st.sampled_from(
+        [
+            0.0,
+            -1.0,
+            -0.0,
+            np.nan,
+            np.inf,
+            -np.inf,
+            1.0,
+            5e-324,
+            1e-310,
+            1e-40,
+            1e-45,
+            1.4e300,
+            3.4e38,
+            1.7976931348623157e308,
+        ]
+    ),
+)
 
 
 def result_dtype(*raws):
@@ -237,12 +284,15 @@ def close(actual, expected, dtype, what):
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected), err_msg=f"{what}: NaN pattern")
     r = rtol_for(dtype)
     fin = np.isfinite(expected)
-    np.testing.assert_array_equal(actual[~fin & ~np.isnan(expected)], expected[~fin & ~np.isnan(expected)],
-                                  err_msg=f"{what}: infinities")
+    np.testing.assert_array_equal(
+        actual[~fin & ~np.isnan(expected)], expected[~fin & ~np.isnan(expected)], err_msg=f"{what}: infinities"
+    )
     err = np.abs(actual[fin] - expected[fin])
     bound = r * np.maximum(1.0, np.abs(expected[fin]))
-    assert np.all(err <= bound), f"{what}: max error {np.max(err - bound, initial=0)} over bound\n" \
-                                 f"{actual[fin][err > bound][:5]} vs {expected[fin][err > bound][:5]}"
+    assert np.all(err <= bound), (
+        f"{what}: max error {np.max(err - bound, initial=0)} over bound\n"
+        f"{actual[fin][err > bound][:5]} vs {expected[fin][err > bound][:5]}"
+    )
 
 
 # ============================================================== Normal
@@ -260,8 +310,14 @@ def check_normal(d, loc, scale, dtype, va):
     ok = np.isfinite(x)
     x = np.where(ok, x, 0.0).astype(dtype)
     special = [np.inf, -np.inf] if va else [np.nan, np.inf, -np.inf]  # NaN is outside the support
-    x = np.concatenate([x, np.broadcast_to(np.array(special, dtype).reshape(
-        (len(special),) + (1,) * loc.ndim), (len(special),) + loc.shape)])
+    x = np.concatenate(
+        [
+            x,
+            np.broadcast_to(
+                np.array(special, dtype).reshape((len(special),) + (1,) * loc.ndim), (len(special),) + loc.shape
+            ),
+        ]
+    )
     x64 = x.astype(F64)
     with np.errstate(all="ignore"):
         ref_lp = stats.norm.logpdf(x64, loc, scale)
@@ -316,10 +372,18 @@ def test_normal_constructor(data):
 
 
 # ============================================================== Categorical
-PROBS = st.one_of(st.floats(0, 10), st.floats(0, 10), st.floats(0, 1e300),
-                  st.sampled_from([0.0, -1.0, np.nan, np.inf, 1e308, 5e-324, 1.0]))
-LOGITS = st.one_of(st.floats(-50, 50), st.floats(-50, 50), st.floats(-1e300, 1e300),
-                   st.sampled_from([-np.inf, -np.inf, np.inf, np.nan, 0.0, 700.0, -800.0]))
+PROBS = st.one_of(
+    st.floats(0, 10),
+    st.floats(0, 10),
+    st.floats(0, 1e300),
+    st.sampled_from([0.0, -1.0, np.nan, np.inf, 1e308, 5e-324, 1.0]),
+)
+LOGITS = st.one_of(
+    st.floats(-50, 50),
+    st.floats(-50, 50),
+    st.floats(-1e300, 1e300),
+    st.sampled_from([-np.inf, -np.inf, np.inf, np.nan, 0.0, 700.0, -800.0]),
+)
 
 
 def categorical_reference(values, kind):
@@ -369,15 +433,18 @@ def test_categorical_constructor(data):
     if not np.isfinite(want).all():
         return  # unchecked rows with no mass (validate_args=False)
     # subnormal probabilities have only absolute precision: atol = the smallest normal number
-    np.testing.assert_allclose(c.probs, want, rtol=10 * rtol_for(dtype), atol=float(np.finfo(dtype).tiny),
-                               err_msg="normalised probs")
+    np.testing.assert_allclose(
+        c.probs, want, rtol=10 * rtol_for(dtype), atol=float(np.finfo(dtype).tiny), err_msg="normalised probs"
+    )
     K = p.shape[-1]
     lo, hi = (0, K) if va else (-1, K + 1)  # validate_args=True rejects values outside the support
     idx = np.arange(lo, hi, dtype=F64).reshape((-1,) + (1,) * len(c.batch_shape))
     at = np.clip(idx, 0, K - 1).astype(int)[..., None]
-    ref_lp = np.where((idx >= 0) & (idx < K),
-                      np.take_along_axis(np.broadcast_to(want_log, (hi - lo,) + want.shape), at, -1)[..., 0],
-                      -np.inf)
+    ref_lp = np.where(
+        (idx >= 0) & (idx < K),
+        np.take_along_axis(np.broadcast_to(want_log, (hi - lo,) + want.shape), at, -1)[..., 0],
+        -np.inf,
+    )
     got_lp = c.log_prob(idx)
     # probabilities below the smallest normal number are stored rounded (as probs): there the
     # log-probability need only be at most log(tiny) (-inf allowed); everywhere else, the bound
@@ -407,7 +474,7 @@ def _mvn_matrix(rng, batch, D, kind, name, exponent):
     batch = tuple(batch)
     if D == 0:
         return np.zeros(batch + (0, 0)), None
-    c = 10.0 ** exponent
+    c = 10.0**exponent
     Q, _ = np.linalg.qr(rng.normal(size=batch + (D, D)))
     ev = rng.uniform(0.5, 2.0, size=batch + (D,))
     if kind == "not-pd" and name != "scale_tril":
@@ -456,9 +523,9 @@ def test_mvn_constructor(data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     m, what = _mvn_matrix(rng, batch_m, D, kind, name, exponent)
     if not square:
-        m = m[..., :max(D - 1, 0)] if D else np.zeros(batch_m + (2, 1))
+        m = m[..., : max(D - 1, 0)] if D else np.zeros(batch_m + (2, 1))
         what = None
-    loc = rng.normal(size=batch_l + (Dl,)) * (10.0 ** exponent) ** 0.5
+    loc = rng.normal(size=batch_l + (Dl,)) * (10.0**exponent) ** 0.5
     if loc_kind in ("nan", "inf") and loc.size:
         loc.reshape(-1)[0] = np.nan if loc_kind == "nan" else -np.inf
     elif loc_kind in ("nan", "inf"):
@@ -494,8 +561,11 @@ def test_mvn_constructor(data):
     if what is not None or loc_kind in ("nan", "inf"):
         assert d.log_prob(np.zeros(D, dtype)).shape == batch  # unchecked invalid input: shapes only
         return
-    cov = {"covariance_matrix": lambda a: a, "precision_matrix": np.linalg.inv,
-           "scale_tril": lambda a: a @ np.swapaxes(a, -1, -2)}[name](m.astype(F64))
+    cov = {
+        "covariance_matrix": lambda a: a,
+        "precision_matrix": np.linalg.inv,
+        "scale_tril": lambda a: a @ np.swapaxes(a, -1, -2),
+    }[name](m.astype(F64))
     locb = np.broadcast_to(loc.astype(F64), batch + (D,))
     covb = np.broadcast_to(cov, batch + (D, D))
     Lc = np.linalg.cholesky(covb)
@@ -528,8 +598,10 @@ def _mvn_logpdf(x, loc, cov):
 @given(data=st.data())
 def test_independent_constructor(data):
     bshape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3), label="base batch")
-    n = data.draw(st.one_of(st.integers(-2, 5), st.sampled_from([1.0, True, "1", None, np.int64(1),
-                                                                 np.uint8(0), 2**70])), label="ndims")
+    n = data.draw(
+        st.one_of(st.integers(-2, 5), st.sampled_from([1.0, True, "1", None, np.int64(1), np.uint8(0), 2**70])),
+        label="ndims",
+    )
     base = Normal(np.zeros(bshape), np.ones(bshape))
     if isinstance(n, (bool, float, str)) or n is None:
         problems = [(TypeError, ["reinterpreted_batch_ndims"])]
@@ -557,8 +629,9 @@ def test_mixture_constructor_and_results(data):
     wb = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3), label="weights batch")
     cb = data.draw(st.sampled_from([wb, wb[1:], (), (2,) + wb, (4,), tuple(1 for _ in wb)]), label="comp batch")
     wkind = data.draw(st.sampled_from(["probs", "logits"]), label="wkind")
-    comp_kind = data.draw(st.sampled_from(["normal", "normal", "indep", "mvn", "cat", "scalar", "notdist",
-                                           "notcat"]), label="comp")
+    comp_kind = data.draw(
+        st.sampled_from(["normal", "normal", "indep", "mvn", "cat", "scalar", "notdist", "notcat"]), label="comp"
+    )
     dtype = data.draw(st.sampled_from([F64, F64, F32]), label="dtype")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     w = rng.uniform(0, 1, size=wb + (K,))
@@ -665,14 +738,20 @@ def value_case(draw, ex):
     else:
         shape = draw(SHAPES)
     raw = draw(raw_arg(shape, _value_elements(ex), bad_rate=0.12))
-    if raw.bad is None and raw.values.size and draw(st.booleans()):
-        # sprinkle NaN / +-inf (only in float forms: ints cannot hold them)
-        if raw.strong in (F64, F32) and isinstance(raw.raw, np.ndarray) and raw.raw.dtype.kind == "f":
-            flat = np.array(raw.raw, copy=True).reshape(-1)
-            i = draw(st.integers(0, flat.size - 1))
-            flat[i] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
-            arr = flat.reshape(raw.raw.shape).astype(raw.raw.dtype)
-            raw = Raw(arr, values=arr.astype(F64), strong=raw.strong)
+    # sprinkle NaN / +-inf (only in float forms: ints cannot hold them)
+    if (
+        raw.bad is None
+        and raw.values.size
+        and draw(st.booleans())
+        and raw.strong in (F64, F32)
+        and isinstance(raw.raw, np.ndarray)
+        and raw.raw.dtype.kind == "f"
+    ):
+        flat = np.array(raw.raw, copy=True).reshape(-1)
+        i = draw(st.integers(0, flat.size - 1))
+        flat[i] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+        arr = flat.reshape(raw.raw.shape).astype(raw.raw.dtype)
+        raw = Raw(arr, values=arr.astype(F64), strong=raw.strong)
     return raw
 
 
@@ -700,15 +779,15 @@ def _special_semantics(values, ex, op):
     return nan | inf, out
 
 
-VALUE_EXAMPLES = [e for e in reg.EXAMPLES]
+VALUE_EXAMPLES = list(reg.EXAMPLES)
 
 
 @settings(max_examples=examples(3.0))
 @given(data=st.data())
 def test_log_prob_and_cdf_values(data):
     ex = data.draw(st.sampled_from(VALUE_EXAMPLES), label="example")
-    op = data.draw(st.sampled_from(["log_prob", "cdf", "prob"] if ex.event_shape == () and "no-cdf" not in ex.tags else ["log_prob", "prob"]),
-                   label="op")
+    has_cdf = ex.event_shape == () and "no-cdf" not in ex.tags
+    op = data.draw(st.sampled_from(["log_prob", "cdf", "prob"] if has_cdf else ["log_prob", "prob"]), label="op")
     raw = data.draw(value_case(ex), label="value")
     va = data.draw(st.sampled_from([None, None, True]), label="validate_args")
     d = ex.make()
@@ -719,11 +798,11 @@ def test_log_prob_and_cdf_values(data):
         problems.append((raw.bad, ["value"]))
     else:
         shape, ne = raw.shape, len(ex.event_shape)
-        if len(shape) < ne or shape[len(shape) - ne:] != ex.event_shape:
+        if len(shape) < ne or shape[len(shape) - ne :] != ex.event_shape:
             problems.append((ValueError, ["value"]))
         else:
             try:
-                out_shape = np.broadcast_shapes(shape[:len(shape) - ne], ex.batch_shape)
+                out_shape = np.broadcast_shapes(shape[: len(shape) - ne], ex.batch_shape)
             except ValueError:
                 problems.append((ValueError, ["value"]))
     dtype = None if raw.bad else expected_value_dtype(ex, raw)
@@ -763,14 +842,34 @@ SAMPLE_SHAPES = st.one_of(
     st.tuples(st.integers(-1, 3)),
     st.lists(st.integers(0, 3), max_size=3).map(tuple),
     st.lists(st.integers(0, 3), max_size=3),
-    st.sampled_from([(), (2.0,), 2.5, (True,), True, "3", None, (np.int64(2), np.uint8(1)), np.array([2, 1]),
-                     np.array([2.0]), ((1,),), (0, 2**70), (2**62, 2**62), (2**65,), (np.int64(-1),),
-                     np.int32(3), {"a": 1}]),
+    st.sampled_from(
+        [
+            (),
+            (2.0,),
+            2.5,
+            (True,),
+            True,
+            "3",
+            None,
+            (np.int64(2), np.uint8(1)),
+            np.array([2, 1]),
+            np.array([2.0]),
+            ((1,),),
+            (0, 2**70),
+            (2**62, 2**62),
+            (2**65,),
+            (np.int64(-1),),
+            np.int32(3),
+            {"a": 1},
+        ]
+    ),
 )
-RNGS = st.one_of(st.integers(0, 2**80), st.sampled_from([None, -1, 1.5, "seed", True, np.int64(3), np.uint64(2**63),
-                                                          b"x", [1, 2]]),
-                 st.integers(0, 100).map(np.random.default_rng),
-                 st.just(np.random.RandomState(0)))
+RNGS = st.one_of(
+    st.integers(0, 2**80),
+    st.sampled_from([None, -1, 1.5, "seed", True, np.int64(3), np.uint64(2**63), b"x", [1, 2]]),
+    st.integers(0, 100).map(np.random.default_rng),
+    st.just(np.random.RandomState(0)),
+)
 
 
 def _expected_shape(ss):
@@ -844,9 +943,14 @@ BATCH_SHAPES = st.one_of(
 def test_expand(data):
     ex = data.draw(st.sampled_from(reg.EXAMPLES), label="example")
     d = ex.make()
-    target = data.draw(st.one_of(BATCH_SHAPES, st.lists(st.integers(1, 3), max_size=2).map(
-        lambda lead: tuple(lead) + ex.batch_shape), st.just(tuple(2 if s == 1 else s for s in ex.batch_shape))),
-        label="batch_shape")
+    target = data.draw(
+        st.one_of(
+            BATCH_SHAPES,
+            st.lists(st.integers(1, 3), max_size=2).map(lambda lead: tuple(lead) + ex.batch_shape),
+            st.just(tuple(2 if s == 1 else s for s in ex.batch_shape)),
+        ),
+        label="batch_shape",
+    )
     shape, exc = _expected_shape(target)
     problems = []
     if exc is not None:
@@ -878,8 +982,7 @@ def test_expand(data):
 @given(data=st.data())
 def test_tensor(data):
     raw = data.draw(raw_arg(data.draw(SHAPES), LOCS, bad_rate=0.3), label="data")
-    dtype = data.draw(st.sampled_from([None, None, "float32", "float64", "int64", "complex128", "U3"]),
-                      label="dtype")
+    dtype = data.draw(st.sampled_from([None, None, "float32", "float64", "int64", "complex128", "U3"]), label="dtype")
     problems = []
     if raw.bad:
         problems.append((raw.bad, ["data"]))

@@ -3,6 +3,7 @@
 References: scikit-learn's GaussianMixture (the oracle, from the same explicit
 initial parameters), SciPy's logsumexp and plain NumPy sums of responsibilities.
 """
+
 import os
 import subprocess
 import sys
@@ -29,8 +30,7 @@ TYPES = ["full", "tied", "diag", "spherical"]
 
 def _data(rng, n=300, D=3, K=3, dtype=np.float64):
     centres = 4.0 * rng.normal(size=(K, D))
-    X = np.concatenate([rng.normal(size=(n, D)) @ (np.eye(D) + 0.3 * rng.normal(size=(D, D))) + c
-                        for c in centres])
+    X = np.concatenate([rng.normal(size=(n, D)) @ (np.eye(D) + 0.3 * rng.normal(size=(D, D))) + c for c in centres])
     return X.astype(dtype), centres
 
 
@@ -101,10 +101,21 @@ def test_one_coordinate_matches_sklearn():
     rng = np.random.default_rng(2)
     X = np.concatenate([rng.normal(m, s, (300, 1)) for m, s in ((-3, 1), (0, 0.5), (4, 2))])
     for ct in TYPES:
-        P = {"full": np.array([[[1.0]], [[2.0]], [[0.5]]]), "tied": np.array([[1.5]]),
-             "diag": np.array([[1.0], [2.0], [0.5]]), "spherical": np.array([1.0, 2.0, 0.5])}[ct]
-        kw = dict(n_components=3, covariance_type=ct, weights_init=[0.3, 0.3, 0.4], means_init=[[-2.0], [0.5], [3.0]],
-                  precisions_init=P, max_iter=20, tol=0.0)
+        P = {
+            "full": np.array([[[1.0]], [[2.0]], [[0.5]]]),
+            "tied": np.array([[1.5]]),
+            "diag": np.array([[1.0], [2.0], [0.5]]),
+            "spherical": np.array([1.0, 2.0, 0.5]),
+        }[ct]
+        kw = dict(
+            n_components=3,
+            covariance_type=ct,
+            weights_init=[0.3, 0.3, 0.4],
+            means_init=[[-2.0], [0.5], [3.0]],
+            precisions_init=P,
+            max_iter=20,
+            tol=0.0,
+        )
         c = _quiet()
         try:
             ref = SkGM(**kw).fit(X)
@@ -158,9 +169,13 @@ def test_sklearn_check_estimator(estimator, check):
 def _reference_stats(X, w, logw, means, pc, ct, center):
     N, D = X.shape
     K = len(logw)
-    cov = np.linalg.inv(G.precisions_from_cholesky(pc, ct)) if ct in ("full", "tied") else 1.0 / pc ** 2
-    covs = {"full": lambda k: cov[k], "tied": lambda k: cov, "diag": lambda k: np.diag(cov[k]),
-            "spherical": lambda k: cov[k] * np.eye(D)}[ct]
+    cov = np.linalg.inv(G.precisions_from_cholesky(pc, ct)) if ct in ("full", "tied") else 1.0 / pc**2
+    covs = {
+        "full": lambda k: cov[k],
+        "tied": lambda k: cov,
+        "diag": lambda k: np.diag(cov[k]),
+        "spherical": lambda k: cov[k] * np.eye(D),
+    }[ct]
     lp = np.stack([multivariate_normal(means[k], covs(k)).logpdf(X) for k in range(K)], axis=1) + logw
     ll = logsumexp(lp, axis=1)
     r = np.exp(lp - ll[:, None]) * w[:, None]
@@ -197,8 +212,10 @@ def test_estep_matches_numpy_and_chunks_add_up(ct):
             assert np.allclose(a, b, rtol=1e-10, atol=1e-9 * np.abs(b).max())
         assert np.all(got[1][1] == 0) and np.all(got[2][1] == 0)
         # streaming: the sums of the chunks' statistics
-        parts = [G.gaussian_estep(X[a:a + 1000], logw, means, pc, ct, sample_weight=w[a:a + 1000],
-                                  center=center) for a in range(0, len(X), 1000)]
+        parts = [
+            G.gaussian_estep(X[a : a + 1000], logw, means, pc, ct, sample_weight=w[a : a + 1000], center=center)
+            for a in range(0, len(X), 1000)
+        ]
         for i in range(4):
             tot = sum(p[i] for p in parts)
             assert np.allclose(tot, got[i], rtol=1e-12, atol=1e-10 * np.abs(got[i]).max())
@@ -236,8 +253,7 @@ def test_same_bits_at_one_and_two_threads():
     res = []
     for n in ("1", "2"):
         env = dict(os.environ, NUMBA_NUM_THREADS=n, PYTHONWARNINGS="ignore")
-        p = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], env=env, capture_output=True, text=True,
-                           timeout=600)
+        p = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stderr
         threads, digest = p.stdout.strip().split(" ", 1)
         assert threads == n
@@ -269,11 +285,15 @@ def test_sample_weight_equals_repeated_rows(ct):
 def test_partial_fit_first_step_is_an_em_step_and_stream_converges():
     rng = np.random.default_rng(6)
     centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
-    X = np.concatenate([rng.normal(size=(n, 2)) * s + c for n, s, c in zip((2000, 1000, 1000), (1.0, 0.7, 1.3),
-                                                                           centres)])
+    X = np.concatenate(
+        [rng.normal(size=(n, 2)) * s + c for n, s, c in zip((2000, 1000, 1000), (1.0, 0.7, 1.3), centres)]
+    )
     X = X[rng.permutation(len(X))]
-    init = dict(weights_init=np.full(3, 1 / 3), means_init=centres + rng.normal(0, 0.8, (3, 2)),
-                precisions_init=np.stack([np.eye(2)] * 3))
+    init = dict(
+        weights_init=np.full(3, 1 / 3),
+        means_init=centres + rng.normal(0, 0.8, (3, 2)),
+        precisions_init=np.stack([np.eye(2)] * 3),
+    )
     c = _quiet()
     try:
         one = GaussianMixture(3, max_iter=1, tol=0, **init).fit(X[:500])
@@ -284,7 +304,7 @@ def test_partial_fit_first_step_is_an_em_step_and_stream_converges():
     assert _rel(online.means_, one.means_) < 1e-12 and _rel(online.covariances_, one.covariances_) < 1e-12
     assert online.n_steps_ == 1
     for a in range(500, len(X), 500):
-        online.partial_fit(X[a:a + 500])
+        online.partial_fit(X[a : a + 500])
     assert online.n_steps_ == len(X) // 500
     ref, order = linear_sum_assignment(np.linalg.norm(full.means_[:, None] - online.means_[None], axis=-1))
     assert np.allclose(online.means_[order], full.means_[ref], atol=0.15)
@@ -342,8 +362,7 @@ def test_duplicate_points_and_collapsing_component():
     rng = np.random.default_rng(8)
     X = np.concatenate([rng.normal(size=(200, 2)), np.tile([[8.0, 8.0]], (30, 1))])  # 30 copies of a point
     for ct in TYPES:
-        P = {"full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)),
-             "spherical": np.ones(2)}[ct]
+        P = {"full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)), "spherical": np.ones(2)}[ct]
         init = dict(means_init=[[0.0, 0.0], [8.0, 8.0]], weights_init=[0.8, 0.2], precisions_init=P)
         if ct == "tied":  # one shared covariance: nothing collapses
             with warnings.catch_warnings():
@@ -358,8 +377,9 @@ def test_duplicate_points_and_collapsing_component():
             assert np.allclose(gm.covariances_[1], gm.reg_covar * np.eye(2), rtol=1e-6, atol=1e-12)
         assert np.allclose(gm.means_[1], [8.0, 8.0])
     with pytest.warns(DegenerateComponentWarning):  # reg_covar = 0: repaired, never NaN
-        gm = GaussianMixture(2, reg_covar=0.0, means_init=[[0.0, 0.0], [8.0, 8.0]], max_iter=5, random_state=0,
-                             tol=0).fit(X)
+        gm = GaussianMixture(
+            2, reg_covar=0.0, means_init=[[0.0, 0.0], [8.0, 8.0]], max_iter=5, random_state=0, tol=0
+        ).fit(X)
     assert np.all(np.isfinite(gm.precisions_cholesky_)) and np.all(np.linalg.eigvalsh(gm.covariances_) > 0)
     assert np.all(np.isfinite(gm.score_samples(X)))
 
@@ -368,8 +388,11 @@ def test_duplicate_points_and_collapsing_component():
 def test_empty_component_is_kept():
     rng = np.random.default_rng(9)
     X = rng.normal(size=(300, 2))
-    init = dict(weights_init=[0.5, 0.5], means_init=[[0.0, 0.0], [1e3, 1e3]],
-                precisions_init=np.stack([np.eye(2), 1e4 * np.eye(2)]))
+    init = dict(
+        weights_init=[0.5, 0.5],
+        means_init=[[0.0, 0.0], [1e3, 1e3]],
+        precisions_init=np.stack([np.eye(2), 1e4 * np.eye(2)]),
+    )
     with pytest.warns(DegenerateComponentWarning, match="no points"):
         gm = GaussianMixture(2, max_iter=3, tol=0, **init).fit(X)
     assert np.array_equal(gm.means_[1], [1e3, 1e3])  # kept where it was
@@ -400,7 +423,6 @@ def test_bad_input():
     with pytest.raises(ValueError, match="precisions_cholesky must have shape"):
         G.gaussian_estep(X, np.log(gm.weights_), gm.means_, gm.precisions_cholesky_[0], "full")
     with pytest.raises(ValueError, match="sample_weight must have shape"):
-        G.gaussian_estep(X, np.log(gm.weights_), gm.means_, gm.precisions_cholesky_, "full",
-                         sample_weight=np.ones(3))
+        G.gaussian_estep(X, np.log(gm.weights_), gm.means_, gm.precisions_cholesky_, "full", sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="sxx must have shape"):
         G.gaussian_mstep(np.ones(2), np.ones((2, 2)), np.ones((2, 2)), "full", 1e-6)

@@ -18,6 +18,7 @@ Tolerances
   deterministic; for a fresh stream, a two-sided 6-sigma bound is exceeded with
   probability about 2e-9 per comparison (< 1e-5 over all comparisons here).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import mixstat  # noqa: E402
-import registry as reg  # noqa: E402
+import registry as reg
+
+import mixstat
 
 ALL = reg.examples()
 # "no-cdf": a family without a cdf (VonMises, as in torch); "no-moments": heavy tails
@@ -164,8 +166,7 @@ def test_log_prob_at_samples(ex, sample_shape):
     assert_close(p, np.exp(want), ex.dtype, out_shape, "prob")
 
 
-@pytest.mark.parametrize("variant", ["lead5-ones", "lead5-first-one", "lead5-full-batch", "event-only",
-                                     "lead2x3"])
+@pytest.mark.parametrize("variant", ["lead5-ones", "lead5-first-one", "lead5-full-batch", "event-only", "lead2x3"])
 @pytest.mark.parametrize("ex", ALL)
 def test_log_prob_broadcast_values(ex, variant):
     d = ex.make()
@@ -222,10 +223,8 @@ def test_cdf_limits(ex):
     d = ex.make()
     lo = np.full((1,) * len(ex.batch_shape), -1e6, dtype=ex.dtype)
     hi = np.full((1,) * len(ex.batch_shape), 1e6, dtype=ex.dtype)
-    assert_close(d.cdf(lo), np.broadcast_to(ex.ref.cdf(lo), ex.batch_shape), ex.dtype, ex.batch_shape,
-                 "cdf(-1e6)")
-    assert_close(d.cdf(hi), np.broadcast_to(ex.ref.cdf(hi), ex.batch_shape), ex.dtype, ex.batch_shape,
-                 "cdf(1e6)")
+    assert_close(d.cdf(lo), np.broadcast_to(ex.ref.cdf(lo), ex.batch_shape), ex.dtype, ex.batch_shape, "cdf(-1e6)")
+    assert_close(d.cdf(hi), np.broadcast_to(ex.ref.cdf(hi), ex.batch_shape), ex.dtype, ex.batch_shape, "cdf(1e6)")
     ninf = np.full((1,) * len(ex.batch_shape), -np.inf, dtype=ex.dtype)
     np.testing.assert_array_equal(d.cdf(ninf), np.zeros(ex.batch_shape))
     np.testing.assert_array_equal(d.cdf(-ninf), np.ones(ex.batch_shape))
@@ -292,9 +291,9 @@ def test_mean_variance_monte_carlo(ex):
     z = np.abs(m - mu) / se_mean
     assert np.all(z <= Z_MC), f"sample mean off by {z.max():.2f} standard errors"
     c = x - m
-    s2 = (c ** 2).mean(0)
-    m4 = (c ** 4).mean(0)
-    se_var = np.sqrt((m4 - s2 ** 2) / N_MC)
+    s2 = (c**2).mean(0)
+    m4 = (c**4).mean(0)
+    se_var = np.sqrt((m4 - s2**2) / N_MC)
     z = np.abs(s2 - var) / se_var
     assert np.all(z <= Z_MC), f"sample variance off by {z.max():.2f} standard errors"
 
@@ -335,7 +334,7 @@ def test_expand(ex):
 @pytest.mark.parametrize("ex", reg.examples(lambda e: e.batch_shape != ()))
 def test_expand_to_incompatible_shape_raises(ex):
     i = max(j for j, s in enumerate(ex.batch_shape) if s != 1)  # a dim that cannot grow
-    bad = ex.batch_shape[:i] + (ex.batch_shape[i] + 1,) + ex.batch_shape[i + 1:]
+    bad = ex.batch_shape[:i] + (ex.batch_shape[i] + 1,) + ex.batch_shape[i + 1 :]
     with pytest.raises(ValueError):
         ex.make().expand(bad)
 

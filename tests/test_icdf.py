@@ -8,6 +8,7 @@ The accuracy criterion is the one the API promises: ``x`` within 4 ulp of the tr
 (``F(x - 4 ulp) <= q <= F(x + 4 ulp)``) or ``|F(x) - q| <= 2 ulp(q)``; discrete results are
 the smallest support point ``n`` with ``F(n) >= q``.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,12 +19,29 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from mixstat.distributions import (Bernoulli, Beta, Binomial, Categorical, Cauchy, Exponential, Gamma,
-                                   Geometric, Gumbel, HalfNormal, Laplace, LogNormal, MixtureSameFamily,
-                                   NegativeBinomial, Normal, Poisson, StudentT, Uniform, Weibull)
+from mixstat.distributions import (
+    Bernoulli,
+    Beta,
+    Binomial,
+    Categorical,
+    Cauchy,
+    Exponential,
+    Gamma,
+    Geometric,
+    Gumbel,
+    HalfNormal,
+    Laplace,
+    LogNormal,
+    MixtureSameFamily,
+    NegativeBinomial,
+    Normal,
+    Poisson,
+    StudentT,
+    Uniform,
+    Weibull,
+)
 
-QS = np.array([1e-300, 1e-100, 1e-20, 1e-9, 1e-3, 0.1, 0.3, 0.5, 0.7, 0.9, 1 - 1e-3, 1 - 1e-9,
-               1 - 1e-13, 1 - 2.0 ** -53])
+QS = np.array([1e-300, 1e-100, 1e-20, 1e-9, 1e-3, 0.1, 0.3, 0.5, 0.7, 0.9, 1 - 1e-3, 1 - 1e-9, 1 - 1e-13, 1 - 2.0**-53])
 
 
 def _ulp(v):
@@ -48,6 +66,7 @@ def _accurate(x, q, F):
 def _mp_normal_mix(w, loc, scale):
     def F(x):
         return mp.fsum(mp.mpf(wk) * mp.ncdf(x, mp.mpf(m), mp.mpf(s)) for wk, m, s in zip(w, loc, scale))
+
     return F
 
 
@@ -99,28 +118,61 @@ class _HalfNormalRef:
 
 # SciPy references of each family (parameters chosen inside the ranges SciPy's ppf is exact)
 CONT = [
-    ("exponential", lambda: Exponential(np.array([2.0, 0.5, 1.0])),
-     lambda i: stats.expon(scale=1 / np.array([2.0, 0.5, 1.0])[i])),
-    ("lognormal", lambda: LogNormal(np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.3, 1.0])),
-     lambda i: stats.lognorm(np.array([1.5, 0.3, 1.0])[i], scale=np.exp(np.array([0.5, -1.0, 2.0])[i]))),
-    ("halfnormal", lambda: HalfNormal(np.array([2.0, 0.5, 1.0])),
-     lambda i: _HalfNormalRef(np.array([2.0, 0.5, 1.0])[i])),
-    ("laplace", lambda: Laplace(np.array([1.0, -2.0, 0.0]), np.array([2.0, 0.5, 1.0])),
-     lambda i: stats.laplace(np.array([1.0, -2.0, 0.0])[i], np.array([2.0, 0.5, 1.0])[i])),
-    ("cauchy", lambda: Cauchy(np.array([1.0, -2.0, 0.0]), np.array([2.0, 0.5, 1.0])),
-     lambda i: stats.cauchy(np.array([1.0, -2.0, 0.0])[i], np.array([2.0, 0.5, 1.0])[i])),
-    ("gumbel", lambda: Gumbel(np.array([1.0, -2.0, 0.0]), np.array([2.0, 0.5, 1.0])),
-     lambda i: stats.gumbel_r(np.array([1.0, -2.0, 0.0])[i], np.array([2.0, 0.5, 1.0])[i])),
-    ("weibull", lambda: Weibull(np.array([2.0, 1.0, 0.5]), np.array([1.5, 0.7, 3.0])),
-     lambda i: stats.weibull_min(np.array([1.5, 0.7, 3.0])[i], scale=np.array([2.0, 1.0, 0.5])[i])),
-    ("uniform", lambda: Uniform(np.array([-1.0, 0.0, 5.0]), np.array([3.0, 0.5, 9.0])),
-     lambda i: stats.uniform(np.array([-1.0, 0.0, 5.0])[i], np.array([4.0, 0.5, 4.0])[i])),
-    ("studentt", lambda: StudentT(np.array([3.0, 1.5, 30.0]), np.array([1.0, 0.0, -1.0]), np.array([2.0, 1.0, 0.5])),
-     lambda i: stats.t(np.array([3.0, 1.5, 30.0])[i], np.array([1.0, 0.0, -1.0])[i], np.array([2.0, 1.0, 0.5])[i])),
-    ("gamma", lambda: Gamma(np.array([0.5, 3.0, 40.0]), np.array([2.0, 1.0, 0.5])),
-     lambda i: stats.gamma(np.array([0.5, 3.0, 40.0])[i], scale=1 / np.array([2.0, 1.0, 0.5])[i])),
-    ("beta", lambda: Beta(np.array([0.5, 2.0, 30.0]), np.array([3.0, 2.0, 0.8])),
-     lambda i: stats.beta(np.array([0.5, 2.0, 30.0])[i], np.array([3.0, 2.0, 0.8])[i])),
+    (
+        "exponential",
+        lambda: Exponential(np.array([2.0, 0.5, 1.0])),
+        lambda i: stats.expon(scale=1 / np.array([2.0, 0.5, 1.0])[i]),
+    ),
+    (
+        "lognormal",
+        lambda: LogNormal(np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.3, 1.0])),
+        lambda i: stats.lognorm(np.array([1.5, 0.3, 1.0])[i], scale=np.exp(np.array([0.5, -1.0, 2.0])[i])),
+    ),
+    (
+        "halfnormal",
+        lambda: HalfNormal(np.array([2.0, 0.5, 1.0])),
+        lambda i: _HalfNormalRef(np.array([2.0, 0.5, 1.0])[i]),
+    ),
+    (
+        "laplace",
+        lambda: Laplace(np.array([1.0, -2.0, 0.0]), np.array([2.0, 0.5, 1.0])),
+        lambda i: stats.laplace(np.array([1.0, -2.0, 0.0])[i], np.array([2.0, 0.5, 1.0])[i]),
+    ),
+    (
+        "cauchy",
+        lambda: Cauchy(np.array([1.0, -2.0, 0.0]), np.array([2.0, 0.5, 1.0])),
+        lambda i: stats.cauchy(np.array([1.0, -2.0, 0.0])[i], np.array([2.0, 0.5, 1.0])[i]),
+    ),
+    (
+        "gumbel",
+        lambda: Gumbel(np.array([1.0, -2.0, 0.0]), np.array([2.0, 0.5, 1.0])),
+        lambda i: stats.gumbel_r(np.array([1.0, -2.0, 0.0])[i], np.array([2.0, 0.5, 1.0])[i]),
+    ),
+    (
+        "weibull",
+        lambda: Weibull(np.array([2.0, 1.0, 0.5]), np.array([1.5, 0.7, 3.0])),
+        lambda i: stats.weibull_min(np.array([1.5, 0.7, 3.0])[i], scale=np.array([2.0, 1.0, 0.5])[i]),
+    ),
+    (
+        "uniform",
+        lambda: Uniform(np.array([-1.0, 0.0, 5.0]), np.array([3.0, 0.5, 9.0])),
+        lambda i: stats.uniform(np.array([-1.0, 0.0, 5.0])[i], np.array([4.0, 0.5, 4.0])[i]),
+    ),
+    (
+        "studentt",
+        lambda: StudentT(np.array([3.0, 1.5, 30.0]), np.array([1.0, 0.0, -1.0]), np.array([2.0, 1.0, 0.5])),
+        lambda i: stats.t(np.array([3.0, 1.5, 30.0])[i], np.array([1.0, 0.0, -1.0])[i], np.array([2.0, 1.0, 0.5])[i]),
+    ),
+    (
+        "gamma",
+        lambda: Gamma(np.array([0.5, 3.0, 40.0]), np.array([2.0, 1.0, 0.5])),
+        lambda i: stats.gamma(np.array([0.5, 3.0, 40.0])[i], scale=1 / np.array([2.0, 1.0, 0.5])[i]),
+    ),
+    (
+        "beta",
+        lambda: Beta(np.array([0.5, 2.0, 30.0]), np.array([3.0, 2.0, 0.8])),
+        lambda i: stats.beta(np.array([0.5, 2.0, 30.0])[i], np.array([3.0, 2.0, 0.8])[i]),
+    ),
 ]
 MID = np.array([1e-9, 1e-4, 0.01, 0.2, 0.5, 0.8, 0.99, 1 - 1e-4, 1 - 1e-9])
 
@@ -138,8 +190,9 @@ def _round_trip_ok(x, q, cdf, sf):
     a, b = x - u, x + u
     ga = np.where(upper, sf(a), cdf(a))
     gb = np.where(upper, sf(b), cdf(b))
-    between = np.where(upper, (gb <= p * (1 + 1e-12)) & (p <= ga * (1 + 1e-12)),
-                       (ga <= p * (1 + 1e-12)) & (p <= gb * (1 + 1e-12)))
+    between = np.where(
+        upper, (gb <= p * (1 + 1e-12)) & (p <= ga * (1 + 1e-12)), (ga <= p * (1 + 1e-12)) & (p <= gb * (1 + 1e-12))
+    )
     return (rel <= 1e-10) | between
 
 
@@ -179,12 +232,21 @@ def _mp_tail_cases():
     return [
         ("exponential", Exponential(np.array([2.0])), lambda t: -mp.expm1(-2 * t) if t > 0 else mp.mpf(0)),
         # arctan of the reciprocal: no cancellation of 1/2 - 1/2 in the lower tail
-        ("cauchy", Cauchy(np.array([1.0]), np.array([2.0])),
-         lambda t: mp.atan(2 / (1 - t)) / mp.pi if t < 1 else 1 - mp.atan(2 / (t - 1)) / mp.pi),
-        ("gamma", Gamma(np.array([2.5]), np.array([1.5])),
-         lambda t: mp.gammainc(mp.mpf(2.5), 0, 1.5 * t, regularized=True) if t > 0 else mp.mpf(0)),
-        ("weibull", Weibull(np.array([2.0]), np.array([1.5])),
-         lambda t: -mp.expm1(-(t / 2) ** mp.mpf(1.5)) if t > 0 else mp.mpf(0)),
+        (
+            "cauchy",
+            Cauchy(np.array([1.0]), np.array([2.0])),
+            lambda t: mp.atan(2 / (1 - t)) / mp.pi if t < 1 else 1 - mp.atan(2 / (t - 1)) / mp.pi,
+        ),
+        (
+            "gamma",
+            Gamma(np.array([2.5]), np.array([1.5])),
+            lambda t: mp.gammainc(mp.mpf(2.5), 0, 1.5 * t, regularized=True) if t > 0 else mp.mpf(0),
+        ),
+        (
+            "weibull",
+            Weibull(np.array([2.0]), np.array([1.5])),
+            lambda t: -mp.expm1(-((t / 2) ** mp.mpf(1.5))) if t > 0 else mp.mpf(0),
+        ),
     ]
 
 
@@ -201,14 +263,26 @@ def test_far_tails_against_mpmath(case):
 
 DISC = [
     ("poisson", lambda: Poisson(np.array([0.5, 7.5, 300.0])), lambda i: stats.poisson(np.array([0.5, 7.5, 300.0])[i])),
-    ("binomial", lambda: Binomial(np.array([20.0, 5.0, 1000.0]), probs=np.array([0.3, 0.9, 0.01])),
-     lambda i: stats.binom(np.array([20, 5, 1000])[i], np.array([0.3, 0.9, 0.01])[i])),
-    ("geometric", lambda: Geometric(probs=np.array([0.2, 0.9, 0.01])),
-     lambda i: stats.geom(np.array([0.2, 0.9, 0.01])[i], loc=-1)),
-    ("negative_binomial", lambda: NegativeBinomial(np.array([5.0, 0.5, 50.0]), probs=np.array([0.4, 0.8, 0.1])),
-     lambda i: stats.nbinom(np.array([5.0, 0.5, 50.0])[i], 1 - np.array([0.4, 0.8, 0.1])[i])),
-    ("bernoulli", lambda: Bernoulli(probs=np.array([0.3, 0.9, 0.5])),
-     lambda i: stats.bernoulli(np.array([0.3, 0.9, 0.5])[i])),
+    (
+        "binomial",
+        lambda: Binomial(np.array([20.0, 5.0, 1000.0]), probs=np.array([0.3, 0.9, 0.01])),
+        lambda i: stats.binom(np.array([20, 5, 1000])[i], np.array([0.3, 0.9, 0.01])[i]),
+    ),
+    (
+        "geometric",
+        lambda: Geometric(probs=np.array([0.2, 0.9, 0.01])),
+        lambda i: stats.geom(np.array([0.2, 0.9, 0.01])[i], loc=-1),
+    ),
+    (
+        "negative_binomial",
+        lambda: NegativeBinomial(np.array([5.0, 0.5, 50.0]), probs=np.array([0.4, 0.8, 0.1])),
+        lambda i: stats.nbinom(np.array([5.0, 0.5, 50.0])[i], 1 - np.array([0.4, 0.8, 0.1])[i]),
+    ),
+    (
+        "bernoulli",
+        lambda: Bernoulli(probs=np.array([0.3, 0.9, 0.5])),
+        lambda i: stats.bernoulli(np.array([0.3, 0.9, 0.5])[i]),
+    ),
 ]
 
 
@@ -245,7 +319,7 @@ def test_categorical_components():
     q = np.array([0.0, 0.39, 0.4, 0.41, 0.9, 1.0])
     pmf = 0.5 * probs.sum(0)
     cdf = np.cumsum(pmf)
-    want = [float(np.argmax(cdf >= v - 1e-15)) if 0 < v else 0.0 for v in q]
+    want = [float(np.argmax(cdf >= v - 1e-15)) if v > 0 else 0.0 for v in q]
     np.testing.assert_array_equal(d.icdf(q), want)
 
 
@@ -253,11 +327,14 @@ def test_support_ends_at_q_0_and_1():
     assert Normal(0.0, 1.0).icdf(np.array([0.0, 1.0])).tolist() == [-math.inf, math.inf]
     g = Gamma(np.array([2.0]), np.array([1.0]))
     assert g.icdf(np.array([[0.0], [1.0]]))[:, 0].tolist() == [0.0, math.inf]
-    u = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.0, 0.5])),
-                          Uniform(np.array([-1.0, -50.0, 2.0]), np.array([0.0, 50.0, 3.0])))
+    u = MixtureSameFamily(
+        Categorical(probs=np.array([0.5, 0.0, 0.5])), Uniform(np.array([-1.0, -50.0, 2.0]), np.array([0.0, 50.0, 3.0]))
+    )
     # the zero-weight component's wider support does not count
     assert u.icdf(np.array([0.0, 1.0])).tolist() == [-1.0, 3.0]
-    b = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Binomial(np.array([3.0, 7.0]), probs=np.array([0.5, 0.5])))
+    b = MixtureSameFamily(
+        Categorical(probs=np.array([0.5, 0.5])), Binomial(np.array([3.0, 7.0]), probs=np.array([0.5, 0.5]))
+    )
     assert b.icdf(np.array([0.0, 1.0])).tolist() == [0.0, 7.0]
     p = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Poisson(np.array([1.0, 2.0])))
     assert p.icdf(np.array([0.0, 1.0])).tolist() == [0.0, math.inf]
@@ -267,14 +344,18 @@ def test_flat_stretch_gives_its_left_end():
     d = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Uniform(np.array([0.0, 2.0]), np.array([1.0, 3.0])))
     assert d.icdf(np.array([0.5]))[0] == 1.0
     # also with a zero-weight component in the gap, and batched beside a plain row
-    d2 = MixtureSameFamily(Categorical(probs=np.array([[0.25, 0.0, 0.75], [0.25, 0.5, 0.25]])),
-                           Uniform(np.array([0.0, 1.5, 4.0]), np.array([1.0, 2.5, 8.0])))
+    d2 = MixtureSameFamily(
+        Categorical(probs=np.array([[0.25, 0.0, 0.75], [0.25, 0.5, 0.25]])),
+        Uniform(np.array([0.0, 1.5, 4.0]), np.array([1.0, 2.5, 8.0])),
+    )
     x = d2.icdf(np.array([0.25]))
     assert x[0] == 1.0
     assert x[1] == 1.0  # cdf(1) = 0.25 exactly; the gap (1, 1.5) is flat
     # exponential components far apart: the density is exactly 0 below the second's support? no:
     # a Uniform beside a shifted support keeps F flat up to the next component
-    e = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Uniform(np.array([-3.0, 10.0]), np.array([-1.0, 11.0])))
+    e = MixtureSameFamily(
+        Categorical(probs=np.array([0.5, 0.5])), Uniform(np.array([-3.0, 10.0]), np.array([-1.0, 11.0]))
+    )
     assert e.icdf(np.array([0.5]))[0] == -1.0
 
 
@@ -282,8 +363,9 @@ def test_out_of_range_and_nan_give_nan_or_raise():
     d = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Normal(np.array([0.0, 1.0]), np.array([1.0, 1.0])))
     x = d.icdf(np.array([-0.1, 1.1, np.nan, 0.5]))
     assert np.isnan(x[:3]).all() and np.isfinite(x[3])
-    dv = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])), Normal(np.array([0.0, 1.0]), np.array([1.0, 1.0])),
-                           validate_args=True)
+    dv = MixtureSameFamily(
+        Categorical(probs=np.array([0.5, 0.5])), Normal(np.array([0.0, 1.0]), np.array([1.0, 1.0])), validate_args=True
+    )
     with pytest.raises(ValueError, match="icdf: value of shape"):
         dv.icdf(np.array([0.5, 1.5]))
     with pytest.raises(ValueError, match="probabilities in"):
@@ -304,23 +386,30 @@ def test_batched_mixtures_match_row_by_row_and_float32():
     for b in range(B):
         row = MixtureSameFamily(Categorical(probs=w[b]), Normal(loc[b], scale[b]))
         np.testing.assert_array_equal(row.icdf(q[:, b]), x[:, b])
-    d32 = MixtureSameFamily(Categorical(probs=w.astype(np.float32)),
-                            Normal(loc.astype(np.float32), scale.astype(np.float32)))
+    d32 = MixtureSameFamily(
+        Categorical(probs=w.astype(np.float32)), Normal(loc.astype(np.float32), scale.astype(np.float32))
+    )
     x32 = d32.icdf(q.astype(np.float32))
     assert x32.dtype == np.float32
     # the float32 result is the float64 quantile of the float32 parameters, rounded once
-    d64 = MixtureSameFamily(Categorical(probs=d32.mixture_distribution.probs.astype(np.float64)),
-                            Normal(loc.astype(np.float32).astype(np.float64), scale.astype(np.float32).astype(np.float64)))
+    d64 = MixtureSameFamily(
+        Categorical(probs=d32.mixture_distribution.probs.astype(np.float64)),
+        Normal(loc.astype(np.float32).astype(np.float64), scale.astype(np.float32).astype(np.float64)),
+    )
     # (to the conditioning of the quantile: the float64 weights differ by a renormalisation)
     np.testing.assert_allclose(x32, d64.icdf(q.astype(np.float32).astype(np.float64)), rtol=1e-5)
 
 
 def test_nested_mixture_by_bisection_matches_the_flat_mixture():
-    inner = MixtureSameFamily(Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5]])),
-                              Normal(np.array([[-1.0, 1.0], [3.0, 5.0]]), np.array([[1.0, 0.5], [1.0, 2.0]])))
+    inner = MixtureSameFamily(
+        Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5]])),
+        Normal(np.array([[-1.0, 1.0], [3.0, 5.0]]), np.array([[1.0, 0.5], [1.0, 2.0]])),
+    )
     outer = MixtureSameFamily(Categorical(probs=np.array([0.4, 0.6])), inner)
-    flat = MixtureSameFamily(Categorical(probs=np.array([0.12, 0.28, 0.3, 0.3])),
-                             Normal(np.array([-1.0, 1.0, 3.0, 5.0]), np.array([1.0, 0.5, 1.0, 2.0])))
+    flat = MixtureSameFamily(
+        Categorical(probs=np.array([0.12, 0.28, 0.3, 0.3])),
+        Normal(np.array([-1.0, 1.0, 3.0, 5.0]), np.array([1.0, 0.5, 1.0, 2.0])),
+    )
     q = np.array([0.0, 1e-6, 0.2, 0.5, 0.8, 1 - 1e-9, 1.0])
     np.testing.assert_allclose(outer.icdf(q), flat.icdf(q), rtol=4e-16, atol=0)
 
@@ -344,8 +433,10 @@ def test_agrees_with_scipy_stats_mixture():
 
 # -- quasi-Monte Carlo ----------------------------------------------------------
 def test_qmc_samples_shape_seed_and_support():
-    d = MixtureSameFamily(Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5]])),
-                          Gamma(np.array([[2.0, 9.0], [1.0, 3.0]]), np.array([1.0, 0.5])))
+    d = MixtureSameFamily(
+        Categorical(probs=np.array([[0.3, 0.7], [0.5, 0.5]])),
+        Gamma(np.array([[2.0, 9.0], [1.0, 3.0]]), np.array([1.0, 0.5])),
+    )
     s = d.sample((64, 3), rng=5, method="qmc")
     assert s.shape == (64, 3, 2) and np.all(s > 0)
     np.testing.assert_array_equal(s, d.sample((64, 3), rng=5, method="qmc"))
@@ -367,7 +458,7 @@ def test_qmc_mean_error_falls_faster_than_monte_carlo():
     sg = np.array([0.5, 1.0])
     d = MixtureSameFamily(Categorical(probs=w), Normal(mu, sg))
     exact = float(w @ mu)
-    sd = float(np.sqrt(w @ (sg ** 2 + mu ** 2) - exact ** 2))
+    sd = float(np.sqrt(w @ (sg**2 + mu**2) - exact**2))
     n = 4096
     errs = [d.sample((n,), rng=s, method="qmc").mean() - exact for s in range(16)]
     rmse = float(np.sqrt(np.mean(np.square(errs))))
@@ -399,7 +490,7 @@ def test_table_path_of_many_points_meets_the_accuracy_promise():
     assert not bad, bad
     # the per-point solver (fewer points than the table's threshold) gives equally valid
     # answers: the two agree to the conditioning of the quantile
-    small = np.concatenate([d.icdf(q[i:i + 5000]) for i in range(0, n, 5000)])
+    small = np.concatenate([d.icdf(q[i : i + 5000]) for i in range(0, n, 5000)])
     f = d.prob(x)
     np.testing.assert_array_less(np.abs(small - x) * f, 8 * np.spacing(np.maximum(q, 1 - q)) + 1e-300)
 

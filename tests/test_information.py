@@ -10,6 +10,7 @@ comparison (< 1e-4 over the ~100 comparisons here).  Seeds are fixed, so the out
 deterministic.  Bounds are deterministic: ``lower <= reference <= upper`` with a slack of
 ``1e-7`` (the references are computed to 1e-8 relative or better).
 """
+
 from __future__ import annotations
 
 import doctest
@@ -22,10 +23,29 @@ from scipy import integrate, stats
 
 import mixstat
 from mixstat import Estimate, estimate_entropy, estimate_kl
-from mixstat.distributions import (Beta, Binomial, Categorical, Cauchy, Exponential, Gamma, Geometric,
-                                   Gumbel, HalfNormal, Independent, Laplace, LogNormal, MixtureSameFamily,
-                                   MultivariateNormal, NegativeBinomial, Normal, Poisson, StudentT,
-                                   Uniform, VonMises, Weibull)
+from mixstat.distributions import (
+    Beta,
+    Binomial,
+    Categorical,
+    Cauchy,
+    Exponential,
+    Gamma,
+    Geometric,
+    Gumbel,
+    HalfNormal,
+    Independent,
+    Laplace,
+    LogNormal,
+    MixtureSameFamily,
+    MultivariateNormal,
+    NegativeBinomial,
+    Normal,
+    Poisson,
+    StudentT,
+    Uniform,
+    VonMises,
+    Weibull,
+)
 
 Z = 5.0
 N_MC = 20000
@@ -38,17 +58,18 @@ def _xlogx_neg(v):
 
 def _quad_entropy(pdf, edges):
     """``-int pdf log pdf`` by scipy quad over consecutive ``edges`` (1e-13 relative per piece)."""
+
     def f(x):
         with np.errstate(over="ignore"):  # scipy's Gumbel pdf overflows exp(-x) far left (to 0)
             return _xlogx_neg(pdf(x))
 
-    return sum(integrate.quad(f, a, b, epsabs=1e-14, epsrel=1e-13, limit=500)[0]
-               for a, b in zip(edges[:-1], edges[1:]))
+    return sum(integrate.quad(f, a, b, epsabs=1e-14, epsrel=1e-13, limit=500)[0] for a, b in zip(edges[:-1], edges[1:]))
 
 
 def _quad_entropy_fn(f, edges):
-    return sum(integrate.quad(f, a, b, epsabs=1e-13, epsrel=1e-12, limit=1000)[0]
-               for a, b in zip(edges[:-1], edges[1:]))
+    return sum(
+        integrate.quad(f, a, b, epsabs=1e-13, epsrel=1e-12, limit=1000)[0] for a, b in zip(edges[:-1], edges[1:])
+    )
 
 
 def _gmm_1d(w, mu, sd):
@@ -66,7 +87,7 @@ def test_entropy_single_normal_batch():
     loc = np.array([0.0, 1.0, -2.0])
     scale = np.array([0.5, 1.0, 3.0])
     e = estimate_entropy(Normal(loc, scale), n=N_MC, rng=1)
-    exact = 0.5 * np.log(2 * np.pi * np.e * scale ** 2)
+    exact = 0.5 * np.log(2 * np.pi * np.e * scale**2)
     assert isinstance(e, Estimate) and e.value.shape == (3,) and e.stderr.shape == (3,) and e.n == N_MC
     assert np.all(np.abs(e.value - exact) < Z * e.stderr)
     np.testing.assert_allclose(e.lower, exact, rtol=1e-12)
@@ -95,11 +116,11 @@ def test_entropy_well_separated_mixture(kind):
     centres = np.array([0.0, 400.0, 800.0])
     if kind == "normal":
         d = MixtureSameFamily(Categorical(probs=w), Normal(centres, sd))
-        Hk = 0.5 * np.log(2 * np.pi * np.e * sd ** 2)
+        Hk = 0.5 * np.log(2 * np.pi * np.e * sd**2)
     elif kind == "indep":
         loc = np.stack([centres, -centres], -1)
         d = MixtureSameFamily(Categorical(probs=w), Independent(Normal(loc, np.stack([sd, sd], -1)), 1))
-        Hk = np.log(2 * np.pi * np.e * sd ** 2)
+        Hk = np.log(2 * np.pi * np.e * sd**2)
     else:
         loc = np.stack([centres, centres], -1)
         cov = sd[:, None, None] ** 2 * np.array([[1.0, 0.5], [0.5, 1.0]])
@@ -139,8 +160,10 @@ def test_entropy_chunks_bound_memory(monkeypatch):
 
 
 def test_entropy_float32():
-    d = MixtureSameFamily(Categorical(probs=np.array([0.4, 0.6], np.float32)),
-                          Normal(np.array([0.0, 2.0], np.float32), np.array([1.0, 0.5], np.float32)))
+    d = MixtureSameFamily(
+        Categorical(probs=np.array([0.4, 0.6], np.float32)),
+        Normal(np.array([0.0, 2.0], np.float32), np.array([1.0, 0.5], np.float32)),
+    )
     e = estimate_entropy(d, n=4000, rng=0)
     assert e.value.dtype == np.float32 and e.stderr.dtype == np.float32
     assert e.lower.dtype == np.float32 and e.upper.dtype == np.float32
@@ -165,7 +188,7 @@ def test_kl_two_normals_exact():
     q = Normal(1.0, 2.0)
     e = estimate_kl(p, q, n=N_MC, rng=7)
     s1, s2, m1, m2 = np.array([1.0, 0.5]), 2.0, np.array([0.0, 1.0]), 1.0
-    exact = np.log(s2 / s1) + (s1 ** 2 + (m1 - m2) ** 2) / (2 * s2 ** 2) - 0.5
+    exact = np.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
     assert e.value.shape == (2,)
     assert np.all(np.abs(e.value - exact) < Z * e.stderr)
     np.testing.assert_allclose(e.lower, exact, rtol=1e-12)
@@ -198,7 +221,7 @@ def test_bounds_bracket_quadrature_1d(seed):
     sd, sd2 = np.sqrt(cov[:, 0, 0]), np.sqrt(cov2[:, 0, 0])
     p = MixtureSameFamily(Categorical(probs=w), Normal(mu[:, 0], sd))
     q = MixtureSameFamily(Categorical(probs=w2), Normal(mu2[:, 0], sd2))
-    fp, fq = _gmm_1d(w, mu[:, 0], sd), _gmm_1d(w2, mu2[:, 0], sd2)
+    fp = _gmm_1d(w, mu[:, 0], sd)
     edges = [-np.inf] + sorted(np.concatenate([mu[:, 0], mu2[:, 0]])) + [np.inf]
     H = _quad_entropy(fp, edges)
     e = estimate_entropy(p, n=N_MC, rng=seed)
@@ -208,8 +231,10 @@ def test_bounds_bracket_quadrature_1d(seed):
     # the quadrature entropy of the mixture itself
     assert abs(float(p.entropy()) - H) <= 1e-10 * abs(H)
     lfp, lfq = _gmm_1d_log(w, mu[:, 0], sd), _gmm_1d_log(w2, mu2[:, 0], sd2)
-    kl = sum(integrate.quad(lambda x: math.exp(lfp(x)) * (lfp(x) - lfq(x)), a, b, epsabs=0, epsrel=1e-12,
-                            limit=500)[0] for a, b in zip(edges[:-1], edges[1:]))
+    kl = sum(
+        integrate.quad(lambda x: math.exp(lfp(x)) * (lfp(x) - lfq(x)), a, b, epsabs=0, epsrel=1e-12, limit=500)[0]
+        for a, b in zip(edges[:-1], edges[1:])
+    )
     k = estimate_kl(p, q, n=N_MC, rng=seed)
     assert k.lower - SLACK <= kl <= k.upper + SLACK, (k, kl)
     assert abs(k.value - kl) < Z * k.stderr
@@ -236,8 +261,7 @@ def test_bounds_bracket_quadrature_2d(seed, kind):
 
     span = 10 * np.sqrt(np.max(np.linalg.eigvalsh(cov)))
     lo, hi = mu.min(0) - span, mu.max(0) + span
-    H = integrate.dblquad(lambda y, x: _xlogx_neg(pdf(y, x)), lo[0], hi[0], lo[1], hi[1],
-                          epsabs=1e-10, epsrel=1e-9)[0]
+    H = integrate.dblquad(lambda y, x: _xlogx_neg(pdf(y, x)), lo[0], hi[0], lo[1], hi[1], epsabs=1e-10, epsrel=1e-9)[0]
     e = estimate_entropy(p, n=N_MC, rng=seed)
     assert e.lower - SLACK <= H <= e.upper + SLACK, (e, H)
     assert abs(e.value - H) < Z * e.stderr
@@ -293,8 +317,9 @@ def test_kl_outside_support_is_inf():
 
 
 def test_non_gaussian_has_no_bounds():
-    d = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])),
-                          Independent(Laplace(np.zeros((2, 2)), np.ones((2, 2))), 1))
+    d = MixtureSameFamily(
+        Categorical(probs=np.array([0.5, 0.5])), Independent(Laplace(np.zeros((2, 2)), np.ones((2, 2))), 1)
+    )
     e = estimate_entropy(d, n=1000, rng=0)
     # Independent(Laplace) components have an entropy: the chain-rule bounds apply
     assert e.lower is not None
@@ -320,8 +345,9 @@ def test_errors():
         estimate_kl(d, mvn)
     with pytest.raises(ValueError, match=r"batch_shape \(3,\) and q.batch_shape \(2,\)"):
         estimate_kl(Normal(np.zeros(3), 1.0), Normal(np.zeros(2), 1.0))
-    mix = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])),
-                            MultivariateNormal(np.zeros((2, 2)), covariance_matrix=np.eye(2)))
+    mix = MixtureSameFamily(
+        Categorical(probs=np.array([0.5, 0.5])), MultivariateNormal(np.zeros((2, 2)), covariance_matrix=np.eye(2))
+    )
     with pytest.raises(NotImplementedError, match="estimate_entropy"):
         mix.entropy()
 
@@ -335,32 +361,84 @@ def _mix_pdf(frozen):
 
 
 QUAD_CASES = [
-    ("normal-separated-scales", lambda: Normal(np.array([-3.0, 1e3]), np.array([1e-2, 5.0])),
-     [stats.norm(-3, 1e-2), stats.norm(1e3, 5)], [-np.inf, -3, 0, 500, 1e3, np.inf]),
-    ("laplace", lambda: Laplace(np.array([0.0, 1.0]), np.array([1.0, 0.3])),
-     [stats.laplace(0, 1), stats.laplace(1, 0.3)], [-np.inf, 0, 1, np.inf]),
-    ("gumbel", lambda: Gumbel(np.array([0.0, 4.0]), np.array([1.0, 2.0])),
-     [stats.gumbel_r(0, 1), stats.gumbel_r(4, 2)], [-np.inf, 0, 4, np.inf]),
-    ("cauchy", lambda: Cauchy(np.array([-3.0, 10.0]), np.array([0.1, 5.0])),
-     [stats.cauchy(-3, 0.1), stats.cauchy(10, 5)], [-np.inf, -3, 10, np.inf]),
-    ("studentt-heavy", lambda: StudentT(np.array([0.7, 5.0]), np.array([0.0, 2.0]), np.array([1.0, 0.5])),
-     [stats.t(0.7), stats.t(5, 2, 0.5)], [-np.inf, 0, 2, np.inf]),
-    ("exponential", lambda: Exponential(np.array([1.0, 20.0])),
-     [stats.expon(scale=1.0), stats.expon(scale=0.05)], [0, 0.05, 1, 50, np.inf]),
-    ("halfnormal", lambda: HalfNormal(np.array([1.0, 3.0])),
-     [stats.halfnorm(scale=1), stats.halfnorm(scale=3)], [0, 1, 3, np.inf]),
-    ("lognormal", lambda: LogNormal(np.array([0.0, 2.0]), np.array([0.5, 1.0])),
-     [stats.lognorm(0.5), stats.lognorm(1.0, scale=np.exp(2))], [0, 1, np.exp(2), np.inf]),
-    ("gamma-singular", lambda: Gamma(np.array([0.3, 4.0]), np.array([1.0, 2.0])),
-     [stats.gamma(0.3), stats.gamma(4.0, scale=0.5)], [0, 1e-8, 1e-4, 1, 2, np.inf]),
-    ("weibull-singular", lambda: Weibull(np.array([1.0, 2.0]), np.array([0.6, 3.0])),
-     [stats.weibull_min(0.6), stats.weibull_min(3.0, scale=2.0)], [0, 1e-8, 1e-4, 1, 2, np.inf]),
-    ("vonmises", lambda: VonMises(np.array([0.5, 3.0]), np.array([2.0, 30.0])),
-     [stats.vonmises(2.0, loc=0.5), stats.vonmises(30.0, loc=3.0)], [-np.pi, 0.5, 3.0, np.pi]),
-    ("uniform-overlap", lambda: Uniform(np.array([0.0, 0.5]), np.array([1.0, 3.0])),
-     [stats.uniform(0, 1), stats.uniform(0.5, 2.5)], [0, 0.5, 1, 3]),
-    ("uniform-gap", lambda: Uniform(np.array([0.0, 5.0]), np.array([1.0, 7.0])),
-     [stats.uniform(0, 1), stats.uniform(5, 2)], [0, 1, 5, 7]),
+    (
+        "normal-separated-scales",
+        lambda: Normal(np.array([-3.0, 1e3]), np.array([1e-2, 5.0])),
+        [stats.norm(-3, 1e-2), stats.norm(1e3, 5)],
+        [-np.inf, -3, 0, 500, 1e3, np.inf],
+    ),
+    (
+        "laplace",
+        lambda: Laplace(np.array([0.0, 1.0]), np.array([1.0, 0.3])),
+        [stats.laplace(0, 1), stats.laplace(1, 0.3)],
+        [-np.inf, 0, 1, np.inf],
+    ),
+    (
+        "gumbel",
+        lambda: Gumbel(np.array([0.0, 4.0]), np.array([1.0, 2.0])),
+        [stats.gumbel_r(0, 1), stats.gumbel_r(4, 2)],
+        [-np.inf, 0, 4, np.inf],
+    ),
+    (
+        "cauchy",
+        lambda: Cauchy(np.array([-3.0, 10.0]), np.array([0.1, 5.0])),
+        [stats.cauchy(-3, 0.1), stats.cauchy(10, 5)],
+        [-np.inf, -3, 10, np.inf],
+    ),
+    (
+        "studentt-heavy",
+        lambda: StudentT(np.array([0.7, 5.0]), np.array([0.0, 2.0]), np.array([1.0, 0.5])),
+        [stats.t(0.7), stats.t(5, 2, 0.5)],
+        [-np.inf, 0, 2, np.inf],
+    ),
+    (
+        "exponential",
+        lambda: Exponential(np.array([1.0, 20.0])),
+        [stats.expon(scale=1.0), stats.expon(scale=0.05)],
+        [0, 0.05, 1, 50, np.inf],
+    ),
+    (
+        "halfnormal",
+        lambda: HalfNormal(np.array([1.0, 3.0])),
+        [stats.halfnorm(scale=1), stats.halfnorm(scale=3)],
+        [0, 1, 3, np.inf],
+    ),
+    (
+        "lognormal",
+        lambda: LogNormal(np.array([0.0, 2.0]), np.array([0.5, 1.0])),
+        [stats.lognorm(0.5), stats.lognorm(1.0, scale=np.exp(2))],
+        [0, 1, np.exp(2), np.inf],
+    ),
+    (
+        "gamma-singular",
+        lambda: Gamma(np.array([0.3, 4.0]), np.array([1.0, 2.0])),
+        [stats.gamma(0.3), stats.gamma(4.0, scale=0.5)],
+        [0, 1e-8, 1e-4, 1, 2, np.inf],
+    ),
+    (
+        "weibull-singular",
+        lambda: Weibull(np.array([1.0, 2.0]), np.array([0.6, 3.0])),
+        [stats.weibull_min(0.6), stats.weibull_min(3.0, scale=2.0)],
+        [0, 1e-8, 1e-4, 1, 2, np.inf],
+    ),
+    (
+        "vonmises",
+        lambda: VonMises(np.array([0.5, 3.0]), np.array([2.0, 30.0])),
+        [stats.vonmises(2.0, loc=0.5), stats.vonmises(30.0, loc=3.0)],
+        [-np.pi, 0.5, 3.0, np.pi],
+    ),
+    (
+        "uniform-overlap",
+        lambda: Uniform(np.array([0.0, 0.5]), np.array([1.0, 3.0])),
+        [stats.uniform(0, 1), stats.uniform(0.5, 2.5)],
+        [0, 0.5, 1, 3],
+    ),
+    (
+        "uniform-gap",
+        lambda: Uniform(np.array([0.0, 5.0]), np.array([1.0, 7.0])),
+        [stats.uniform(0, 1), stats.uniform(5, 2)],
+        [0, 1, 5, 7],
+    ),
 ]
 
 
@@ -428,8 +506,10 @@ def test_quadrature_entropy_uniform_batched():
 
 
 def test_quadrature_entropy_float32_and_single_component():
-    d = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7], np.float32)),
-                          Normal(np.array([0.0, 1.0], np.float32), np.array([1.0, 2.0], np.float32)))
+    d = MixtureSameFamily(
+        Categorical(probs=np.array([0.3, 0.7], np.float32)),
+        Normal(np.array([0.0, 1.0], np.float32), np.array([1.0, 2.0], np.float32)),
+    )
     assert d.entropy().dtype == np.float32
     one = MixtureSameFamily(Categorical(probs=np.ones((3, 1))), Gamma(np.array([[0.5], [2.0], [9.0]]), 1.5))
     ref = stats.gamma(np.array([0.5, 2.0, 9.0]), scale=1 / 1.5).entropy()
@@ -459,6 +539,7 @@ def test_registry_univariate_mixture_entropy(ex):
         lp = ref.log_prob(x)
         want = -np.sum(np.exp(lp[lp > -np.inf]) * lp[lp > -np.inf])
     else:
+
         def f(x):
             with np.errstate(all="ignore"):
                 lpx = float(ref.log_prob(np.array(x)))
@@ -481,8 +562,10 @@ def test_discrete_mixture_entropy(name):
     elif name == "geometric":
         comp, pmfs = Geometric(probs=np.array([0.01, 0.5])), [stats.geom(0.01, loc=-1), stats.geom(0.5, loc=-1)]
     elif name == "binomial":
-        comp, pmfs = Binomial(np.array([10.0, 30.0]), probs=np.array([0.3, 0.6])), [stats.binom(10, 0.3),
-                                                                                     stats.binom(30, 0.6)]
+        comp, pmfs = (
+            Binomial(np.array([10.0, 30.0]), probs=np.array([0.3, 0.6])),
+            [stats.binom(10, 0.3), stats.binom(30, 0.6)],
+        )
     elif name == "negbin":
         # torch's convention: probs is the probability of a counted event; scipy's p is 1 - probs
         comp = NegativeBinomial(np.array([0.5, 4.0]), probs=np.array([0.9, 0.3]))
@@ -503,9 +586,10 @@ def test_quadrature_small_gamma_shape_mpmath():
     a = 0.05
     d = MixtureSameFamily(Categorical(probs=W2), Gamma(np.array([a, 3.0]), 1.0))
     with mpmath.workdps(30):  # a context: other tests share mpmath's precision
+
         def f(t):
             x = mpmath.exp(t)
-            p = W2[0] * x ** (a - 1) * mpmath.exp(-x) / mpmath.gamma(a) + W2[1] * x ** 2 * mpmath.exp(-x) / 2
+            p = W2[0] * x ** (a - 1) * mpmath.exp(-x) / mpmath.gamma(a) + W2[1] * x**2 * mpmath.exp(-x) / 2
             return -p * mpmath.log(p) * x
 
         ref = float(mpmath.quad(f, [-mpmath.inf, -1000, -100, -10, 0, 1, 2, 5, 10, 50, 200]))
@@ -529,9 +613,9 @@ def test_gauss_kronrod_rule():
     np.testing.assert_allclose(np.sort(Q.NODES[Q.W_GAUSS > 0]), np.sort(xg), atol=1e-15)
     for j in range(32):
         exact = (1 - (-1) ** (j + 1)) / (j + 1)
-        assert abs((Q.W_KRONROD * Q.NODES ** j).sum() - exact) < 1e-14
+        assert abs((Q.W_KRONROD * Q.NODES**j).sum() - exact) < 1e-14
         if j < 20:
-            assert abs((Q.W_GAUSS * Q.NODES ** j).sum() - exact) < 1e-14
+            assert abs((Q.W_GAUSS * Q.NODES**j).sum() - exact) < 1e-14
 
 
 def test_docstring_examples():

@@ -4,6 +4,7 @@ Round trips of every example of the registry (``tests/registry.py``) keep every 
 parameter, derived matrix, moment and dtype bit for bit; files in both encodings; damaged
 and foreign files raise ``ValueError`` naming the field; writes are atomic.
 """
+
 from __future__ import annotations
 
 import doctest
@@ -19,18 +20,31 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import mixstat  # noqa: E402
-import registry as reg  # noqa: E402
-from mixstat.distributions import (Categorical, Independent, LowRankMultivariateNormal,  # noqa: E402
-                                   MixtureSameFamily, MultivariateNormal, Normal, from_dict)
+import registry as reg
+
+import mixstat
+from mixstat.distributions import (
+    Categorical,
+    Independent,
+    LowRankMultivariateNormal,
+    MixtureSameFamily,
+    MultivariateNormal,
+    Normal,
+    from_dict,
+)
 
 
 # -- an independent view of a distribution: its public attributes and moments --------------
 def _public(dist, path="d"):
     """``{name: value}`` of everything public that defines ``dist`` (recursively)."""
-    out = {f"{path}.type": type(dist).__name__, f"{path}.batch_shape": dist.batch_shape,
-           f"{path}.event_shape": dist.event_shape, f"{path}.dtype": np.dtype(dist.dtype),
-           f"{path}.validate_args": dist.validate_args, f"{path}.device": dist.device}
+    out = {
+        f"{path}.type": type(dist).__name__,
+        f"{path}.batch_shape": dist.batch_shape,
+        f"{path}.event_shape": dist.event_shape,
+        f"{path}.dtype": np.dtype(dist.dtype),
+        f"{path}.validate_args": dist.validate_args,
+        f"{path}.device": dist.device,
+    }
     if isinstance(dist, MixtureSameFamily):
         out.update(_public(dist.mixture_distribution, path + ".mixture"))
         out.update(_public(dist.component_distribution, path + ".component"))
@@ -82,9 +96,16 @@ def test_dict_round_trip_of_every_example_is_bit_exact(ex):
 
 
 def _shapes(d):
-    return {k: (_shapes(v) if isinstance(v, dict) else
-                [v.dtype.name, list(v.shape), v.tobytes().hex()] if isinstance(v, np.ndarray) else v)
-            for k, v in d.items()}
+    return {
+        k: (
+            _shapes(v)
+            if isinstance(v, dict)
+            else [v.dtype.name, list(v.shape), v.tobytes().hex()]
+            if isinstance(v, np.ndarray)
+            else v
+        )
+        for k, v in d.items()
+    }
 
 
 FILE_EXAMPLES = reg.representatives(reg.EXAMPLES)
@@ -102,19 +123,26 @@ def test_file_round_trip_is_bit_exact(ex, fmt, tmp_path):
 
 
 def _nested():
-    inner = MixtureSameFamily(Categorical(probs=np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]])),
-                              Normal(np.array([[-1.0, 1.0], [0.0, 3.0], [5.0, 6.0]]), np.ones((3, 2))))
+    inner = MixtureSameFamily(
+        Categorical(probs=np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]])),
+        Normal(np.array([[-1.0, 1.0], [0.0, 3.0], [5.0, 6.0]]), np.ones((3, 2))),
+    )
     return MixtureSameFamily(Categorical(logits=np.array([0.1, -0.3, 0.2])), inner)
 
 
 def test_nested_and_independent_mixtures_round_trip(tmp_path):
     nested = _nested()
-    indep_mix = Independent(MixtureSameFamily(Categorical(probs=np.float32([[0.3, 0.7]] * 4)),
-                                              Normal(np.float32(np.arange(8.0).reshape(4, 2)),
-                                                     np.float32(1.5))), 1)
-    deep = MixtureSameFamily(Categorical(probs=np.array([0.5, 0.5])),
-                             Independent(MixtureSameFamily(Categorical(probs=np.ones((2, 3, 2))),
-                                                           Normal(np.zeros((2, 3, 2)), 1.0)), 1))
+    indep_mix = Independent(
+        MixtureSameFamily(
+            Categorical(probs=np.float32([[0.3, 0.7]] * 4)),
+            Normal(np.float32(np.arange(8.0).reshape(4, 2)), np.float32(1.5)),
+        ),
+        1,
+    )
+    deep = MixtureSameFamily(
+        Categorical(probs=np.array([0.5, 0.5])),
+        Independent(MixtureSameFamily(Categorical(probs=np.ones((2, 3, 2))), Normal(np.zeros((2, 3, 2)), 1.0)), 1),
+    )
     for d in (nested, indep_mix, deep):
         for name in ("m.npz", "m.json"):
             mixstat.save(d, tmp_path / name)
@@ -129,8 +157,11 @@ def test_nested_and_independent_mixtures_round_trip(tmp_path):
 def test_categorical_state_is_kept_exactly():
     rng = np.random.default_rng(3)
     p = rng.uniform(size=(50, 7))
-    for make in (lambda: Categorical(probs=p), lambda: Categorical(logits=np.log(p)),
-                 lambda: Categorical(probs=p.astype(np.float32))):
+    for make in (
+        lambda: Categorical(probs=p),
+        lambda: Categorical(logits=np.log(p)),
+        lambda: Categorical(probs=p.astype(np.float32)),
+    ):
         d = make()
         _ = d.logits, d.probs  # both derived
         e = from_dict(d.to_dict())
@@ -147,8 +178,10 @@ def test_broadcast_parameters_are_saved_once(tmp_path):
     e = mixstat.load(tmp_path / "e.npz")
     assert e.batch_shape == (1000, 3)
     _same(_public(d), _public(e))
-    m = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7])), MultivariateNormal(
-        np.zeros((2, 2)), covariance_matrix=np.array([[2.0, 0.3], [0.3, 1.0]]))).expand((50,))
+    m = MixtureSameFamily(
+        Categorical(probs=np.array([0.3, 0.7])),
+        MultivariateNormal(np.zeros((2, 2)), covariance_matrix=np.array([[2.0, 0.3], [0.3, 1.0]])),
+    ).expand((50,))
     _same(_public(m), _public(from_dict(m.to_dict())))
 
 
@@ -174,16 +207,25 @@ def test_loaded_distribution_computes_the_same_bits(eid, tmp_path):
 def test_hand_written_dicts():
     d = from_dict({"type": "Normal", "params": {"loc": [0, 1], "scale": {"dtype": "float32", "data": 2}}})
     assert d.batch_shape == (2,) and d.dtype == np.float64  # a list is float64
-    d = from_dict({"type": "Normal", "params": {"loc": {"dtype": "float32", "data": [0, 1]},
-                                                "scale": {"dtype": "float32", "data": [2, 3]}}})
+    d = from_dict(
+        {
+            "type": "Normal",
+            "params": {"loc": {"dtype": "float32", "data": [0, 1]}, "scale": {"dtype": "float32", "data": [2, 3]}},
+        }
+    )
     assert d.dtype == np.float32
     c = from_dict({"type": "Categorical", "params": {"probs": [1, 3]}})  # normalised as the constructor does
     np.testing.assert_allclose(c.probs, [0.25, 0.75], rtol=0, atol=1e-15)
-    m = from_dict({"type": "MixtureSameFamily",
-                   "mixture_distribution": {"type": "Categorical", "params": {"logits": [0.0, 0.0]}},
-                   "component_distribution": {"type": "MultivariateNormal",
-                                              "params": {"loc": [[0, 0], [1, 1]],
-                                                         "covariance_matrix": [[1, 0], [0, 1]]}}})
+    m = from_dict(
+        {
+            "type": "MixtureSameFamily",
+            "mixture_distribution": {"type": "Categorical", "params": {"logits": [0.0, 0.0]}},
+            "component_distribution": {
+                "type": "MultivariateNormal",
+                "params": {"loc": [[0, 0], [1, 1]], "covariance_matrix": [[1, 0], [0, 1]]},
+            },
+        }
+    )
     assert m.batch_shape == () and m.event_shape == (2,)
     b = from_dict({"type": "Binomial", "params": {"total_count": 10, "logits": 0.5}, "batch_shape": [3]})
     assert b.batch_shape == (3,) and np.all(b.total_count == 10)
@@ -191,38 +233,57 @@ def test_hand_written_dicts():
 
 # -- damaged and foreign input ---------------------------------------------------------------
 def _dict():
-    return MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7])),
-                             Normal(np.array([-2.0, 2.0]), np.array([0.5, 1.0]))).to_dict()
+    return MixtureSameFamily(
+        Categorical(probs=np.array([0.3, 0.7])), Normal(np.array([-2.0, 2.0]), np.array([0.5, 1.0]))
+    ).to_dict()
 
 
-@pytest.mark.parametrize("edit, field", [
-    (lambda d: d.update(type="os.system"), "type"),
-    (lambda d: d.update(type="Distribution"), "type"),
-    (lambda d: d.update(version=99), "version"),
-    (lambda d: d.update(version="1"), "version"),
-    (lambda d: d.update(format="something.else"), "format"),
-    (lambda d: d.pop("component_distribution"), "component_distribution"),
-    (lambda d: d.update(colour="red"), "colour"),
-    (lambda d: d["component_distribution"].pop("params"), "component_distribution.params"),
-    (lambda d: d["component_distribution"]["params"].update(scale=np.array([0.5, -1.0])),
-     "component_distribution.params"),
-    (lambda d: d["component_distribution"]["params"].update(loc=np.array(["a", "b"])),
-     "component_distribution.params.loc"),
-    (lambda d: d["component_distribution"]["params"].update(loc=np.array([1, 2], dtype=np.float16)),
-     "component_distribution.params.loc"),
-    (lambda d: d["component_distribution"]["params"].update(shape=np.array([1.0])),
-     "component_distribution.params.shape"),
-    (lambda d: d["component_distribution"].update(batch_shape=[5]), "component_distribution.batch_shape"),
-    (lambda d: d["component_distribution"].update(dtype="float32"), "component_distribution.dtype"),
-    (lambda d: d["mixture_distribution"]["params"].update(probs=np.array([0.3, 0.9])),
-     "mixture_distribution.params.probs"),
-    (lambda d: d["mixture_distribution"].update(validate_args="yes"), "mixture_distribution.validate_args"),
-    (lambda d: d["component_distribution"]["params"].update(loc={"dtype": "float64", "shape": [2],
-                                                                  "base64": "AAAA"}),
-     "component_distribution.params.loc.base64"),
-    (lambda d: d["component_distribution"]["params"].update(loc={"npz": "a0"}),
-     "component_distribution.params.loc"),
-])
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (lambda d: d.update(type="os.system"), "type"),
+        (lambda d: d.update(type="Distribution"), "type"),
+        (lambda d: d.update(version=99), "version"),
+        (lambda d: d.update(version="1"), "version"),
+        (lambda d: d.update(format="something.else"), "format"),
+        (lambda d: d.pop("component_distribution"), "component_distribution"),
+        (lambda d: d.update(colour="red"), "colour"),
+        (lambda d: d["component_distribution"].pop("params"), "component_distribution.params"),
+        (
+            lambda d: d["component_distribution"]["params"].update(scale=np.array([0.5, -1.0])),
+            "component_distribution.params",
+        ),
+        (
+            lambda d: d["component_distribution"]["params"].update(loc=np.array(["a", "b"])),
+            "component_distribution.params.loc",
+        ),
+        (
+            lambda d: d["component_distribution"]["params"].update(loc=np.array([1, 2], dtype=np.float16)),
+            "component_distribution.params.loc",
+        ),
+        (
+            lambda d: d["component_distribution"]["params"].update(shape=np.array([1.0])),
+            "component_distribution.params.shape",
+        ),
+        (lambda d: d["component_distribution"].update(batch_shape=[5]), "component_distribution.batch_shape"),
+        (lambda d: d["component_distribution"].update(dtype="float32"), "component_distribution.dtype"),
+        (
+            lambda d: d["mixture_distribution"]["params"].update(probs=np.array([0.3, 0.9])),
+            "mixture_distribution.params.probs",
+        ),
+        (lambda d: d["mixture_distribution"].update(validate_args="yes"), "mixture_distribution.validate_args"),
+        (
+            lambda d: d["component_distribution"]["params"].update(
+                loc={"dtype": "float64", "shape": [2], "base64": "AAAA"}
+            ),
+            "component_distribution.params.loc.base64",
+        ),
+        (
+            lambda d: d["component_distribution"]["params"].update(loc={"npz": "a0"}),
+            "component_distribution.params.loc",
+        ),
+    ],
+)
 def test_bad_dicts_raise_value_error_naming_the_field(edit, field):
     d = _dict()
     edit(d)
@@ -255,8 +316,10 @@ class _Marker:
 
 def test_damaged_and_foreign_files(tmp_path):
     good = tmp_path / "good.npz"
-    mixstat.save(MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7])),
-                                   Normal(np.array([-2.0, 2.0]), np.array([0.5, 1.0]))), good)
+    mixstat.save(
+        MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7])), Normal(np.array([-2.0, 2.0]), np.array([0.5, 1.0]))),
+        good,
+    )
     raw = good.read_bytes()
     cases = {}
     cases["truncated"] = raw[: len(raw) // 2]
@@ -354,6 +417,7 @@ def test_interrupted_save_leaves_the_old_file(fmt, tmp_path, monkeypatch):
 
         monkeypatch.setattr(np.lib.format, "write_array", failing)
     else:  # a failure after every byte is written, before the rename
+
         def failing(fd):
             raise Crash("power cut")
 
@@ -385,10 +449,12 @@ def test_cuda_distribution_is_saved_from_host_copies(tmp_path):
         "assert e.device == 'cpu' and e.component_distribution.device == 'cpu'\n"
         "assert e.component_distribution.loc.tobytes() == d.component_distribution.loc.tobytes()\n"
         "assert e.mixture_distribution.probs.tobytes() == d.mixture_distribution.probs.tobytes()\n"
-        "print('ok')\n")
+        "print('ok')\n"
+    )
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "cuda.npz")], env=env,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "cuda.npz")], env=env, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 

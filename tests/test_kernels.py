@@ -2,6 +2,7 @@
 
 This file is also run with ``NUMBA_BOUNDSCHECK=1`` by ``make test``.
 """
+
 import math
 import os
 import subprocess
@@ -31,8 +32,11 @@ mpmath.mp.dps = 50
 KAT = [
     ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
     ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
-     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+    (
+        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+        (0xA4093822, 0x299F31D0),
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
 ]
 
 
@@ -47,8 +51,10 @@ def test_philox_known_answers(ctr, key, expected):
 
 
 def seed_mixture(dtype="float64"):
-    return MixtureSameFamily(Categorical(probs=mixstat.tensor([0.3, 0.7], dtype)),
-                             Normal(mixstat.tensor([-2.0, 2.0], dtype), mixstat.tensor([0.5, 1.0], dtype)))
+    return MixtureSameFamily(
+        Categorical(probs=mixstat.tensor([0.3, 0.7], dtype)),
+        Normal(mixstat.tensor([-2.0, 2.0], dtype), mixstat.tensor([0.5, 1.0], dtype)),
+    )
 
 
 def mp_mix_logpdf(x, w, mu, sd):
@@ -76,8 +82,9 @@ def test_zero_weights_and_neg_inf_logits():
     d1 = MixtureSameFamily(Categorical(logits=[-np.inf, 0.0, -np.inf]), comp)
     np.testing.assert_allclose(d1.log_prob(x), stats.norm.logpdf(x, 2.0, 1.0), rtol=1e-14)
     d2 = MixtureSameFamily(Categorical(probs=[0.0, 0.25, 0.75]), comp)
-    ref = logsumexp(np.stack([stats.norm.logpdf(x, 2, 1), stats.norm.logpdf(x, 5, 2)]),
-                    b=np.array([[0.25], [0.75]]), axis=0)
+    ref = logsumexp(
+        np.stack([stats.norm.logpdf(x, 2, 1), stats.norm.logpdf(x, 5, 2)]), b=np.array([[0.25], [0.75]]), axis=0
+    )
     np.testing.assert_allclose(d2.log_prob(x), ref, rtol=1e-13)
     # zero-weight component never sampled
     _, idx = d2.sample((20000,), rng=3, return_index=True)
@@ -135,14 +142,17 @@ def test_categorical_components():
     with np.errstate(divide="ignore"):
         mixed = np.log((w[:, :, None] * p).sum(1))  # (3, 5)
     vi = np.clip(v.astype(int), 0, 4)
-    ref = np.where((v >= 0) & (v <= 4) & (v % 1 == 0), np.take_along_axis(mixed[None], vi[..., None], -1)[..., 0], -np.inf)
+    ref = np.where(
+        (v >= 0) & (v <= 4) & (v % 1 == 0), np.take_along_axis(mixed[None], vi[..., None], -1)[..., 0], -np.inf
+    )
     np.testing.assert_allclose(got, ref, rtol=1e-13)
     s = d.sample((20000,), rng=5)
     assert s.dtype == np.int64 and s.shape == (20000, 3)
     freq = np.stack([(s == c).mean(0) for c in range(5)], -1)
     np.testing.assert_allclose(freq, np.exp(mixed), atol=0.02)
-    np.testing.assert_allclose(d.cdf(np.array([0.0, 2.0, 4.0])[:, None]),
-                               np.cumsum(np.exp(mixed), -1)[:, [0, 2, 4]].T, rtol=1e-12)
+    np.testing.assert_allclose(
+        d.cdf(np.array([0.0, 2.0, 4.0])[:, None]), np.cumsum(np.exp(mixed), -1)[:, [0, 2, 4]].T, rtol=1e-12
+    )
 
 
 def test_generic_fallback_components():
@@ -154,8 +164,13 @@ def test_generic_fallback_components():
     d = MixtureSameFamily(Categorical(probs=[0.2, 0.3, 0.5]), comp)
     assert d.batch_shape == () and d.event_shape == (2, 2)
     x = rng.normal(size=(7, 2, 2))
-    lpk = np.stack([sum(stats.multivariate_normal(loc[k, j], 0.5 * np.eye(2)).logpdf(x[:, j]) for j in range(2))
-                    for k in range(3)], -1)
+    lpk = np.stack(
+        [
+            sum(stats.multivariate_normal(loc[k, j], 0.5 * np.eye(2)).logpdf(x[:, j]) for j in range(2))
+            for k in range(3)
+        ],
+        -1,
+    )
     ref = logsumexp(lpk, b=np.array([0.2, 0.3, 0.5]), axis=-1)
     np.testing.assert_allclose(d.log_prob(x), ref, rtol=1e-12)
     s, idx = d.sample((500,), rng=1, return_index=True)
@@ -303,8 +318,10 @@ def test_empty_shapes():
 
 def test_kernel_cache_location_and_key(tmp_path):
     """Kernels are cached under MIXSTAT_CACHE_DIR, in a folder keyed by sources and bounds checking."""
-    code = ("import numpy as np, mixstat._jit as j; from mixstat.distributions import Normal; "
-            "Normal(0.0, 1.0).log_prob(np.zeros(3)); print(j.cache_dir('normal'))")
+    code = (
+        "import numpy as np, mixstat._jit as j; from mixstat.distributions import Normal; "
+        "Normal(0.0, 1.0).log_prob(np.zeros(3)); print(j.cache_dir('normal'))"
+    )
     dirs = []
     for bc in ("0", "1"):
         env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path), NUMBA_BOUNDSCHECK=bc)
@@ -329,16 +346,18 @@ def test_kernel_cache_is_keyed_per_family():
 
 def test_second_process_loads_every_kernel_from_the_cache(tmp_path):
     """A fresh process with a warm cache compiles nothing (numba's cache hit counters)."""
-    code = ("import numpy as np, mixstat._jit as j\n"
-            "from mixstat.distributions import Normal, Categorical, MixtureSameFamily, MultivariateNormal\n"
-            "for dt in (np.float64, np.float32):\n"
-            "    m = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7], dt)),\n"
-            "                          Normal(np.zeros(2, dt), np.ones(2, dt)))\n"
-            "    m.log_prob(np.zeros((5, 1), dt)); m.cdf(np.zeros(3, dt)); m.sample((7,), rng=1)\n"
-            "    m.mixture_distribution.sample((3,), rng=2)\n"
-            "v = MultivariateNormal(np.zeros(3), np.eye(3)); v.log_prob(np.zeros((4, 3))); v.sample((2,), rng=0)\n"
-            "st = [(k, d.stats.cache_hits, d.stats.cache_misses) for k, d in j._kernels.items()]\n"
-            "print(sum(sum(h.values()) for _, h, _ in st), sum(sum(m.values()) for _, _, m in st))\n")
+    code = (
+        "import numpy as np, mixstat._jit as j\n"
+        "from mixstat.distributions import Normal, Categorical, MixtureSameFamily, MultivariateNormal\n"
+        "for dt in (np.float64, np.float32):\n"
+        "    m = MixtureSameFamily(Categorical(probs=np.array([0.3, 0.7], dt)),\n"
+        "                          Normal(np.zeros(2, dt), np.ones(2, dt)))\n"
+        "    m.log_prob(np.zeros((5, 1), dt)); m.cdf(np.zeros(3, dt)); m.sample((7,), rng=1)\n"
+        "    m.mixture_distribution.sample((3,), rng=2)\n"
+        "v = MultivariateNormal(np.zeros(3), np.eye(3)); v.log_prob(np.zeros((4, 3))); v.sample((2,), rng=0)\n"
+        "st = [(k, d.stats.cache_hits, d.stats.cache_misses) for k, d in j._kernels.items()]\n"
+        "print(sum(sum(h.values()) for _, h, _ in st), sum(sum(m.values()) for _, _, m in st))\n"
+    )
     env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path))
     runs = []
     for _ in range(2):
@@ -375,9 +394,11 @@ def test_weights_from_lists_follow_component_dtype():
 
 @pytest.mark.parametrize("va", [None, True, False])
 def test_expand_keeps_validate_args_and_dtype(va):
-    dists = [Normal(np.zeros(2, np.float32), 1.0, validate_args=va),
-             Categorical(probs=np.ones(3), validate_args=va),
-             MultivariateNormal(np.zeros(2), covariance_matrix=np.eye(2), validate_args=va)]
+    dists = [
+        Normal(np.zeros(2, np.float32), 1.0, validate_args=va),
+        Categorical(probs=np.ones(3), validate_args=va),
+        MultivariateNormal(np.zeros(2), covariance_matrix=np.eye(2), validate_args=va),
+    ]
     for dist in dists:
         e = dist.expand((4,) + dist.batch_shape)
         assert e.validate_args == va and e.dtype == dist.dtype

@@ -7,6 +7,7 @@ tail bound (discrete), dense-matrix formulas with ``numpy.linalg.inv`` /
 and stick-breaking into one-dimensional Beta quadratures (Dirichlet), mpmath at
 50 digits (nearly equal and far apart parameters, Poisson sums).
 """
+
 from __future__ import annotations
 
 import math
@@ -15,15 +16,37 @@ import zlib
 import mpmath
 import numpy as np
 import pytest
-from scipy import integrate, stats
-from scipy import special as sc
+from scipy import integrate, special as sc, stats
 
-from mixstat.distributions import (Bernoulli, Beta, Binomial, Categorical, Cauchy, Dirichlet, Distribution,
-                                   Exponential, Gamma, Geometric, Gumbel, HalfNormal, Independent, Laplace,
-                                   LogNormal, LowRankMultivariateNormal, MixtureSameFamily, MultivariateNormal,
-                                   Normal, Poisson, StudentT, Uniform, VonMises, Weibull, kl_divergence,
-                                   register_kl)
-from mixstat.distributions import kl as klmod
+from mixstat.distributions import (
+    Bernoulli,
+    Beta,
+    Binomial,
+    Categorical,
+    Cauchy,
+    Dirichlet,
+    Distribution,
+    Exponential,
+    Gamma,
+    Geometric,
+    Gumbel,
+    HalfNormal,
+    Independent,
+    Laplace,
+    LogNormal,
+    LowRankMultivariateNormal,
+    MixtureSameFamily,
+    MultivariateNormal,
+    Normal,
+    Poisson,
+    StudentT,
+    Uniform,
+    VonMises,
+    Weibull,
+    kl as klmod,
+    kl_divergence,
+    register_kl,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")  # no NumPy warnings on valid input
 
@@ -31,45 +54,92 @@ RTOL = 1e-10
 ATOL = 1e-13
 
 # -- univariate continuous families: parameter makers and scipy references -------------------
-U = lambda rng, shape, lo, hi: rng.uniform(lo, hi, shape)  # noqa: E731
+U = lambda rng, shape, lo, hi: rng.uniform(lo, hi, shape)
 
 FAM = {
-    "normal": (Normal, lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
-               lambda loc, scale: stats.norm(loc, scale)),
-    "lognormal": (LogNormal, lambda r, s: dict(loc=U(r, s, -1, 1), scale=U(r, s, 0.3, 1.5)),
-                  lambda loc, scale: stats.lognorm(scale, scale=math.exp(loc))),
-    "halfnormal": (HalfNormal, lambda r, s: dict(scale=U(r, s, 0.5, 2)),
-                   lambda scale: stats.halfnorm(scale=scale)),
-    "exponential": (Exponential, lambda r, s: dict(rate=U(r, s, 0.5, 2)),
-                    lambda rate: stats.expon(scale=1 / rate)),
-    "gamma": (Gamma, lambda r, s: dict(concentration=U(r, s, 0.7, 4), rate=U(r, s, 0.5, 2)),
-              lambda concentration, rate: stats.gamma(concentration, scale=1 / rate)),
-    "beta": (Beta, lambda r, s: dict(concentration1=U(r, s, 0.7, 4), concentration0=U(r, s, 0.7, 4)),
-             lambda concentration1, concentration0: stats.beta(concentration1, concentration0)),
-    "laplace": (Laplace, lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
-                lambda loc, scale: stats.laplace(loc, scale)),
-    "cauchy": (Cauchy, lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
-               lambda loc, scale: stats.cauchy(loc, scale)),
-    "gumbel": (Gumbel, lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
-               lambda loc, scale: stats.gumbel_r(loc, scale)),
+    "normal": (
+        Normal,
+        lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
+        lambda loc, scale: stats.norm(loc, scale),
+    ),
+    "lognormal": (
+        LogNormal,
+        lambda r, s: dict(loc=U(r, s, -1, 1), scale=U(r, s, 0.3, 1.5)),
+        lambda loc, scale: stats.lognorm(scale, scale=math.exp(loc)),
+    ),
+    "halfnormal": (HalfNormal, lambda r, s: dict(scale=U(r, s, 0.5, 2)), lambda scale: stats.halfnorm(scale=scale)),
+    "exponential": (Exponential, lambda r, s: dict(rate=U(r, s, 0.5, 2)), lambda rate: stats.expon(scale=1 / rate)),
+    "gamma": (
+        Gamma,
+        lambda r, s: dict(concentration=U(r, s, 0.7, 4), rate=U(r, s, 0.5, 2)),
+        lambda concentration, rate: stats.gamma(concentration, scale=1 / rate),
+    ),
+    "beta": (
+        Beta,
+        lambda r, s: dict(concentration1=U(r, s, 0.7, 4), concentration0=U(r, s, 0.7, 4)),
+        lambda concentration1, concentration0: stats.beta(concentration1, concentration0),
+    ),
+    "laplace": (
+        Laplace,
+        lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
+        lambda loc, scale: stats.laplace(loc, scale),
+    ),
+    "cauchy": (
+        Cauchy,
+        lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
+        lambda loc, scale: stats.cauchy(loc, scale),
+    ),
+    "gumbel": (
+        Gumbel,
+        lambda r, s: dict(loc=U(r, s, -2, 2), scale=U(r, s, 0.5, 2)),
+        lambda loc, scale: stats.gumbel_r(loc, scale),
+    ),
     # a Uniform inside (0, 1) (as p against a positive or unit-interval q) and one that covers it
-    "uniform_in": (Uniform, lambda r, s: dict(low=U(r, s, 0.05, 0.3), high=U(r, s, 0.6, 0.95)),
-                   lambda low, high: stats.uniform(low, high - low)),
-    "uniform_out": (Uniform, lambda r, s: dict(low=U(r, s, -1.5, -0.5), high=U(r, s, 1.5, 2.5)),
-                    lambda low, high: stats.uniform(low, high - low)),
+    "uniform_in": (
+        Uniform,
+        lambda r, s: dict(low=U(r, s, 0.05, 0.3), high=U(r, s, 0.6, 0.95)),
+        lambda low, high: stats.uniform(low, high - low),
+    ),
+    "uniform_out": (
+        Uniform,
+        lambda r, s: dict(low=U(r, s, -1.5, -0.5), high=U(r, s, 1.5, 2.5)),
+        lambda low, high: stats.uniform(low, high - low),
+    ),
 }
 
 CONT_PAIRS = [
-    ("normal", "normal"), ("lognormal", "lognormal"), ("halfnormal", "halfnormal"),
-    ("exponential", "exponential"), ("gamma", "gamma"), ("beta", "beta"), ("laplace", "laplace"),
-    ("uniform_in", "uniform_out"), ("cauchy", "cauchy"), ("gumbel", "gumbel"),
-    ("exponential", "gamma"), ("gamma", "exponential"),
-    ("exponential", "normal"), ("gamma", "normal"), ("beta", "normal"), ("uniform_in", "normal"),
-    ("laplace", "normal"), ("gumbel", "normal"), ("halfnormal", "normal"),
-    ("beta", "gamma"), ("uniform_in", "gamma"), ("halfnormal", "gamma"),
-    ("beta", "exponential"), ("uniform_in", "exponential"), ("halfnormal", "exponential"),
-    ("normal", "gumbel"), ("exponential", "gumbel"), ("gamma", "gumbel"), ("uniform_in", "gumbel"),
-    ("normal", "laplace"), ("beta", "uniform_out"), ("uniform_in", "beta"),
+    ("normal", "normal"),
+    ("lognormal", "lognormal"),
+    ("halfnormal", "halfnormal"),
+    ("exponential", "exponential"),
+    ("gamma", "gamma"),
+    ("beta", "beta"),
+    ("laplace", "laplace"),
+    ("uniform_in", "uniform_out"),
+    ("cauchy", "cauchy"),
+    ("gumbel", "gumbel"),
+    ("exponential", "gamma"),
+    ("gamma", "exponential"),
+    ("exponential", "normal"),
+    ("gamma", "normal"),
+    ("beta", "normal"),
+    ("uniform_in", "normal"),
+    ("laplace", "normal"),
+    ("gumbel", "normal"),
+    ("halfnormal", "normal"),
+    ("beta", "gamma"),
+    ("uniform_in", "gamma"),
+    ("halfnormal", "gamma"),
+    ("beta", "exponential"),
+    ("uniform_in", "exponential"),
+    ("halfnormal", "exponential"),
+    ("normal", "gumbel"),
+    ("exponential", "gumbel"),
+    ("gamma", "gumbel"),
+    ("uniform_in", "gumbel"),
+    ("normal", "laplace"),
+    ("beta", "uniform_out"),
+    ("uniform_in", "beta"),
 ]
 
 
@@ -111,7 +181,7 @@ def quad_kl(fp, fq):
         # scipy's densities may overflow inside for x far in the tails, where the weight is 0
         with np.errstate(all="ignore"):
             x = float(to_x(y))
-            inside = 0.0 < sc.expit(-y) if beta_p and y > 0 else a < x < b
+            inside = sc.expit(-y) > 0.0 if beta_p and y > 0 else a < x < b
             if not inside:  # exp(y) or expit(y) rounded to an end of the support
                 return 0.0
             lp = logpdf(fp, x, y)
@@ -165,13 +235,17 @@ def test_gamma_beta_concentrations_below_one():
     """Densities unbounded at the end of the support (integrable singularities)."""
     p = Gamma(np.array([0.3, 0.6]), np.array([1.5, 0.7]))
     q = Gamma(np.array([0.8, 2.5]), np.array([0.4, 1.1]))
-    ref = [quad_kl(stats.gamma(a, scale=1 / b), stats.gamma(c, scale=1 / d))
-           for a, b, c, d in zip(p.concentration, p.rate, q.concentration, q.rate)]
+    ref = [
+        quad_kl(stats.gamma(a, scale=1 / b), stats.gamma(c, scale=1 / d))
+        for a, b, c, d in zip(p.concentration, p.rate, q.concentration, q.rate)
+    ]
     np.testing.assert_allclose(kl_divergence(p, q), ref, rtol=RTOL)
     p = Beta(np.array([0.4, 2.0]), np.array([0.6, 0.5]))
     q = Beta(np.array([0.9, 0.5]), np.array([3.0, 0.8]))
-    ref = [quad_kl(stats.beta(a, b), stats.beta(c, d))
-           for a, b, c, d in zip(p.concentration1, p.concentration0, q.concentration1, q.concentration0)]
+    ref = [
+        quad_kl(stats.beta(a, b), stats.beta(c, d))
+        for a, b, c, d in zip(p.concentration1, p.concentration0, q.concentration1, q.concentration0)
+    ]
     np.testing.assert_allclose(kl_divergence(p, q), ref, rtol=RTOL)
 
 
@@ -191,17 +265,21 @@ def test_nearly_equal_parameters_mpmath(eps):
     got = kl_divergence(Normal(0.0, 1.0), Normal(eps, s))
     np.testing.assert_allclose(got, float(_mp_normal(0.0, 1.0, eps, s)), rtol=1e-12)
     r = mpmath.mpf(s)
-    np.testing.assert_allclose(kl_divergence(Exponential(1.0), Exponential(s)),
-                               float(r - 1 - mpmath.log(r)), rtol=1e-12)
+    np.testing.assert_allclose(
+        kl_divergence(Exponential(1.0), Exponential(s)), float(r - 1 - mpmath.log(r)), rtol=1e-12
+    )
     lam_p, lam_q = mpmath.mpf(3.0), mpmath.mpf(3.0 * s)
-    np.testing.assert_allclose(kl_divergence(Poisson(3.0), Poisson(3.0 * s)),
-                               float(lam_p * mpmath.log(lam_p / lam_q) - lam_p + lam_q), rtol=1e-11)
+    np.testing.assert_allclose(
+        kl_divergence(Poisson(3.0), Poisson(3.0 * s)),
+        float(lam_p * mpmath.log(lam_p / lam_q) - lam_p + lam_q),
+        rtol=1e-11,
+    )
     # Laplace: -log r + |d|/sq + r exp(-|d|/sp) - 1
     sp_, sq_, d = mpmath.mpf(1.0), mpmath.mpf(s), mpmath.mpf(eps)
     ref = -mpmath.log(sp_ / sq_) + d / sq_ + sp_ / sq_ * mpmath.exp(-d / sp_) - 1
     np.testing.assert_allclose(kl_divergence(Laplace(0.0, 1.0), Laplace(eps, s)), float(ref), rtol=1e-11)
     # Cauchy: log(((sp + sq)^2 + d^2) / (4 sp sq))
-    ref = mpmath.log(((sp_ + sq_) ** 2 + d ** 2) / (4 * sp_ * sq_))
+    ref = mpmath.log(((sp_ + sq_) ** 2 + d**2) / (4 * sp_ * sq_))
     np.testing.assert_allclose(kl_divergence(Cauchy(0.0, 1.0), Cauchy(eps, s)), float(ref), rtol=1e-11)
     # Gumbel: -log r + d' + gamma (r - 1) + exp(-d' + lgamma(1 + r)) - 1 with d' = (mp - mq)/sq;
     # (its closed form has a first-order cancellation between -log r, gamma (r - 1) and lgamma(1 + r))
@@ -213,14 +291,27 @@ def test_nearly_equal_parameters_mpmath(eps):
     ap, bp, aq, bq = mpmath.mpf(2.5), mpmath.mpf(1.5), mpmath.mpf(2.5 * s), mpmath.mpf(1.5 * (1 + 2 * eps))
     ref = aq * mpmath.log(bp / bq) + lg(aq) - lg(ap) + (ap - aq) * dg(ap) + (bq - bp) * ap / bp
     np.testing.assert_allclose(kl_divergence(Gamma(2.5, 1.5), Gamma(float(aq), float(bq))), float(ref), rtol=1e-11)
-    ref = (lg(aq) + lg(bq) + lg(ap + bp) - lg(ap) - lg(bp) - lg(aq + bq) + (ap - aq) * dg(ap)
-           + (bp - bq) * dg(bp) + (aq + bq - ap - bp) * dg(ap + bp))
+    ref = (
+        lg(aq)
+        + lg(bq)
+        + lg(ap + bp)
+        - lg(ap)
+        - lg(bp)
+        - lg(aq + bq)
+        + (ap - aq) * dg(ap)
+        + (bp - bq) * dg(bp)
+        + (aq + bq - ap - bp) * dg(ap + bp)
+    )
     np.testing.assert_allclose(kl_divergence(Beta(2.5, 1.5), Beta(float(aq), float(bq))), float(ref), rtol=1e-11)
     a_p = [mpmath.mpf(v) for v in (0.7, 2.0, 3.5)]
     a_q = [mpmath.mpf(float(v * (1 + eps * (i + 1)))) for i, v in enumerate(a_p)]
     sp_, sq_ = mpmath.fsum(a_p), mpmath.fsum(a_q)
-    ref = (lg(sp_) - lg(sq_) - mpmath.fsum(lg(x) - lg(y) for x, y in zip(a_p, a_q))
-           + mpmath.fsum((x - y) * (dg(x) - dg(sp_)) for x, y in zip(a_p, a_q)))
+    ref = (
+        lg(sp_)
+        - lg(sq_)
+        - mpmath.fsum(lg(x) - lg(y) for x, y in zip(a_p, a_q))
+        + mpmath.fsum((x - y) * (dg(x) - dg(sp_)) for x, y in zip(a_p, a_q))
+    )
     got = kl_divergence(Dirichlet(np.array([float(v) for v in a_p])), Dirichlet(np.array([float(v) for v in a_q])))
     np.testing.assert_allclose(got, float(ref), rtol=1e-10)
 
@@ -266,12 +357,14 @@ def test_poisson_sum_with_tail_bound():
     assert got.shape == (3, 4)
     for i, j in np.ndindex(3, 4):
         lp, lq = rp[i, 0], rq[j]
-        K = int(math.ceil(2 * lp + 60))
+        K = math.ceil(2 * lp + 60)
         # the sum over the mass in 50 digits (a difference of the scipy log-masses would carry
         # their own rounding, a few ulp of |log p(k)| per term)
         mlp, mlq = mpmath.mpf(float(lp)), mpmath.mpf(float(lq))
-        ref = mpmath.fsum(mpmath.exp(k * mpmath.log(mlp) - mlp - mpmath.loggamma(k + 1))
-                          * (k * mpmath.log(mlp / mlq) - mlp + mlq) for k in range(K + 1))
+        ref = mpmath.fsum(
+            mpmath.exp(k * mpmath.log(mlp) - mlp - mpmath.loggamma(k + 1)) * (k * mpmath.log(mlp / mlq) - mlp + mlq)
+            for k in range(K + 1)
+        )
         # |log p(k) - log q(k)| <= A + B k; for k >= K, p(k+1)/p(k) <= rho = lp/(K+1) <= 1/2, so the
         # tail is at most p(K) [(A + B K) rho/(1-rho) + B rho/(1-rho)^2]
         A, B, rho = abs(lq - lp), abs(math.log(lp / lq)), lp / (K + 1)
@@ -307,8 +400,7 @@ def test_bernoulli_binomial_exact_sums():
     got = kl_divergence(Binomial(n, probs=pp), Binomial(n, probs=pq))
     assert got.shape == (3, 4)
     for i, j in np.ndindex(3, 4):
-        ref = _sum_tail_bounded(stats.binom(n[i, 0], pp[i, 0]).logpmf, stats.binom(n[i, 0], pq[j]).logpmf,
-                                int(n[i, 0]))
+        ref = _sum_tail_bounded(stats.binom(n[i, 0], pp[i, 0]).logpmf, stats.binom(n[i, 0], pq[j]).logpmf, int(n[i, 0]))
         np.testing.assert_allclose(got[i, j], ref, rtol=RTOL)
 
 
@@ -368,10 +460,12 @@ def _dense_kl(mp, Sp, mq, Sq):
 def _check_dense(got, mp, Sp, mq, Sq, shape):
     assert got.shape == shape
     for idx in np.ndindex(*shape):
-        ref = _dense_kl(np.broadcast_to(mp, shape + mp.shape[-1:])[idx],
-                        np.broadcast_to(Sp, shape + Sp.shape[-2:])[idx],
-                        np.broadcast_to(mq, shape + mq.shape[-1:])[idx],
-                        np.broadcast_to(Sq, shape + Sq.shape[-2:])[idx])
+        ref = _dense_kl(
+            np.broadcast_to(mp, shape + mp.shape[-1:])[idx],
+            np.broadcast_to(Sp, shape + Sp.shape[-2:])[idx],
+            np.broadcast_to(mq, shape + mq.shape[-1:])[idx],
+            np.broadcast_to(Sq, shape + Sq.shape[-2:])[idx],
+        )
         np.testing.assert_allclose(got[idx], ref, rtol=RTOL, atol=1e-12)
 
 
@@ -425,7 +519,7 @@ def test_dirichlet_entropy_formula_and_stick_breaking_quadrature():
     # the sum of the D - 1 Beta divergences: one-dimensional quadratures
     for i, j in [(0, 0), (1, 2)]:
         a, b = ap[i, 0], aq[j]
-        ref = sum(quad_kl(stats.beta(a[k], a[k + 1:].sum()), stats.beta(b[k], b[k + 1:].sum())) for k in range(3))
+        ref = sum(quad_kl(stats.beta(a[k], a[k + 1 :].sum()), stats.beta(b[k], b[k + 1 :].sum())) for k in range(3))
         np.testing.assert_allclose(got[i, j], ref, rtol=RTOL)
 
 
@@ -436,15 +530,20 @@ def test_independent_sums_the_reinterpreted_dims():
     lq, sq = rng.normal(size=(4,)), rng.uniform(0.5, 2, (4,))
     got = kl_divergence(Independent(Normal(lp, sp), 1), Independent(Normal(lq, sq), 1))
     assert got.shape == (3,)
-    ref = [sum(quad_kl(stats.norm(lp[i, k], sp[i, k]), stats.norm(lq[k], sq[k])) for k in range(4))
-           for i in range(3)]
+    ref = [sum(quad_kl(stats.norm(lp[i, k], sp[i, k]), stats.norm(lq[k], sq[k])) for k in range(4)) for i in range(3)]
     np.testing.assert_allclose(got, ref, rtol=RTOL)
     # nested Independent against a single one reinterpreting the same dims; two dims summed
     a = rng.uniform(0.5, 3, (2, 3, 4))
     b = rng.uniform(0.5, 3, (3, 4))
     got = kl_divergence(Independent(Independent(Exponential(a), 1), 1), Independent(Exponential(b), 2))
-    ref = [sum(quad_kl(stats.expon(scale=1 / a[i, j, k]), stats.expon(scale=1 / b[j, k]))
-               for j in range(3) for k in range(4)) for i in range(2)]
+    ref = [
+        sum(
+            quad_kl(stats.expon(scale=1 / a[i, j, k]), stats.expon(scale=1 / b[j, k]))
+            for j in range(3)
+            for k in range(4)
+        )
+        for i in range(2)
+    ]
     np.testing.assert_allclose(got, ref, rtol=RTOL)
     # Independent over a vector family (Dirichlet batch (2, 3) -> event (3, 4))
     ap, aq = rng.uniform(0.5, 3, (2, 3, 4)), rng.uniform(0.5, 3, (3, 4))
@@ -462,8 +561,10 @@ def test_independent_errors():
         kl_divergence(a, b)
     # equal event shapes (3,), but one dim reinterpreted against none
     with pytest.raises(NotImplementedError, match=r"different numbers of batch dims \(1 and 0\)"):
-        kl_divergence(Independent(Normal(np.zeros((2, 3)), 1.0), 1),
-                      Independent(MultivariateNormal(np.zeros((2, 3)), covariance_matrix=np.eye(3)), 0))
+        kl_divergence(
+            Independent(Normal(np.zeros((2, 3)), 1.0), 1),
+            Independent(MultivariateNormal(np.zeros((2, 3)), covariance_matrix=np.eye(3)), 0),
+        )
     with pytest.raises(NotImplementedError, match=r"Weibull \|\| Normal"):
         kl_divergence(Independent(Weibull(np.ones(3), 2.0), 1), Independent(Normal(np.zeros(3), 1.0), 1))
 
@@ -502,19 +603,31 @@ def test_infinite_where_q_does_not_cover_p():
     assert kl_divergence(Bernoulli(probs=0.3), Bernoulli(probs=0.0)) == np.inf
     assert kl_divergence(Bernoulli(probs=0.3), Bernoulli(probs=1.0)) == np.inf
     np.testing.assert_allclose(kl_divergence(Bernoulli(probs=0.0), Bernoulli(probs=0.0)), 0.0)
-    np.testing.assert_allclose(kl_divergence(Bernoulli(probs=1.0), Bernoulli(probs=0.25)), -math.log(0.25),
-                               rtol=1e-15)
-    np.testing.assert_allclose(kl_divergence(Poisson(np.array([0.0, 2.0])), Poisson(np.array([1.5, 0.0]))),
-                               [1.5, np.inf])
-    np.testing.assert_allclose(kl_divergence(Geometric(probs=np.array([0.5, 1.0])), Geometric(probs=1.0)),
-                               [np.inf, 0.0])
-    np.testing.assert_allclose(kl_divergence(Geometric(probs=1.0), Geometric(probs=0.25)), -math.log(0.25),
-                               rtol=1e-15)
-    np.testing.assert_allclose(kl_divergence(Binomial(np.array([5.0, 6.0]), probs=0.3),
-                                             Binomial(5.0, probs=0.4)),
-                               [5 * (0.3 * math.log(0.3 / 0.4) + 0.7 * math.log(0.7 / 0.6)), np.inf], rtol=1e-14)
-    for p in (Normal(0.0, 1.0), Laplace(0.0, 1.0), Gumbel(0.0, 1.0), Cauchy(0.0, 1.0), StudentT(3.0),
-              Exponential(1.0), Gamma(2.0, 1.0), HalfNormal(1.0), LogNormal(0.0, 1.0), Weibull(1.0, 2.0)):
+    np.testing.assert_allclose(kl_divergence(Bernoulli(probs=1.0), Bernoulli(probs=0.25)), -math.log(0.25), rtol=1e-15)
+    np.testing.assert_allclose(
+        kl_divergence(Poisson(np.array([0.0, 2.0])), Poisson(np.array([1.5, 0.0]))), [1.5, np.inf]
+    )
+    np.testing.assert_allclose(
+        kl_divergence(Geometric(probs=np.array([0.5, 1.0])), Geometric(probs=1.0)), [np.inf, 0.0]
+    )
+    np.testing.assert_allclose(kl_divergence(Geometric(probs=1.0), Geometric(probs=0.25)), -math.log(0.25), rtol=1e-15)
+    np.testing.assert_allclose(
+        kl_divergence(Binomial(np.array([5.0, 6.0]), probs=0.3), Binomial(5.0, probs=0.4)),
+        [5 * (0.3 * math.log(0.3 / 0.4) + 0.7 * math.log(0.7 / 0.6)), np.inf],
+        rtol=1e-14,
+    )
+    for p in (
+        Normal(0.0, 1.0),
+        Laplace(0.0, 1.0),
+        Gumbel(0.0, 1.0),
+        Cauchy(0.0, 1.0),
+        StudentT(3.0),
+        Exponential(1.0),
+        Gamma(2.0, 1.0),
+        HalfNormal(1.0),
+        LogNormal(0.0, 1.0),
+        Weibull(1.0, 2.0),
+    ):
         assert kl_divergence(p, Uniform(-5.0, 5.0)) == np.inf
         assert kl_divergence(p, Beta(2.0, 2.0)) == np.inf
     for p in (Normal(0.0, 1.0), Laplace(0.0, 1.0), Gumbel(0.0, 1.0), Cauchy(0.0, 1.0)):
@@ -538,11 +651,15 @@ def test_float32_in_float32_out():
         (Gamma(np.float32([2.0, 3.0]), np.float32(1.0)), Exponential(np.float32(0.5))),
         (Categorical(probs=np.float32([[0.2, 0.8]])), Categorical(probs=np.float32([0.5, 0.5]))),
         (Dirichlet(np.float32([[1.0, 2.0], [3.0, 1.0]])), Dirichlet(np.float32([2.0, 2.0]))),
-        (MultivariateNormal(np.float32([0.0, 1.0]), covariance_matrix=np.float32([[2.0, 0.3], [0.3, 1.0]])),
-         MultivariateNormal(np.float32([1.0, 1.0]), covariance_matrix=np.eye(2, dtype=np.float32))),
+        (
+            MultivariateNormal(np.float32([0.0, 1.0]), covariance_matrix=np.float32([[2.0, 0.3], [0.3, 1.0]])),
+            MultivariateNormal(np.float32([1.0, 1.0]), covariance_matrix=np.eye(2, dtype=np.float32)),
+        ),
         (Poisson(np.float32([1.0, 4.0])), Poisson(np.float32(2.0))),
-        (Independent(Laplace(np.float32(rng.normal(size=(2, 3))), np.float32(1.0)), 1),
-         Independent(Laplace(np.float32(rng.normal(size=3)), np.float32(2.0)), 1)),
+        (
+            Independent(Laplace(np.float32(rng.normal(size=(2, 3))), np.float32(1.0)), 1),
+            Independent(Laplace(np.float32(rng.normal(size=3)), np.float32(2.0)), 1),
+        ),
     ]
     for p, q in cases:
         got = kl_divergence(p, q)
@@ -563,8 +680,10 @@ def test_errors_name_the_pair_and_shapes():
     with pytest.raises(NotImplementedError, match=r"MixtureSameFamily \|\| Normal"):
         kl_divergence(mix, Normal(0.0, 1.0))
     with pytest.raises(ValueError, match=r"event shapes differ.*\(2,\).*\(3,\)"):
-        kl_divergence(MultivariateNormal(np.zeros(2), covariance_matrix=np.eye(2)),
-                      MultivariateNormal(np.zeros(3), covariance_matrix=np.eye(3)))
+        kl_divergence(
+            MultivariateNormal(np.zeros(2), covariance_matrix=np.eye(2)),
+            MultivariateNormal(np.zeros(3), covariance_matrix=np.eye(3)),
+        )
     with pytest.raises(ValueError, match=r"batch shapes do not broadcast.*\(3,\).*\(4,\)"):
         kl_divergence(Normal(np.zeros(3), 1.0), Normal(np.zeros(4), 1.0))
     with pytest.raises(ValueError, match="3 categories.*4"):
@@ -606,8 +725,11 @@ def test_dispatch_most_specific_and_ambiguous():
         assert kl_divergence(_Derived(), _Base((3,))).tolist() == [2.0, 2.0, 2.0]
         assert kl_divergence(_Derived(), _Derived()) == 2.0  # (Derived, Base) is the most specific
         reg(_Base, _Derived, lambda p, q: np.zeros(()))
-        with pytest.raises(RuntimeError, match=r"ambiguous kl_divergence\(_Derived, _Derived\).*"
-                                                r"register_kl\(_Derived, _Derived\)"):
+        with pytest.raises(
+            RuntimeError,
+            match=r"ambiguous kl_divergence\(_Derived, _Derived\).*"
+            r"register_kl\(_Derived, _Derived\)",
+        ):
             kl_divergence(_Derived(), _Derived())
         reg(_Derived, _Derived, lambda p, q: np.full((), 5.0))
         assert kl_divergence(_Derived(), _Derived()) == 5.0

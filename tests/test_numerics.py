@@ -34,6 +34,7 @@ cdf, where the reference is below the smallest normal number
 Everywhere: NaN value -> NaN; +-inf value -> ``-inf`` log_prob (cdf 1 / 0);
 no NaN from valid input.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,14 +44,14 @@ import sys
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy import special
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import registry as reg  # noqa: E402
-from mixstat.distributions import Categorical, MixtureSameFamily, Normal  # noqa: E402
+import registry as reg
+
+from mixstat.distributions import Categorical, MixtureSameFamily, Normal
 
 mpmath.mp.dps = 50
 
@@ -62,8 +63,33 @@ TINY = {F64: float(np.finfo(F64).tiny), F32: float(np.finfo(F32).tiny)}
 HALF_LOG_2PI = mpmath.log(2 * mpmath.pi) / 2
 
 # points in scale units: the body, both tails, the edge of the normal range of the cdf, 1e6
-Z = np.array([0.0, 1e-3, -0.1, 0.5, -1.0, 2.0, -5.0, 10.0, -18.0, -20.0, -26.0, 30.0, -33.0, -37.0,
-              -37.5, -38.5, 40.0, -100.0, 1e3, -1e4, 1e5, -1e6, 1e6])
+Z = np.array(
+    [
+        0.0,
+        1e-3,
+        -0.1,
+        0.5,
+        -1.0,
+        2.0,
+        -5.0,
+        10.0,
+        -18.0,
+        -20.0,
+        -26.0,
+        30.0,
+        -33.0,
+        -37.0,
+        -37.5,
+        -38.5,
+        40.0,
+        -100.0,
+        1e3,
+        -1e4,
+        1e5,
+        -1e6,
+        1e6,
+    ]
+)
 
 
 def examples(factor=1.0):
@@ -159,8 +185,9 @@ def check_log_prob(got, ref, dtype, where="", terms=0.0):
     assert math.isfinite(got), f"{got} where the reference is {mpmath.nstr(ref, 12)} {where}"
     err = abs(mpf(got) - ref) / max(1, abs(ref))
     bound = LP_BOUND[dtype] + (4 * EPS[dtype] * terms / max(1, abs(float(ref))) if dtype == F32 else 0.0)
-    assert err <= bound, f"log_prob error {float(err):.3g} > {bound:.3g} " \
-                                   f"(got {got!r}, ref {mpmath.nstr(ref, 20)}) {where}"
+    assert err <= bound, (
+        f"log_prob error {float(err):.3g} > {bound:.3g} (got {got!r}, ref {mpmath.nstr(ref, 20)}) {where}"
+    )
     return float(err)
 
 
@@ -173,13 +200,13 @@ def check_cdf(got, ref, dtype, z, where="", strict=False, log_weight=0.0):
         return 0.0
     bound = CDF_BOUND[dtype] if strict else max(CDF_BOUND[dtype], 4 * EPS[dtype] * (z * z + log_weight))
     err = float(abs(mpf(got) - ref) / ref)
-    assert err <= bound, f"cdf relative error {err:.3g} > {bound:.3g} at z = {z} " \
-                         f"(got {got!r}, ref {mpmath.nstr(ref, 20)}) {where}"
+    assert err <= bound, (
+        f"cdf relative error {err:.3g} > {bound:.3g} at z = {z} (got {got!r}, ref {mpmath.nstr(ref, 20)}) {where}"
+    )
     return err
 
 
-SCALES = {F64: [1e-150, 1e-75, 1e-20, 1.0, 3.7, 1e20, 1e75, 1e150],
-          F32: [1e-30, 1e-10, 1.0, 3.7, 1e10, 1e30]}
+SCALES = {F64: [1e-150, 1e-75, 1e-20, 1.0, 3.7, 1e20, 1e75, 1e150], F32: [1e-30, 1e-10, 1.0, 3.7, 1e10, 1e30]}
 
 
 # ------------------------------------------------------------------ one Normal
@@ -256,8 +283,9 @@ def _check_mixture(d, x, w, mu, sd, dtype, label, cdf_at=None):
             lw_all = np.log(w / w.sum())
             t = lw_all - np.log(sd) - 0.5 * ((float(xi) - mu) / sd) ** 2
         j = int(np.nanargmax(np.where(w > 0, t, -np.inf))) if np.isfinite(t[w > 0]).any() else int(np.argmax(w))
-        check_log_prob(li, mp_mix_log_prob(float(xi), w, mu, sd), dtype, where,
-                       terms=abs(lw_all[j]) + abs(math.log(sd[j])))
+        check_log_prob(
+            li, mp_mix_log_prob(float(xi), w, mu, sd), dtype, where, terms=abs(lw_all[j]) + abs(math.log(sd[j]))
+        )
         if cdf_at is not None and i not in cdf_at:
             continue
         # z of the component that dominates the cdf (largest w_k Phi_k): the conditioning of the sum
@@ -276,7 +304,7 @@ def test_mixture_small_k_extreme_scales(dtype, logits):
     """K = 1, and K = 5 with scales over the whole range, a zero weight (a -inf logit)."""
     lo, hi = (-150, 150) if dtype == F64 else (-30, 30)
     e = np.linspace(lo, hi, 5)
-    sd = (10.0 ** e).astype(dtype).astype(F64)
+    sd = (10.0**e).astype(dtype).astype(F64)
     mu = (np.array([0.0, 2.0, -3.0, 1e3, -7.0]) * sd).astype(dtype).astype(F64)
     w = np.array([0.3, 0.0, 0.25, 0.15, 0.3]).astype(dtype).astype(F64)
     d, w = _mixture(dtype, w, mu, sd, logits)
@@ -310,8 +338,8 @@ def _cancellation_cases(dtype, exponents):
     rng = np.random.default_rng(12)
     for e in exponents:
         ew = e + rng.uniform(-2, 2)
-        w = np.array([10.0 ** ew, 1.0]).astype(dtype).astype(F64)
-        sd = np.array([10.0 ** e, 1.0]).astype(dtype).astype(F64)
+        w = np.array([10.0**ew, 1.0]).astype(dtype).astype(F64)
+        sd = np.array([10.0**e, 1.0]).astype(dtype).astype(F64)
         mu = np.zeros(2)
         d, w = _mixture(dtype, w, mu, sd)
         x = np.array([0.0, 1e-3 * sd[0], 0.7 * sd[0], -1.5 * sd[0]]).astype(dtype)
@@ -325,9 +353,12 @@ def test_float64_cancellation():
             check_log_prob(li, mp_mix_log_prob(float(xi), w, mu, sd), F64, f"x={xi!r}")
 
 
-@pytest.mark.xfail(strict=True, reason="kernel/plan limitation: float32 kernels keep log-weights and "
-                                       "-log(scale) in float32, so when they cancel (weight ~ scale ~ 1e-30) "
-                                       "the result is off by ~eps32 * |log w| absolute, beyond 2e-6")
+@pytest.mark.xfail(
+    strict=True,
+    reason="kernel/plan limitation: float32 kernels keep log-weights and "
+    "-log(scale) in float32, so when they cancel (weight ~ scale ~ 1e-30) "
+    "the result is off by ~eps32 * |log w| absolute, beyond 2e-6",
+)
 def test_float32_cancellation():
     """The case make fuzz found: log w = -67.5 and -log scale = 69.1 cancel to log p = 0.87."""
     w = np.array([0.0, 1e-5, 1e-30, 0.1, 0.1], F32).astype(F64)
@@ -385,11 +416,10 @@ def extreme_mixture(draw):
     top = 150 if dtype == F64 else 30
     K = draw(st.integers(1, 6))
     e = np.array(draw(st.lists(st.floats(-top, top), min_size=K, max_size=K)))
-    sd = (10.0 ** e).astype(dtype).astype(F64)
+    sd = (10.0**e).astype(dtype).astype(F64)
     units = np.array(draw(st.lists(st.floats(-1e3, 1e3), min_size=K, max_size=K)))
     mu = (units * sd).astype(dtype).astype(F64)
-    w = np.array(draw(st.lists(st.sampled_from([0.0, 1e-300, 1e-5, 0.1, 1.0, 3.0, 1e10]), min_size=K,
-                               max_size=K)))
+    w = np.array(draw(st.lists(st.sampled_from([0.0, 1e-300, 1e-5, 0.1, 1.0, 3.0, 1e10]), min_size=K, max_size=K)))
     if dtype == F32:
         w = np.where(w == 1e-300, 1e-30, w)
     if not (w > 0).any():
@@ -397,8 +427,7 @@ def extreme_mixture(draw):
     w = w.astype(dtype).astype(F64)
     logits = draw(st.booleans())
     j = draw(st.integers(0, K - 1))
-    z = np.array(draw(st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, -37.0, 25.0]), min_size=3,
-                               max_size=3)))
+    z = np.array(draw(st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, -37.0, 25.0]), min_size=3, max_size=3)))
     x = (mu[j] + z * sd[j]).astype(dtype)
     x = np.concatenate([x, np.array([np.inf, -np.inf, np.nan], dtype)])
     return dtype, w, mu, sd, logits, x

@@ -4,6 +4,7 @@ References: SciPy (``scipy.special.logsumexp`` of ``scipy.stats`` log-densities 
 weights, through the test registry's references), plain NumPy, and mpmath at 50 digits for
 the far tails.  The CUDA loops run in numba's simulator in a subprocess of their own.
 """
+
 import json
 import math
 import os
@@ -17,21 +18,26 @@ import pytest
 from scipy import stats
 from scipy.special import logsumexp
 
-import mixstat
-from mixstat.distributions import (Categorical, Gamma, Independent, MixtureSameFamily,
-                                   MultivariateNormal, Normal)
+from mixstat.distributions import Categorical, Gamma, Independent, MixtureSameFamily, MultivariateNormal, Normal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import registry as reg  # noqa: E402
+import registry as reg
 
 EPS = np.finfo(np.float64).eps
 
 #: a few families, each kernel variant once: a static-scalar family, float32, a full vector
 #: family (batched: point by point; shared: its SIMD tile loop), an unbounded one, a discrete
 #: one, a diagonal event (Independent), Woodbury rows and per-point tile quantities (Dirichlet)
-IDS = ["msf-normal-b0", "msf-normal-b2x4-f32", "msf-mvn-tril-D2-b2x4", "msf-gamma-K3-b0",
-       "msf-poisson-K3-b0", "msf-indep-gamma-D2-b0", "msf-lowrank_mvn-D3-r2-K3-b0",
-       "msf-dirichlet-K3-D3-b0"]
+IDS = [
+    "msf-normal-b0",
+    "msf-normal-b2x4-f32",
+    "msf-mvn-tril-D2-b2x4",
+    "msf-gamma-K3-b0",
+    "msf-poisson-K3-b0",
+    "msf-indep-gamma-D2-b0",
+    "msf-lowrank_mvn-D3-r2-K3-b0",
+    "msf-dirichlet-K3-D3-b0",
+]
 BY_ID = {e.id: e for e in reg.EXAMPLES}
 
 
@@ -82,17 +88,21 @@ def test_against_scipy(eid):
 
 
 def _normal_mixture(w, loc, scale, dtype=np.float64):
-    return MixtureSameFamily(Categorical(probs=np.asarray(w, dtype)),
-                             Normal(np.asarray(loc, dtype), np.asarray(scale, dtype)))
+    return MixtureSameFamily(
+        Categorical(probs=np.asarray(w, dtype)), Normal(np.asarray(loc, dtype), np.asarray(scale, dtype))
+    )
 
 
 def _mp_posterior(w, loc, scale, x):
     """Responsibilities of a Normal mixture at ``x`` with mpmath at 50 digits (log-space)."""
     with mpmath.workdps(50):
-        t = [mpmath.log(mpmath.mpf(float(wk))) - mpmath.log(mpmath.mpf(float(sk)))
-             - mpmath.log(2 * mpmath.pi) / 2
-             - (mpmath.mpf(float(x)) - mpmath.mpf(float(lk))) ** 2 / (2 * mpmath.mpf(float(sk)) ** 2)
-             for wk, lk, sk in zip(w, loc, scale)]
+        t = [
+            mpmath.log(mpmath.mpf(float(wk)))
+            - mpmath.log(mpmath.mpf(float(sk)))
+            - mpmath.log(2 * mpmath.pi) / 2
+            - (mpmath.mpf(float(x)) - mpmath.mpf(float(lk))) ** 2 / (2 * mpmath.mpf(float(sk)) ** 2)
+            for wk, lk, sk in zip(w, loc, scale)
+        ]
         m = max(t)
         lse = m + mpmath.log(mpmath.fsum(mpmath.exp(tk - m) for tk in t))
         return [float(tk - lse) for tk in t], [float(mpmath.exp(tk - lse)) for tk in t]
@@ -118,7 +128,7 @@ def test_far_tails_against_mpmath():
         np.testing.assert_allclose(post.logits[i][big], np.array(lg)[big], rtol=1e-14, atol=tol)
         np.testing.assert_allclose(post.probs[i], pr, rtol=2 * tol, atol=1e-300)
         assert mode[i] == int(np.argmax(lg))
-        assert abs(exact_row_sum(post.probs[i:i + 1])[0] - 1) <= 4 * EPS
+        assert abs(exact_row_sum(post.probs[i : i + 1])[0] - 1) <= 4 * EPS
 
 
 def test_far_tails_log_space_numpy_reference():
@@ -157,8 +167,10 @@ def test_sum_to_one_within_4_ulp():
 
 def test_zero_and_neg_inf_weights_contribute_exactly_nothing():
     # a zero weight on the component that would dominate everywhere: responsibility exactly 0
-    d = MixtureSameFamily(Categorical(logits=np.array([0.0, -np.inf, 1.0])),
-                          Normal(np.array([-1.0, 0.0, 1.0]), np.array([1.0, 1e-3, 1.0])))
+    d = MixtureSameFamily(
+        Categorical(logits=np.array([0.0, -np.inf, 1.0])),
+        Normal(np.array([-1.0, 0.0, 1.0]), np.array([1.0, 1e-3, 1.0])),
+    )
     x = np.array([0.0, 1e-4, -3.0, 1e3])
     post = d.posterior_marginal(x)
     assert (post.probs[:, 1] == 0.0).all() and (post.logits[:, 1] == -np.inf).all()
@@ -166,8 +178,9 @@ def test_zero_and_neg_inf_weights_contribute_exactly_nothing():
     np.testing.assert_allclose(post.probs[:, [0, 2]], np.exp(ref_posterior(t)), rtol=1e-12)
     assert (d.posterior_mode(x) != 1).all()
     # a zero weight where that component's density is +inf (Gamma at 0, concentration < 1)
-    g = MixtureSameFamily(Categorical(probs=np.array([0.0, 0.4, 0.6])),
-                          Gamma(np.array([0.5, 2.0, 3.0]), np.array([1.0, 1.0, 2.0])))
+    g = MixtureSameFamily(
+        Categorical(probs=np.array([0.0, 0.4, 0.6])), Gamma(np.array([0.5, 2.0, 3.0]), np.array([1.0, 1.0, 2.0]))
+    )
     xg = np.array([0.0, 0.5, 2.0])
     pg = g.posterior_marginal(xg)
     assert (pg.probs[1:, 0] == 0.0).all() and (pg.logits[1:, 0] == -np.inf).all()
@@ -175,13 +188,15 @@ def test_zero_and_neg_inf_weights_contribute_exactly_nothing():
     np.testing.assert_allclose(pg.probs[1:, 1:], np.exp(ref_posterior(tg)), rtol=1e-12)
     # at 0 the positive-weight components have density 0: undefined, not the zero-weight one
     assert np.isnan(pg.logits[0]).all()
-    np.testing.assert_array_equal(g.posterior_mode(xg), [-1, 1 + int(tg[0, 1] > tg[0, 0]),
-                                                         1 + int(tg[1, 1] > tg[1, 0])])
+    np.testing.assert_array_equal(
+        g.posterior_mode(xg), [-1, 1 + int(tg[0, 1] > tg[0, 0]), 1 + int(tg[1, 1] > tg[1, 0])]
+    )
 
 
 def test_undefined_and_infinite_posteriors():
-    g = MixtureSameFamily(Categorical(probs=np.array([0.2, 0.3, 0.5])),
-                          Gamma(np.array([2.0, 0.5, 0.3]), np.array([1.0, 1.0, 2.0])))
+    g = MixtureSameFamily(
+        Categorical(probs=np.array([0.2, 0.3, 0.5])), Gamma(np.array([2.0, 0.5, 0.3]), np.array([1.0, 1.0, 2.0]))
+    )
     x = np.array([np.nan, -1.0, 0.0, 1.0])
     post = g.posterior_marginal(x)
     # NaN value, and a value outside every support: NaN rows (0 / 0), mode -1
@@ -250,8 +265,9 @@ def test_batch_shapes_and_broadcasting():
     # a scalar value
     p0 = d.posterior_marginal(0.3)
     assert p0.batch_shape == (3,)
-    np.testing.assert_allclose(p0.logits, ref_posterior(np.log(w) + stats.norm.logpdf(0.3, loc, sc)),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        p0.logits, ref_posterior(np.log(w) + stats.norm.logpdf(0.3, loc, sc)), rtol=1e-12, atol=1e-12
+    )
     assert d.posterior_mode(0.3).shape == (3,)
     # a batch dim of size 1 stretched by the value; parameters of batch (2, 1, K)
     w2 = rng.dirichlet(np.ones(K), size=(2, 1))
@@ -322,8 +338,10 @@ def test_generic_fallback_for_components_without_a_kernel(monkeypatch):
 
 def test_validation_errors():
     rng = np.random.default_rng(1)
-    m = MixtureSameFamily(Categorical(probs=np.ones(2)),
-                          MultivariateNormal(rng.normal(size=(2, 3)), covariance_matrix=np.stack([np.eye(3)] * 2)))
+    m = MixtureSameFamily(
+        Categorical(probs=np.ones(2)),
+        MultivariateNormal(rng.normal(size=(2, 3)), covariance_matrix=np.stack([np.eye(3)] * 2)),
+    )
     for f in (m.posterior_marginal, m.posterior_mode):
         with pytest.raises(ValueError, match=r"value of shape \(4, 2\) does not end with event_shape \(3,\)"):
             f(np.zeros((4, 2)))
@@ -400,8 +418,7 @@ print(json.dumps(out))
 def test_cuda_loops_in_the_simulator():
     """The CUDA posterior and mode loops (numba's simulator, a process of its own) agree with the CPU."""
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    r = subprocess.run([sys.executable, "-c", _SIM_SCRIPT], env=env, capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run([sys.executable, "-c", _SIM_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert set(res) == {"normal", "normal-f32", "gamma", "mvn", "independent"}

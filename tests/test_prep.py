@@ -1,4 +1,5 @@
 """The parallel check-and-pack kernels used for large batches (mixstat/kernels/prep.py)."""
+
 import numpy as np
 import pytest
 from scipy.special import logsumexp
@@ -41,8 +42,10 @@ def test_normal_table_equals_pack():
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-13)  # const: -log(scale) - log(2 pi)/2
 
 
-@pytest.mark.parametrize("loc_bad,scale_bad", [(np.nan, None), (np.inf, None), (None, 0.0), (None, -1.0),
-                                               (None, np.inf), (None, np.nan), (None, 1e-310)])
+@pytest.mark.parametrize(
+    "loc_bad,scale_bad",
+    [(np.nan, None), (np.inf, None), (None, 0.0), (None, -1.0), (None, np.inf), (None, np.nan), (None, 1e-310)],
+)
 def test_normal_table_refuses_invalid_or_subnormal(loc_bad, scale_bad):
     loc = np.zeros(R)
     scale = np.ones(R)

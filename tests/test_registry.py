@@ -9,6 +9,7 @@ not return NaN, and ``pack`` gives one row of floats per component.  The hooks
 are plain Python functions (``register_jitable``), so they are called here
 directly, without compiling.
 """
+
 import math
 import os
 import re
@@ -19,9 +20,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import registry as reg  # noqa: E402
-from mixstat.distributions import Independent, MixtureSameFamily  # noqa: E402
-from mixstat.kernels import registry  # noqa: E402
+import registry as reg
+
+from mixstat.distributions import Independent, MixtureSameFamily
+from mixstat.kernels import registry
 
 FAMILY_NAMES = [f.name for f in registry.FAMILIES]
 
@@ -55,7 +57,7 @@ def test_no_if_chains_over_family_names():
     """Families are looked up in the registry, never compared by name in the library code."""
     root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mixstat")
     names = "|".join(FAMILY_NAMES + ["none"])
-    pattern = re.compile(r"""(==|!=)\s*["'](%s)["']|["'](%s)["']\s*(==|!=)""" % (names, names))
+    pattern = re.compile(rf"""(==|!=)\s*["']({names})["']|["']({names})["']\s*(==|!=)""")
     bad = []
     for dirpath, _, files in os.walk(root):
         for fn in files:
@@ -73,8 +75,12 @@ def _leaf(d):
     return d
 
 
-UNI = [e for e in reg.EXAMPLES if e.family in {f.name for f in registry.FAMILIES if f.univariate}
-       or e.family.startswith("mixture-") and e.family[8:] in {f.name for f in registry.FAMILIES if f.univariate}]
+UNI = [
+    e
+    for e in reg.EXAMPLES
+    if e.family in {f.name for f in registry.FAMILIES if f.univariate}
+    or (e.family.startswith("mixture-") and e.family[8:] in {f.name for f in registry.FAMILIES if f.univariate})
+]
 
 
 @pytest.mark.parametrize("ex", [pytest.param(e, id=e.id) for e in UNI])
@@ -113,8 +119,13 @@ def test_bound_and_fast_hooks_on_the_example_parameters(ex):
                         assert cf == pytest.approx(ce, rel=rel, abs=1e-14), (v, cf, ce)
 
 
-@pytest.mark.parametrize("ex", [pytest.param(e, id=e.id) for e in reg.representatives(
-    [e for e in reg.EXAMPLES if e.is_mixture and not e.discrete])])
+@pytest.mark.parametrize(
+    "ex",
+    [
+        pytest.param(e, id=e.id)
+        for e in reg.representatives([e for e in reg.EXAMPLES if e.is_mixture and not e.discrete])
+    ],
+)
 def test_per_component_terms_loop(ex):
     """The per-component loop (responsibilities and EM build on it): logw_k + log p_k(x), and its
     log-sum-exp is the mixture log-density."""

@@ -37,6 +37,7 @@ Sampler gaps
 Regressions
     the façade defects the fuzzers found (see ``tests/test_fuzz.py``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -77,6 +78,7 @@ def _spd(rng, batch, D):
 def _registry_mixtures():
     """The first 3-component mixture example (batch (3,)) of every registry family not listed above."""
     import registry as reg
+
     from mixstat.kernels import registry as kreg
 
     out = []
@@ -97,33 +99,51 @@ def workload(seed=0):
     for dt in (F64, F32):
         sfx = "" if dt == F64 else "-f32"
         out["normal-mix" + sfx] = (
-            MixtureSameFamily(Categorical(probs=rng.dirichlet(np.ones(K), size=3).astype(dt)),
-                              Normal(rng.normal(size=(3, K)).astype(dt) * 3, rng.uniform(0.5, 2, (3, K)).astype(dt))),
-            (rng.normal(size=(2000, 3)) * 4).astype(dt))
+            MixtureSameFamily(
+                Categorical(probs=rng.dirichlet(np.ones(K), size=3).astype(dt)),
+                Normal(rng.normal(size=(3, K)).astype(dt) * 3, rng.uniform(0.5, 2, (3, K)).astype(dt)),
+            ),
+            (rng.normal(size=(2000, 3)) * 4).astype(dt),
+        )
     out["mvn-mix"] = (
-        MixtureSameFamily(Categorical(logits=rng.normal(size=K)),
-                          MultivariateNormal(rng.normal(size=(K, 3)), covariance_matrix=_spd(rng, (K,), 3))),
-        rng.normal(size=(1500, 3)) * 2)
+        MixtureSameFamily(
+            Categorical(logits=rng.normal(size=K)),
+            MultivariateNormal(rng.normal(size=(K, 3)), covariance_matrix=_spd(rng, (K,), 3)),
+        ),
+        rng.normal(size=(1500, 3)) * 2,
+    )
     out["indep-mix"] = (
-        MixtureSameFamily(Categorical(probs=[0.5, 0.0, 0.5]),
-                          Independent(Normal(rng.normal(size=(3, 5)), rng.uniform(0.5, 2, (3, 5))), 1)),
-        rng.normal(size=(1500, 5)))
+        MixtureSameFamily(
+            Categorical(probs=[0.5, 0.0, 0.5]),
+            Independent(Normal(rng.normal(size=(3, 5)), rng.uniform(0.5, 2, (3, 5))), 1),
+        ),
+        rng.normal(size=(1500, 5)),
+    )
     cp = rng.dirichlet(np.ones(6), size=(2, K))
-    out["cat-mix"] = (MixtureSameFamily(Categorical(probs=np.ones((2, K))), Categorical(probs=cp)),
-                      rng.integers(-1, 7, size=(1500, 2)).astype(F64))
-    out["categorical"] = (Categorical(probs=rng.dirichlet(np.ones(7), size=3)),
-                          rng.integers(0, 7, size=(1500, 3)).astype(F64))
+    out["cat-mix"] = (
+        MixtureSameFamily(Categorical(probs=np.ones((2, K))), Categorical(probs=cp)),
+        rng.integers(-1, 7, size=(1500, 2)).astype(F64),
+    )
+    out["categorical"] = (
+        Categorical(probs=rng.dirichlet(np.ones(7), size=3)),
+        rng.integers(0, 7, size=(1500, 3)).astype(F64),
+    )
     out["normal"] = (Normal(rng.normal(size=5), rng.uniform(0.5, 2, 5)), rng.normal(size=(1500, 5)))
-    out["mvn"] = (MultivariateNormal(rng.normal(size=(2, 4)), scale_tril=np.linalg.cholesky(_spd(rng, (2,), 4))),
-                  rng.normal(size=(1000, 2, 4)))
+    out["mvn"] = (
+        MultivariateNormal(rng.normal(size=(2, 4)), scale_tril=np.linalg.cholesky(_spd(rng, (2,), 4))),
+        rng.normal(size=(1000, 2, 4)),
+    )
     # a mixture of every other registry family (tests/examples), with values from its sampler
     for ex in _registry_mixtures():
         d = ex.make()
-        out[ex.family[len("mixture-"):] + "-mix"] = (d, np.asarray(d.sample((500,), rng=seed + 3)))
+        out[ex.family[len("mixture-") :] + "-mix"] = (d, np.asarray(d.sample((500,), rng=seed + 3)))
     out["fallback-mix"] = (
-        MixtureSameFamily(Categorical(probs=[0.2, 0.3, 0.5]),
-                          Independent(MultivariateNormal(rng.normal(size=(3, 2, 2)), covariance_matrix=np.eye(2)), 1)),
-        rng.normal(size=(300, 2, 2)))
+        MixtureSameFamily(
+            Categorical(probs=[0.2, 0.3, 0.5]),
+            Independent(MultivariateNormal(rng.normal(size=(3, 2, 2)), covariance_matrix=np.eye(2)), 1),
+        ),
+        rng.normal(size=(300, 2, 2)),
+    )
     return out
 
 
@@ -165,7 +185,7 @@ def hammer(work, n_threads=N_THREADS, rounds=3, seed_of=lambda i: 1000 + i, name
         try:
             barrier.wait()
             for r in range(rounds):
-                for n in (names if (i + r) % 2 == 0 else names[::-1]):
+                for n in names if (i + r) % 2 == 0 else names[::-1]:
                     got = run_ops(*work[n], seed_of(i))
                     for op, want in serial[i][n].items():
                         if not np.array_equal(got[op], want, equal_nan=True):
@@ -214,8 +234,13 @@ print(json.dumps(dict(layer=numba.threading_layer(), serialise=_jit._serialise, 
 def _run(mode, **env):
     tests = os.path.dirname(os.path.abspath(__file__))
     full_env = dict(os.environ, **env)
-    res = subprocess.run([sys.executable, "-c", _SCRIPT.format(tests=tests), mode], env=full_env,
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", _SCRIPT.format(tests=tests), mode],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return res
 
 
@@ -277,8 +302,9 @@ def _draw(kernel, cw, tab, spec, key, offset, n):
     return out, idx
 
 
-KERNEL_CASES = (["normal-mix", "normal-mix-f32", "mvn-mix", "indep-mix", "cat-mix", "normal", "mvn"]
-                + [ex.family[len("mixture-"):] + "-mix" for ex in _registry_mixtures()])
+KERNEL_CASES = ["normal-mix", "normal-mix-f32", "mvn-mix", "indep-mix", "cat-mix", "normal", "mvn"] + [
+    ex.family[len("mixture-") :] + "-mix" for ex in _registry_mixtures()
+]
 
 
 @pytest.mark.parametrize("name", KERNEL_CASES)
@@ -355,33 +381,80 @@ def _families():
     K = 3
     cov = _spd(rng, (K,), 3)
     return [
-        ("normal", lambda p: Normal(p["loc"], p["scale"]),
-         {"loc": rng.normal(size=(4, 3)), "scale": rng.uniform(0.5, 2, (4, 3))}, rng.normal(size=(6, 4, 3))),
-        ("categorical", lambda p: Categorical(probs=p["probs"]),
-         {"probs": rng.dirichlet(np.ones(5), size=4)}, rng.integers(-1, 6, size=(6, 4)).astype(F64)),
-        ("categorical-logits", lambda p: Categorical(logits=p["logits"]),
-         {"logits": rng.normal(size=(4, 5))}, rng.integers(0, 5, size=(6, 4)).astype(F64)),
-        ("mvn-cov", lambda p: MultivariateNormal(p["loc"], covariance_matrix=p["cov"]),
-         {"loc": rng.normal(size=(K, 3)), "cov": cov}, rng.normal(size=(6, K, 3))),
-        ("mvn-prec", lambda p: MultivariateNormal(p["loc"], precision_matrix=p["prec"]),
-         {"loc": rng.normal(size=(K, 3)), "prec": cov}, rng.normal(size=(6, K, 3))),
-        ("mvn-tril", lambda p: MultivariateNormal(p["loc"], scale_tril=p["tril"]),
-         {"loc": rng.normal(size=(K, 3)), "tril": np.linalg.cholesky(cov)}, rng.normal(size=(6, K, 3))),
-        ("indep", lambda p: Independent(Normal(p["loc"], p["scale"]), 1),
-         {"loc": rng.normal(size=(4, 3)), "scale": rng.uniform(0.5, 2, (4, 3))}, rng.normal(size=(6, 4, 3))),
-        ("mix-normal", lambda p: MixtureSameFamily(Categorical(probs=p["w"]), Normal(p["loc"], p["scale"])),
-         {"w": rng.dirichlet(np.ones(K), size=2), "loc": rng.normal(size=(2, K)), "scale": rng.uniform(0.5, 2, (2, K))},
-         rng.normal(size=(6, 2))),
-        ("mix-mvn", lambda p: MixtureSameFamily(Categorical(logits=p["w"]),
-                                                MultivariateNormal(p["loc"], covariance_matrix=p["cov"])),
-         {"w": rng.normal(size=K), "loc": rng.normal(size=(K, 3)), "cov": cov}, rng.normal(size=(6, 3))),
-        ("mix-cat", lambda p: MixtureSameFamily(Categorical(probs=p["w"]), Categorical(probs=p["p"])),
-         {"w": rng.dirichlet(np.ones(K)), "p": rng.dirichlet(np.ones(4), size=K)},
-         rng.integers(0, 4, size=6).astype(F64)),
-        ("mix-fallback", lambda p: MixtureSameFamily(
-            Categorical(probs=p["w"]), Independent(MultivariateNormal(p["loc"], covariance_matrix=p["cov"]), 1)),
-         {"w": rng.dirichlet(np.ones(K)), "loc": rng.normal(size=(K, 2, 3)), "cov": cov[:, None]},
-         rng.normal(size=(6, 2, 3))),
+        (
+            "normal",
+            lambda p: Normal(p["loc"], p["scale"]),
+            {"loc": rng.normal(size=(4, 3)), "scale": rng.uniform(0.5, 2, (4, 3))},
+            rng.normal(size=(6, 4, 3)),
+        ),
+        (
+            "categorical",
+            lambda p: Categorical(probs=p["probs"]),
+            {"probs": rng.dirichlet(np.ones(5), size=4)},
+            rng.integers(-1, 6, size=(6, 4)).astype(F64),
+        ),
+        (
+            "categorical-logits",
+            lambda p: Categorical(logits=p["logits"]),
+            {"logits": rng.normal(size=(4, 5))},
+            rng.integers(0, 5, size=(6, 4)).astype(F64),
+        ),
+        (
+            "mvn-cov",
+            lambda p: MultivariateNormal(p["loc"], covariance_matrix=p["cov"]),
+            {"loc": rng.normal(size=(K, 3)), "cov": cov},
+            rng.normal(size=(6, K, 3)),
+        ),
+        (
+            "mvn-prec",
+            lambda p: MultivariateNormal(p["loc"], precision_matrix=p["prec"]),
+            {"loc": rng.normal(size=(K, 3)), "prec": cov},
+            rng.normal(size=(6, K, 3)),
+        ),
+        (
+            "mvn-tril",
+            lambda p: MultivariateNormal(p["loc"], scale_tril=p["tril"]),
+            {"loc": rng.normal(size=(K, 3)), "tril": np.linalg.cholesky(cov)},
+            rng.normal(size=(6, K, 3)),
+        ),
+        (
+            "indep",
+            lambda p: Independent(Normal(p["loc"], p["scale"]), 1),
+            {"loc": rng.normal(size=(4, 3)), "scale": rng.uniform(0.5, 2, (4, 3))},
+            rng.normal(size=(6, 4, 3)),
+        ),
+        (
+            "mix-normal",
+            lambda p: MixtureSameFamily(Categorical(probs=p["w"]), Normal(p["loc"], p["scale"])),
+            {
+                "w": rng.dirichlet(np.ones(K), size=2),
+                "loc": rng.normal(size=(2, K)),
+                "scale": rng.uniform(0.5, 2, (2, K)),
+            },
+            rng.normal(size=(6, 2)),
+        ),
+        (
+            "mix-mvn",
+            lambda p: MixtureSameFamily(
+                Categorical(logits=p["w"]), MultivariateNormal(p["loc"], covariance_matrix=p["cov"])
+            ),
+            {"w": rng.normal(size=K), "loc": rng.normal(size=(K, 3)), "cov": cov},
+            rng.normal(size=(6, 3)),
+        ),
+        (
+            "mix-cat",
+            lambda p: MixtureSameFamily(Categorical(probs=p["w"]), Categorical(probs=p["p"])),
+            {"w": rng.dirichlet(np.ones(K)), "p": rng.dirichlet(np.ones(4), size=K)},
+            rng.integers(0, 4, size=6).astype(F64),
+        ),
+        (
+            "mix-fallback",
+            lambda p: MixtureSameFamily(
+                Categorical(probs=p["w"]), Independent(MultivariateNormal(p["loc"], covariance_matrix=p["cov"]), 1)
+            ),
+            {"w": rng.dirichlet(np.ones(K)), "loc": rng.normal(size=(K, 2, 3)), "cov": cov[:, None]},
+            rng.normal(size=(6, 2, 3)),
+        ),
     ]
 
 
@@ -389,8 +462,15 @@ FAMILY_IDS = [f[0] for f in _families()]
 
 
 def _outputs(d, x):
-    out = {"log_prob": d.log_prob(x), "log_prob_again": d.log_prob(x), "prob": d.prob(x),
-           "sample": d.sample((5,), rng=1), "mean": d.mean, "variance": d.variance, "stddev": d.stddev}
+    out = {
+        "log_prob": d.log_prob(x),
+        "log_prob_again": d.log_prob(x),
+        "prob": d.prob(x),
+        "sample": d.sample((5,), rng=1),
+        "mean": d.mean,
+        "variance": d.variance,
+        "stddev": d.stddev,
+    }
     if d.event_shape == ():
         out["cdf"] = d.cdf(x)
     if not isinstance(d, MixtureSameFamily):
@@ -419,7 +499,7 @@ def test_inputs_untouched_outputs_fresh(name):
         assert not np.shares_memory(o, x), f"{k} shares memory with the value"
         for pk, pv in params.items():
             assert not np.shares_memory(o, pv), f"{k} shares memory with parameter {pk}"
-        for k2, o2 in arrays[i + 1:]:
+        for k2, o2 in arrays[i + 1 :]:
             assert not np.shares_memory(o, o2), f"{k} and {k2} share memory"
     # writing into an output changes nothing that follows
     want = outs["log_prob"].copy()
@@ -548,8 +628,15 @@ def _ks_std(z, label, pv):
 def test_extreme_scale_normal_draws():
     """Draws at scales 1e-150 .. 1e150 (float32: 1e-30, 1e30), standardised, are N(0, 1)."""
     pv = PValues("test_extreme_scale_normal_draws")
-    cases = [(F64, 1e-150, 3.0), (F64, 1e-20, 1e6), (F64, 1e20, -2.0), (F64, 1e150, 1e6), (F64, 1.0, 0.0),
-             (F32, 1e-30, 3.0), (F32, 1e30, -3.0)]
+    cases = [
+        (F64, 1e-150, 3.0),
+        (F64, 1e-20, 1e6),
+        (F64, 1e20, -2.0),
+        (F64, 1e150, 1e6),
+        (F64, 1.0, 0.0),
+        (F32, 1e-30, 3.0),
+        (F32, 1e30, -3.0),
+    ]
     for i, (dt, sc, units) in enumerate(cases):
         s, m = dt.type(sc), dt.type(units * sc)
         x = Normal(np.array(m), np.array(s)).sample((N_DRAWS,), rng=50 + i)
@@ -663,8 +750,11 @@ def test_large_logits_normalised_without_losing_precision():
 
 @pytest.mark.parametrize("shape", [(0, 2**70), (2**62, 2**62), (2**65,), (2**61, 8)])
 def test_unaddressable_sample_shape_names_the_argument(shape):
-    for d in (Normal(0.0, 1.0), Categorical(probs=[0.5, 0.5]),
-              MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal([0.0, 1.0], 1.0))):
+    for d in (
+        Normal(0.0, 1.0),
+        Categorical(probs=[0.5, 0.5]),
+        MixtureSameFamily(Categorical(probs=[0.5, 0.5]), Normal([0.0, 1.0], 1.0)),
+    ):
         with pytest.raises(ValueError, match="sample_shape"):
             d.sample(shape)
     with pytest.raises(ValueError, match="batch_shape"):

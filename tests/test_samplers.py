@@ -42,6 +42,7 @@ that the fixed seeds, or the stream after a legitimate change of the RNG, give
 a false alarm.)  The two power checks at the end expect a rejection and are
 not part of that count.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,7 +55,7 @@ from scipy import stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import registry as reg  # noqa: E402
+import registry as reg
 
 N_DRAWS = 50000
 FAMILY_ALPHA = 0.005

@@ -17,6 +17,7 @@ plain Python and inside a ``numba.cuda.jit`` kernel in the CUDA simulator (a
 subprocess with ``NUMBA_ENABLE_CUDASIM=1``), and a kernel calling them compiles
 to PTX with NVVM (no GPU needed).
 """
+
 import json
 import math
 import os
@@ -42,6 +43,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ---------------------------------------------------------------------------
 # compiled wrappers (one compilation for the whole file)
 # ---------------------------------------------------------------------------
+
 
 @numba.njit
 def _gamma_vec(a, x):
@@ -94,6 +96,7 @@ def _arr(*cols):
 # references
 # ---------------------------------------------------------------------------
 
+
 def ref_gamma(a, x):
     """(P, Q) at DPS digits (mpmath); None where mpmath does not converge."""
     with mpmath.workdps(DPS):
@@ -116,8 +119,7 @@ def _cf(a, b, x, tol):
     h = d
     for m in range(1, 200000):
         m2 = 2 * m
-        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)),
-                   -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
+        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
             d = 1 + aa * d
             c = 1 + aa / c
             d = 1 / (d if abs(d) > tiny else tiny)
@@ -140,8 +142,7 @@ def ref_beta(a, b, x, y=None):
         else:
             y = mpf(y)
             x = 1 - y
-        lpref = (a * mpmath.log(x) + b * mpmath.log(y)
-                 - mpmath.loggamma(a) - mpmath.loggamma(b) + mpmath.loggamma(a + b))
+        lpref = a * mpmath.log(x) + b * mpmath.log(y) - mpmath.loggamma(a) - mpmath.loggamma(b) + mpmath.loggamma(a + b)
         pref = mpmath.exp(lpref)
         tol = mpf(10) ** (5 - DPS)
         if x < (a + 1) / (a + b + 2):
@@ -177,13 +178,13 @@ class _Worst:
             self.err, self.where = e, (where, float(v), float(r))
 
     def __repr__(self):
-        return (f"max rel err {self.err:.3g} at {self.where} "
-                f"({self.n} values down to {self.smallest:.3g})")
+        return f"max rel err {self.err:.3g} at {self.where} ({self.n} values down to {self.smallest:.3g})"
 
 
 # ---------------------------------------------------------------------------
 # grids
 # ---------------------------------------------------------------------------
+
 
 def gamma_grid(n_a=15):
     pts = []
@@ -235,8 +236,7 @@ def gamma_errors(pts):
 
 def beta_errors(pts):
     """Worst errors of (betainc, betaincc, betainc_pair I, betainc_pair 1 - I)."""
-    a, b, x, y = _arr(*zip(*[(p[0], p[1], p[2], p[3] if len(p) > 3 else 1.0 - p[2])
-                             for p in pts]))
+    a, b, x, y = _arr(*zip(*[(p[0], p[1], p[2], p[3] if len(p) > 3 else 1.0 - p[2]) for p in pts]))
     out = _beta_vec(a, b, x, y)
     worst = [_Worst() for _ in range(4)]
     for i, pt in enumerate(pts):
@@ -255,6 +255,7 @@ def beta_errors(pts):
 # accuracy against mpmath
 # ---------------------------------------------------------------------------
 
+
 def test_gamma_against_mpmath():
     wp, wq = gamma_errors(gamma_grid())
     assert wp.n > 300 and wq.n > 300
@@ -265,8 +266,7 @@ def test_gamma_against_mpmath():
 
 def test_gamma_large_a_temme_against_mpmath():
     """a > 5e4: Temme's uniform expansion (the series would need more than 2000 terms)."""
-    pts = [(a, a + k * math.sqrt(a)) for a in (5.0001e4, 1e5, 1e6)
-           for k in (-30, -10, -3, -0.1, 0.0, 0.1, 3, 10, 30)]
+    pts = [(a, a + k * math.sqrt(a)) for a in (5.0001e4, 1e5, 1e6) for k in (-30, -10, -3, -0.1, 0.0, 0.1, 3, 10, 30)]
     wp, wq = gamma_errors(pts)
     assert wp.n >= 20 and wq.n >= 20
     assert wp.err <= TOL, f"gammainc: {wp}"
@@ -276,8 +276,14 @@ def test_gamma_large_a_temme_against_mpmath():
 def test_beta_reference_matches_mpmath_betainc():
     """The continued-fraction reference against mpmath's own (hypergeometric) betainc."""
     worst = 0.0
-    for a, b, x in [(0.01, 0.01, 0.3), (0.5, 2.5, 1e-8), (3.7, 0.1, 0.99), (30.0, 1.0, 0.9),
-                    (2.0, 40.0, 0.01), (0.2, 7.0, 0.6)]:
+    for a, b, x in [
+        (0.01, 0.01, 0.3),
+        (0.5, 2.5, 1e-8),
+        (3.7, 0.1, 0.99),
+        (30.0, 1.0, 0.9),
+        (2.0, 40.0, 0.01),
+        (0.2, 7.0, 0.6),
+    ]:
         i, c = ref_beta(a, b, x)
         with mpmath.workdps(DPS):
             ri = mpmath.betainc(a, b, 0, x, regularized=True)
@@ -323,8 +329,14 @@ def test_student_t_tail_against_scipy():
 def test_lbeta_and_log1pmx_against_mpmath():
     ab = np.geomspace(1e-3, 1e5, 23)
     a, b = (g.ravel() for g in np.meshgrid(ab, ab))
-    xs = np.concatenate([-np.geomspace(1e-150, 0.999999, 40), np.geomspace(1e-150, 1e300, 60),
-                         np.linspace(-0.95, 3.05, 40), [1.8e15, 9e17]])
+    xs = np.concatenate(
+        [
+            -np.geomspace(1e-150, 0.999999, 40),
+            np.geomspace(1e-150, 1e300, 60),
+            np.linspace(-0.95, 3.05, 40),
+            [1.8e15, 9e17],
+        ]
+    )
     out = _lbeta_log1pmx_vec(*_arr(a, b, np.resize(xs, a.size)))
     l1 = _lbeta_log1pmx_vec(*_arr(xs, xs, xs))[:, 1]
     worst_lb = worst_l1 = 0.0
@@ -345,6 +357,7 @@ def test_lbeta_and_log1pmx_against_mpmath():
 # ---------------------------------------------------------------------------
 # coarse cross-check against scipy over a broad grid
 # ---------------------------------------------------------------------------
+
 
 def test_against_scipy_broad_grid():
     a, x = (g.ravel() for g in np.meshgrid(np.geomspace(1e-3, 1e4, 40), np.geomspace(1e-3, 10, 40)))
@@ -368,23 +381,45 @@ def test_against_scipy_broad_grid():
 NAN, INF = math.nan, math.inf
 
 
-@pytest.mark.parametrize("f, args, want", [
-    ("gammainc", (2.0, 0.0), 0.0), ("gammainc", (2.0, -1.0), 0.0), ("gammainc", (2.0, INF), 1.0),
-    ("gammainc", (NAN, 1.0), NAN), ("gammainc", (1.0, NAN), NAN), ("gammainc", (-1.0, 1.0), NAN),
-    ("gammainc", (0.0, 1.0), 1.0), ("gammainc", (INF, 1.0), 0.0),
-    ("gammaincc", (2.0, 0.0), 1.0), ("gammaincc", (2.0, -1.0), 1.0), ("gammaincc", (2.0, INF), 0.0),
-    ("gammaincc", (NAN, 1.0), NAN), ("gammaincc", (1.0, NAN), NAN), ("gammaincc", (0.0, 1.0), 0.0),
-    ("betainc", (2.0, 3.0, 0.0), 0.0), ("betainc", (2.0, 3.0, -0.5), 0.0),
-    ("betainc", (2.0, 3.0, 1.0), 1.0), ("betainc", (2.0, 3.0, 1.5), 1.0),
-    ("betainc", (2.0, 3.0, NAN), NAN), ("betainc", (NAN, 3.0, 0.5), NAN),
-    ("betainc", (-1.0, 3.0, 0.5), NAN), ("betainc", (0.0, 3.0, 0.5), 1.0),
-    ("betainc", (2.0, 0.0, 0.5), 0.0),
-    ("betaincc", (2.0, 3.0, 0.0), 1.0), ("betaincc", (2.0, 3.0, 1.0), 0.0),
-    ("betaincc", (2.0, 3.0, NAN), NAN),
-    ("lbeta", (1.0, 1.0), 0.0), ("lbeta", (0.0, 1.0), INF), ("lbeta", (NAN, 1.0), NAN),
-    ("log1pmx", (0.0,), 0.0), ("log1pmx", (-1.0,), -INF), ("log1pmx", (-2.0,), NAN),
-    ("log1pmx", (INF,), -INF), ("log1pmx", (NAN,), NAN),
-])
+@pytest.mark.parametrize(
+    "f, args, want",
+    [
+        ("gammainc", (2.0, 0.0), 0.0),
+        ("gammainc", (2.0, -1.0), 0.0),
+        ("gammainc", (2.0, INF), 1.0),
+        ("gammainc", (NAN, 1.0), NAN),
+        ("gammainc", (1.0, NAN), NAN),
+        ("gammainc", (-1.0, 1.0), NAN),
+        ("gammainc", (0.0, 1.0), 1.0),
+        ("gammainc", (INF, 1.0), 0.0),
+        ("gammaincc", (2.0, 0.0), 1.0),
+        ("gammaincc", (2.0, -1.0), 1.0),
+        ("gammaincc", (2.0, INF), 0.0),
+        ("gammaincc", (NAN, 1.0), NAN),
+        ("gammaincc", (1.0, NAN), NAN),
+        ("gammaincc", (0.0, 1.0), 0.0),
+        ("betainc", (2.0, 3.0, 0.0), 0.0),
+        ("betainc", (2.0, 3.0, -0.5), 0.0),
+        ("betainc", (2.0, 3.0, 1.0), 1.0),
+        ("betainc", (2.0, 3.0, 1.5), 1.0),
+        ("betainc", (2.0, 3.0, NAN), NAN),
+        ("betainc", (NAN, 3.0, 0.5), NAN),
+        ("betainc", (-1.0, 3.0, 0.5), NAN),
+        ("betainc", (0.0, 3.0, 0.5), 1.0),
+        ("betainc", (2.0, 0.0, 0.5), 0.0),
+        ("betaincc", (2.0, 3.0, 0.0), 1.0),
+        ("betaincc", (2.0, 3.0, 1.0), 0.0),
+        ("betaincc", (2.0, 3.0, NAN), NAN),
+        ("lbeta", (1.0, 1.0), 0.0),
+        ("lbeta", (0.0, 1.0), INF),
+        ("lbeta", (NAN, 1.0), NAN),
+        ("log1pmx", (0.0,), 0.0),
+        ("log1pmx", (-1.0,), -INF),
+        ("log1pmx", (-2.0,), NAN),
+        ("log1pmx", (INF,), -INF),
+        ("log1pmx", (NAN,), NAN),
+    ],
+)
 def test_special_values(f, args, want):
     got = getattr(S, f)(*args)  # plain Python: the code the CUDA simulator runs
     if math.isnan(want):
@@ -405,7 +440,7 @@ def test_exact_values():
     a = np.geomspace(0.01, 1e4, 25)
     xb = np.full_like(a, 0.3)
     out = _beta_vec(*_arr(a, np.ones_like(a), xb, 1.0 - xb))
-    np.testing.assert_allclose(out[:, 0], 0.3 ** a, rtol=2e-15)
+    np.testing.assert_allclose(out[:, 0], 0.3**a, rtol=2e-15)
     out = _beta_vec(*_arr(np.ones_like(a), a, xb, 1.0 - xb))
     with mpmath.workdps(DPS):  # (1 - x)^b with the exact 1 - x, not the double 0.7
         want = [float((1 - mpf(0.3)) ** mpf(v)) for v in a]
@@ -417,8 +452,16 @@ def test_exact_values():
 def test_outside_the_range_bounded_and_quick():
     """Beyond the validated range the iteration caps hold: results stay in [0, 1], are
     finite, and come back fast (no hang)."""
-    big = [(1e9, 1e9, 0.5), (1e12, 1e12, 0.5), (1e300, 1e300, 0.5), (1e-300, 1e-300, 0.5),
-           (1e9, 1.0, 0.999999999), (1e12, 3.0, 1e12), (1e300, 1.0, 1e300), (1e-300, 2.0, 1e-300)]
+    big = [
+        (1e9, 1e9, 0.5),
+        (1e12, 1e12, 0.5),
+        (1e300, 1e300, 0.5),
+        (1e-300, 1e-300, 0.5),
+        (1e9, 1.0, 0.999999999),
+        (1e12, 3.0, 1e12),
+        (1e300, 1.0, 1e300),
+        (1e-300, 2.0, 1e-300),
+    ]
     a, b, x = _arr(*zip(*big))
     _beta_vec(a, b, x, 1.0 - x)  # compile (if not yet) outside the timing
     _gamma_vec(a, x)
@@ -437,13 +480,28 @@ def test_outside_the_range_bounded_and_quick():
 # ---------------------------------------------------------------------------
 
 IDENTITY_INPUTS = [  # (a, b, x, y)
-    (0.5, 0.5, 0.3, 0.7), (3.0, 1e4, 1e-4, 0.9999), (20.0, 2.0, 0.95, 0.05),
-    (1e3, 1e3, 0.51, 0.49), (0.01, 0.01, 1e-30, 1.0), (7.5, 50.0, 0.2, 0.8),
-    (1e4, 0.02, 0.9999, 1e-4), (2.0, 2.0, 1.0, 0.0), (1e-3, 0.1, 1.05, -0.05),
-    (1e-3, 5.0, 0.45, 0.55), (0.7, 3.0, 1.1, -0.1), (9.0, 9.0, 0.5, 0.5),
-    (150.0, 0.3, 0.999, 0.001), (1e4, 1e4, 0.4, 0.6), (6e4, 1.0, 0.6, 0.4),
-    (1e6, 2.0, 0.7, 0.3), (0.3, 1e3, 2e-3, 0.998), (5.0, 4.0, 1e-200, 1.0),
-    (NAN, 1.0, 0.5, 0.5), (0.0, 1.0, 0.5, 0.5), (1.0, NAN, -1.0, 2.0), (1.0, 1.0, INF, -INF),
+    (0.5, 0.5, 0.3, 0.7),
+    (3.0, 1e4, 1e-4, 0.9999),
+    (20.0, 2.0, 0.95, 0.05),
+    (1e3, 1e3, 0.51, 0.49),
+    (0.01, 0.01, 1e-30, 1.0),
+    (7.5, 50.0, 0.2, 0.8),
+    (1e4, 0.02, 0.9999, 1e-4),
+    (2.0, 2.0, 1.0, 0.0),
+    (1e-3, 0.1, 1.05, -0.05),
+    (1e-3, 5.0, 0.45, 0.55),
+    (0.7, 3.0, 1.1, -0.1),
+    (9.0, 9.0, 0.5, 0.5),
+    (150.0, 0.3, 0.999, 0.001),
+    (1e4, 1e4, 0.4, 0.6),
+    (6e4, 1.0, 0.6, 0.4),
+    (1e6, 2.0, 0.7, 0.3),
+    (0.3, 1e3, 2e-3, 0.998),
+    (5.0, 4.0, 1e-200, 1.0),
+    (NAN, 1.0, 0.5, 0.5),
+    (0.0, 1.0, 0.5, 0.5),
+    (1.0, NAN, -1.0, 2.0),
+    (1.0, 1.0, INF, -INF),
 ]
 
 _SIM_CODE = r"""
@@ -488,14 +546,26 @@ def test_same_bits_njit_python_and_cuda_simulator():
     cols = _arr(*zip(*IDENTITY_INPUTS))
     jit = _all_vec(*cols)
     # plain Python (what the simulator executes per thread)
-    py = np.array([[S.gammainc(a, x), S.gammaincc(a, x), S.betainc(a, b, x), S.betaincc(a, b, x),
-                    *S.betainc_pair(a, b, x, y), S.lbeta(a, b), S.log1pmx(x)]
-                   for a, b, x, y in IDENTITY_INPUTS])
+    py = np.array(
+        [
+            [
+                S.gammainc(a, x),
+                S.gammaincc(a, x),
+                S.betainc(a, b, x),
+                S.betaincc(a, b, x),
+                *S.betainc_pair(a, b, x, y),
+                S.lbeta(a, b),
+                S.log1pmx(x),
+            ]
+            for a, b, x, y in IDENTITY_INPUTS
+        ]
+    )
     _same_bits(py, jit)
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     stdin = json.dumps([[float(v).hex() for v in c] for c in cols])
-    r = subprocess.run([sys.executable, "-c", _SIM_CODE], input=stdin, capture_output=True,
-                       text=True, env=env, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", _SIM_CODE], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     rows = json.loads(r.stdout.splitlines()[-1])
     sim = np.array([[float.fromhex(v) for v in row] for row in rows])
@@ -547,8 +617,9 @@ def test_kernel_compiles_to_ptx():
     """The simulator does no type checking: compile a kernel calling every function."""
     env = dict(os.environ)
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    r = subprocess.run([sys.executable, "-c", _PTX_CODE], capture_output=True, text=True,
-                       env=env, cwd=ROOT, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", _PTX_CODE], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.split()[-2:] == ["True", "True"], r.stdout
 
@@ -557,22 +628,31 @@ def test_kernel_compiles_to_ptx():
 # the denser sweep quoted in mixstat/kernels/special.py
 # ---------------------------------------------------------------------------
 
+
 def _sweep():
     import random
+
     rng = random.Random(2024)
     print("gamma, grid:", *gamma_errors(gamma_grid(43)), sep="\n  ")
     pts = []
     for _ in range(3000):
         a = 10 ** rng.uniform(-3, 4)
         k = rng.random()
-        x = (a + rng.uniform(-40, 40) * math.sqrt(a) if k < 0.5 else
-             a * 10 ** rng.uniform(-3, 1) if k < 0.8 else 10 ** rng.uniform(-300, 3))
+        x = (
+            a + rng.uniform(-40, 40) * math.sqrt(a)
+            if k < 0.5
+            else a * 10 ** rng.uniform(-3, 1)
+            if k < 0.8
+            else 10 ** rng.uniform(-300, 3)
+        )
         if x > 0:
             pts.append((a, x))
     print("gamma, 3000 random a in [1e-3, 1e4]:", *gamma_errors(pts), sep="\n  ")
-    print("gamma, a in (5e4, 1e6] (Temme):", *gamma_errors(
-        [(a, a + k * math.sqrt(a)) for a in (5.0001e4, 1e5, 3e5, 1e6)
-         for k in np.linspace(-37, 37, 21)]), sep="\n  ")
+    print(
+        "gamma, a in (5e4, 1e6] (Temme):",
+        *gamma_errors([(a, a + k * math.sqrt(a)) for a in (5.0001e4, 1e5, 3e5, 1e6) for k in np.linspace(-37, 37, 21)]),
+        sep="\n  ",
+    )
     names = ("betainc", "betaincc", "pair I", "pair 1-I")
     grid = beta_grid(tuple(float(v) for v in np.geomspace(1e-2, 1e4, 13)))
     for n, w in zip(names, beta_errors(grid)):
@@ -582,17 +662,25 @@ def _sweep():
         a, b = 10 ** rng.uniform(-2, 4), 10 ** rng.uniform(-2, 4)
         mu, sd = a / (a + b), math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
         k = rng.random()
-        x = (mu + rng.uniform(-40, 40) * sd if k < 0.5 else 10 ** rng.uniform(-300, 0) if k < 0.75
-             else 1 - 10 ** rng.uniform(-16, 0))
+        x = (
+            mu + rng.uniform(-40, 40) * sd
+            if k < 0.5
+            else 10 ** rng.uniform(-300, 0)
+            if k < 0.75
+            else 1 - 10 ** rng.uniform(-16, 0)
+        )
         if 0 < x < 1:
             pts.append((a, b, x))
     for n, w in zip(names, beta_errors(pts)):
         print(f"beta, 4000 random a, b in [1e-2, 1e4] {n}: {w}")
     for n, w in zip(("pair I", "pair 1-I"), beta_errors(tdist_grid())[2:]):
         print(f"beta, Student t inputs {n}: {w}")
-    big = [(a, b, a / (a + b) + k * math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))))
-           for a in (1e4, 1e5, 1e6) for b in (0.01, 1.0, 30.0, 1e4, 1e5, 1e6)
-           for k in (-30, -5, -1, 0, 1, 5, 30)]
+    big = [
+        (a, b, a / (a + b) + k * math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))))
+        for a in (1e4, 1e5, 1e6)
+        for b in (0.01, 1.0, 30.0, 1e4, 1e5, 1e6)
+        for k in (-30, -5, -1, 0, 1, 5, 30)
+    ]
     for n, w in zip(names, beta_errors([p for p in big if 0 < p[2] < 1])):
         print(f"beta, a in [1e4, 1e6], b in [1e-2, 1e6] {n}: {w}")
 

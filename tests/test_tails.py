@@ -8,6 +8,7 @@ log-weights plus each component's ``logcdf`` / ``logsf``).  The hook contract
 checked for every family of the registry that defines the hooks, directly on the
 scalar functions (no compile).
 """
+
 import math
 import os
 import sys
@@ -15,16 +16,29 @@ import sys
 import mpmath
 import numpy as np
 import pytest
-from scipy import special as sps
-from scipy import stats
+from scipy import special as sps, stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import registry as reg  # noqa: E402
-from mixstat.distributions import (Categorical, Cauchy, Exponential, Gumbel, HalfNormal,  # noqa: E402
-                                   Laplace, LogNormal, MixtureSameFamily, MultivariateNormal, Normal,
-                                   StudentT, Uniform, VonMises, Weibull)
-from mixstat.kernels import registry  # noqa: E402
+import registry as reg
+
+from mixstat.distributions import (
+    Categorical,
+    Cauchy,
+    Exponential,
+    Gumbel,
+    HalfNormal,
+    Laplace,
+    LogNormal,
+    MixtureSameFamily,
+    MultivariateNormal,
+    Normal,
+    StudentT,
+    Uniform,
+    VonMises,
+    Weibull,
+)
+from mixstat.kernels import registry
 
 mpmath.mp.dps = 50
 MP = mpmath.mpf
@@ -41,6 +55,7 @@ def _mp_normal(loc, sc):
     def f(x):
         z = (MP(x) - MP(loc)) / MP(sc)
         return mpmath.ncdf(z), mpmath.ncdf(-z)
+
     return f
 
 
@@ -48,6 +63,7 @@ def _mp_lognormal(loc, sc):
     def f(x):
         z = (mpmath.log(MP(x)) - MP(loc)) / MP(sc)
         return mpmath.ncdf(z), mpmath.ncdf(-z)
+
     return f
 
 
@@ -55,6 +71,7 @@ def _mp_halfnormal(sc):
     def f(x):
         u = MP(x) / (MP(sc) * mpmath.sqrt(2))
         return mpmath.erf(u), mpmath.erfc(u)
+
     return f
 
 
@@ -62,6 +79,7 @@ def _mp_exponential(rate):
     def f(x):
         t = MP(rate) * MP(x)
         return -mpmath.expm1(-t), mpmath.exp(-t)
+
     return f
 
 
@@ -71,6 +89,7 @@ def _mp_laplace(loc, sc):
         if z < 0:
             return mpmath.exp(z) / 2, 1 - mpmath.exp(z) / 2
         return 1 - mpmath.exp(-z) / 2, mpmath.exp(-z) / 2
+
     return f
 
 
@@ -82,6 +101,7 @@ def _mp_cauchy(loc, sc):
             return lo, 1 - lo
         up = mpmath.acot(z) / mpmath.pi if z > 0 else MP(0.5)
         return 1 - up, up
+
     return f
 
 
@@ -89,6 +109,7 @@ def _mp_gumbel(loc, sc):
     def f(x):
         w = mpmath.exp(-(MP(x) - MP(loc)) / MP(sc))
         return mpmath.exp(-w), -mpmath.expm1(-w)
+
     return f
 
 
@@ -96,6 +117,7 @@ def _mp_weibull(scale, conc):
     def f(x):
         t = (MP(x) / MP(scale)) ** MP(conc)
         return -mpmath.expm1(-t), mpmath.exp(-t)
+
     return f
 
 
@@ -103,6 +125,7 @@ def _mp_uniform(lo, hi):
     def f(x):
         w = MP(hi) - MP(lo)
         return (MP(x) - MP(lo)) / w, (MP(hi) - MP(x)) / w
+
     return f
 
 
@@ -112,31 +135,76 @@ def _mp_studentt(df, loc, sc):
         d = MP(df)
         half = mpmath.betainc(d / 2, MP(0.5), 0, d / (d + t * t), regularized=True) / 2
         return (half, 1 - half) if t < 0 else (1 - half, half)
+
     return f
 
 
 # name: (class, params, scipy frozen, mpmath (F, S), far-tail points)
 FAMILIES = {
-    "normal": (Normal, (0.3, 1.7), lambda a, b: stats.norm(a, b), _mp_normal,
-               [0.3 + 1.7 * z for z in (-100, -50, -40, -37.1, -30, 30, 37.1, 40, 50, 100)]),
-    "lognormal": (LogNormal, (0.3, 0.8), lambda a, b: stats.lognorm(b, scale=math.exp(a)), _mp_lognormal,
-                  [math.exp(0.3 + 0.8 * z) for z in (-60, -40, -37.1, 37.1, 40, 60)]),
-    "halfnormal": (HalfNormal, (1.7,), lambda s: stats.halfnorm(scale=s), _mp_halfnormal,
-                   [1e-300, 1e-200, 1.7 * 37.1, 1.7 * 40, 1.7 * 60]),
-    "exponential": (Exponential, (1.7,), lambda r: stats.expon(scale=1 / r), _mp_exponential,
-                    [1e-300, 1e-100, 400.0, 1000.0]),
-    "laplace": (Laplace, (0.3, 1.7), lambda a, b: stats.laplace(a, b), _mp_laplace,
-                [0.3 + 1.7 * z for z in (-2000, -690, 690, 2000)]),
-    "cauchy": (Cauchy, (0.3, 1.7), lambda a, b: stats.cauchy(a, b), _mp_cauchy,
-               [-1e305, -1e300, 1e300, 1e305]),
-    "gumbel": (Gumbel, (0.3, 1.7), lambda a, b: stats.gumbel_r(a, b), _mp_gumbel,
-               [0.3 + 1.7 * z for z in (-7.0, -6.5, 690, 1500)]),
-    "weibull": (Weibull, (1.7, 2.3), lambda s, c: stats.weibull_min(c, scale=s), _mp_weibull,
-                [1e-300, 1.7 * 1e-300 ** (1 / 2.3), 1.7 * 690 ** (1 / 2.3), 1.7 * 2000 ** (1 / 2.3)]),
-    "uniform": (Uniform, (0.0, 2.5), lambda a, b: stats.uniform(a, b - a), _mp_uniform,
-                [2.5e-300, 1e-320, 2.5 - 2 ** -51]),
-    "studentt": (StudentT, (3.5, 0.3, 1.7), lambda d, a, b: stats.t(d, a, b), _mp_studentt,
-                 [-1e300, -1e200, -1e86, 1e86, 1e200, 1e300]),
+    "normal": (
+        Normal,
+        (0.3, 1.7),
+        lambda a, b: stats.norm(a, b),
+        _mp_normal,
+        [0.3 + 1.7 * z for z in (-100, -50, -40, -37.1, -30, 30, 37.1, 40, 50, 100)],
+    ),
+    "lognormal": (
+        LogNormal,
+        (0.3, 0.8),
+        lambda a, b: stats.lognorm(b, scale=math.exp(a)),
+        _mp_lognormal,
+        [math.exp(0.3 + 0.8 * z) for z in (-60, -40, -37.1, 37.1, 40, 60)],
+    ),
+    "halfnormal": (
+        HalfNormal,
+        (1.7,),
+        lambda s: stats.halfnorm(scale=s),
+        _mp_halfnormal,
+        [1e-300, 1e-200, 1.7 * 37.1, 1.7 * 40, 1.7 * 60],
+    ),
+    "exponential": (
+        Exponential,
+        (1.7,),
+        lambda r: stats.expon(scale=1 / r),
+        _mp_exponential,
+        [1e-300, 1e-100, 400.0, 1000.0],
+    ),
+    "laplace": (
+        Laplace,
+        (0.3, 1.7),
+        lambda a, b: stats.laplace(a, b),
+        _mp_laplace,
+        [0.3 + 1.7 * z for z in (-2000, -690, 690, 2000)],
+    ),
+    "cauchy": (Cauchy, (0.3, 1.7), lambda a, b: stats.cauchy(a, b), _mp_cauchy, [-1e305, -1e300, 1e300, 1e305]),
+    "gumbel": (
+        Gumbel,
+        (0.3, 1.7),
+        lambda a, b: stats.gumbel_r(a, b),
+        _mp_gumbel,
+        [0.3 + 1.7 * z for z in (-7.0, -6.5, 690, 1500)],
+    ),
+    "weibull": (
+        Weibull,
+        (1.7, 2.3),
+        lambda s, c: stats.weibull_min(c, scale=s),
+        _mp_weibull,
+        [1e-300, 1.7 * 1e-300 ** (1 / 2.3), 1.7 * 690 ** (1 / 2.3), 1.7 * 2000 ** (1 / 2.3)],
+    ),
+    "uniform": (
+        Uniform,
+        (0.0, 2.5),
+        lambda a, b: stats.uniform(a, b - a),
+        _mp_uniform,
+        [2.5e-300, 1e-320, 2.5 - 2**-51],
+    ),
+    "studentt": (
+        StudentT,
+        (3.5, 0.3, 1.7),
+        lambda d, a, b: stats.t(d, a, b),
+        _mp_studentt,
+        [-1e300, -1e200, -1e86, 1e86, 1e200, 1e300],
+    ),
 }
 NAMES = list(FAMILIES)
 
@@ -289,10 +357,12 @@ def test_mixture_against_scipy_logsumexp(name):
     np.testing.assert_allclose(sf, np.exp(_mixture_reference(refs, w, x, "logsf")), rtol=1e-12, atol=0)
     # zero-weight component: the mixture equals the one over the other two components
     keep = [0, 2]
-    sub = MixtureSameFamily(Categorical(probs=mix.mixture_distribution.probs[0, keep]),
-                            type(mix.component_distribution)(
-                                *[getattr(mix.component_distribution, n)[0, keep]
-                                  for n in mix.component_distribution.arg_constraints]))
+    sub = MixtureSameFamily(
+        Categorical(probs=mix.mixture_distribution.probs[0, keep]),
+        type(mix.component_distribution)(
+            *[getattr(mix.component_distribution, n)[0, keep] for n in mix.component_distribution.arg_constraints]
+        ),
+    )
     np.testing.assert_allclose(sub.log_cdf(x[:, 0]), lc[:, 0], rtol=1e-15, atol=0)
 
 
@@ -381,8 +451,9 @@ def test_families_without_the_hooks_raise():
     mix = MixtureSameFamily(Categorical(probs=np.ones(2)), VonMises(np.zeros(2), 1.0))
     with pytest.raises(NotImplementedError, match="VonMises"):
         mix.log_cdf(np.zeros(1))
-    mix = MixtureSameFamily(Categorical(probs=np.ones(2)),
-                            MultivariateNormal(np.zeros((2, 2)), covariance_matrix=np.eye(2)))
+    mix = MixtureSameFamily(
+        Categorical(probs=np.ones(2)), MultivariateNormal(np.zeros((2, 2)), covariance_matrix=np.eye(2))
+    )
     with pytest.raises(NotImplementedError, match="univariate"):
         mix.log_survival_function(np.zeros(2))
 
@@ -406,8 +477,7 @@ def test_nested_mixture_generic_path():
 
 
 # -- the hook contract, for every family of the registry that defines the hooks -----------
-HOOKED = [f.name for f in registry.FAMILIES
-          if f.univariate and f.has("logcdf1") and f.has("logsf1") and f.has("cdf1")]
+HOOKED = [f.name for f in registry.FAMILIES if f.univariate and f.has("logcdf1") and f.has("logsf1") and f.has("cdf1")]
 
 
 def test_hooked_families():
@@ -474,8 +544,15 @@ def test_log_space_special_functions_against_mpmath():
         want = float(mpmath.log(-mpmath.expm1(MP(a))))
         assert abs(S.log1mexp(a) - want) <= 4e-16 * max(abs(want), 1e-300), a
     assert S.log1mexp(0.0) == -math.inf and S.log1mexp(-math.inf) == 0.0
-    for a, b, x in [(1.75, 0.5, 1e-300), (1.75, 0.5, 1e-10), (3.0, 4.0, 0.3), (0.5, 0.5, 0.999999),
-                    (20.0, 30.0, 1e-5), (20.0, 30.0, 0.99), (1e3, 0.5, 0.5)]:
+    for a, b, x in [
+        (1.75, 0.5, 1e-300),
+        (1.75, 0.5, 1e-10),
+        (3.0, 4.0, 0.3),
+        (0.5, 0.5, 0.999999),
+        (20.0, 30.0, 1e-5),
+        (20.0, 30.0, 0.99),
+        (1e3, 0.5, 0.5),
+    ]:
         lp, lq = S.log_ibeta_pair(a, b, x, 1.0 - x)
         i = mpmath.betainc(a, b, 0, x, regularized=True)
         j = mpmath.betainc(b, a, 0, 1 - MP(x), regularized=True)  # 1 - I_x(a, b) = I_{1-x}(b, a)

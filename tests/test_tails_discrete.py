@@ -22,6 +22,7 @@ Also the switch points of the algorithms (both sides of each), float32-packed
 rows, an offset into an ``Independent`` row, NaN and values outside the
 support, and the same bits under the CUDA simulator (a subprocess).
 """
+
 import functools
 import json
 import math
@@ -37,8 +38,16 @@ import scipy.stats as st
 from mpmath import mpf
 
 from mixstat.kernels import special as S
-from mixstat.kernels.families import (bernoulli, beta, binomial, categorical, gamma, geometric,
-                                      negative_binomial, poisson)
+from mixstat.kernels.families import (
+    bernoulli,
+    beta,
+    binomial,
+    categorical,
+    gamma,
+    geometric,
+    negative_binomial,
+    poisson,
+)
 
 DPS = 50
 RTOL = 1e-13  # relative error of a log-probability against mpmath
@@ -52,7 +61,8 @@ NAN = math.nan
 # compiled wrappers: the hooks on rows (B, 1, P) at offset o, every value on every row
 # ---------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def _wrapper(mod):
     lc = mod.logcdf1
     ls = mod.logsf1
@@ -117,6 +127,7 @@ def assert_rel(got, want, rtol=RTOL, what=""):
 # ---------------------------------------------------------------------------
 # mpmath references (50 digits), as (log F, log(1 - F))
 # ---------------------------------------------------------------------------
+
 
 def _pair_from_small(ls, small_is_lower):
     # log(1 - exp(ls)) at DPS digits, also for |ls| below 1e-50 (expm1) and exp(ls) tiny (log1p)
@@ -192,7 +203,7 @@ def _ref_discrete(logpmf, k, mean, lo=0, hi=None):
             js = range(int(k), lo - 1, -1)
             lower = True
         else:  # upper side: j = k + 1, k + 2, ..
-            js = range(int(k) + 1, hi + 1 if hi is not None else 2 ** 62)
+            js = range(int(k) + 1, hi + 1 if hi is not None else 2**62)
             lower = False
         s = mpf(0)
         for n, j in enumerate(js):
@@ -214,8 +225,13 @@ def ref_binomial(n, p, k):
 
     def lpmf(j):  # called at DPS digits, where 1 - p is exact (p is a float64)
         q = 1 - p
-        return (mpmath.loggamma(n + 1) - mpmath.loggamma(j + 1) - mpmath.loggamma(n - j + 1)
-                + j * mpmath.log(p) + (n - j) * mpmath.log(q))
+        return (
+            mpmath.loggamma(n + 1)
+            - mpmath.loggamma(j + 1)
+            - mpmath.loggamma(n - j + 1)
+            + j * mpmath.log(p)
+            + (n - j) * mpmath.log(q)
+        )
 
     return _ref_discrete(lpmf, k, float(n * p), 0, n)
 
@@ -226,8 +242,9 @@ def ref_nbinom(n, p, k):
 
     def lpmf(j):  # called at DPS digits, where 1 - p is exact (p is a float64)
         q = 1 - p
-        return (mpmath.loggamma(j + n) - mpmath.loggamma(n) - mpmath.loggamma(j + 1)
-                + j * mpmath.log(p) + n * mpmath.log(q))
+        return (
+            mpmath.loggamma(j + n) - mpmath.loggamma(n) - mpmath.loggamma(j + 1) + j * mpmath.log(p) + n * mpmath.log(q)
+        )
 
     return _ref_discrete(lpmf, k, float(n * p / (1 - p)))
 
@@ -245,13 +262,39 @@ def ref_geometric(p, k):
 # (a, x) on both sides of every switch: x = 0.5, 1, 1.1, x = a, x = a / 1.1, the series /
 # Temme boundary a = 5e4, the band 0.55 <= x/a <= 1.6 of Temme's expansion for larger a,
 # and erfcx beyond w = 25; far tails down to log values of -1e6
-GAMMA_CASES = [(a, x) for a in (1e-3, 0.3, 0.5, 1.0, 2.5, 8.0, 30.0, 700.0, 1e4, 4.9e4)
-               for x in (1e-300, 1e-8, 0.3, 0.5, np.nextafter(0.5, 1), 1.0, 1.09, 1.11, 3.0, 30.0,
-                         0.5 * a, a / 1.1 * 0.999, a / 1.1 * 1.001, 0.999 * a, a, 1.001 * a,
-                         1.2 * a + 5, 3 * a + 30, 1e3 * (a + 1))] + \
-              [(a, lam * a) for a in (5.1e4, 3e5, 1e7) for lam in
-               (1e-6, 0.3, 0.5499, 0.5501, 0.8, 0.95, 0.999, 1.0, 1.001, 1.05, 1.3, 1.5999, 1.6001, 3.0)] + \
-              [(a, a + s * math.sqrt(a)) for a in (6e4, 1e6) for s in (-30.0, -20.0, -5.0, 20.0, 40.0)]
+GAMMA_CASES = (
+    [
+        (a, x)
+        for a in (1e-3, 0.3, 0.5, 1.0, 2.5, 8.0, 30.0, 700.0, 1e4, 4.9e4)
+        for x in (
+            1e-300,
+            1e-8,
+            0.3,
+            0.5,
+            np.nextafter(0.5, 1),
+            1.0,
+            1.09,
+            1.11,
+            3.0,
+            30.0,
+            0.5 * a,
+            a / 1.1 * 0.999,
+            a / 1.1 * 1.001,
+            0.999 * a,
+            a,
+            1.001 * a,
+            1.2 * a + 5,
+            3 * a + 30,
+            1e3 * (a + 1),
+        )
+    ]
+    + [
+        (a, lam * a)
+        for a in (5.1e4, 3e5, 1e7)
+        for lam in (1e-6, 0.3, 0.5499, 0.5501, 0.8, 0.95, 0.999, 1.0, 1.001, 1.05, 1.3, 1.5999, 1.6001, 3.0)
+    ]
+    + [(a, a + s * math.sqrt(a)) for a in (6e4, 1e6) for s in (-30.0, -20.0, -5.0, 20.0, 40.0)]
+)
 
 
 def test_log_gammainc_pair_against_mpmath():
@@ -277,10 +320,11 @@ def test_log_gammainc_random_against_mpmath():
     assert_rel(got[:, 1], want[:, 1], what="log Q")
 
 
-BETA_CASES = [(a, b, x) for a, b in ((2.0, 3.0), (0.05, 0.7), (0.5, 0.5), (1.0, 1.0), (7.9, 8.1),
-                                     (30.0, 2.0), (300.0, 450.0))
-              for x in (1e-300, 1e-100, 1e-10, 0.01, 0.2, 0.5, 0.8, 0.99, 1 - 1e-10, 1 - 2.0 ** -52)] + \
-             [(a, b, (a + 1) / (a + b + 2) * f) for a, b in ((3.0, 5.0), (40.0, 60.0)) for f in (0.999, 1.001)]
+BETA_CASES = [
+    (a, b, x)
+    for a, b in ((2.0, 3.0), (0.05, 0.7), (0.5, 0.5), (1.0, 1.0), (7.9, 8.1), (30.0, 2.0), (300.0, 450.0))
+    for x in (1e-300, 1e-100, 1e-10, 0.01, 0.2, 0.5, 0.8, 0.99, 1 - 1e-10, 1 - 2.0**-52)
+] + [(a, b, (a + 1) / (a + b + 2) * f) for a, b in ((3.0, 5.0), (40.0, 60.0)) for f in (0.999, 1.001)]
 
 
 def test_log_ibeta_pair_against_mpmath():
@@ -293,15 +337,25 @@ def test_log_ibeta_pair_against_mpmath():
     assert S.log_ibeta_lower(2.0, 3.0, 0.2) == got[4, 0] and S.log_ibeta_upper(2.0, 3.0, 0.2) == got[4, 1]
 
 
-@pytest.mark.parametrize("f, args, want", [
-    (S.log_gammainc_pair, (NAN, 1.0), (NAN, NAN)), (S.log_gammainc_pair, (1.0, NAN), (NAN, NAN)),
-    (S.log_gammainc_pair, (-1.0, 1.0), (NAN, NAN)), (S.log_gammainc_pair, (2.0, 0.0), (-INF, 0.0)),
-    (S.log_gammainc_pair, (2.0, -3.0), (-INF, 0.0)), (S.log_gammainc_pair, (2.0, INF), (0.0, -INF)),
-    (S.log_gammainc_pair, (0.0, 2.0), (0.0, -INF)), (S.log_gammainc_pair, (INF, 2.0), (-INF, 0.0)),
-    (S.log_ibeta_pair, (2.0, 3.0, 0.0, 1.0), (-INF, 0.0)), (S.log_ibeta_pair, (2.0, 3.0, 1.0, 0.0), (0.0, -INF)),
-    (S.log_ibeta_pair, (NAN, 3.0, 0.5, 0.5), (NAN, NAN)), (S.log_ibeta_pair, (0.0, 3.0, 0.5, 0.5), (0.0, -INF)),
-    (S.log_ibeta_pair, (2.0, 0.0, 0.5, 0.5), (-INF, 0.0)), (S.log_ibeta_pair, (0.0, 0.0, 0.5, 0.5), (NAN, NAN)),
-])
+@pytest.mark.parametrize(
+    "f, args, want",
+    [
+        (S.log_gammainc_pair, (NAN, 1.0), (NAN, NAN)),
+        (S.log_gammainc_pair, (1.0, NAN), (NAN, NAN)),
+        (S.log_gammainc_pair, (-1.0, 1.0), (NAN, NAN)),
+        (S.log_gammainc_pair, (2.0, 0.0), (-INF, 0.0)),
+        (S.log_gammainc_pair, (2.0, -3.0), (-INF, 0.0)),
+        (S.log_gammainc_pair, (2.0, INF), (0.0, -INF)),
+        (S.log_gammainc_pair, (0.0, 2.0), (0.0, -INF)),
+        (S.log_gammainc_pair, (INF, 2.0), (-INF, 0.0)),
+        (S.log_ibeta_pair, (2.0, 3.0, 0.0, 1.0), (-INF, 0.0)),
+        (S.log_ibeta_pair, (2.0, 3.0, 1.0, 0.0), (0.0, -INF)),
+        (S.log_ibeta_pair, (NAN, 3.0, 0.5, 0.5), (NAN, NAN)),
+        (S.log_ibeta_pair, (0.0, 3.0, 0.5, 0.5), (0.0, -INF)),
+        (S.log_ibeta_pair, (2.0, 0.0, 0.5, 0.5), (-INF, 0.0)),
+        (S.log_ibeta_pair, (0.0, 0.0, 0.5, 0.5), (NAN, NAN)),
+    ],
+)
 def test_special_values(f, args, want):
     got = f(*args)  # plain Python (what the CUDA simulator runs): no exception either
     for g, w in zip(got, want):
@@ -311,6 +365,7 @@ def test_special_values(f, args, want):
 # ---------------------------------------------------------------------------
 # the hooks against SciPy in the bulk
 # ---------------------------------------------------------------------------
+
 
 def _bulk_check(mod, rows, frozen, values):
     """rows (B, P), frozen: B SciPy distributions, values (B, N) (each row its own values)."""
@@ -344,41 +399,53 @@ def test_bulk_beta_against_scipy():
 
 def test_bulk_poisson_against_scipy():
     rate = np.array([0.3, 2.0, 17.5, 400.0])
-    _bulk_check(poisson, poisson.pack(rate, np.float64), [st.poisson(m) for m in rate],
-                np.arange(0.0, 500.0, 1.0))
+    _bulk_check(poisson, poisson.pack(rate, np.float64), [st.poisson(m) for m in rate], np.arange(0.0, 500.0, 1.0))
 
 
 def test_bulk_binomial_against_scipy():
     n = np.array([10.0, 64.0, 65.0, 1000.0])
     p = np.array([0.3, 0.9, 0.02, 0.5])
-    _bulk_check(binomial, binomial.pack(n, p, None, np.float64),
-                [st.binom(ni, pi) for ni, pi in zip(n, p)], np.arange(0.0, 1000.0, 1.0))
+    _bulk_check(
+        binomial,
+        binomial.pack(n, p, None, np.float64),
+        [st.binom(ni, pi) for ni, pi in zip(n, p)],
+        np.arange(0.0, 1000.0, 1.0),
+    )
 
 
 def test_bulk_negative_binomial_against_scipy():
     n = np.array([0.7, 3.0, 25.0, 200.0])
     p = np.array([0.3, 0.9, 0.5, 0.05])
     # torch's convention: scipy.stats.nbinom(n, 1 - p)
-    _bulk_check(negative_binomial, negative_binomial.pack(n, p, None, np.float64),
-                [st.nbinom(ni, 1 - pi) for ni, pi in zip(n, p)], np.arange(0.0, 400.0, 1.0))
+    _bulk_check(
+        negative_binomial,
+        negative_binomial.pack(n, p, None, np.float64),
+        [st.nbinom(ni, 1 - pi) for ni, pi in zip(n, p)],
+        np.arange(0.0, 400.0, 1.0),
+    )
 
 
 def test_bulk_geometric_against_scipy():
     p = np.array([0.01, 0.3, 0.8])
     # torch's convention (failures before the first success): scipy.stats.geom(p, loc=-1)
-    _bulk_check(geometric, geometric.pack(p, None, np.float64), [st.geom(pi, loc=-1) for pi in p],
-                np.arange(0.0, 300.0, 1.0))
+    _bulk_check(
+        geometric, geometric.pack(p, None, np.float64), [st.geom(pi, loc=-1) for pi in p], np.arange(0.0, 300.0, 1.0)
+    )
 
 
 # ---------------------------------------------------------------------------
 # the hooks against mpmath in the far tails
 # ---------------------------------------------------------------------------
 
+
 def test_gamma_far_tails():
     # Gamma(0.5) at x = 1e3 (Q = 1e-436), tiny x, large a, a rate
-    cases = [(0.5, 1.0, x) for x in (1e-300, 1e-20, 1e3, 3e4)] + \
-            [(2.0, 7.0, x) for x in (1e-200, 1e2, 1e3)] + \
-            [(1e5, 1.0, x) for x in (5e4, 9e4, 1.1e5, 2e5)] + [(300.0, 0.5, x) for x in (10.0, 6e3)]
+    cases = (
+        [(0.5, 1.0, x) for x in (1e-300, 1e-20, 1e3, 3e4)]
+        + [(2.0, 7.0, x) for x in (1e-200, 1e2, 1e3)]
+        + [(1e5, 1.0, x) for x in (5e4, 9e4, 1.1e5, 2e5)]
+        + [(300.0, 0.5, x) for x in (10.0, 6e3)]
+    )
     a, r, x = (np.array(c) for c in zip(*cases))
     lc, ls = hooks(gamma, gamma.pack(a, r, np.float64), x)
     lc, ls = np.diagonal(lc), np.diagonal(ls)
@@ -391,7 +458,7 @@ def test_gamma_far_tails():
 
 
 def test_beta_far_tails():
-    x = np.array([1e-300, 1e-200, 1e-150, 1e-40, 1e-5, 0.5, 1 - 1e-5, 1 - 1e-12, 1 - 2.0 ** -52, 1 - 2.0 ** -53])
+    x = np.array([1e-300, 1e-200, 1e-150, 1e-40, 1e-5, 0.5, 1 - 1e-5, 1 - 1e-12, 1 - 2.0**-52, 1 - 2.0**-53])
     lc, ls = hooks(beta, beta.pack(2.0, 3.0, np.float64), x)
     want = np.array([ref_log_beta(2.0, 3.0, xi) for xi in x])
     assert want[0, 0] < -1379 and want[-1, 1] < -108  # cdf 6e-600 at 1e-300; sf 5e-48 at 1 - 2**-53
@@ -423,9 +490,11 @@ def test_poisson_far_tails():
 
 def test_binomial_far_tails():
     n = 1e6
-    for p, k in ((0.5, (0.0, 10.0, 4.9e5, 5e5, 5.01e5, 999990.0, 999999.0)),
-                 (1e-3, (0.0, 900.0, 1000.0, 1100.0, 5000.0)),
-                 (0.999, (990000.0, 998900.0, 999500.0, 999999.0))):
+    for p, k in (
+        (0.5, (0.0, 10.0, 4.9e5, 5e5, 5.01e5, 999990.0, 999999.0)),
+        (1e-3, (0.0, 900.0, 1000.0, 1100.0, 5000.0)),
+        (0.999, (990000.0, 998900.0, 999500.0, 999999.0)),
+    ):
         k = np.array(k)
         lc, ls = hooks(binomial, binomial.pack(n, p, None, np.float64), k)
         want = np.array([ref_binomial(n, p, ki) for ki in k])
@@ -438,9 +507,11 @@ def test_binomial_far_tails():
 
 
 def test_negative_binomial_far_tails():
-    for n, p, k in ((5.0, 0.5, (0.0, 3.0, 100.0, 1000.0, 3000.0)),
-                    (0.3, 1e-4, (0.0, 1.0, 50.0, 300.0)),
-                    (40.0, 0.95, (0.0, 5.0, 200.0, 760.0, 3000.0, 2e4))):
+    for n, p, k in (
+        (5.0, 0.5, (0.0, 3.0, 100.0, 1000.0, 3000.0)),
+        (0.3, 1e-4, (0.0, 1.0, 50.0, 300.0)),
+        (40.0, 0.95, (0.0, 5.0, 200.0, 760.0, 3000.0, 2e4)),
+    ):
         k = np.array(k)
         lc, ls = hooks(negative_binomial, negative_binomial.pack(n, p, None, np.float64), k)
         want = np.array([ref_nbinom(n, p, ki) for ki in k])
@@ -463,8 +534,9 @@ def test_geometric_tiny_p_and_tails():
 
 
 def test_bernoulli_and_categorical():
-    lc, ls = hooks(bernoulli, bernoulli.pack(np.array([1e-30, 0.3, 1.0, 0.0]), None, np.float64),
-                   [-1.0, 0.0, 0.5, 1.0, 7.0])
+    lc, ls = hooks(
+        bernoulli, bernoulli.pack(np.array([1e-30, 0.3, 1.0, 0.0]), None, np.float64), [-1.0, 0.0, 0.5, 1.0, 7.0]
+    )
     with mpmath.workdps(DPS):
         lq = [float(mpmath.log1p(-mpf(p))) for p in (1e-30, 0.3, 1.0, 0.0)]
     lpv = [math.log(1e-30), math.log(0.3), 0.0, -INF]
@@ -476,10 +548,14 @@ def test_bernoulli_and_categorical():
         assert_rel(lc[:, j], lq, what="bernoulli log_cdf")
         assert_rel(ls[:, j], lpv, what="bernoulli log_sf")
     # categorical: a tail category far below the spacing of the cumulative sums
-    probs = [np.array([0.5, 0.5 - 3e-300, 1e-300, 2e-300]), np.array([0.25, 0.25, 0.25, 0.25]),
-             np.array([1e-200, 1e-250, 1.0 - 1e-200, 0.0])]
-    rows = np.stack([categorical.pack(np.log(np.where(p > 0, p, 1.0)) + np.where(p > 0, 0.0, -INF),
-                                      np.float64) for p in probs])
+    probs = [
+        np.array([0.5, 0.5 - 3e-300, 1e-300, 2e-300]),
+        np.array([0.25, 0.25, 0.25, 0.25]),
+        np.array([1e-200, 1e-250, 1.0 - 1e-200, 0.0]),
+    ]
+    rows = np.stack(
+        [categorical.pack(np.log(np.where(p > 0, p, 1.0)) + np.where(p > 0, 0.0, -INF), np.float64) for p in probs]
+    )
     v = [-0.5, 0.0, 0.7, 1.0, 2.0, 2.5, 3.0, 9.0]
     lc, ls = hooks(categorical, rows, v)
     for bi, p in enumerate(probs):
@@ -502,20 +578,44 @@ def test_bernoulli_and_categorical():
 # ---------------------------------------------------------------------------
 
 ROWS = {
-    gamma: (lambda dt: gamma.pack(np.array([0.4, 3.0]), np.array([2.0, 0.5]), dt),
-            [-1.0, 0.0], [INF], [0.3, 2.0, 40.0]),
-    beta: (lambda dt: beta.pack(np.array([0.4, 3.0]), np.array([2.0, 0.5]), dt),
-           [-1.0, 0.0, -INF], [1.0, 1.5, INF], [1e-9, 0.3, 0.999]),
+    gamma: (
+        lambda dt: gamma.pack(np.array([0.4, 3.0]), np.array([2.0, 0.5]), dt),
+        [-1.0, 0.0],
+        [INF],
+        [0.3, 2.0, 40.0],
+    ),
+    beta: (
+        lambda dt: beta.pack(np.array([0.4, 3.0]), np.array([2.0, 0.5]), dt),
+        [-1.0, 0.0, -INF],
+        [1.0, 1.5, INF],
+        [1e-9, 0.3, 0.999],
+    ),
     poisson: (lambda dt: poisson.pack(np.array([0.0, 3.5]), dt), [-1.0, -0.5, -INF], [INF], [0.0, 2.0, 2.7, 30.0]),
-    binomial: (lambda dt: binomial.pack(np.array([20.0, 7.0]), np.array([0.3, 0.999]), None, dt),
-               [-1.0, -0.25], [20.0, 20.5, 1e9, INF], [0.0, 3.0, 3.5, 6.0]),
-    negative_binomial: (lambda dt: negative_binomial.pack(np.array([2.5, 40.0]), np.array([0.3, 0.9]), None, dt),
-                        [-1.0, -1e-9], [INF], [0.0, 4.0, 4.9, 500.0]),
+    binomial: (
+        lambda dt: binomial.pack(np.array([20.0, 7.0]), np.array([0.3, 0.999]), None, dt),
+        [-1.0, -0.25],
+        [20.0, 20.5, 1e9, INF],
+        [0.0, 3.0, 3.5, 6.0],
+    ),
+    negative_binomial: (
+        lambda dt: negative_binomial.pack(np.array([2.5, 40.0]), np.array([0.3, 0.9]), None, dt),
+        [-1.0, -1e-9],
+        [INF],
+        [0.0, 4.0, 4.9, 500.0],
+    ),
     geometric: (lambda dt: geometric.pack(np.array([0.3, 1e-6]), None, dt), [-1.0, -0.5], [INF], [0.0, 3.0, 3.9, 1e7]),
-    bernoulli: (lambda dt: bernoulli.pack(np.array([0.3, 1e-20]), None, dt),
-                [-1.0, -1e-300], [1.0, 1.5, INF], [0.0, 0.5]),
-    categorical: (lambda dt: categorical.pack(np.log(np.array([[0.2, 0.3, 0.5], [0.7, 0.2, 0.1]])), dt),
-                  [-1.0, -0.1], [2.0, 2.5, INF], [0.0, 0.5, 1.0]),
+    bernoulli: (
+        lambda dt: bernoulli.pack(np.array([0.3, 1e-20]), None, dt),
+        [-1.0, -1e-300],
+        [1.0, 1.5, INF],
+        [0.0, 0.5],
+    ),
+    categorical: (
+        lambda dt: categorical.pack(np.log(np.array([[0.2, 0.3, 0.5], [0.7, 0.2, 0.1]])), dt),
+        [-1.0, -0.1],
+        [2.0, 2.5, INF],
+        [0.0, 0.5, 1.0],
+    ),
 }
 MODS = list(ROWS)
 IDS = [m.__name__.rsplit(".", 1)[-1] for m in MODS]
@@ -528,9 +628,9 @@ def test_support_ends_and_nan(mod):
     lc, ls = hooks(mod, rows, below + above + [NAN] + inside)
     nb, na = len(below), len(above)
     assert np.all(lc[:, :nb] == -INF) and np.all(ls[:, :nb] == 0.0), (lc, ls)
-    assert np.all(lc[:, nb:nb + na] == 0.0) and np.all(ls[:, nb:nb + na] == -INF), (lc, ls)
+    assert np.all(lc[:, nb : nb + na] == 0.0) and np.all(ls[:, nb : nb + na] == -INF), (lc, ls)
     assert np.all(np.isnan(lc[:, nb + na])) and np.all(np.isnan(ls[:, nb + na]))
-    ins_c, ins_s = lc[:, nb + na + 1:], ls[:, nb + na + 1:]
+    ins_c, ins_s = lc[:, nb + na + 1 :], ls[:, nb + na + 1 :]
     assert np.all(ins_c <= 0) and np.all(ins_s <= 0) and np.isfinite(ins_c).any()
     # the two are complements: exp(log F) + exp(log(1 - F)) = 1 (at least one is finite)
     np.testing.assert_allclose(np.exp(ins_c) + np.exp(ins_s), 1.0, rtol=1e-14)
@@ -620,19 +720,29 @@ print(json.dumps(res))
 # rows and values that reach every branch: Temme (rate 1e5), series/fraction switches,
 # both sides of the beta fraction, far tails beyond the float64 range
 SIM_CASES = {
-    gamma: (gamma.pack(np.array([0.5, 3.0, 1e5]), np.array([1.0, 2.0, 1.0]), np.float64),
-            [NAN, -1.0, 0.0, 0.3, 0.6, 1.05, 10.0, 1e3, 9.9e4, 1.2e5, 2e5]),
-    beta: (beta.pack(np.array([2.0, 0.05, 400.0]), np.array([3.0, 0.7, 300.0]), np.float64),
-           [NAN, 0.0, 1e-300, 0.01, 0.5, 0.57, 0.99, 1 - 2.0 ** -52, 1.0]),
+    gamma: (
+        gamma.pack(np.array([0.5, 3.0, 1e5]), np.array([1.0, 2.0, 1.0]), np.float64),
+        [NAN, -1.0, 0.0, 0.3, 0.6, 1.05, 10.0, 1e3, 9.9e4, 1.2e5, 2e5],
+    ),
+    beta: (
+        beta.pack(np.array([2.0, 0.05, 400.0]), np.array([3.0, 0.7, 300.0]), np.float64),
+        [NAN, 0.0, 1e-300, 0.01, 0.5, 0.57, 0.99, 1 - 2.0**-52, 1.0],
+    ),
     poisson: (poisson.pack(np.array([5.0, 1e5]), np.float64), [NAN, -1.0, 0.0, 3.0, 200.0, 9e4, 1e5, 3e5]),
-    binomial: (binomial.pack(np.array([1e6, 30.0]), np.array([0.5, 0.01]), None, np.float64),
-               [NAN, -1.0, 0.0, 10.0, 4.99e5, 999999.0, 1e6]),
-    negative_binomial: (negative_binomial.pack(np.array([5.0, 0.3]), np.array([0.5, 1e-4]), None, np.float64),
-                        [NAN, -1.0, 0.0, 4.0, 300.0, 3000.0]),
+    binomial: (
+        binomial.pack(np.array([1e6, 30.0]), np.array([0.5, 0.01]), None, np.float64),
+        [NAN, -1.0, 0.0, 10.0, 4.99e5, 999999.0, 1e6],
+    ),
+    negative_binomial: (
+        negative_binomial.pack(np.array([5.0, 0.3]), np.array([0.5, 1e-4]), None, np.float64),
+        [NAN, -1.0, 0.0, 4.0, 300.0, 3000.0],
+    ),
     geometric: (geometric.pack(np.array([1e-20, 0.5]), None, np.float64), [NAN, -1.0, 0.0, 1.0, 1e5, 1e300]),
     bernoulli: (bernoulli.pack(np.array([1e-30, 0.5]), None, np.float64), [NAN, -1.0, 0.0, 1.0]),
-    categorical: (categorical.pack(np.log(np.array([[0.5, 0.5 - 3e-300, 3e-300]])), np.float64),
-                  [NAN, -1.0, 0.0, 1.0, 2.0]),
+    categorical: (
+        categorical.pack(np.log(np.array([[0.5, 0.5 - 3e-300, 3e-300]])), np.float64),
+        [NAN, -1.0, 0.0, 1.0, 2.0],
+    ),
 }
 
 
@@ -645,12 +755,20 @@ def test_same_bits_njit_and_cuda_simulator():
         payload[name] = ([[float(x).hex() for x in r] for r in rows], [float(v).hex() for v in vals])
         # plain Python (what the simulator runs per thread) first: no exception, same bits
         t = rows.reshape(rows.shape[0], 1, -1)
-        py = np.array([[(mod.logcdf1(v, t, b, 0, 0), mod.logsf1(v, t, b, 0, 0)) for v in vals]
-                       for b in range(t.shape[0])]).ravel()
+        py = np.array(
+            [[(mod.logcdf1(v, t, b, 0, 0), mod.logsf1(v, t, b, 0, 0)) for v in vals] for b in range(t.shape[0])]
+        ).ravel()
         np.testing.assert_array_equal(py, want[name], err_msg=name)
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    r = subprocess.run([sys.executable, "-c", _SIM_CODE], input=json.dumps(payload), capture_output=True,
-                       text=True, env=env, cwd=ROOT, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", _SIM_CODE],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     sim = json.loads(r.stdout.splitlines()[-1])
     for name, w in want.items():

@@ -1,4 +1,5 @@
 """``python -m mixstat warmup``: kernels compiled ahead in parallel processes are loaded, not compiled."""
+
 import os
 import subprocess
 import sys
@@ -6,8 +7,13 @@ import sys
 
 def test_warmup_then_first_calls_compile_nothing(tmp_path):
     env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path))
-    r = subprocess.run([sys.executable, "-m", "mixstat", "warmup", "--family", "exponential", "--dtype",
-                        "float64", "--jobs", "2"], env=env, capture_output=True, text=True, timeout=900)
+    r = subprocess.run(
+        [sys.executable, "-m", "mixstat", "warmup", "--family", "exponential", "--dtype", "float64", "--jobs", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     from mixstat import _warmup
@@ -15,13 +21,15 @@ def test_warmup_then_first_calls_compile_nothing(tmp_path):
     n = len(_warmup._kernels({"exponential"}, ("float64",)))  # choose, logits and one per op of the family
     assert n >= 5
     assert lines[-1].startswith(f"{n} kernels in") and "with 2 processes" in lines[-1], r.stdout
-    code = ("import numpy as np, mixstat._jit as j\n"
-            "from mixstat.distributions import Exponential, Categorical, MixtureSameFamily, Independent\n"
-            "m = MixtureSameFamily(Categorical(probs=[0.3, 0.7]), Exponential(np.array([1.0, 2.0])))\n"
-            "m.log_prob(np.ones(5)); m.cdf(np.ones(3)); m.sample((7,), rng=1)\n"
-            "Independent(Exponential(np.ones(3)), 1).log_prob(np.ones(3))\n"
-            "st = [(d.stats.cache_hits, d.stats.cache_misses) for d in j._kernels.values()]\n"
-            "print(sum(sum(h.values()) for h, _ in st), sum(sum(m.values()) for _, m in st))\n")
+    code = (
+        "import numpy as np, mixstat._jit as j\n"
+        "from mixstat.distributions import Exponential, Categorical, MixtureSameFamily, Independent\n"
+        "m = MixtureSameFamily(Categorical(probs=[0.3, 0.7]), Exponential(np.array([1.0, 2.0])))\n"
+        "m.log_prob(np.ones(5)); m.cdf(np.ones(3)); m.sample((7,), rng=1)\n"
+        "Independent(Exponential(np.ones(3)), 1).log_prob(np.ones(3))\n"
+        "st = [(d.stats.cache_hits, d.stats.cache_misses) for d in j._kernels.values()]\n"
+        "print(sum(sum(h.values()) for h, _ in st), sum(sum(m.values()) for _, m in st))\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     hits, misses = (int(v) for v in r.stdout.split())
@@ -30,6 +38,11 @@ def test_warmup_then_first_calls_compile_nothing(tmp_path):
 
 def test_warmup_unknown_family_is_a_clear_error(tmp_path):
     env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path))
-    r = subprocess.run([sys.executable, "-m", "mixstat", "warmup", "--family", "nosuch"], env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "mixstat", "warmup", "--family", "nosuch"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "no kernel family 'nosuch'" in r.stderr

@@ -1,4 +1,4 @@
-"""
+r"""
 A 1-D Gaussian mixture: density and distribution function
 =========================================================
 
@@ -8,6 +8,7 @@ The mixture :math:`0.3\,\mathcal N(-2, 0.5^2) + 0.7\,\mathcal N(2, 1)` as a
 densities come from the component distribution itself, whose batch holds the
 two components.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -26,8 +27,7 @@ weighted = np.exp(comp.log_prob(x[:, None])) * w
 
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.0, 3.4))
 for k in range(2):
-    ax0.fill_between(x, weighted[:, k], color=f"C{k + 2}", alpha=0.35, lw=0,
-                     label=f"component {k} × {w[k]:g}")
+    ax0.fill_between(x, weighted[:, k], color=f"C{k + 2}", alpha=0.35, lw=0, label=f"component {k} × {w[k]:g}")
 ax0.plot(x, density, lw=1.8, color="k", label="dist.prob(x)")
 ax0.set(xlabel="x", ylabel="density", title="density")
 ax0.set_ylim(0.0, 0.4)

@@ -6,6 +6,7 @@ Three ``MultivariateNormal`` components in two dimensions: the density on a
 grid of 2-vectors (``prob`` takes values of shape ``(..., 2)``) drawn as
 contours, and 1500 draws coloured by the component they came from.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -14,11 +15,13 @@ from mixstat.distributions import Categorical, MixtureSameFamily, MultivariateNo
 
 w = mixstat.tensor([0.5, 0.3, 0.2])
 loc = mixstat.tensor([[-2.0, -1.0], [2.0, 0.0], [0.0, 2.5]])
-cov = mixstat.tensor([
-    [[1.0, 0.6], [0.6, 0.8]],
-    [[0.6, -0.4], [-0.4, 1.2]],
-    [[1.5, 0.0], [0.0, 0.2]],
-])
+cov = mixstat.tensor(
+    [
+        [[1.0, 0.6], [0.6, 0.8]],
+        [[0.6, -0.4], [-0.4, 1.2]],
+        [[1.5, 0.0], [0.0, 0.2]],
+    ]
+)
 gmm = MixtureSameFamily(Categorical(probs=w), MultivariateNormal(loc, covariance_matrix=cov))
 print("batch_shape", gmm.batch_shape, "event_shape", gmm.event_shape)
 

@@ -7,6 +7,7 @@ value from that component only. ``return_index=True`` returns the indices
 too; an ``int`` seed makes the draws reproducible whatever the number of
 threads.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -22,8 +23,13 @@ print(samples.shape, index.dtype, "share of component 0:", np.mean(index == 0))
 
 bins = np.linspace(-5.0, 6.0, 111)
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
-ax.hist([samples[index == 0], samples[index == 1]], bins=bins, stacked=True,
-        density=True, label=["drawn from component 0", "drawn from component 1"])
+ax.hist(
+    [samples[index == 0], samples[index == 1]],
+    bins=bins,
+    stacked=True,
+    density=True,
+    label=["drawn from component 0", "drawn from component 1"],
+)
 ax.plot(bins, dist.prob(bins), color="k", lw=1.5, label="dist.prob(x)")
 ax.set(xlabel="x", ylabel="density", title="100 000 draws, stacked by component")
 ax.set_ylim(0.0, 0.4)

@@ -3,6 +3,7 @@
 :func:`faithful`
     The Old Faithful geyser eruptions (272 rows; R's ``datasets::faithful``).
 """
+
 from __future__ import annotations
 
 from importlib import resources

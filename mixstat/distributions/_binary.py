@@ -35,6 +35,7 @@ Conventions
   for tiny ``p`` and for ``p`` near 1 (for ``1 - p`` below the spacing of the
   floats near 1, give ``logits``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -167,14 +168,21 @@ class BinaryParams:
         return self._batch_shape
 
     def _validate_params(self):
-        self._check_params(**{n: (getattr(self, n), c) for n, c in self.arg_constraints.items()
-                              if n not in _BINARY or n == self._given})
+        self._check_params(
+            **{
+                n: (getattr(self, n), c)
+                for n, c in self.arg_constraints.items()
+                if n not in _BINARY or n == self._given
+            }
+        )
 
     def _params(self, shape=None):
         """The parameters in ``arg_constraints`` order broadcast to ``shape``; None for the one not given."""
         shape = self._batch_shape if shape is None else tuple(shape)
-        return [None if (n in _BINARY and n != self._given) else np.broadcast_to(getattr(self, n), shape)
-                for n in self.arg_constraints]
+        return [
+            None if (n in _BINARY and n != self._given) else np.broadcast_to(getattr(self, n), shape)
+            for n in self.arg_constraints
+        ]
 
     def _log_pq(self):
         """``(log p, log(1 - p))`` in float64, shape ``batch_shape``."""

@@ -48,6 +48,7 @@ Geometric and NegativeBinomial, until the proven tail bound (terms beyond
 ``p_k(x+1) / p_k(x)`` of any component for ``x >= N``)
 ``-p(N) log p(N) rho/(1-rho) - p(N) log(rho) rho/(1-rho)^2`` is below the tolerance.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,24 +59,45 @@ __all__ = ["mixture_entropy_1d"]
 
 # QUADPACK's qk21: Kronrod abscissae (positive half, descending), Kronrod weights,
 # and the weights of the embedded 10-point Gauss rule (at abscissae 1, 3, 5, 7, 9)
-_XGK = np.array([
-    0.995657163025808080735527280689003, 0.973906528517171720077964012084452,
-    0.930157491355708226001207180059508, 0.865063366688984510732096688423493,
-    0.780817726586416897063717578345042, 0.679409568299024406234327365114874,
-    0.562757134668604683339000099272694, 0.433395394129247190799265943165784,
-    0.294392862701460198131126603103866, 0.148874338981631210884826001129720,
-    0.0])
-_WGK = np.array([
-    0.011694638867371874278064396062192, 0.032558162307964727478818972459390,
-    0.054755896574351996031381300244580, 0.075039674810919952767043140916190,
-    0.093125454583697605535065465083366, 0.109387158802297641899210590325805,
-    0.123491976262065851077708316738319, 0.134709217311473325928054001771707,
-    0.142775938577060080797094273138717, 0.147739104901338491374841515972068,
-    0.149445554002916905664936468389821])
-_WG5 = np.array([
-    0.066671344308688137593568809893332, 0.149451349150580593145776339657697,
-    0.219086362515982043995534934228163, 0.269266719309996355091226921569469,
-    0.295524224714752870173892994651338])
+_XGK = np.array(
+    [
+        0.995657163025808080735527280689003,
+        0.973906528517171720077964012084452,
+        0.930157491355708226001207180059508,
+        0.865063366688984510732096688423493,
+        0.780817726586416897063717578345042,
+        0.679409568299024406234327365114874,
+        0.562757134668604683339000099272694,
+        0.433395394129247190799265943165784,
+        0.294392862701460198131126603103866,
+        0.148874338981631210884826001129720,
+        0.0,
+    ]
+)
+_WGK = np.array(
+    [
+        0.011694638867371874278064396062192,
+        0.032558162307964727478818972459390,
+        0.054755896574351996031381300244580,
+        0.075039674810919952767043140916190,
+        0.093125454583697605535065465083366,
+        0.109387158802297641899210590325805,
+        0.123491976262065851077708316738319,
+        0.134709217311473325928054001771707,
+        0.142775938577060080797094273138717,
+        0.147739104901338491374841515972068,
+        0.149445554002916905664936468389821,
+    ]
+)
+_WG5 = np.array(
+    [
+        0.066671344308688137593568809893332,
+        0.149451349150580593145776339657697,
+        0.219086362515982043995534934228163,
+        0.269266719309996355091226921569469,
+        0.295524224714752870173892994651338,
+    ]
+)
 
 #: the 21 nodes on [-1, 1], their Kronrod weights and their Gauss weights (0 off the Gauss nodes)
 NODES = np.concatenate([-_XGK[:10], _XGK[10:], _XGK[:10][::-1]])
@@ -88,11 +110,11 @@ del _wg
 _NN = NODES.size
 _OFFSETS = np.array([-8.0, -3.0, -1.0, 0.0, 1.0, 3.0, 8.0])
 _TAIL_BLOCK = 48
-_MAX_DOUBLINGS = 1000      # right/left tails: s * 2^1000 ~ 1e301 s
-_X_MAX = 1e290             # nodes beyond this: the tail is too heavy to truncate
-_MAX_ROUNDS = 60           # bisection depth
-_MAX_INTERVALS = 20000     # per batch entry
-_GRID_ELEMENTS = 1 << 21   # nodes x batch entries per log_prob call
+_MAX_DOUBLINGS = 1000  # right/left tails: s * 2^1000 ~ 1e301 s
+_X_MAX = 1e290  # nodes beyond this: the tail is too heavy to truncate
+_MAX_ROUNDS = 60  # bisection depth
+_MAX_INTERVALS = 20000  # per batch entry
+_GRID_ELEMENTS = 1 << 21  # nodes x batch entries per log_prob call
 
 
 # ---------------------------------------------------------------- evaluation
@@ -124,9 +146,9 @@ class _Integrand:
         out = np.empty_like(grid)
         step = max(m, (_GRID_ELEMENTS // max(self.Bf, 1)) // m * m)
         for r0 in range(0, M, step):
-            g = grid[r0:r0 + step]
+            g = grid[r0 : r0 + step]
             lp = self.dist.log_prob(g.reshape((g.shape[0],) + self.batch))
-            out[r0:r0 + step] = np.asarray(lp, dtype=np.float64).reshape(g.shape[0], self.Bf)
+            out[r0 : r0 + step] = np.asarray(lp, dtype=np.float64).reshape(g.shape[0], self.Bf)
         return out[rows, bid[:, None]]
 
     def gk(self, a, b, bid):
@@ -142,7 +164,8 @@ class _Integrand:
             if np.any(lp > 700):
                 raise NotImplementedError(
                     f"{self.what}: the density exceeds the floating-point range near a singular end "
-                    "of the support; estimate the entropy with mixstat.estimate_entropy")
+                    "of the support; estimate the entropy with mixstat.estimate_entropy"
+                )
             raise FloatingPointError(f"{self.what}: log_prob returned NaN or +inf at a quadrature node")
         K = half * (f @ W_KRONROD)
         G = half * (f @ W_GAUSS)
@@ -198,23 +221,25 @@ def _integrate(ig, pts, lo, hi, left, right, scale, rtol, what):
             if mode == "inf":
                 s = scale[todo][:, None]
                 sign = 1.0 if side == "right" else -1.0
-                x_in = e + sign * s * (2.0 ** j - 1.0)
+                x_in = e + sign * s * (2.0**j - 1.0)
                 x_out = e + sign * s * (2.0 ** (j + 1) - 1.0)
             else:
                 bound = (lo if side == "left" else hi)[todo][:, None]
                 d = e - bound
-                x_in = bound + d * 2.0 ** -j
+                x_in = bound + d * 2.0**-j
                 x_out = bound + d * 2.0 ** -(j + 1)
             if mode == "inf" and (not np.all(np.isfinite(x_out)) or np.abs(x_out).max() > _X_MAX):
                 raise NotImplementedError(
                     f"{what}: the {side} tail of the density decays too slowly to truncate the entropy "
                     "integral within the floating-point range (a tail index below about 0.05); "
-                    "estimate it with mixstat.estimate_entropy")
+                    "estimate it with mixstat.estimate_entropy"
+                )
             if mode == "end" and np.any(np.abs(x_out - bound) < 1e-300):  # no subnormal nodes
                 raise NotImplementedError(
                     f"{what}: the density is too singular at the support's {side} end to integrate "
                     "p log p there in floating point (e.g. a Gamma or Weibull shape below about 0.04); "
-                    "estimate it with mixstat.estimate_entropy")
+                    "estimate it with mixstat.estimate_entropy"
+                )
             lo_, hi_ = np.minimum(x_in, x_out), np.maximum(x_in, x_out)
             bid_ = np.broadcast_to(todo[:, None], lo_.shape)
             K, G, A = ig.gk(lo_.ravel(), hi_.ravel(), bid_.ravel())
@@ -231,7 +256,8 @@ def _integrate(ig, pts, lo, hi, left, right, scale, rtol, what):
             if j0 >= _MAX_DOUBLINGS + _TAIL_BLOCK and todo.size:
                 raise NotImplementedError(
                     f"{what}: the {side} tail of the entropy integral could not be truncated; "
-                    "estimate it with mixstat.estimate_entropy")
+                    "estimate it with mixstat.estimate_entropy"
+                )
 
     tail("left", left)
     tail("right", right)
@@ -270,7 +296,8 @@ def _integrate(ig, pts, lo, hi, left, right, scale, rtol, what):
     worst = float(np.max(E_b / np.where(A_b > 0, A_b, 1.0)))
     raise NotImplementedError(
         f"{what}: adaptive quadrature did not reach rtol={rtol:g} (estimated relative error {worst:.2e}); "
-        "estimate the entropy with mixstat.estimate_entropy")
+        "estimate the entropy with mixstat.estimate_entropy"
+    )
 
 
 # ---------------------------------------------------------------- set-up per family
@@ -288,7 +315,8 @@ def _bulk(comp, shape):
         if not (hasattr(comp, "loc") and hasattr(comp, "scale")):
             raise NotImplementedError(
                 f"MixtureSameFamily.entropy: {type(comp).__name__} components without a finite mean and "
-                "standard deviation; estimate it with mixstat.estimate_entropy")
+                "standard deviation; estimate it with mixstat.estimate_entropy"
+            )
         mu = np.where(ok, mu, _f64(comp.loc, shape))
         sd = np.where(ok, sd, _f64(comp.scale, shape))
     return mu, sd
@@ -358,20 +386,21 @@ def mixture_entropy_1d(mix, rtol=1e-10):
         # lie outside the support)
         P = np.sort(p, axis=1)
         m = 0.5 * (P[:, :-1] + P[:, 1:])
-        covered = ((m[:, :, None] >= low[:, None, :]) & (m[:, :, None] <= high[:, None, :])
-                   & pos[:, None, :]).any(-1)
+        covered = ((m[:, :, None] >= low[:, None, :]) & (m[:, :, None] <= high[:, None, :]) & pos[:, None, :]).any(-1)
         ig = _Integrand(mix, Bf, filler, what)
         a, b = P[:, :-1], P[:, 1:]
         ok = covered & np.isfinite(a) & np.isfinite(b) & (b > a)
         bid = np.broadcast_to(np.arange(Bf)[:, None], a.shape)[ok]
-        K_, G_, _ = ig.gk(a[ok], b[ok], bid)
-        # the density is constant on each piece: the rule is exact there (K_ == G_ up to rounding)
+        K_, _G, _ = ig.gk(a[ok], b[ok], bid)
+        # the density is constant on each piece: the rule is exact there (K_ == _G up to rounding)
         return np.bincount(bid, K_, minlength=Bf).reshape(batch)
     if isinstance(comp, Beta):
         lo, hi = np.zeros(Bf), np.full(Bf, 0.5)
-        refl = MixtureSameFamily(mix.mixture_distribution,
-                                 Beta(comp.concentration0, comp.concentration1, validate_args=False),
-                                 validate_args=False)
+        refl = MixtureSameFamily(
+            mix.mixture_distribution,
+            Beta(comp.concentration0, comp.concentration1, validate_args=False),
+            validate_args=False,
+        )
         total = np.zeros(Bf)
         for d, c in ((mix, mu), (refl, 1.0 - mu)):
             p = pts_from(c, sd, lo, hi)
@@ -393,8 +422,9 @@ def mixture_entropy_1d(mix, rtol=1e-10):
         p = np.where(p > 0, p, np.nan)
         ig = _Integrand(mix, Bf, filler, what)
         return _integrate(ig, p, lo, hi, "end", "inf", scale, rtol, what).reshape(batch)
-    raise NotImplementedError(f"{what}: no quadrature for the support {sup!r}; "
-                              "estimate it with mixstat.estimate_entropy")
+    raise NotImplementedError(
+        f"{what}: no quadrature for the support {sup!r}; estimate it with mixstat.estimate_entropy"
+    )
 
 
 # ---------------------------------------------------------------- discrete
@@ -416,8 +446,10 @@ def _ratio_bound(comp, shape, N):
     if isinstance(comp, NegativeBinomial):
         r = _f64(comp.total_count, shape)
         return np.maximum((N + r) / (N + 1.0), 1.0) * _f64(comp.probs, shape)
-    raise NotImplementedError(f"MixtureSameFamily.entropy: no tail bound for {type(comp).__name__} components; "
-                              "estimate it with mixstat.estimate_entropy")
+    raise NotImplementedError(
+        f"MixtureSameFamily.entropy: no tail bound for {type(comp).__name__} components; "
+        "estimate it with mixstat.estimate_entropy"
+    )
 
 
 def _finite_end(comp, shape):
@@ -452,8 +484,10 @@ def _discrete_entropy(mix, w, rtol, what):
     x0 = 0
     while active.any():
         if x0 > _DISCRETE_MAX:
-            raise NotImplementedError(f"{what}: the support is too wide to sum (more than {_DISCRETE_MAX} "
-                                      "points); estimate it with mixstat.estimate_entropy")
+            raise NotImplementedError(
+                f"{what}: the support is too wide to sum (more than {_DISCRETE_MAX} "
+                "points); estimate it with mixstat.estimate_entropy"
+            )
         x = np.arange(x0, x0 + _DISCRETE_CHUNK, dtype=np.float64)
         grid = np.broadcast_to(x[:, None], (x.size, Bf))
         grid = np.minimum(grid, top[None, :])  # beyond a finite end: the last point, masked below
@@ -472,7 +506,7 @@ def _discrete_entropy(mix, w, rtol, what):
             pN = np.exp(lp[-1])
             with np.errstate(divide="ignore", invalid="ignore"):
                 lrho = np.log(rho)
-                bound = (-pN * lp[-1] * rho / (1 - rho) - pN * lrho * rho / (1 - rho) ** 2)
+                bound = -pN * lp[-1] * rho / (1 - rho) - pN * lrho * rho / (1 - rho) ** 2
             bound = np.where(pN == 0, 0.0, bound)
             ok = (rho < 1) & (pN <= math.exp(-1)) & (bound <= rtol * A)
             finished = finished | ok

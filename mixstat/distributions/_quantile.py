@@ -1,5 +1,6 @@
 """The façade's side of ``icdf``: probabilities checked, the support's ends at ``q = 0`` and
 ``q = 1``, the kernel (:mod:`mixstat.kernels.quantile`) for ``0 < q < 1``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,14 @@ from . import constraints
 
 __all__ = ["support_bounds", "checked_probs", "with_ends"]
 
-_SCALAR_BOUNDS = {"real": (-np.inf, np.inf), "positive": (0.0, np.inf), "nonnegative": (0.0, np.inf),
-                  "positive_finite": (0.0, np.inf), "nonnegative_finite": (0.0, np.inf),
-                  "boolean": (0.0, 1.0)}
+_SCALAR_BOUNDS = {
+    "real": (-np.inf, np.inf),
+    "positive": (0.0, np.inf),
+    "nonnegative": (0.0, np.inf),
+    "positive_finite": (0.0, np.inf),
+    "nonnegative_finite": (0.0, np.inf),
+    "boolean": (0.0, 1.0),
+}
 
 
 def support_bounds(support):
@@ -38,16 +44,27 @@ def checked_probs(dist, value):
         ok = (host >= 0) & (host <= 1)
         if not np.all(ok):
             bad = tuple(int(i) for i in np.argwhere(~np.asarray(ok))[0])
-            raise ValueError(f"{type(dist).__name__}.icdf: value of shape {fmt_shape(np.shape(host))} must be "
-                             f"probabilities in [0, 1] (first bad entry at index {bad}: {host[bad]!r})")
+            raise ValueError(
+                f"{type(dist).__name__}.icdf: value of shape {fmt_shape(np.shape(host))} must be "
+                f"probabilities in [0, 1] (first bad entry at index {bad}: {host[bad]!r})"
+            )
     if isinstance(value, np.ndarray):
         value = value.astype(np.float64, copy=False)
     return value, dtype
 
 
-def with_ends(dist, q, x64, lo, hi, dtype):
+def with_ends(dist, q, x64, lo, hi, dtype, out=None):
     """The kernel's quantiles ``x64`` with ``q == 0`` set to ``lo`` and ``q == 1`` to ``hi``,
-    cast to ``dtype`` (on the device of ``dist``)."""
+    cast to ``dtype`` (on the device of ``dist``); into a host ``out`` when given (in place
+    where the kernel wrote ``x64`` into it)."""
+    if isinstance(out, np.ndarray) and isinstance(x64, np.ndarray):
+        q = np.broadcast_to(q, x64.shape)
+        with np.errstate(over="ignore"):
+            if x64 is not out:
+                np.copyto(out, x64, casting="same_kind")
+            np.copyto(out, np.broadcast_to(lo, out.shape), casting="same_kind", where=q == 0.0)
+            np.copyto(out, np.broadcast_to(hi, out.shape), casting="same_kind", where=q == 1.0)
+        return out
     dev = dist._placement()
     on_device = _dev.is_device_array(x64)
     if on_device:
@@ -97,7 +114,7 @@ def np_mid_int(lo, hi):
     with np.errstate(over="ignore", invalid="ignore"):
         m = np.floor(lo + 0.5 * (hi - lo))
         m = np.where(np.isposinf(hi), np.maximum(2.0 * lo, lo + 1.0), m)
-    return np.minimum(m, 2.0 ** 62)
+    return np.minimum(m, 2.0**62)
 
 
 #: scipy's Sobol generator has direction numbers for this many dimensions
@@ -116,8 +133,10 @@ def qmc_sample(dist, sample_shape, rng, method):
     if method != "qmc":
         raise ValueError(f"{type(dist).__name__}.sample: method must be 'random' or 'qmc', got {method!r}")
     if dist.event_shape != ():
-        raise ValueError(f"{type(dist).__name__}.sample: method='qmc' needs a univariate distribution "
-                         f"(event_shape {fmt_shape(dist.event_shape)})")
+        raise ValueError(
+            f"{type(dist).__name__}.sample: method='qmc' needs a univariate distribution "
+            f"(event_shape {fmt_shape(dist.event_shape)})"
+        )
     if not hasattr(dist, "icdf"):
         raise NotImplementedError(f"{type(dist).__name__}.sample: method='qmc' needs an icdf")
     import warnings
@@ -130,8 +149,10 @@ def qmc_sample(dist, sample_shape, rng, method):
     d = int(np.prod(batch, dtype=np.int64)) if batch else 1
     n = int(np.prod(sample_shape, dtype=np.int64)) if sample_shape else 1
     if d > _SOBOL_MAX_DIM:
-        raise ValueError(f"{type(dist).__name__}.sample: method='qmc' supports at most {_SOBOL_MAX_DIM} "
-                         f"batch entries (Sobol dimensions), got batch_shape {fmt_shape(batch)}")
+        raise ValueError(
+            f"{type(dist).__name__}.sample: method='qmc' supports at most {_SOBOL_MAX_DIM} "
+            f"batch entries (Sobol dimensions), got batch_shape {fmt_shape(batch)}"
+        )
     k0, k1 = key_for(rng)
     seed = np.random.default_rng([int(k0), int(k1)])
     eng = qmc.Sobol(d=max(d, 1), scramble=True, bits=_SOBOL_BITS, seed=seed)

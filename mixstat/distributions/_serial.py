@@ -18,6 +18,7 @@ Rules
   saved ``validate_args`` is ``False``: a damaged or foreign dict raises
   ``ValueError`` naming the field.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,13 +46,13 @@ _COMMON = ("type", "dtype", "batch_shape", "validate_args")
 def _classes():
     """The whitelist: exported class name -> class (every concrete Distribution of the package)."""
     import mixstat.distributions as pkg
+
     from .distribution import Distribution, KernelDistribution
 
     out = {}
     for n in pkg.__all__:
         obj = getattr(pkg, n, None)
-        if isinstance(obj, type) and issubclass(obj, Distribution) and obj not in (Distribution,
-                                                                                   KernelDistribution):
+        if isinstance(obj, type) and issubclass(obj, Distribution) and obj not in (Distribution, KernelDistribution):
             out[n] = obj
     return out
 
@@ -71,8 +72,10 @@ def _compact(a, nb, like=()):
     if a.size == 0:
         return a
     arrays = [a] + [_host(b) for b in like]
-    idx = tuple(slice(0, 1) if (i < nb and n > 1 and any(b.strides[i] == 0 for b in arrays)) else slice(None)
-                for i, n in enumerate(a.shape))
+    idx = tuple(
+        slice(0, 1) if (i < nb and n > 1 and any(b.strides[i] == 0 for b in arrays)) else slice(None)
+        for i, n in enumerate(a.shape)
+    )
     return a[idx]
 
 
@@ -83,8 +86,15 @@ def to_dict(dist) -> dict:
 
 
 def _node(dist, depth):
-    from . import (Categorical, Distribution, Independent, KernelDistribution, LowRankMultivariateNormal,
-                   MixtureSameFamily, MultivariateNormal)
+    from . import (
+        Categorical,
+        Distribution,
+        Independent,
+        KernelDistribution,
+        LowRankMultivariateNormal,
+        MixtureSameFamily,
+        MultivariateNormal,
+    )
 
     if depth > MAX_DEPTH:
         raise ValueError(f"to_dict: distributions nested deeper than {MAX_DEPTH} levels")
@@ -93,10 +103,16 @@ def _node(dist, depth):
     cls = type(dist)
     name = cls.__name__
     if _classes().get(name) is not cls:
-        raise TypeError(f"to_dict: {cls.__module__}.{name} is not a class of mixstat.distributions "
-                        "(only those are saved and loaded)")
-    node = {"type": name, "dtype": str(np.dtype(dist.dtype)), "batch_shape": [int(s) for s in dist.batch_shape],
-            "validate_args": dist.validate_args}
+        raise TypeError(
+            f"to_dict: {cls.__module__}.{name} is not a class of mixstat.distributions "
+            "(only those are saved and loaded)"
+        )
+    node = {
+        "type": name,
+        "dtype": str(np.dtype(dist.dtype)),
+        "batch_shape": [int(s) for s in dist.batch_shape],
+        "validate_args": dist.validate_args,
+    }
     nb = len(dist.batch_shape)
     if isinstance(dist, MixtureSameFamily):
         node["mixture_distribution"] = _node(dist.mixture_distribution, depth + 1)
@@ -117,14 +133,20 @@ def _node(dist, depth):
         if dist._weak_dtype:
             node["weak_dtype"] = True
     elif isinstance(dist, MultivariateNormal):
-        node["params"] = {"loc": _compact(dist.loc, nb), "scale_tril": _compact(dist._L64, nb),
-                          "scale_tril_inverse": _compact(dist._W64, nb)}
+        node["params"] = {
+            "loc": _compact(dist.loc, nb),
+            "scale_tril": _compact(dist._L64, nb),
+            "scale_tril_inverse": _compact(dist._W64, nb),
+        }
     elif isinstance(dist, LowRankMultivariateNormal):
         node["params"] = {n: _compact(getattr(dist, n), nb) for n in ("loc", "cov_factor", "cov_diag")}
     elif isinstance(dist, KernelDistribution):
         given = getattr(dist, "_given", None)  # BinaryParams: only the parameter that was given
-        node["params"] = {n: _compact(getattr(dist, n), nb) for n in dist.arg_constraints
-                          if given is None or n not in ("probs", "logits") or n == given}
+        node["params"] = {
+            n: _compact(getattr(dist, n), nb)
+            for n in dist.arg_constraints
+            if given is None or n not in ("probs", "logits") or n == given
+        }
     else:  # pragma: no cover - a future exported class without a rule here
         raise TypeError(f"to_dict: no saved form is defined for {name}")
     return node
@@ -191,8 +213,12 @@ def _from_dict(d, arrays):
     if isinstance(version, bool) or not isinstance(version, numbers.Integral):
         _fail("version", f"must be an integer, got {version!r}")
     if not 1 <= int(version) <= VERSION:
-        _fail("version", f"version {version} is not one this mixstat reads (1 to {VERSION}); "
-                         "a newer mixstat wrote it" if int(version) > VERSION else f"version {version} is invalid")
+        _fail(
+            "version",
+            f"version {version} is not one this mixstat reads (1 to {VERSION}); a newer mixstat wrote it"
+            if int(version) > VERSION
+            else f"version {version} is invalid",
+        )
     node = {k: v for k, v in d.items() if k not in ("format", "version")}
     return _build(node, "", 0, arrays)
 
@@ -209,15 +235,16 @@ def _keys(node, path, allowed, required):
 
 
 def _shape_field(v, path):
-    if not isinstance(v, (list, tuple)) or not all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in v):
+    if not isinstance(v, list | tuple) or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in v
+    ):
         _fail(path, f"must be a list of non-negative integers, got {v!r}")
     return tuple(int(s) for s in v)
 
 
 def _array(v, path, arrays):
     """A leaf: an ndarray (float32/float64, native byte order) from any of the accepted forms."""
-    if isinstance(v, np.ndarray) or isinstance(v, np.generic):
+    if isinstance(v, np.ndarray | np.generic):
         a = np.asarray(v)
     elif isinstance(v, Mapping):
         if "npz" in v:
@@ -239,8 +266,10 @@ def _array(v, path, arrays):
                 _fail(_join(path, "base64"), f"is not valid base64 ({exc})")
             n = math.prod(shape)
             if len(raw) != n * dt.itemsize:
-                _fail(_join(path, "base64"), f"holds {len(raw)} bytes; dtype {dt} and shape {fmt_shape(shape)} "
-                                             f"need {n * dt.itemsize}")
+                _fail(
+                    _join(path, "base64"),
+                    f"holds {len(raw)} bytes; dtype {dt} and shape {fmt_shape(shape)} need {n * dt.itemsize}",
+                )
             a = np.frombuffer(raw, dtype=dt.newbyteorder("<")).reshape(shape).astype(dt)
         elif "data" in v:
             if not set(v) <= {"dtype", "data"}:
@@ -296,8 +325,14 @@ def _construct(path, fn):
 
 
 def _build(node, path, depth, arrays):
-    from . import (Categorical, Independent, KernelDistribution, LowRankMultivariateNormal, MixtureSameFamily,
-                   MultivariateNormal)
+    from . import (
+        Categorical,
+        Independent,
+        KernelDistribution,
+        LowRankMultivariateNormal,
+        MixtureSameFamily,
+        MultivariateNormal,
+    )
 
     if depth > MAX_DEPTH:
         _fail(path, f"distributions nested deeper than {MAX_DEPTH} levels")
@@ -308,21 +343,31 @@ def _build(node, path, depth, arrays):
     name = node["type"]
     classes = _classes()
     if not isinstance(name, str) or name not in classes:
-        _fail(_join(path, "type"), f"{name!r} is not a class of mixstat.distributions "
-                                   f"(known: {', '.join(sorted(classes))})"[:400])
+        _fail(
+            _join(path, "type"),
+            f"{name!r} is not a class of mixstat.distributions (known: {', '.join(sorted(classes))})"[:400],
+        )
     cls = classes[name]
     va = _validate_flag(node, path)
     pp = _join(path, "params")
 
     if cls is MixtureSameFamily:
-        _keys(node, path, _COMMON + ("mixture_distribution", "component_distribution"),
-              ("mixture_distribution", "component_distribution"))
+        _keys(
+            node,
+            path,
+            _COMMON + ("mixture_distribution", "component_distribution"),
+            ("mixture_distribution", "component_distribution"),
+        )
         mix = _build(node["mixture_distribution"], _join(path, "mixture_distribution"), depth + 1, arrays)
         comp = _build(node["component_distribution"], _join(path, "component_distribution"), depth + 1, arrays)
         obj = _construct(path, lambda: MixtureSameFamily(mix, comp, validate_args=va))
     elif cls is Independent:
-        _keys(node, path, _COMMON + ("base_distribution", "reinterpreted_batch_ndims"),
-              ("base_distribution", "reinterpreted_batch_ndims"))
+        _keys(
+            node,
+            path,
+            _COMMON + ("base_distribution", "reinterpreted_batch_ndims"),
+            ("base_distribution", "reinterpreted_batch_ndims"),
+        )
         base = _build(node["base_distribution"], _join(path, "base_distribution"), depth + 1, arrays)
         n = node["reinterpreted_batch_ndims"]
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
@@ -334,8 +379,12 @@ def _build(node, path, depth, arrays):
         obj = _categorical(node, path, params, va)
     elif cls is MultivariateNormal:
         _keys(node, path, _COMMON + ("params",), ("params",))
-        params = _params(node["params"], pp, ("loc", "covariance_matrix", "precision_matrix", "scale_tril",
-                                                "scale_tril_inverse"), arrays)
+        params = _params(
+            node["params"],
+            pp,
+            ("loc", "covariance_matrix", "precision_matrix", "scale_tril", "scale_tril_inverse"),
+            arrays,
+        )
         obj = _mvn(params, pp, va)
     elif cls is LowRankMultivariateNormal or issubclass(cls, KernelDistribution):
         _keys(node, path, _COMMON + ("params",), ("params",))
@@ -410,16 +459,21 @@ def _categorical(node, path, params, va):
         if "probs" in params:
             s = params["probs"].astype(np.float64).sum(-1)
             if not np.all(np.abs(s - 1.0) <= tol):
-                _fail(_join(pp, "probs"), f"rows must sum to 1 (normalized is true); a row sums to "
-                                          f"{float(np.ravel(s)[np.argmax(np.abs(np.ravel(s) - 1.0))])!r}")
+                _fail(
+                    _join(pp, "probs"),
+                    f"rows must sum to 1 (normalized is true); a row sums to "
+                    f"{float(np.ravel(s)[np.argmax(np.abs(np.ravel(s) - 1.0))])!r}",
+                )
         if "logits" in params:
             lg = params["logits"].astype(np.float64)
             m = lg.max(-1, keepdims=True)
             lse = np.log(np.exp(lg - m).sum(-1)) + m[..., 0]
             if not np.all(np.abs(lse) <= tol):
                 worst = float(np.ravel(lse)[np.argmax(np.abs(np.ravel(lse)))])
-                _fail(_join(pp, "logits"), "rows must be normalised log-probabilities (normalized is true); "
-                                           f"a row's logsumexp is {worst!r}")
+                _fail(
+                    _join(pp, "logits"),
+                    f"rows must be normalised log-probabilities (normalized is true); a row's logsumexp is {worst!r}",
+                )
         if len(params) == 2:
             p64, l64 = params["probs"].astype(np.float64), params["logits"].astype(np.float64)
             e64 = np.exp(l64)
@@ -455,8 +509,10 @@ def _mvn(params, pp, va):
     if va is False:
         _construct(pp, lambda: MultivariateNormal(loc, scale_tril=L))
     if W.shape != L.shape:
-        _fail(_join(pp, "scale_tril_inverse"), f"shape {fmt_shape(W.shape)} differs from scale_tril's "
-                                               f"{fmt_shape(L.shape)}")
+        _fail(
+            _join(pp, "scale_tril_inverse"),
+            f"shape {fmt_shape(W.shape)} differs from scale_tril's {fmt_shape(L.shape)}",
+        )
     D = L.shape[-1]
     with np.errstate(all="ignore"):
         ok = np.isfinite(W).all() and not np.triu(W, 1).any()
@@ -497,9 +553,14 @@ def cast_dict(d, dtype):
                 out.pop("normalized", None)
                 out.pop("weak_dtype", None)
                 p = {"logits": p["logits"]} if "logits" in p else {"probs": p["probs"]}
-            out["params"] = {k: (v if k in ("scale_tril", "scale_tril_inverse") and node.get("type") ==
-                                 "MultivariateNormal" else np.asarray(v).astype(dtype))
-                             for k, v in p.items()}
+            out["params"] = {
+                k: (
+                    v
+                    if k in ("scale_tril", "scale_tril_inverse") and node.get("type") == "MultivariateNormal"
+                    else np.asarray(v).astype(dtype)
+                )
+                for k, v in p.items()
+            }
         return out
 
     with np.errstate(over="ignore"):  # values beyond float32's range become inf: the checks name them

@@ -1,8 +1,10 @@
 """Bernoulli distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from ._binary import BinaryParams
 from .distribution import KernelDistribution
@@ -68,21 +70,23 @@ class Bernoulli(BinaryParams, KernelDistribution):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
 
-    def __init__(self, probs=None, logits=None, validate_args=None):
+    def __init__(
+        self, probs: ArrayLike | None = None, logits: ArrayLike | None = None, validate_args: bool | None = None
+    ) -> None:
         self._init_binary(validate_args, probs, logits)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``p``, shape ``batch_shape``."""
         return self._moment(self._p_q()[0])
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``p (1 - p)``, shape ``batch_shape``."""
         p, q = self._p_q()
         return self._moment(p * q)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``-p log p - (1 - p) log(1 - p)``, shape ``batch_shape``."""
         p, q = self._p_q()
         lp, lq = self._log_pq()

@@ -1,9 +1,11 @@
 """Beta distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 from scipy import special as sc
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -11,7 +13,8 @@ __all__ = ["Beta"]
 
 
 class Beta(KernelDistribution):
-    r"""Beta distribution with concentrations ``concentration1`` (:math:`\alpha`) and ``concentration0`` (:math:`\beta`).
+    r"""Beta distribution with concentrations ``concentration1`` (:math:`\alpha`) and ``concentration0``
+    (:math:`\beta`).
 
     .. math:: p(x) = \frac{x^{\alpha-1}(1-x)^{\beta-1}}{B(\alpha, \beta)}, \quad 0 \le x \le 1
 
@@ -74,31 +77,33 @@ class Beta(KernelDistribution):
     """
 
     family = "beta"
-    arg_constraints = {"concentration1": constraints.positive_finite,
-                       "concentration0": constraints.positive_finite}
+    concentration1: Array
+    concentration0: Array
+    arg_constraints = {"concentration1": constraints.positive_finite, "concentration0": constraints.positive_finite}
     support = constraints.unit_interval
 
-    def __init__(self, concentration1, concentration0, validate_args=None):
+    def __init__(self, concentration1: ArrayLike, concentration0: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, concentration1=concentration1, concentration0=concentration0)
 
     def _f64(self):
         return np.asarray(self.concentration1, np.float64), np.asarray(self.concentration0, np.float64)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``concentration1 / (concentration1 + concentration0)``, shape ``batch_shape``."""
         a, b = self._f64()
         return self._moment(a / (a + b))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``a b / ((a + b)**2 (a + b + 1))``, shape ``batch_shape``."""
         a, b = self._f64()
         s = a + b
         return self._moment(a / s * (b / s) / (s + 1.0))
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``log B(a, b) - (a-1) psi(a) - (b-1) psi(b) + (a+b-2) psi(a+b)``, shape ``batch_shape``."""
         a, b = self._f64()
-        return self._moment(sc.betaln(a, b) - (a - 1.0) * sc.digamma(a) - (b - 1.0) * sc.digamma(b)
-                            + (a + b - 2.0) * sc.digamma(a + b))
+        return self._moment(
+            sc.betaln(a, b) - (a - 1.0) * sc.digamma(a) - (b - 1.0) * sc.digamma(b) + (a + b - 2.0) * sc.digamma(a + b)
+        )

@@ -1,9 +1,10 @@
 """Binomial distribution."""
+
 from __future__ import annotations
 
 import numpy as np
-from scipy import special as sc
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from ._binary import BinaryParams
 from .distribution import KernelDistribution
@@ -112,30 +113,40 @@ class Binomial(BinaryParams, KernelDistribution):
     """
 
     family = "binomial"
-    arg_constraints = {"total_count": constraints.nonnegative_integer,
-                       "probs": constraints.unit_interval, "logits": constraints.real}
+    total_count: Array
+    arg_constraints = {
+        "total_count": constraints.nonnegative_integer,
+        "probs": constraints.unit_interval,
+        "logits": constraints.real,
+    }
 
-    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
+    def __init__(
+        self,
+        total_count: ArrayLike = 1,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
         self._init_binary(validate_args, probs, logits, total_count=total_count)
 
     @property
-    def support(self):
+    def support(self) -> constraints.Constraint:  # type: ignore[override]  # depends on total_count
         """``integer_interval(0, total_count)``."""
         return constraints.integer_interval(0, self.total_count)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``n p``, shape ``batch_shape``."""
-        p, q = self._p_q()
+        p, _ = self._p_q()
         return self._moment(np.asarray(self.total_count, np.float64) * p)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``n p (1 - p)``, shape ``batch_shape``."""
         p, q = self._p_q()
         return self._moment(np.asarray(self.total_count, np.float64) * p * q)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``-sum_x P(x) log P(x)`` (see the class notes), shape ``batch_shape``."""
         p, q = self._p_q()
         shape = self._batch_shape

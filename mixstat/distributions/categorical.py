@@ -1,4 +1,5 @@
 """Categorical distribution over ``0 .. K-1``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,8 +69,9 @@ class Categorical(Distribution):
         param = as_real_array(raw, name)
         self._weak_dtype = is_weak(raw)
         if param.ndim < 1:
-            raise ValueError(f"Categorical: {name} must have at least one dim (the K categories), "
-                             f"got shape {fmt_shape(param.shape)}")
+            raise ValueError(
+                f"Categorical: {name} must have at least one dim (the K categories), got shape {fmt_shape(param.shape)}"
+            )
         if param.shape[-1] < 1:
             raise ValueError(f"Categorical: {name} of shape {fmt_shape(param.shape)} has no categories")
         self._dtype = param.dtype
@@ -137,8 +139,10 @@ class Categorical(Distribution):
 
     def _fail(self, name, param, bad, what):
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"Categorical: parameter {name} of shape {fmt_shape(param.shape)} must be "
-                         f"{what}; violated first at index {first}")
+        raise ValueError(
+            f"Categorical: parameter {name} of shape {fmt_shape(param.shape)} must be "
+            f"{what}; violated first at index {first}"
+        )
 
     @property
     def probs(self):
@@ -181,12 +185,12 @@ class Categorical(Distribution):
             c = self.__dict__["_cum"] = np.cumsum(self.probs, axis=-1)
         return c
 
-    def sample(self, sample_shape=(), rng=None):
+    def sample(self, sample_shape=(), rng=None, out=None):
         from .. import plan
         from .._array import as_shape
 
         sample_shape = as_shape(sample_shape, "sample_shape", self._batch_shape)
-        return plan.choose(self._cumw(), sample_shape, self._batch_shape, rng, device=self._placement())
+        return plan.choose(self._cumw(), sample_shape, self._batch_shape, rng, device=self._placement(), out=out)
 
     def _gather(self, value, table):
         shape = np.broadcast_shapes(value.shape, self._batch_shape)
@@ -199,8 +203,14 @@ class Categorical(Distribution):
         return np.take_along_axis(t, idx, axis=-1)[..., 0], np.broadcast_to(valid, shape)
 
     def log_prob(self, value):
-        """``logits[value]``; ``-inf`` outside ``0 .. K-1`` or for non-integers, NaN for NaN."""
-        value, dtype = self._checked_value(value)
+        """Log-probability ``logits[value]``; ``-inf`` outside ``0 .. K-1`` or for non-integers, NaN for NaN.
+
+        Parameters
+        ----------
+        value : array_like
+            Category indices, broadcast against ``batch_shape``.
+        """
+        value, _ = self._checked_value(value)
         if (dev := self._placement()) is not None:  # the categorical kernel: same values
             from .. import plan
 
@@ -210,8 +220,14 @@ class Categorical(Distribution):
         return out.astype(self._dtype, copy=False)
 
     def cdf(self, value):
-        """``P(X <= value) = sum_{k <= floor(value)} p_k``."""
-        value, dtype = self._checked_value(value)
+        """Cumulative distribution ``P(X <= value) = sum_{k <= floor(value)} p_k``.
+
+        Parameters
+        ----------
+        value : array_like
+            Values, broadcast against ``batch_shape``.
+        """
+        value, _ = self._checked_value(value)
         if (dev := self._placement()) is not None:
             from .. import plan
 

@@ -1,10 +1,12 @@
 """Cauchy distribution."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -68,22 +70,24 @@ class Cauchy(KernelDistribution):
     """
 
     family = "cauchy"
+    loc: Array
+    scale: Array
     arg_constraints = {"loc": constraints.finite, "scale": constraints.positive_finite}
     support = constraints.real
 
-    def __init__(self, loc, scale, validate_args=None):
+    def __init__(self, loc: ArrayLike, scale: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, loc=loc, scale=scale)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """NaN (the mean does not exist), shape ``batch_shape``."""
         return self._moment(np.nan)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``inf`` (the variance does not exist), shape ``batch_shape``."""
         return self._moment(np.inf)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``log(4 pi scale)``, shape ``batch_shape``."""
         return self._moment(_LOG_4PI + np.log(np.asarray(self.scale, np.float64)))

@@ -4,6 +4,7 @@ Each constraint has ``check(value) -> bool array`` (over the event dims it
 covers, ``event_dim``) and a human-readable ``__str__`` used in error
 messages.  The names follow ``torch.distributions.constraints``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -149,8 +150,10 @@ class integer_interval(Constraint):
             return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
 
     def __repr__(self):
-        lo, hi = (b if np.ndim(b) == 0 else np.array2string(np.asarray(b), threshold=6)
-                  for b in (self.lower_bound, self.upper_bound))
+        lo, hi = (
+            b if np.ndim(b) == 0 else np.array2string(np.asarray(b), threshold=6)
+            for b in (self.lower_bound, self.upper_bound)
+        )
         return f"integer_interval(lower_bound={lo}, upper_bound={hi})"
 
 
@@ -303,18 +306,18 @@ class independent(Constraint):
         return f"independent({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
 
 
-dependent = _Dependent()
-real = _Real()
-finite = _Finite()
-real_vector = _RealVector()
-positive = _Positive()
-positive_finite = _PositiveFinite()
-nonnegative = _Nonnegative()
-nonnegative_finite = _NonnegativeFinite()
-nonnegative_integer = _IntegerGreaterThan(0)
-positive_integer = _IntegerGreaterThan(1)
-simplex = _Simplex()
-positive_definite = _PositiveDefinite()
-lower_cholesky = _LowerCholesky()
-unit_interval = interval(0.0, 1.0)
-boolean = _Boolean()
+dependent: Constraint = _Dependent()
+real: Constraint = _Real()
+finite: Constraint = _Finite()
+real_vector: Constraint = _RealVector()
+positive: Constraint = _Positive()
+positive_finite: Constraint = _PositiveFinite()
+nonnegative: Constraint = _Nonnegative()
+nonnegative_finite: Constraint = _NonnegativeFinite()
+nonnegative_integer: Constraint = _IntegerGreaterThan(0)
+positive_integer: Constraint = _IntegerGreaterThan(1)
+simplex: Constraint = _Simplex()
+positive_definite: Constraint = _PositiveDefinite()
+lower_cholesky: Constraint = _LowerCholesky()
+unit_interval: Constraint = interval(0.0, 1.0)
+boolean: Constraint = _Boolean()

@@ -1,11 +1,15 @@
 """Dirichlet distribution over the probability simplex."""
+
 from __future__ import annotations
+
+from typing import Self
 
 import numpy as np
 from scipy import special as sc
 
 from .. import _device as _dev
 from .._array import fmt_shape
+from .._typing import Array, ArrayLike, Shape
 from . import constraints
 from .distribution import Distribution, KernelDistribution, _float_params, frozen
 
@@ -64,21 +68,27 @@ class Dirichlet(KernelDistribution):
     """
 
     family = "dirichlet"
+    concentration: Array
     arg_constraints = {"concentration": constraints.independent(constraints.positive_finite, 1)}
     support = constraints.simplex
 
-    def __init__(self, concentration, validate_args=None):
+    def __init__(self, concentration: ArrayLike, validate_args: bool | None = None) -> None:
         p, dtype = _float_params("Dirichlet", concentration=concentration)
         a = p["concentration"]
         if a.ndim < 1:
-            raise ValueError("Dirichlet: parameter concentration must have at least one dim (the D "
-                             f"categories), got shape {fmt_shape(a.shape)}")
+            raise ValueError(
+                "Dirichlet: parameter concentration must have at least one dim (the D "
+                f"categories), got shape {fmt_shape(a.shape)}"
+            )
         if a.shape[-1] < 1:
-            raise ValueError(f"Dirichlet: parameter concentration of shape {fmt_shape(a.shape)} must "
-                             "have at least 1 category in its last dim")
+            raise ValueError(
+                f"Dirichlet: parameter concentration of shape {fmt_shape(a.shape)} must "
+                "have at least 1 category in its last dim"
+            )
         r = concentration
-        self.concentration = frozen(a, fresh=a is not r and not (
-            isinstance(r, np.ndarray) and np.may_share_memory(a, r)))
+        self.concentration = frozen(
+            a, fresh=a is not r and not (isinstance(r, np.ndarray) and np.may_share_memory(a, r))
+        )
         self._dtype = dtype
         self._device = _dev.device_of(concentration)
         Distribution.__init__(self, a.shape[:-1], a.shape[-1:], validate_args)
@@ -88,19 +98,19 @@ class Dirichlet(KernelDistribution):
         return np.asarray(self.concentration, dtype=np.float64)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``alpha_i / alpha_0`` with ``alpha_0 = sum_i alpha_i``, shape ``(*batch, D)``."""
         a = self._a64()
         return (a / a.sum(-1, keepdims=True)).astype(self._dtype)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``alpha_i (alpha_0 - alpha_i) / (alpha_0^2 (alpha_0 + 1))``, shape ``(*batch, D)``."""
         a = self._a64()
         a0 = a.sum(-1, keepdims=True)
         return (a * (a0 - a) / (a0 * a0 * (a0 + 1.0))).astype(self._dtype)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``log B(alpha) + (alpha_0 - D) psi(alpha_0) - sum_i (alpha_i - 1) psi(alpha_i)``,
         shape ``batch_shape``."""
         a = self._a64()
@@ -110,8 +120,14 @@ class Dirichlet(KernelDistribution):
         h = logb + (a0 - D) * sc.digamma(a0) - ((a - 1.0) * sc.digamma(a)).sum(-1)
         return np.asarray(h, dtype=self._dtype)
 
-    def expand(self, batch_shape):
-        """A new distribution with ``concentration`` broadcast to ``batch_shape + (D,)`` (no copy)."""
+    def expand(self, batch_shape: Shape) -> Self:
+        """A new distribution with ``concentration`` broadcast to ``batch_shape + (D,)`` (no copy).
+
+        Parameters
+        ----------
+        batch_shape : int or tuple of int
+            The new batch shape; existing dims must be 1 or equal.
+        """
         batch_shape = self._expanded_batch(batch_shape)
         new = self._expanded_copy(batch_shape)
         new.concentration = np.broadcast_to(self.concentration, batch_shape + self._event_shape)
@@ -120,5 +136,4 @@ class Dirichlet(KernelDistribution):
     def _make_spec(self, dtype):
         from .. import plan
 
-        return plan.KernelSpec(self.family, self._kfamily.module.pack(self.concentration, dtype),
-                               self._event_shape[0])
+        return plan.KernelSpec(self.family, self._kfamily.module.pack(self.concentration, dtype), self._event_shape[0])

@@ -7,16 +7,22 @@ independent distributions (``batch_shape``), each over events of
 values broadcastable to ``(*sample, *batch_shape, *event_shape)`` and returns
 ``(*sample, *batch_shape)``.
 """
+
 from __future__ import annotations
 
 import copy
 import functools
+from typing import Any
 
 import numpy as np
 
 from .. import _device as _dev
 from .._array import as_real_array, as_shape, fmt_shape, is_weak, result_dtype
-from . import constraints
+from .._typing import Array, ArrayLike
+from . import (
+    _dask,  # imports no dask (dask arrays are recognised by their type's module)
+    constraints,
+)
 
 __all__ = ["Distribution", "KernelDistribution", "frozen"]
 
@@ -29,6 +35,9 @@ class _DistributionType(type):
         super().__init__(name, bases, ns, **kwargs)
         if "_wrap_host_results" in globals():
             _wrap_host_results(cls)
+        if "_wrap_out" in globals():
+            _wrap_out(cls)
+        _dask.install(cls)  # last, so outermost: dask values reach no other wrapper
 
 
 class Distribution(metaclass=_DistributionType):
@@ -56,10 +65,11 @@ class Distribution(metaclass=_DistributionType):
         Always False in mixstat (no reparameterised sampling).
     """
 
-    arg_constraints = {}
-    support = None
+    arg_constraints: dict[str, constraints.Constraint] = {}
+    support: constraints.Constraint | None = None
     has_rsample = False
     _device = "cpu"  # set by subclasses built from device arrays, and by ``to``
+    _dtype: np.dtype
 
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         if validate_args is not None and not isinstance(validate_args, (bool, np.bool_)):
@@ -97,12 +107,17 @@ class Distribution(metaclass=_DistributionType):
         and where their results live (see ``docs/api/devices.md``)."""
         return self._device
 
-    def to(self, device) -> "Distribution":
-        """This distribution on ``device`` (``"cpu"`` or ``"cuda"``); ``self`` if already there.
+    def to(self, device: str) -> Distribution:
+        """Return this distribution on ``device`` (``"cpu"`` or ``"cuda"``); ``self`` if already there.
 
         Parameters stay as host arrays (they are validated and packed on the
         host); on ``"cuda"`` the packed tables are copied to the GPU once, on
         first use.
+
+        Parameters
+        ----------
+        device : {"cpu", "cuda"}
+            Where the new distribution computes.
 
         Raises
         ------
@@ -159,7 +174,7 @@ class Distribution(metaclass=_DistributionType):
         raise NotImplementedError(f"{type(self).__name__} has no closed-form entropy")
 
     # -- densities -------------------------------------------------------------
-    def log_prob(self, value) -> np.ndarray:
+    def log_prob(self, value: ArrayLike, out: Array | None = None) -> np.ndarray:
         """Log-density (or log-mass) at ``value``.
 
         Parameters
@@ -167,6 +182,11 @@ class Distribution(metaclass=_DistributionType):
         value : array_like
             Broadcastable to ``(*sample, *batch_shape, *event_shape)``; its
             rightmost dims must equal ``event_shape``.
+        out : numpy.ndarray, optional
+            A writeable C-contiguous array (a ``numpy.memmap`` too) of the result's
+            shape and dtype, not overlapping ``value``: the kernel writes into it and it
+            is returned.  Every array-returning method takes ``out`` (see
+            ``docs/api/Distribution.md``).
 
         Returns
         -------
@@ -182,11 +202,55 @@ class Distribution(metaclass=_DistributionType):
             return self._log_prob_fallback(value)
         from .. import plan
 
-        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, device=dev)
+        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, device=dev, out=out)
 
-    def prob(self, value) -> np.ndarray:
-        """``exp(log_prob(value))``, shape ``(*sample, *batch_shape)``."""
-        lp = self.log_prob(value)
+    def log_prob_grad(self, value, wrt=("value",), cotangent=None):
+        """The log-density and its gradients, in one fused kernel pass.
+
+        Parameters
+        ----------
+        value : array_like
+            As for :meth:`log_prob`.
+        wrt : str or sequence of str, default ("value",)
+            What to differentiate with respect to: ``"value"``, the constructor parameters
+            of the (component) family (``"loc"``, ``"scale"``, ...; MultivariateNormal:
+            ``"loc"``, ``"scale_tril"``) and, for a :class:`MixtureSameFamily`, ``"logits"``
+            or ``"probs"`` of its weights.
+        cotangent : array_like, optional
+            Broadcastable to the shape of ``log_prob`` (default ones): the gradients are the
+            vector-Jacobian products ``sum_n cotangent[n] d log_prob[n] / d theta``.
+
+        Returns
+        -------
+        (numpy.ndarray, dict)
+            ``log_prob(value)`` and a dict keyed by the names in ``wrt``, each gradient in
+            that input's own shape and dtype (summed over the dims where it was broadcast).
+            See ``docs/api/log_prob_grad.md``.
+
+        Raises
+        ------
+        ValueError
+            For a name that cannot be differentiated (the message lists the allowed ones),
+            a distribution without derivative kernels, or a cotangent of the wrong shape.
+        """
+        from ._grad import log_prob_grad
+
+        return log_prob_grad(self, value, wrt, cotangent)
+
+    def prob(self, value: ArrayLike, out: Array | None = None) -> np.ndarray:
+        """Density (or mass) ``exp(log_prob(value))``, shape ``(*sample, *batch_shape)``.
+
+        Parameters
+        ----------
+        value : array_like
+            As for :meth:`log_prob`.
+        out : numpy.ndarray, optional
+            The log-density is written into it and exponentiated in place.
+        """
+        lp = self.log_prob(value, out=out)
+        if out is not None and lp is out and isinstance(out, np.ndarray):
+            np.exp(out, out=out)
+            return out
         dev = self._placement()
         if dev is not None and _dev.is_device_array(lp):
             from .. import plan
@@ -194,24 +258,48 @@ class Distribution(metaclass=_DistributionType):
             return plan.exp(dev, lp)
         return np.asarray(np.exp(lp))
 
-    def cdf(self, value) -> np.ndarray:
-        """Cumulative distribution function (univariate distributions only)."""
+    def cdf(self, value: ArrayLike) -> np.ndarray:
+        """Cumulative distribution function (univariate distributions only).
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)``.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no cdf")
 
-    def log_cdf(self, value) -> np.ndarray:
-        """``log P(X <= value)`` (univariate distributions only)."""
+    def log_cdf(self, value: ArrayLike) -> np.ndarray:
+        """``log P(X <= value)`` (univariate distributions only).
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)``.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no log_cdf")
 
-    def survival_function(self, value) -> np.ndarray:
-        """``P(X > value)`` (univariate distributions only)."""
+    def survival_function(self, value: ArrayLike) -> np.ndarray:
+        """``P(X > value)`` (univariate distributions only).
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)``.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no survival_function")
 
-    def log_survival_function(self, value) -> np.ndarray:
-        """``log P(X > value)`` (univariate distributions only)."""
+    def log_survival_function(self, value: ArrayLike) -> np.ndarray:
+        """``log P(X > value)`` (univariate distributions only).
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)``.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no log_survival_function")
 
     # -- sampling ------------------------------------------------------------
-    def sample(self, sample_shape=(), rng=None, method="random") -> np.ndarray:
+    def sample(self, sample_shape=(), rng=None, method="random", out=None) -> np.ndarray:
         """Draw samples.
 
         Parameters
@@ -229,6 +317,9 @@ class Distribution(metaclass=_DistributionType):
             one dimension per batch entry, seeded from ``rng``) through ``icdf``;
             the error of a mean estimate falls faster than Monte Carlo's
             ``n**-1/2`` (best with ``n`` a power of 2).
+        out : numpy.ndarray, optional
+            A writeable C-contiguous array of the samples' shape and dtype (int64 for
+            discrete families): the draws are written into it and it is returned.
 
         Returns
         -------
@@ -243,12 +334,13 @@ class Distribution(metaclass=_DistributionType):
         spec = self._kernel_spec(self._dtype)
         from .. import plan
 
-        return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng,
-                           device=self._placement())
+        return plan.sample(
+            spec, sample_shape, self._batch_shape, self._event_shape, rng, device=self._placement(), out=out
+        )
 
     # -- saving ---------------------------------------------------------------
     def to_dict(self) -> dict:
-        """This distribution as a dict of plain values with NumPy arrays as leaves.
+        """Return this distribution as a dict of plain values with NumPy arrays as leaves.
 
         The in-memory form of the saved-model format (``docs/api/io.md``):
         :func:`mixstat.distributions.from_dict` rebuilds the distribution with the same
@@ -265,8 +357,14 @@ class Distribution(metaclass=_DistributionType):
         return to_dict(self)
 
     # -- broadcasting ----------------------------------------------------------
-    def expand(self, batch_shape) -> "Distribution":
-        """A new distribution with parameters broadcast to ``batch_shape`` (no copy)."""
+    def expand(self, batch_shape) -> Distribution:
+        """A new distribution with parameters broadcast to ``batch_shape`` (no copy).
+
+        Parameters
+        ----------
+        batch_shape : int or tuple of int
+            The new batch shape; each existing dim must be 1 or equal.
+        """
         raise NotImplementedError
 
     def _expanded_copy(self, batch_shape, event_shape=None):
@@ -278,12 +376,12 @@ class Distribution(metaclass=_DistributionType):
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.__dict__.pop("_placement_", None)
-        Distribution.__init__(new, batch_shape,
-                              self._event_shape if event_shape is None else event_shape,
-                              self._validate_args)
+        Distribution.__init__(
+            new, batch_shape, self._event_shape if event_shape is None else event_shape, self._validate_args
+        )
         return new
 
-    def _expanded_batch(self, batch_shape):
+    def _expanded_batch(self, batch_shape) -> tuple[int, ...]:
         batch_shape = as_shape(batch_shape, "batch_shape", self._event_shape)
         try:
             target = np.broadcast_shapes(self._batch_shape, batch_shape)
@@ -297,6 +395,22 @@ class Distribution(metaclass=_DistributionType):
         return batch_shape
 
     # -- internals -----------------------------------------------------------
+    def __getstate__(self):
+        """The pickled state (a distribution shipped to Dask workers): parameters and settings,
+        without the cached tables (``_specs``, a CUDA placement, cumulative weights), which are
+        rebuilt on first use where it is unpickled."""
+        state = dict(self.__dict__)
+        state["_specs"] = {}
+        for name in _CACHED:
+            state.pop(name, None)
+        return state
+
+    def _sample_dtype(self):
+        """dtype of ``sample``: int64 for a discrete support, else the distribution's dtype."""
+        if self.support is not None and self.support.is_discrete:
+            return np.dtype(np.int64)
+        return np.dtype(self._dtype)
+
     def _kernel_spec(self, dtype):
         """A :class:`mixstat.plan.KernelSpec` for ``dtype`` (cached), or None."""
         dtype = np.dtype(dtype)
@@ -317,7 +431,7 @@ class Distribution(metaclass=_DistributionType):
             return self._dtype
         return None
 
-    def _checked_value(self, value, name="value", check_support=True):
+    def _checked_value(self, value, name="value", check_support=True) -> tuple[np.ndarray, np.dtype]:
         """Coerce ``value``, check its shape against the event and batch, and its support.
 
         On a CUDA distribution a float32/float64 device array is checked and
@@ -338,7 +452,7 @@ class Distribution(metaclass=_DistributionType):
             value = value.astype(dtype, copy=False)
         self._check_value_shape(value.shape, name)
         if self._validate_args and check_support:
-            ok = self.support.check(value)
+            ok = self.support.check(value)  # type: ignore[union-attr]  # set by every concrete class
             if not np.all(ok):
                 bad = np.argwhere(~np.asarray(ok))[0]
                 raise ValueError(
@@ -350,7 +464,7 @@ class Distribution(metaclass=_DistributionType):
     def _check_value_shape(self, shape, name):
         shape = tuple(shape)
         ne = len(self._event_shape)
-        if len(shape) < ne or shape[len(shape) - ne:] != self._event_shape:
+        if len(shape) < ne or shape[len(shape) - ne :] != self._event_shape:
             raise ValueError(
                 f"{type(self).__name__}: {name} of shape {fmt_shape(shape)} does not end "
                 f"with event_shape {fmt_shape(self._event_shape)}"
@@ -403,6 +517,10 @@ class Distribution(metaclass=_DistributionType):
         return f"{type(self).__name__}({params})"
 
 
+#: cached attributes that pickling leaves out (see ``Distribution.__getstate__``)
+_CACHED = ("_placement_", "_cum")
+
+
 def frozen(arr: np.ndarray, fresh: bool = False) -> np.ndarray:
     """A read-only array with the values of ``arr`` that no one else can change.
 
@@ -429,7 +547,7 @@ def frozen(arr: np.ndarray, fresh: bool = False) -> np.ndarray:
     return out
 
 
-def _float_params(owner: str, **raw):
+def _float_params(owner: str, **raw) -> tuple[dict[str, Any], np.dtype]:
     """Coerce parameters to one float dtype; Python scalars/lists follow the arrays."""
     arrays = {}
     strong = [as_real_array(v, k).dtype for k, v in raw.items() if v is not None and not is_weak(v)]
@@ -463,9 +581,20 @@ def _as_f64(value):
     return value
 
 
-def _exp_cast(dist, log64, dtype):
+def _wide_out(out):
+    """``out`` where a float64 kernel can write into it (a float64 host array), else None."""
+    if isinstance(out, np.ndarray) and out.dtype == np.float64:
+        return out
+    return None
+
+
+def _exp_cast(dist, log64, dtype, out=None):
     """``exp`` of a float64 log-probability, cast to ``dtype`` at the end (on the device of
-    ``dist``: a device array stays there, through the host for a float32 result)."""
+    ``dist``: a device array stays there, through the host for a float32 result).  With a
+    host ``out`` the exponential is written into it (in place where ``log64`` is ``out``)."""
+    if isinstance(out, np.ndarray) and isinstance(log64, np.ndarray):
+        np.exp(log64, out=out, casting="same_kind")
+        return out
     dev = dist._placement()
     if dev is not None and _dev.is_device_array(log64):
         from .. import plan
@@ -522,6 +651,131 @@ def _wrap_host_results(cls):
 _wrap_host_results(Distribution)
 
 
+# -- ``out=``: checked before anything runs, written in place, returned -----------
+#: the array-returning methods that take ``out=``
+_OUT_METHODS = (
+    "log_prob",
+    "prob",
+    "cdf",
+    "log_cdf",
+    "survival_function",
+    "log_survival_function",
+    "icdf",
+    "sample",
+    "posterior_mode",
+)
+
+
+def _out_meta(dist, name, args, kwargs):
+    """``(shape, dtype, inputs)`` of the result of ``dist.<name>(*args, **kwargs)``, from the
+    arguments alone (nothing is computed); shape errors in the arguments are raised here."""
+    from .._array import as_shape
+
+    if name == "sample":
+        sample_shape = args[0] if args else kwargs.get("sample_shape", ())
+        shape = as_shape(sample_shape, "sample_shape", dist._batch_shape + dist._event_shape)
+        return shape + dist._batch_shape + dist._event_shape, dist._sample_dtype(), ()
+    value = args[0] if args else kwargs["value"]
+    if _dev.is_device_array(value):
+        vshape, vdtype, inputs = tuple(value.shape), np.dtype(value.dtype), ()
+        if vdtype.kind != "f":
+            vdtype = np.dtype(np.float64)
+    else:
+        arr = as_real_array(value, "value", dtype=dist._value_dtype(value))
+        vshape, vdtype, inputs = arr.shape, arr.dtype, (arr,)
+    dist._check_value_shape(vshape, "value")
+    ne = len(dist._event_shape)
+    shape = tuple(np.broadcast_shapes(tuple(vshape[: len(vshape) - ne]), dist._batch_shape))
+    if name == "posterior_mode":
+        return shape, np.dtype(np.int64), inputs
+    if dist.support is not None and dist.support.is_discrete:
+        return shape, np.dtype(dist._dtype), inputs
+    return shape, result_dtype(dist._dtype, vdtype), inputs
+
+
+def _deliver(out, result):
+    """``out`` holding ``result``: a no-op where the kernel wrote into ``out``; a copy for the
+    paths computed outside a kernel (NumPy fallbacks, host computations of CUDA distributions)."""
+    if result is out:
+        return out
+    if isinstance(out, np.ndarray):
+        with np.errstate(over="ignore"):
+            np.copyto(out, np.asarray(result), casting="same_kind")
+        return out
+    from .._device import require_cuda
+
+    kc = require_cuda()
+    src = result if _dev.is_device_array(result) else kc.to_device(np.ascontiguousarray(result))
+    kc.as_device(out).copy_to_device(kc.as_device(src))
+    return out
+
+
+def _with_out(fn, name):
+    import inspect
+
+    takes_out = "out" in inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, out=None, **kwargs):
+        if out is None:
+            return fn(self, *args, **kwargs)
+        from .._array import check_out
+
+        shape, dtype, inputs = _out_meta(self, name, args, kwargs)
+        on = "cuda" if self._device == "cuda" and not _dev.host_scope_active() else "cpu"
+        check_out(out, shape, dtype, inputs, device=on)
+        r = fn(self, *args, out=out, **kwargs) if takes_out else fn(self, *args, **kwargs)
+        if isinstance(r, tuple):  # sample(..., return_index=True): out holds the samples
+            return (_deliver(out, r[0]),) + tuple(r[1:])
+        return _deliver(out, r)
+
+    wrapper._out_wrapped = True
+    if not takes_out:
+        wrapper.__doc__ = _doc_with_out(fn.__doc__)
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())
+        at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+        params.insert(at, inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None))
+        wrapper.__signature__ = sig.replace(parameters=params)
+    return wrapper
+
+
+def _doc_with_out(doc):
+    """``doc`` with ``out`` added to its Parameters section (made if missing), in numpydoc form."""
+    lines = (doc or "").rstrip().split("\n")
+    heads = [
+        i - 1
+        for i in range(1, len(lines))
+        if lines[i].strip() and set(lines[i].strip()) == {"-"} and lines[i - 1].strip()
+    ]
+    p = next((h for h in heads if lines[h].strip() == "Parameters"), None)
+    indent = " " * 8 if p is None else lines[p][: len(lines[p]) - len(lines[p].lstrip())]
+    entry = [
+        f"{indent}out : numpy.ndarray, optional",
+        (
+            f"{indent}    An array of the result's shape and dtype; this method's result is computed by"
+            " NumPy and copied into it."
+        ),
+    ]
+    if p is None:
+        return "\n".join([*lines, "", f"{indent}Parameters", f"{indent}----------", *entry, indent])
+    end = next((h for h in heads if h > p), len(lines))
+    while end > p and not lines[end - 1].strip():
+        end -= 1
+    lines[end:end] = entry
+    return "\n".join([*lines, indent])
+
+
+def _wrap_out(cls):
+    for name in _OUT_METHODS:
+        attr = cls.__dict__.get(name)
+        if callable(attr) and not getattr(attr, "_out_wrapped", False):
+            setattr(cls, name, _with_out(attr, name))
+
+
+_wrap_out(Distribution)
+
+
 class KernelDistribution(Distribution):
     """Base of the distributions a kernel family computes (see ``docs/contributing.md``).
 
@@ -542,6 +796,8 @@ class KernelDistribution(Distribution):
 
     Parameters
     ----------
+    batch_shape, event_shape : tuple of int
+        Set by ``_init_params`` from the broadcast parameters (see :class:`Distribution`).
     validate_args : bool or None, default None
         See :class:`Distribution`; passed to ``_init_params``.
 
@@ -566,13 +822,14 @@ class KernelDistribution(Distribution):
         owner = type(self).__name__
         p, dtype = _float_params(owner, **raw)
         shape, arrays = _broadcast_params(owner, **p)
-        for (name, a), b in zip(p.items(), arrays):
+        for (name, a), _b in zip(p.items(), arrays):
             r = raw[name]
             own = frozen(a, fresh=a is not r and not (isinstance(r, np.ndarray) and np.may_share_memory(a, r)))
             setattr(self, name, np.broadcast_to(own, shape))
         self._dtype = dtype
         self._device = _dev.device_of(*raw.values())
         Distribution.__init__(self, shape, (), validate_args)
+        self._param_shapes = {name: a.shape for name, a in p.items()}  # (log_prob_grad)
         self._validate_params()
 
     def _validate_params(self):
@@ -603,51 +860,82 @@ class KernelDistribution(Distribution):
         (None for a vector family)."""
         return self._pack(dtype) if self._kfamily.univariate else None
 
-    def cdf(self, value):
-        """``P(X <= value)``, shape ``(*sample, *batch_shape)``."""
+    def cdf(self, value, out=None):
+        """``P(X <= value)``, shape ``(*sample, *batch_shape)`` (written into ``out`` when given).
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+        """
         if not self._kfamily.has("cdf1"):
             raise NotImplementedError(f"{type(self).__name__} has no cdf")
         value, dtype = self._checked_value(value)
         from .. import plan
 
-        return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement())
+        return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement(), out=out)
 
-    def log_cdf(self, value):
+    def log_cdf(self, value, out=None):
         """``log P(X <= value)``, shape ``(*sample, *batch_shape)``.
 
         Computed in log space by the family's ``logcdf1`` hook (never ``log(cdf)``), so it
         stays finite and accurate far in the lower tail: ``Normal(0, 1).log_cdf(-40)`` is
         ``-804.608...``, where ``cdf`` underflows to 0.  ``-inf`` below the support, NaN for NaN.
 
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+
         Raises
         ------
         NotImplementedError
             If the family has no log-space cdf (a vector family, VonMises).
         """
-        return self._log_tail(value, "log_cdf")
+        return self._log_tail(value, "log_cdf", out=out)
 
-    def log_survival_function(self, value):
+    def log_survival_function(self, value, out=None):
         """``log P(X > value)``, shape ``(*sample, *batch_shape)``.
 
         In log space by the family's ``logsf1`` hook (never ``log(1 - cdf)``): exact in
         the upper tail (``Normal(0, 1).log_survival_function(40)`` is ``-804.608...``)
         and near 0 in the lower tail.
-        """
-        return self._log_tail(value, "log_sf")
 
-    def survival_function(self, value):
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+        """
+        return self._log_tail(value, "log_sf", out=out)
+
+    def survival_function(self, value, out=None):
         """``P(X > value) = exp(log_survival_function(value))``, shape ``(*sample, *batch_shape)``.
 
         Formed in float64 and cast to the distribution's dtype at the end, so a float64
         tail probability of 1e-300 is 1e-300 and not 0 (``1 - cdf`` would be 0 from
-        about 1e-16 on).
+        about 1e-16 on).  With a float64 ``out`` the kernel writes the log into it and it is
+        exponentiated in place; a float32 ``out`` receives the cast of a float64 temporary.
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
         """
-        return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True))
+        return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True, out=out), out=out)
 
     @cuda_native
-    def icdf(self, value):
+    def icdf(self, value, out=None):
         """The quantile function: the smallest ``x`` with ``cdf(x) >= value``, shape
-        ``(*sample, *batch_shape)``.
+        ``(*sample, *batch_shape)`` (into ``out`` when given: the float64 kernel writes into a
+        float64 ``out``; a float32 one receives the cast).
 
         Computed in the kernel (:mod:`mixstat.kernels.quantile`): a bracket from the
         family's closed-form or approximate quantile, then a safeguarded Newton iteration
@@ -657,46 +945,107 @@ class KernelDistribution(Distribution):
         ``cdf(x) >= value``.  ``value`` 0 and 1 give the support's ends; values outside
         [0, 1] or NaN give NaN (a ``ValueError`` with ``validate_args=True``).
 
+        Parameters
+        ----------
+        value : array_like
+            Probabilities in [0, 1], broadcastable to ``(*sample, *batch_shape)``.
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+
         Raises
         ------
         NotImplementedError
             For a family without a cdf kernel (vector families, VonMises).
         """
         if not (self._kfamily.univariate and self._kfamily.has("cdf1") and self._kfamily.has("logpdf1")):
-            raise NotImplementedError(f"{type(self).__name__} has no icdf (the {self.family!r} kernel "
-                                      "family has no univariate cdf)")
+            raise NotImplementedError(
+                f"{type(self).__name__} has no icdf (the {self.family!r} kernel family has no univariate cdf)"
+            )
         from .. import plan
         from ._quantile import checked_probs, support_bounds, with_ends
 
         q, dtype = checked_probs(self, value)
-        x = plan.icdf(self._kernel_spec(np.float64), q, self._batch_shape, device=self._placement())
+        x = plan.icdf(self._kernel_spec(np.float64), q, self._batch_shape, device=self._placement(), out=_wide_out(out))
         lo, hi = support_bounds(self.support)
-        return with_ends(self, q, x, lo, hi, dtype)
+        return with_ends(self, q, x, lo, hi, dtype, out=out)
 
-    def _log_tail(self, value, op, wide=False):
+    def _log_tail(self, value, op, wide=False, out=None):
         """``log_cdf`` (``op="log_cdf"``) or the log survival function (``"log_sf"``) by the
-        kernel; ``wide``: computed with the float64 kernel, returned with the result dtype."""
+        kernel; ``wide``: computed with the float64 kernel, returned with the result dtype.
+        ``out`` (checked by the caller) receives the kernel's result where its dtype is the
+        kernel's (with ``wide``, a float64 ``out`` only)."""
         hook = _TAIL_HOOKS[op]
         if not self._kfamily.has(hook):
-            raise NotImplementedError(f"{type(self).__name__} has no {_TAIL_NAMES[op]} (the {self.family!r} "
-                                      f"kernel family defines no {hook} hook)")
+            raise NotImplementedError(
+                f"{type(self).__name__} has no {_TAIL_NAMES[op]} (the {self.family!r} "
+                f"kernel family defines no {hook} hook)"
+            )
         value, dtype = self._checked_value(value)
         from .. import plan
 
         fn = plan.log_cdf if op == "log_cdf" else plan.log_sf
         if not wide:
-            return fn(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement())
-        return fn(self._kernel_spec(np.float64), _as_f64(value), self._batch_shape,
-                  device=self._placement()), dtype
+            return fn(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement(), out=out)
+        return fn(
+            self._kernel_spec(np.float64),
+            _as_f64(value),
+            self._batch_shape,
+            device=self._placement(),
+            out=_wide_out(out),
+        ), dtype
 
     def expand(self, batch_shape):
-        """A new distribution with parameters broadcast to ``batch_shape`` (no copy)."""
+        """A new distribution with parameters broadcast to ``batch_shape`` (no copy).
+
+        Parameters
+        ----------
+        batch_shape : int or tuple of int
+            The new batch shape; each existing dim must be 1 or equal.
+        """
         batch_shape = self._expanded_batch(batch_shape)
         new = self._expanded_copy(batch_shape)
         for name in self.arg_constraints:
             setattr(new, name, np.broadcast_to(getattr(self, name), batch_shape))
         return new
 
+    def sample_grad(self, samples, cotangent=None, wrt=None):
+        """Implicit reparameterisation gradients of ``sum(cotangent * samples)``.
+
+        ``dx/dtheta = -(dF(x)/dtheta) / p(x)`` at a fixed cdf value, by the family's
+        ``xgrad1`` hook (univariate continuous families; see
+        :meth:`mixstat.distributions.MixtureSameFamily.sample_grad` and
+        ``docs/api/sample_grad.md``).
+
+        Parameters
+        ----------
+        samples : array_like
+            Draws of this distribution, shape ``(*sample, *batch_shape)``.
+        cotangent : array_like, optional
+            Broadcastable to the samples' shape (default: ones).
+        wrt : str or sequence of str, optional
+            Parameter names with a closed-form cdf derivative (the family's ``XGRAD``);
+            default: all of them.
+
+        Returns
+        -------
+        dict
+            Name -> gradient in that parameter's shape, in the distribution's dtype.
+
+        Raises
+        ------
+        NotImplementedError
+            For families without the hook (Beta, VonMises, discrete families, vector
+            families) and parameters without a closed form.
+        ValueError
+            For unknown names in ``wrt`` or samples that do not end with ``batch_shape``.
+        """
+        from ._sample_grad import sample_grad
+
+        return sample_grad(self, samples, cotangent, wrt)
+
     def _moment(self, values):
         """``values`` (computed in float64) as an array of this distribution's dtype and batch shape."""
         return np.asarray(np.broadcast_to(values, self._batch_shape), dtype=self._dtype).copy()
+
+
+_dask.install(Distribution)  # over the wrappers added to Distribution above

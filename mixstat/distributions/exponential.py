@@ -1,8 +1,10 @@
 """Exponential distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -47,22 +49,23 @@ class Exponential(KernelDistribution):
     """
 
     family = "exponential"
+    rate: Array
     arg_constraints = {"rate": constraints.positive_finite}
     support = constraints.nonnegative
 
-    def __init__(self, rate, validate_args=None):
+    def __init__(self, rate: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, rate=rate)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``1 / rate``, shape ``batch_shape``."""
         return self._moment(1.0 / self.rate)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``1 / rate**2``, shape ``batch_shape``."""
-        return self._moment(1.0 / self.rate ** 2)
+        return self._moment(1.0 / self.rate**2)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``1 - log(rate)``, shape ``batch_shape``."""
         return self._moment(1.0 - np.log(self.rate))

@@ -1,9 +1,11 @@
 """Gamma distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 from scipy import special as sc
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -74,29 +76,31 @@ class Gamma(KernelDistribution):
     """
 
     family = "gamma"
+    concentration: Array
+    rate: Array
     arg_constraints = {"concentration": constraints.positive_finite, "rate": constraints.positive_finite}
     support = constraints.nonnegative
 
-    def __init__(self, concentration, rate, validate_args=None):
+    def __init__(self, concentration: ArrayLike, rate: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, concentration=concentration, rate=rate)
 
     def _f64(self):
         return np.asarray(self.concentration, np.float64), np.asarray(self.rate, np.float64)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``concentration / rate``, shape ``batch_shape``."""
         a, r = self._f64()
         return self._moment(a / r)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``concentration / rate**2``, shape ``batch_shape``."""
         a, r = self._f64()
         with np.errstate(over="ignore"):
             return self._moment(a / r / r)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``a - log(rate) + lgamma(a) + (1 - a) digamma(a)``, shape ``batch_shape``."""
         a, r = self._f64()
         return self._moment(a - np.log(r) + sc.gammaln(a) + (1.0 - a) * sc.digamma(a))

@@ -1,8 +1,10 @@
 """Geometric distribution (failures before the first success)."""
+
 from __future__ import annotations
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from ._binary import BinaryParams
 from .distribution import KernelDistribution
@@ -11,7 +13,8 @@ __all__ = ["Geometric"]
 
 
 class Geometric(BinaryParams, KernelDistribution):
-    r"""Geometric distribution: the number of failures before the first success,
+    r"""Geometric distribution: the number of failures before the first success.
+
     :math:`P(X = x) = (1 - p)^x p`, :math:`x = 0, 1, 2, \dots`
 
     Give exactly one of ``probs`` and ``logits`` (torch.distributions' parameterisation;
@@ -68,28 +71,29 @@ class Geometric(BinaryParams, KernelDistribution):
     """
 
     family = "geometric"
-    arg_constraints = {"probs": constraints.left_open_interval(0.0, 1.0),
-                       "logits": constraints.greater_than(-np.inf)}
+    arg_constraints = {"probs": constraints.left_open_interval(0.0, 1.0), "logits": constraints.greater_than(-np.inf)}
     support = constraints.nonnegative_integer
 
-    def __init__(self, probs=None, logits=None, validate_args=None):
+    def __init__(
+        self, probs: ArrayLike | None = None, logits: ArrayLike | None = None, validate_args: bool | None = None
+    ) -> None:
         self._init_binary(validate_args, probs, logits)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``1 / p - 1``, shape ``batch_shape``."""
         p, q = self._p_q()
         with np.errstate(divide="ignore", invalid="ignore"):
             return self._moment(q / p)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``(1 - p) / p**2``, shape ``batch_shape``."""
         p, q = self._p_q()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return self._moment(q / p / p)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``(-p log p - (1 - p) log(1 - p)) / p``, shape ``batch_shape``."""
         p, q = self._p_q()
         lp, lq = self._log_pq()

@@ -1,17 +1,19 @@
 """Gumbel distribution (of the maximum)."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
 __all__ = ["Gumbel"]
 
 _EULER = 0.57721566490153286061
-_PI2_6 = math.pi ** 2 / 6.0
+_PI2_6 = math.pi**2 / 6.0
 
 
 class Gumbel(KernelDistribution):
@@ -70,23 +72,25 @@ class Gumbel(KernelDistribution):
     """
 
     family = "gumbel"
+    loc: Array
+    scale: Array
     arg_constraints = {"loc": constraints.finite, "scale": constraints.positive_finite}
     support = constraints.real
 
-    def __init__(self, loc, scale, validate_args=None):
+    def __init__(self, loc: ArrayLike, scale: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, loc=loc, scale=scale)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``loc + scale * euler_gamma``, shape ``batch_shape``."""
         return self._moment(np.asarray(self.loc, np.float64) + _EULER * np.asarray(self.scale, np.float64))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``(pi scale)**2 / 6``, shape ``batch_shape``."""
         sc = np.asarray(self.scale, np.float64)
         return self._moment(_PI2_6 * sc * sc)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``log(scale) + euler_gamma + 1``, shape ``batch_shape``."""
         return self._moment(np.log(np.asarray(self.scale, np.float64)) + (_EULER + 1.0))

@@ -1,10 +1,12 @@
 """Half-normal distribution."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -68,22 +70,23 @@ class HalfNormal(KernelDistribution):
     """
 
     family = "halfnormal"
+    scale: Array
     arg_constraints = {"scale": constraints.positive_finite}
     support = constraints.nonnegative
 
-    def __init__(self, scale, validate_args=None):
+    def __init__(self, scale: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, scale=scale)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``scale * sqrt(2 / pi)``, shape ``batch_shape``."""
         return self._moment(_MEAN0 * np.asarray(self.scale, np.float64))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``scale**2 * (1 - 2 / pi)``, shape ``batch_shape``."""
         return self._moment(_VAR0 * np.asarray(self.scale, np.float64) ** 2)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``log(pi scale**2 / 2) / 2 + 1/2``, shape ``batch_shape``."""
         return self._moment(_ENT0 + np.log(np.asarray(self.scale, np.float64)))

@@ -1,4 +1,5 @@
 """Reinterpret batch dims of a distribution as event dims."""
+
 from __future__ import annotations
 
 import math
@@ -56,12 +57,13 @@ class Independent(Distribution):
     ((4,), (3,))
     """
 
-    arg_constraints = {}
+    arg_constraints: dict[str, constraints.Constraint] = {}
 
     def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
         if not isinstance(base_distribution, Distribution):
-            raise TypeError("Independent: base_distribution must be a Distribution, got "
-                            f"{type(base_distribution).__name__}")
+            raise TypeError(
+                f"Independent: base_distribution must be a Distribution, got {type(base_distribution).__name__}"
+            )
         n = reinterpreted_batch_ndims
         if isinstance(n, bool) or not isinstance(n, (numbers.Integral, np.integer)):
             raise TypeError(f"Independent: reinterpreted_batch_ndims must be an int, got {n!r}")
@@ -96,19 +98,21 @@ class Independent(Distribution):
         n = self.reinterpreted_batch_ndims
         return e.sum(axis=tuple(range(-n, 0))) if n else e
 
-    def cdf(self, value):
+    def cdf(self, value, out=None):
         if self.reinterpreted_batch_ndims:
-            raise NotImplementedError("Independent: cdf is defined for univariate distributions only "
-                                      f"(event_shape {fmt_shape(self.event_shape)})")
-        return self.base_dist.cdf(value)
+            raise NotImplementedError(
+                "Independent: cdf is defined for univariate distributions only "
+                f"(event_shape {fmt_shape(self.event_shape)})"
+            )
+        return self.base_dist.cdf(value, out=out)
 
-    def sample(self, sample_shape=(), rng=None):
-        return self.base_dist.sample(sample_shape, rng=rng)
+    def sample(self, sample_shape=(), rng=None, out=None):
+        return self.base_dist.sample(sample_shape, rng=rng, out=out)
 
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
         n = self.reinterpreted_batch_ndims
-        base_batch = batch_shape + self.event_shape[: n]
+        base_batch = batch_shape + self.event_shape[:n]
         new = self._expanded_copy(batch_shape)  # keeps a subclass
         new.base_dist = self.base_dist.expand(base_batch)
         return new
@@ -125,8 +129,11 @@ class Independent(Distribution):
         t = None if f is None else f(dtype)
         if t is None:
             return None
-        return t.reshape(self._batch_shape + (-1,)) if math.prod(self._batch_shape) else \
-            t.reshape(self._batch_shape + (math.prod(t.shape[len(self._batch_shape):]),))
+        return (
+            t.reshape(self._batch_shape + (-1,))
+            if math.prod(self._batch_shape)
+            else t.reshape(self._batch_shape + (math.prod(t.shape[len(self._batch_shape) :]),))
+        )
 
     def _make_spec(self, dtype):
         t = self._diag_table(dtype)

@@ -5,7 +5,8 @@ rule registered with :func:`register_kl` (by the classes' method resolution
 orders, as in ``torch.distributions.kl``).  Rules compute in float64 from the
 parameters, with forms that stay accurate where ``p`` and ``q`` are close
 (``r - 1 - log r`` and ``expm1(x) - x`` by series near 0, ``lgamma(1 + x) + euler_gamma x``
-by its zeta series for the Gumbel pair, ``log1p`` for the Cauchy pair, second-order terms ``lgamma(y) - lgamma(x) - psi(x) (y - x)`` for the Gamma,
+by its zeta series for the Gumbel pair, ``log1p`` for the Cauchy pair, second-order terms
+``lgamma(y) - lgamma(x) - psi(x) (y - x)`` for the Gamma,
 Beta and Dirichlet pairs, triangular solves with Cholesky factors for the Gaussians), and
 follow torch's support conventions: ``+inf`` where ``q``'s support does not
 cover ``p``'s (a Uniform ``q`` narrower than ``p``, a zero probability of
@@ -13,16 +14,19 @@ cover ``p``'s (a Uniform ``q`` narrower than ``p``, a zero probability of
 ``q``).  Terms of zero ``p``-probability contribute exactly 0.  Ratios of scales
 or rates go through their logarithms, so they may under- or overflow.
 """
+
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special as sc
 
 from .. import _device as _dev
 from .._array import fmt_shape, result_dtype
+from .._typing import Array
 from ._binary import log_pq, p_q
 from .bernoulli import Bernoulli
 from .beta import Beta
@@ -53,10 +57,10 @@ _EULER = 0.57721566490153286061
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 #: (type_p, type_q) -> rule; filled by :func:`register_kl`
-_KL_REGISTRY = {}
+_KL_REGISTRY: dict[tuple[type, type], Callable] = {}
 
 
-def register_kl(type_p, type_q):
+def register_kl(type_p: type, type_q: type) -> Callable[[Callable], Callable]:
     """Decorator registering a rule for ``kl_divergence(p, q)`` with ``p`` of class ``type_p``
     and ``q`` of class ``type_q`` (subclasses included).
 
@@ -122,6 +126,9 @@ class _Match:
     def __eq__(self, other):
         return self.types == other.types
 
+    def __hash__(self):
+        return hash(self.types)
+
     def __le__(self, other):
         for x, y in zip(self.types, other.types):
             if not issubclass(x, y):
@@ -131,7 +138,7 @@ class _Match:
         return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dispatch(type_p, type_q):
     matches = [(sp, sq) for sp, sq in _KL_REGISTRY if issubclass(type_p, sp) and issubclass(type_q, sq)]
     if not matches:
@@ -143,11 +150,12 @@ def _dispatch(type_p, type_q):
         raise RuntimeError(
             f"ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}): the rules for "
             f"({left_p.__name__}, {left_q.__name__}) and ({right_p.__name__}, {right_q.__name__}) "
-            f"both match; register a rule with register_kl({left_p.__name__}, {right_q.__name__})")
+            f"both match; register a rule with register_kl({left_p.__name__}, {right_q.__name__})"
+        )
     return left
 
 
-def kl_divergence(p, q):
+def kl_divergence(p: Distribution, q: Distribution) -> Array:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p\,\|\,q) = E_p[\log p(X) - \log q(X)]`,
     in closed form, batched.
 
@@ -201,15 +209,20 @@ def kl_divergence(p, q):
     if fun is None:
         raise NotImplementedError(
             f"no closed-form KL divergence for {type(p).__name__} || {type(q).__name__}; "
-            "estimate it with mixstat.estimate_kl")
+            "estimate it with mixstat.estimate_kl"
+        )
     if tuple(p.event_shape) != tuple(q.event_shape):
-        raise ValueError(f"kl_divergence: event shapes differ: p ({type(p).__name__}) has event_shape "
-                         f"{fmt_shape(p.event_shape)}, q ({type(q).__name__}) has {fmt_shape(q.event_shape)}")
+        raise ValueError(
+            f"kl_divergence: event shapes differ: p ({type(p).__name__}) has event_shape "
+            f"{fmt_shape(p.event_shape)}, q ({type(q).__name__}) has {fmt_shape(q.event_shape)}"
+        )
     try:
         batch = np.broadcast_shapes(p.batch_shape, q.batch_shape)
     except ValueError:
-        raise ValueError(f"kl_divergence: batch shapes do not broadcast: p ({type(p).__name__}) "
-                         f"{fmt_shape(p.batch_shape)}, q ({type(q).__name__}) {fmt_shape(q.batch_shape)}") from None
+        raise ValueError(
+            f"kl_divergence: batch shapes do not broadcast: p ({type(p).__name__}) "
+            f"{fmt_shape(p.batch_shape)}, q ({type(q).__name__}) {fmt_shape(q.batch_shape)}"
+        ) from None
     on_device = (p.device == "cuda" or q.device == "cuda") and not _dev.host_scope_active()
     with _dev.host_only(), np.errstate(divide="ignore", over="ignore", under="ignore"):
         out = np.asarray(fun(p, q))
@@ -304,7 +317,7 @@ def _solve_tril(L, B):
     for i in range(n):
         acc = B[..., i, :]
         if i:
-            acc = acc - (L[..., i:i + 1, :i] @ X[..., :i, :])[..., 0, :]
+            acc = acc - (L[..., i : i + 1, :i] @ X[..., :i, :])[..., 0, :]
         X[..., i, :] = acc / L[..., i, i, None]
     return X
 
@@ -474,6 +487,9 @@ def _to_normal(p, q):
     return -h + np.log(s) + _HALF_LOG_2PI + 0.5 * (var / s / s + z * z)
 
 
+_cls: type
+_p: type
+_q: type
 for _cls in (Exponential, Gamma, Beta, Uniform, Laplace, Gumbel, HalfNormal):
     register_kl(_cls, Normal)(_to_normal)
 
@@ -610,8 +626,10 @@ def _kl_bernoulli_bernoulli(p, q):
 def _kl_binomial_binomial(p, q):
     n_p, n_q = np.broadcast_arrays(_f(p.total_count), _f(q.total_count))
     if (n_p < n_q).any():
-        raise NotImplementedError("no closed-form KL divergence for Binomial || Binomial where "
-                                  "p.total_count < q.total_count; estimate it with mixstat.estimate_kl")
+        raise NotImplementedError(
+            "no closed-form KL divergence for Binomial || Binomial where "
+            "p.total_count < q.total_count; estimate it with mixstat.estimate_kl"
+        )
     kl = _bernoulli_core(p, q)
     with np.errstate(invalid="ignore"):
         out = np.where(n_p == 0, 0.0, n_p * kl)
@@ -680,9 +698,11 @@ register_kl(Geometric, Binomial)(_geometric_to_binary)
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
     if p._num_events != q._num_events:
-        raise ValueError(f"kl_divergence: Categorical p has {p._num_events} categories (probs of shape "
-                         f"{fmt_shape(p.param_shape)}), q has {q._num_events} (probs of shape "
-                         f"{fmt_shape(q.param_shape)})")
+        raise ValueError(
+            f"kl_divergence: Categorical p has {p._num_events} categories (probs of shape "
+            f"{fmt_shape(p.param_shape)}), q has {q._num_events} (probs of shape "
+            f"{fmt_shape(q.param_shape)})"
+        )
     pp = _f(p.probs)
     lp, lq = _f(p.logits), _f(q.logits)
     with np.errstate(invalid="ignore"):
@@ -788,7 +808,8 @@ def _kl_independent_independent(p, q):
     if n_p != n_q:
         raise NotImplementedError(
             f"no closed-form KL divergence for Independent || Independent reinterpreting different "
-            f"numbers of batch dims ({n_p} and {n_q}); estimate it with mixstat.estimate_kl")
+            f"numbers of batch dims ({n_p} and {n_q}); estimate it with mixstat.estimate_kl"
+        )
     r = _f(kl_divergence(bp, bq))
     return r.sum(axis=tuple(range(-n_p, 0))) if n_p else r
 

@@ -1,10 +1,12 @@
 """Laplace (double exponential) distribution."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -68,22 +70,24 @@ class Laplace(KernelDistribution):
     """
 
     family = "laplace"
+    loc: Array
+    scale: Array
     arg_constraints = {"loc": constraints.finite, "scale": constraints.positive_finite}
     support = constraints.real
 
-    def __init__(self, loc, scale, validate_args=None):
+    def __init__(self, loc: ArrayLike, scale: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, loc=loc, scale=scale)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``loc``, shape ``batch_shape``."""
         return self._moment(np.asarray(self.loc, np.float64))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``2 scale**2``, shape ``batch_shape``."""
         return self._moment(2.0 * np.asarray(self.scale, np.float64) ** 2)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``1 + log(2 scale)``, shape ``batch_shape``."""
         return self._moment(_LOG2E1 + np.log(np.asarray(self.scale, np.float64)))

@@ -1,10 +1,12 @@
 """Log-normal distribution."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -72,27 +74,30 @@ class LogNormal(KernelDistribution):
     """
 
     family = "lognormal"
+    loc: Array
+    scale: Array
     arg_constraints = {"loc": constraints.finite, "scale": constraints.positive_finite}
     support = constraints.positive
 
-    def __init__(self, loc, scale, validate_args=None):
+    def __init__(self, loc: ArrayLike, scale: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, loc=loc, scale=scale)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``exp(loc + scale**2 / 2)``, shape ``batch_shape``."""
         s = np.asarray(self.scale, np.float64)
         with np.errstate(over="ignore"):
             return self._moment(np.exp(np.asarray(self.loc, np.float64) + 0.5 * s * s))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``expm1(scale**2) * exp(2 loc + scale**2)``, shape ``batch_shape``."""
         s2 = np.asarray(self.scale, np.float64) ** 2
         with np.errstate(over="ignore", invalid="ignore"):
             return self._moment(np.expm1(s2) * np.exp(2.0 * np.asarray(self.loc, np.float64) + s2))
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``loc + 1/2 + log(2 pi)/2 + log(scale)``, shape ``batch_shape``."""
-        return self._moment(np.asarray(self.loc, np.float64) + _HALF_LOG_2PI_E
-                            + np.log(np.asarray(self.scale, np.float64)))
+        return self._moment(
+            np.asarray(self.loc, np.float64) + _HALF_LOG_2PI_E + np.log(np.asarray(self.scale, np.float64))
+        )

@@ -1,12 +1,15 @@
 """Multivariate normal distribution with low-rank plus diagonal covariance."""
+
 from __future__ import annotations
 
 import math
+from typing import Self
 
 import numpy as np
 
 from .. import _device as _dev
 from .._array import fmt_shape
+from .._typing import Array, ArrayLike, Shape
 from . import constraints
 from .distribution import Distribution, _float_params, frozen
 
@@ -79,6 +82,9 @@ class LowRankMultivariateNormal(Distribution):
     ((3,), [2.0, 2.0, 2.0])
     """
 
+    loc: Array
+    cov_factor: Array
+    cov_diag: Array
     arg_constraints = {
         "loc": constraints.real_vector,
         "cov_factor": _finite_matrix,
@@ -86,32 +92,45 @@ class LowRankMultivariateNormal(Distribution):
     }
     support = constraints.real_vector
 
-    def __init__(self, loc, cov_factor, cov_diag, validate_args=None):
+    def __init__(
+        self, loc: ArrayLike, cov_factor: ArrayLike, cov_diag: ArrayLike, validate_args: bool | None = None
+    ) -> None:
         raw = {"loc": loc, "cov_factor": cov_factor, "cov_diag": cov_diag}
         for name, v in raw.items():
             if v is None:
                 raise ValueError(f"LowRankMultivariateNormal: parameter {name} is required")
+        p: dict[str, np.ndarray]
         p, dtype = _float_params("LowRankMultivariateNormal", **raw)
         loc, W, d = p["loc"], p["cov_factor"], p["cov_diag"]
         if loc.ndim < 1:
-            raise ValueError("LowRankMultivariateNormal: parameter loc must have at least one dim "
-                             f"(shape (..., D)), got shape {fmt_shape(loc.shape)}")
+            raise ValueError(
+                "LowRankMultivariateNormal: parameter loc must have at least one dim "
+                f"(shape (..., D)), got shape {fmt_shape(loc.shape)}"
+            )
         D = loc.shape[-1]
         if D < 1:
-            raise ValueError("LowRankMultivariateNormal: the event size D must be at least 1, "
-                             f"got loc of shape {fmt_shape(loc.shape)}")
+            raise ValueError(
+                "LowRankMultivariateNormal: the event size D must be at least 1, "
+                f"got loc of shape {fmt_shape(loc.shape)}"
+            )
         if W.ndim < 2 or W.shape[-2] != D:
-            raise ValueError(f"LowRankMultivariateNormal: parameter cov_factor of shape {fmt_shape(W.shape)} "
-                             f"must have shape (..., D, r) with D={D} (loc of shape {fmt_shape(loc.shape)})")
+            raise ValueError(
+                f"LowRankMultivariateNormal: parameter cov_factor of shape {fmt_shape(W.shape)} "
+                f"must have shape (..., D, r) with D={D} (loc of shape {fmt_shape(loc.shape)})"
+            )
         if d.ndim < 1 or d.shape[-1] != D:
-            raise ValueError(f"LowRankMultivariateNormal: parameter cov_diag of shape {fmt_shape(d.shape)} "
-                             f"must have shape (..., D) with D={D} (loc of shape {fmt_shape(loc.shape)})")
+            raise ValueError(
+                f"LowRankMultivariateNormal: parameter cov_diag of shape {fmt_shape(d.shape)} "
+                f"must have shape (..., D) with D={D} (loc of shape {fmt_shape(loc.shape)})"
+            )
         try:
             batch = np.broadcast_shapes(loc.shape[:-1], W.shape[:-2], d.shape[:-1])
         except ValueError:
-            raise ValueError(f"LowRankMultivariateNormal: batch dims of the shapes of loc {fmt_shape(loc.shape)}, "
-                             f"cov_factor {fmt_shape(W.shape)} and cov_diag {fmt_shape(d.shape)} "
-                             "do not broadcast") from None
+            raise ValueError(
+                f"LowRankMultivariateNormal: batch dims of the shapes of loc {fmt_shape(loc.shape)}, "
+                f"cov_factor {fmt_shape(W.shape)} and cov_diag {fmt_shape(d.shape)} "
+                "do not broadcast"
+            ) from None
         r = W.shape[-1]
         self._dtype = dtype
         self._device = _dev.device_of(loc, cov_factor, cov_diag)
@@ -119,11 +138,15 @@ class LowRankMultivariateNormal(Distribution):
         core = {"loc": (D,), "cov_factor": (D, r), "cov_diag": (D,)}
         for name, a in p.items():
             given = raw[name]
-            own = frozen(a, fresh=a is not given and not (
-                isinstance(given, np.ndarray) and np.may_share_memory(a, given)))
+            own = frozen(
+                a, fresh=a is not given and not (isinstance(given, np.ndarray) and np.may_share_memory(a, given))
+            )
             setattr(self, name, np.broadcast_to(own, batch + core[name]))
-        self._check_params(loc=(self.loc, _finite_vector), cov_factor=(self.cov_factor, _finite_matrix),
-                           cov_diag=(self.cov_diag, _positive_finite_vector))
+        self._check_params(
+            loc=(self.loc, _finite_vector),
+            cov_factor=(self.cov_factor, _finite_matrix),
+            cov_diag=(self.cov_diag, _positive_finite_vector),
+        )
 
     # -- derived matrices (float64 inside, the distribution's dtype out) ---------------
     def _cov64(self):
@@ -132,12 +155,12 @@ class LowRankMultivariateNormal(Distribution):
         return W @ np.swapaxes(W, -1, -2) + d[..., :, None] * np.eye(d.shape[-1])
 
     @property
-    def covariance_matrix(self):
+    def covariance_matrix(self) -> Array:
         """:math:`\\Sigma = W W^\\top + \\operatorname{diag}(d)`, ``(*batch, D, D)``."""
         return self._cov64().astype(self._dtype)
 
     @property
-    def precision_matrix(self):
+    def precision_matrix(self) -> Array:
         """:math:`\\Sigma^{-1} = D^{-1} - A^\\top A` (Woodbury, ``A = L_C^{-1} W^\\top D^{-1}``),
         ``(*batch, D, D)``."""
         from ..kernels.families.lowrank_mvn import capacitance
@@ -150,28 +173,28 @@ class LowRankMultivariateNormal(Distribution):
         return P.astype(self._dtype)
 
     @property
-    def scale_tril(self):
+    def scale_tril(self) -> Array:
         """Lower Cholesky factor of the covariance, ``(*batch, D, D)``."""
         return np.linalg.cholesky(self._cov64()).astype(self._dtype)
 
     # -- moments -------------------------------------------------------------------------
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``loc``, shape ``(*batch_shape, D)``."""
         return np.array(self.loc)
 
     @property
-    def mode(self):
+    def mode(self) -> Array:
         """``loc``, shape ``(*batch_shape, D)``."""
         return np.array(self.loc)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """Diagonal of the covariance: row sums of :math:`W^2` plus :math:`d`, ``(*batch, D)``."""
         W = self.cov_factor.astype(np.float64)
-        return ((W ** 2).sum(-1) + self.cov_diag).astype(self._dtype)
+        return ((W**2).sum(-1) + self.cov_diag).astype(self._dtype)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``(D (1 + log 2 pi) + log|Sigma|) / 2``, shape ``batch_shape``."""
         from ..kernels.families.lowrank_mvn import capacitance
 
@@ -179,7 +202,7 @@ class LowRankMultivariateNormal(Distribution):
         _, logdet = capacitance(self.cov_factor, self.cov_diag)
         return np.asarray(0.5 * (D * (1.0 + math.log(2 * math.pi)) + logdet), dtype=self._dtype)
 
-    def expand(self, batch_shape):
+    def expand(self, batch_shape: Shape) -> Self:
         batch_shape = self._expanded_batch(batch_shape)
         D = self._event_shape[0]
         r = self.cov_factor.shape[-1]
@@ -194,5 +217,6 @@ class LowRankMultivariateNormal(Distribution):
         from ..kernels import registry
 
         fam = registry.family("lowrank_mvn")
-        return plan.KernelSpec(fam.name, fam.module.pack(self.loc, self.cov_factor, self.cov_diag, dtype),
-                               self._event_shape[0])
+        return plan.KernelSpec(
+            fam.name, fam.module.pack(self.loc, self.cov_factor, self.cov_diag, dtype), self._event_shape[0]
+        )

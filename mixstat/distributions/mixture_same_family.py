@@ -1,4 +1,5 @@
 """Finite mixtures whose components share one family."""
+
 from __future__ import annotations
 
 import math
@@ -6,7 +7,6 @@ import math
 import numpy as np
 
 from .._array import as_shape, fmt_shape
-
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution, cuda_native
@@ -83,8 +83,7 @@ def _lse_log_sf(logw, comp, xs):
 
 #: the reduction over components of each operation on the generic (non-kernel) path:
 #: an operation without an entry here has no generic path (a KeyError, never a wrong formula)
-_GENERIC_REDUCTIONS = {"log_prob": _lse_log_prob, "cdf": _weighted_cdf, "log_cdf": _lse_log_cdf,
-                       "log_sf": _lse_log_sf}
+_GENERIC_REDUCTIONS = {"log_prob": _lse_log_prob, "cdf": _weighted_cdf, "log_cdf": _lse_log_cdf, "log_sf": _lse_log_sf}
 
 
 def _weighted_sum(w, terms, ax):
@@ -162,33 +161,41 @@ class MixtureSameFamily(Distribution):
     (200,)
     """
 
-    arg_constraints = {}
+    arg_constraints: dict[str, constraints.Constraint] = {}
     has_rsample = False
 
     def __init__(self, mixture_distribution, component_distribution, validate_args=None):
         if not isinstance(mixture_distribution, Categorical):
-            raise ValueError("MixtureSameFamily: mixture_distribution must be a Categorical, got "
-                             f"{type(mixture_distribution).__name__}")
+            raise ValueError(
+                "MixtureSameFamily: mixture_distribution must be a Categorical, got "
+                f"{type(mixture_distribution).__name__}"
+            )
         if not isinstance(component_distribution, Distribution):
-            raise ValueError("MixtureSameFamily: component_distribution must be a Distribution, got "
-                             f"{type(component_distribution).__name__}")
+            raise ValueError(
+                "MixtureSameFamily: component_distribution must be a Distribution, got "
+                f"{type(component_distribution).__name__}"
+            )
         cb = component_distribution.batch_shape
         if len(cb) == 0:
-            raise ValueError("MixtureSameFamily: component_distribution.batch_shape must end with the "
-                             "K components, got an empty batch_shape ()")
+            raise ValueError(
+                "MixtureSameFamily: component_distribution.batch_shape must end with the "
+                "K components, got an empty batch_shape ()"
+            )
         K = mixture_distribution._num_events
         if cb[-1] != K:
             raise ValueError(
                 f"MixtureSameFamily: component_distribution.batch_shape {fmt_shape(cb)} must end with "
                 f"K={K}, the number of categories of mixture_distribution (param_shape "
-                f"{fmt_shape(mixture_distribution.param_shape)})")
+                f"{fmt_shape(mixture_distribution.param_shape)})"
+            )
         mb = mixture_distribution.batch_shape
         try:
             batch = np.broadcast_shapes(mb, cb[:-1])
         except ValueError:
             raise ValueError(
                 f"MixtureSameFamily: mixture_distribution.batch_shape {fmt_shape(mb)} does not broadcast "
-                f"with component_distribution.batch_shape[:-1] {fmt_shape(cb[:-1])}") from None
+                f"with component_distribution.batch_shape[:-1] {fmt_shape(cb[:-1])}"
+            ) from None
         self.mixture_distribution = mixture_distribution
         self.component_distribution = component_distribution
         self._num_component = K
@@ -197,8 +204,7 @@ class MixtureSameFamily(Distribution):
         else:
             self._dtype = np.result_type(mixture_distribution.dtype, component_distribution.dtype)
         # on CUDA if either part is (the tables of both are packed on the host and copied over)
-        self._device = ("cuda" if "cuda" in (mixture_distribution.device, component_distribution.device)
-                        else "cpu")
+        self._device = "cuda" if "cuda" in (mixture_distribution.device, component_distribution.device) else "cpu"
         super().__init__(batch, component_distribution.event_shape, validate_args)
 
     @property
@@ -218,14 +224,12 @@ class MixtureSameFamily(Distribution):
 
     def _device_moments(self, dev):
         """Mean and variance by one CUDA kernel from the component moments (host, from the parameters)."""
-        from .. import _device as _dev
-        from .. import plan
+        from .. import _device as _dev, plan
 
         with _dev.host_only():
             mu = np.asarray(self.component_distribution.mean, dtype=self._dtype)
             var = np.asarray(self.component_distribution.variance, dtype=self._dtype)
-        return plan.moments(dev, self.mixture_distribution.probs, mu, var, self._batch_shape,
-                            self._event_shape)
+        return plan.moments(dev, self.mixture_distribution.probs, mu, var, self._batch_shape, self._event_shape)
 
     @property
     @cuda_native
@@ -285,19 +289,23 @@ class MixtureSameFamily(Distribution):
             raise NotImplementedError(
                 f"MixtureSameFamily.entropy: no closed form or quadrature for event_shape "
                 f"{fmt_shape(self._event_shape)} (multivariate mixtures); use "
-                "mixstat.estimate_entropy(dist, n=..., rng=...) for a Monte Carlo estimate with bounds")
+                "mixstat.estimate_entropy(dist, n=..., rng=...) for a Monte Carlo estimate with bounds"
+            )
         from ._quadrature import mixture_entropy_1d
 
         return np.asarray(mixture_entropy_1d(self), dtype=self._dtype)
 
     # -- densities -----------------------------------------------------------
-    def log_prob(self, value):
+    def log_prob(self, value, out=None):
         """Log-density of the mixture at ``value``.
 
         Parameters
         ----------
         value : array_like
             Broadcastable to ``(*sample, *batch_shape, *event_shape)``.
+        out : numpy.ndarray, optional
+            A writeable C-contiguous array of the result's shape and dtype: the kernel (or
+            the generic path's chunks) write into it and it is returned.
 
         Returns
         -------
@@ -311,34 +319,45 @@ class MixtureSameFamily(Distribution):
         if spec is None:
             if dev is not None:
                 return self._via_host(MixtureSameFamily._chunked, value, dtype, "log_prob")
-            return self._chunked(value, dtype, "log_prob")
+            return self._chunked(value, dtype, "log_prob", out=out)
         from .. import plan
 
-        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw, device=dev)
+        return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw, device=dev, out=out)
 
-    def cdf(self, value):
-        """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``."""
+    def cdf(self, value, out=None):
+        """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``
+        (into ``out`` when given).
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+        """
         if self._event_shape != ():
-            raise NotImplementedError("MixtureSameFamily: cdf needs univariate components "
-                                      f"(event_shape {fmt_shape(self._event_shape)})")
+            raise NotImplementedError(
+                f"MixtureSameFamily: cdf needs univariate components (event_shape {fmt_shape(self._event_shape)})"
+            )
         value, dtype = self._checked_value(value)
         spec = self.component_distribution._kernel_spec(dtype)
         if spec is not None:
             from ..kernels import registry
 
             if not registry.family(spec.family).has("cdf1"):
-                raise NotImplementedError(f"MixtureSameFamily: the {type(self.component_distribution).__name__} "
-                                          "components have no cdf")
+                raise NotImplementedError(
+                    f"MixtureSameFamily: the {type(self.component_distribution).__name__} components have no cdf"
+                )
         dev = self._placement()
         if spec is None or spec.dim != 1:
             if dev is not None:
                 return self._via_host(MixtureSameFamily._chunked, value, dtype, "cdf")
-            return self._chunked(value, dtype, "cdf")
+            return self._chunked(value, dtype, "cdf", out=out)
         from .. import plan
 
-        return plan.cdf(spec, value, self._batch_shape, probs=self.mixture_distribution.probs, device=dev)
+        return plan.cdf(spec, value, self._batch_shape, probs=self.mixture_distribution.probs, device=dev, out=out)
 
-    def log_cdf(self, value):
+    def log_cdf(self, value, out=None):
         """``log sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``.
 
         Each component's ``log F_k`` is computed in log space (its family's
@@ -346,28 +365,51 @@ class MixtureSameFamily(Distribution):
         log-sum-exp with a running maximum: never ``log(cdf)``, so far lower tails
         stay finite and accurate.  Zero-weight components contribute nothing.
 
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+
         Raises
         ------
         NotImplementedError
             For multivariate components, or a component family without a log-space cdf.
         """
-        return self._log_tail(value, "log_cdf")
+        return self._log_tail(value, "log_cdf", out=out)
 
-    def log_survival_function(self, value):
+    def log_survival_function(self, value, out=None):
         """``log sum_k pi_k (1 - F_k(value))``: log-sum-exp of the components' log survival
         functions (never ``log(1 - cdf)``); finite far in the upper tail (a Normal mixture at
-        40 standard deviations), shape ``(*sample, *batch_shape)``."""
-        return self._log_tail(value, "log_sf")
+        40 standard deviations), shape ``(*sample, *batch_shape)``.
 
-    def survival_function(self, value):
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+        """
+        return self._log_tail(value, "log_sf", out=out)
+
+    def survival_function(self, value, out=None):
         """``P(X > value) = exp(log_survival_function(value))``, formed in float64 and cast to
-        the mixture's dtype at the end: a float64 tail of 1e-300 is not 0."""
+        the mixture's dtype at the end: a float64 tail of 1e-300 is not 0.
+
+        Parameters
+        ----------
+        value : array_like
+            Broadcastable to ``(*sample, *batch_shape)`` (univariate: no event dims).
+        out : numpy.ndarray, optional
+            Written with the result and returned (see :meth:`Distribution.log_prob`).
+        """
         from .distribution import _exp_cast
 
-        return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True))
+        return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True, out=out), out=out)
 
     @cuda_native
-    def icdf(self, value):
+    def icdf(self, value, out=None):
         """The mixture's quantile function: the smallest ``x`` with ``cdf(x) >= value``, for
         univariate components, shape ``(*sample, *batch_shape)``.
 
@@ -388,6 +430,10 @@ class MixtureSameFamily(Distribution):
         ----------
         value : array_like
             Probabilities, broadcastable with ``batch_shape``.
+        out : numpy.ndarray, optional
+            An array of the result's shape and dtype: the float64 kernel writes into a
+            float64 ``out`` (a float32 one receives the cast; the NumPy bisection's result
+            is copied in).
 
         Returns
         -------
@@ -410,8 +456,9 @@ class MixtureSameFamily(Distribution):
         from . import _quantile as Q
 
         if self._event_shape != ():
-            raise NotImplementedError("MixtureSameFamily: icdf needs univariate components "
-                                      f"(event_shape {fmt_shape(self._event_shape)})")
+            raise NotImplementedError(
+                f"MixtureSameFamily: icdf needs univariate components (event_shape {fmt_shape(self._event_shape)})"
+            )
         q, dtype = Q.checked_probs(self, value)
         spec = self.component_distribution._kernel_spec(np.float64)
         lo, hi = self._support_ends()
@@ -421,11 +468,21 @@ class MixtureSameFamily(Distribution):
 
             fam = registry.family(spec.family)
             if not (fam.has("cdf1") and fam.has("logpdf1")):
-                raise NotImplementedError(f"MixtureSameFamily: the {type(self.component_distribution).__name__} "
-                                          "components have no icdf (no cdf kernel)")
-            x = plan.icdf(spec, q, self._batch_shape, probs=self.mixture_distribution.probs,
-                          device=self._placement())
-            return Q.with_ends(self, q, x, lo, hi, dtype)
+                raise NotImplementedError(
+                    f"MixtureSameFamily: the {type(self.component_distribution).__name__} "
+                    "components have no icdf (no cdf kernel)"
+                )
+            from .distribution import _wide_out
+
+            x = plan.icdf(
+                spec,
+                q,
+                self._batch_shape,
+                probs=self.mixture_distribution.probs,
+                device=self._placement(),
+                out=_wide_out(out),
+            )
+            return Q.with_ends(self, q, x, lo, hi, dtype, out=out)
         if self._placement() is not None:
             return self._via_host(MixtureSameFamily._icdf_bisect, q, lo, hi, dtype)
         return self._icdf_bisect(q, lo, hi, dtype)
@@ -479,22 +536,26 @@ class MixtureSameFamily(Distribution):
             m = np.where(open_, m, c)
             with np.errstate(invalid="ignore"):
                 lower_side = np.asarray(self.cdf(m.astype(self._dtype, copy=False)), dtype=np.float64)
-                upper_side = np.asarray(self.survival_function(m.astype(self._dtype, copy=False)),
-                                        dtype=np.float64)
+                upper_side = np.asarray(self.survival_function(m.astype(self._dtype, copy=False)), dtype=np.float64)
             ge = np.where(upper, upper_side <= p, lower_side >= p)
             c = np.where(open_ & ge, m, c)
             a = np.where(open_ & ~ge, m, a)
         out = np.where(active, c, np.nan)
         return Q.with_ends(self, q, out, lo, hi, dtype)
 
-    def _log_tail(self, value, op, wide=False):
-        """``op``: ``"log_cdf"`` or ``"log_sf"``; ``wide``: in float64, returned with the result dtype."""
-        from .distribution import _TAIL_HOOKS, _TAIL_NAMES, _as_f64
+    def _log_tail(self, value, op, wide=False, out=None):
+        """``op``: ``"log_cdf"`` or ``"log_sf"``; ``wide``: in float64, returned with the result dtype;
+        ``out`` (checked by the caller) receives the result where its dtype is the computation's."""
+        from .distribution import _TAIL_HOOKS, _TAIL_NAMES, _as_f64, _wide_out
+
+        if wide:
+            out = _wide_out(out)
 
         name = _TAIL_NAMES[op]
         if self._event_shape != ():
-            raise NotImplementedError(f"MixtureSameFamily: {name} needs univariate components "
-                                      f"(event_shape {fmt_shape(self._event_shape)})")
+            raise NotImplementedError(
+                f"MixtureSameFamily: {name} needs univariate components (event_shape {fmt_shape(self._event_shape)})"
+            )
         value, dtype = self._checked_value(value)
         cdt = np.dtype(np.float64) if wide else dtype
         if wide:
@@ -504,23 +565,25 @@ class MixtureSameFamily(Distribution):
             from ..kernels import registry
 
             if not registry.family(spec.family).has(_TAIL_HOOKS[op]):
-                raise NotImplementedError(f"MixtureSameFamily: the {type(self.component_distribution).__name__} "
-                                          f"components have no {name}")
+                raise NotImplementedError(
+                    f"MixtureSameFamily: the {type(self.component_distribution).__name__} components have no {name}"
+                )
         dev = self._placement()
         if spec is None or spec.dim != 1:
             if dev is not None:
                 r = self._via_host(MixtureSameFamily._chunked, value, cdt, op)
             else:
-                r = self._chunked(value, cdt, op)
+                r = self._chunked(value, cdt, op, out=out)
         else:
             from .. import plan
 
             fn = plan.log_cdf if op == "log_cdf" else plan.log_sf
-            r = fn(spec, value, self._batch_shape, logw=self.mixture_distribution.logits, device=dev)
+            r = fn(spec, value, self._batch_shape, logw=self.mixture_distribution.logits, device=dev, out=out)
         return (r, dtype) if wide else r
 
-    def _chunked(self, value, dtype, op):
-        """Generic path for components without a kernel: bounded ``(chunk, B, K)`` temporaries."""
+    def _chunked(self, value, dtype, op, out=None):
+        """Generic path for components without a kernel: bounded ``(chunk, B, K)`` temporaries;
+        each chunk's result is written into ``out`` (a checked host array) when given."""
         from .. import plan
 
         x, out_shape, batch = plan.flat_value(value, self._batch_shape, self._event_shape)
@@ -528,13 +591,14 @@ class MixtureSameFamily(Distribution):
         K = self._num_component
         comp = self.component_distribution.expand(batch + (K,))
         logw = np.broadcast_to(self.mixture_distribution.logits, batch + (K,))
-        out = np.empty((S, B), dtype=dtype)
+        user_out = out if isinstance(out, np.ndarray) and out.dtype == dtype else None
+        out = np.empty((S, B), dtype=dtype) if user_out is None else np.asarray(user_out).reshape(S, B)
         step = max(1, _FALLBACK_ELEMENTS // max(B * K, 1))
         for s0 in range(0, S, step):
-            xs = x[s0:s0 + step].reshape((-1,) + batch + (1,) + self._event_shape)
+            xs = x[s0 : s0 + step].reshape((-1,) + batch + (1,) + self._event_shape)
             r = _GENERIC_REDUCTIONS[op](logw, comp, xs)
-            out[s0:s0 + step] = r.reshape(-1, B)
-        return out.reshape(out_shape)
+            out[s0 : s0 + step] = r.reshape(-1, B)
+        return user_out if user_out is not None else out.reshape(out_shape)
 
     # -- posteriors over the components -------------------------------------
     def posterior_marginal(self, value):
@@ -587,14 +651,14 @@ class MixtureSameFamily(Distribution):
         else:
             from .. import plan
 
-            lg = plan.posterior(spec, value, self._batch_shape, self._event_shape,
-                                logw=self.mixture_distribution.logits, device=dev)
+            lg = plan.posterior(
+                spec, value, self._batch_shape, self._event_shape, logw=self.mixture_distribution.logits, device=dev
+            )
             if dev is not None:
                 lg = dev.kernels.to_host(lg)
-        return Categorical._from_normalized_logits(lg, validate_args=self._validate_args,
-                                                   device=self._device)
+        return Categorical._from_normalized_logits(lg, validate_args=self._validate_args, device=self._device)
 
-    def posterior_mode(self, value):
+    def posterior_mode(self, value, out=None):
         """The most probable component given ``value``: ``argmax_k (log pi_k + log p_k(value))``.
 
         One pass over the points with a running maximum per point (no ``(N, K)``
@@ -605,6 +669,8 @@ class MixtureSameFamily(Distribution):
         ----------
         value : array_like
             Broadcastable to ``(*sample, *batch_shape, *event_shape)``.
+        out : numpy.ndarray, optional
+            An int64 array of the result's shape: the kernel writes into it and it is returned.
 
         Returns
         -------
@@ -615,7 +681,8 @@ class MixtureSameFamily(Distribution):
             chosen.  ``-1`` where the posterior is undefined (the NaN rows of
             :meth:`posterior_marginal`: a NaN value, or a value outside every
             component's support): not a valid index, so mask it (``mode >= 0``)
-            before indexing with it (``-1`` would index the last component).
+            before indexing with it (``-1`` would index the last component).  With
+            ``out`` (an int64 array of that shape) the kernel writes into it and it is returned.
         """
         value, dtype = self._checked_value(value)
         spec = self.component_distribution._kernel_spec(dtype)
@@ -626,8 +693,15 @@ class MixtureSameFamily(Distribution):
             return self._posterior_chunked(value, dtype, True)
         from .. import plan
 
-        return plan.mode(spec, value, self._batch_shape, self._event_shape,
-                         logw=self.mixture_distribution.logits, device=dev)
+        return plan.mode(
+            spec,
+            value,
+            self._batch_shape,
+            self._event_shape,
+            logw=self.mixture_distribution.logits,
+            device=dev,
+            out=out,
+        )
 
     def _posterior_chunked(self, value, dtype, mode):
         """Generic path of :meth:`posterior_marginal` (``mode`` False: log-responsibilities
@@ -643,17 +717,16 @@ class MixtureSameFamily(Distribution):
         out = np.empty((S, B) if mode else (S, B, K), dtype=np.int64 if mode else dtype)
         step = max(1, _FALLBACK_ELEMENTS // max(B * K, 1))
         for s0 in range(0, S, step):
-            xs = x[s0:s0 + step].reshape((-1,) + batch + (1,) + self._event_shape)
+            xs = x[s0 : s0 + step].reshape((-1,) + batch + (1,) + self._event_shape)
             lp = np.asarray(comp.log_prob(xs), dtype=np.float64).reshape(-1, B, K)
             with np.errstate(invalid="ignore"):
                 t = np.where(logw > -np.inf, logw + lp, -np.inf)  # zero weights: nothing, even beside +inf
-            out[s0:s0 + step] = self._posterior_rows(t, mode)
+            out[s0 : s0 + step] = self._posterior_rows(t, mode)
         return out.reshape(out_shape + (() if mode else (K,)))
 
     @staticmethod
     def _posterior_rows(t, mode):
         """Normalised rows (or their argmax) of the terms ``t (..., K)`` (float64), by the kernels' rules."""
-        K = t.shape[-1]
         nan = np.isnan(t).any(-1)
         tz = np.where(np.isnan(t), -np.inf, t)
         kmax = np.argmax(tz, axis=-1)
@@ -675,7 +748,7 @@ class MixtureSameFamily(Distribution):
         return out
 
     # -- sampling ------------------------------------------------------------
-    def sample(self, sample_shape=(), rng=None, return_index=False, method="random"):
+    def sample(self, sample_shape=(), rng=None, return_index=False, method="random", out=None):
         """Draw samples by ancestral sampling.
 
         The component index is drawn first (binary search on the cumulative
@@ -684,6 +757,7 @@ class MixtureSameFamily(Distribution):
         Parameters
         ----------
         sample_shape : int or tuple of int, default ()
+            Leading shape of the draws.
         rng : None, int or numpy.random.Generator
             See :meth:`Distribution.sample`.
         return_index : bool, default False
@@ -693,6 +767,9 @@ class MixtureSameFamily(Distribution):
             ``"qmc"`` (univariate components): randomised quasi-Monte Carlo,
             scrambled Sobol points through :meth:`icdf` (see
             :meth:`Distribution.sample`); no component indices.
+        out : numpy.ndarray, optional
+            An array of the samples' shape and dtype that the draws are written into
+            (returned; with ``return_index`` as the first of the pair).
 
         Returns
         -------
@@ -705,8 +782,10 @@ class MixtureSameFamily(Distribution):
             from ._quantile import qmc_sample
 
             if return_index:
-                raise ValueError("MixtureSameFamily.sample: return_index=True needs method='random' "
-                                 f"(got method={method!r}: quantiles have no component)")
+                raise ValueError(
+                    "MixtureSameFamily.sample: return_index=True needs method='random' "
+                    f"(got method={method!r}: quantiles have no component)"
+                )
             return qmc_sample(self, sample_shape, rng, method)
         from .. import plan
 
@@ -714,11 +793,19 @@ class MixtureSameFamily(Distribution):
         spec = self.component_distribution._kernel_spec(self._dtype)
         dev = self._placement()
         if spec is not None:
-            return plan.sample(spec, sample_shape, self._batch_shape, self._event_shape, rng,
-                               cumw=cumw, return_index=return_index, device=dev)
+            return plan.sample(
+                spec,
+                sample_shape,
+                self._batch_shape,
+                self._event_shape,
+                rng,
+                cumw=cumw,
+                return_index=return_index,
+                device=dev,
+                out=out,
+            )
         if dev is not None:
-            return self._via_host(MixtureSameFamily._sample_fallback, sample_shape, rng, cumw,
-                                  return_index)
+            return self._via_host(MixtureSameFamily._sample_fallback, sample_shape, rng, cumw, return_index)
         return self._sample_fallback(sample_shape, rng, cumw, return_index)
 
     def _sample_fallback(self, sample_shape, rng, cumw, return_index):
@@ -738,12 +825,73 @@ class MixtureSameFamily(Distribution):
         for s0 in range(0, S, step):
             n = min(step, S - s0)
             draws = comp.sample((n,), rng=seed).reshape((n, B, K) + self._event_shape)
-            sel = flat_idx[s0:s0 + n].reshape((n, B, 1) + (1,) * len(self._event_shape))
+            sel = flat_idx[s0 : s0 + n].reshape((n, B, 1) + (1,) * len(self._event_shape))
             parts.append(np.take_along_axis(draws, sel, axis=2)[:, :, 0])
-        out = (np.concatenate(parts, axis=0) if parts
-               else np.empty((0, B) + self._event_shape, dtype=comp.sample((0,)).dtype))
+        out = (
+            np.concatenate(parts, axis=0)
+            if parts
+            else np.empty((0, B) + self._event_shape, dtype=comp.sample((0,)).dtype)
+        )
         out = out.reshape(tuple(sample_shape) + self._batch_shape + self._event_shape)
         return (out, idx) if return_index else out
+
+    def sample_grad(self, samples, cotangent=None, wrt=None):
+        r"""Implicit reparameterisation gradients of ``sum(cotangent * samples)``.
+
+        A draw ``x`` with cdf ``F`` is ``F^{-1}(u)`` at a fixed uniform ``u``, so, by the
+        implicit function theorem, :math:`\partial x / \partial \theta =
+        -(\partial F(x) / \partial \theta) / p(x)` (Figurnov et al. 2018; Graves 2016).
+        For a mixture, a parameter of component ``k`` gets the responsibility
+        :math:`r_k(x) = \pi_k p_k(x) / p(x)` times component ``k``'s own derivative, and
+        :math:`\partial x / \partial \mathrm{logit}_k = \pi_k (F(x) - F_k(x)) / p(x)`.
+        One pass over the samples in one kernel (no ``(N, K)`` array), float64 inside.
+
+        Parameters
+        ----------
+        samples : array_like
+            Draws of this mixture, shape ``(*sample, *batch_shape)`` (univariate events).
+        cotangent : array_like, optional
+            Broadcastable to the samples' shape (default: ones): the gradient returned is
+            that of ``sum(cotangent * x(theta))``, e.g. ``f'(x)`` for ``E[f(X)]``.
+        wrt : str or sequence of str, optional
+            ``"logits"``, ``"probs"`` and the component parameters with a closed-form cdf
+            derivative (the family's ``XGRAD``; e.g. ``"loc"``, ``"scale"``); default:
+            ``"logits"`` and all of those.
+
+        Returns
+        -------
+        dict
+            Name -> gradient in that parameter's own shape (the logits' and probs' shape
+            ``mixture_distribution.param_shape``; a component parameter's shape as given
+            to its constructor: summed over broadcast dims), in the mixture's dtype.  ``"probs"`` is
+            the gradient at the normalised probs
+            :math:`(F(x) - F_k(x)) / p(x)` (the chain rule of :math:`w = p / \sum p`; its
+            entries sum, weighted by the probs, to 0).  Zero weights contribute nothing:
+            their components' parameters and logits get exactly 0.
+
+        Raises
+        ------
+        NotImplementedError
+            For multivariate events, component families without the hook (Beta, VonMises,
+            discrete families), parameters without a closed form (Gamma's concentration,
+            StudentT's df), CUDA distributions.
+        ValueError
+            For unknown names in ``wrt``, samples not ending with ``batch_shape``, or a
+            cotangent that does not broadcast to them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mixstat.distributions import Categorical, MixtureSameFamily, Normal
+        >>> mix = MixtureSameFamily(Categorical(probs=[0.3, 0.7]), Normal([-1.0, 2.0], [0.5, 1.0]))
+        >>> x = mix.sample((1000,), rng=0)
+        >>> g = mix.sample_grad(x, wrt=("loc", "scale", "logits"))
+        >>> g["loc"].shape, bool(abs(g["loc"].sum() - 1000) < 1e-9)  # responsibilities sum to 1
+        ((2,), True)
+        """
+        from ._sample_grad import sample_grad
+
+        return sample_grad(self, samples, cotangent, wrt)
 
     def expand(self, batch_shape):
         batch_shape = self._expanded_batch(batch_shape)
@@ -754,8 +902,4 @@ class MixtureSameFamily(Distribution):
         return new
 
     def __repr__(self):
-        return (f"MixtureSameFamily(\n  {self.mixture_distribution!r},\n  "
-                f"{self.component_distribution!r})")
-
-
-
+        return f"MixtureSameFamily(\n  {self.mixture_distribution!r},\n  {self.component_distribution!r})"

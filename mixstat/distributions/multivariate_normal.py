@@ -1,4 +1,5 @@
 """Multivariate normal distribution with full covariance."""
+
 from __future__ import annotations
 
 import math
@@ -69,14 +70,21 @@ class MultivariateNormal(Distribution):
     }
     support = constraints.real_vector
 
-    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
-                 validate_args=None):
-        given = [(n, m) for n, m in (("covariance_matrix", covariance_matrix),
-                                     ("precision_matrix", precision_matrix),
-                                     ("scale_tril", scale_tril)) if m is not None]
+    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
+        given = [
+            (n, m)
+            for n, m in (
+                ("covariance_matrix", covariance_matrix),
+                ("precision_matrix", precision_matrix),
+                ("scale_tril", scale_tril),
+            )
+            if m is not None
+        ]
         if len(given) != 1:
-            raise ValueError("MultivariateNormal: give exactly one of covariance_matrix, "
-                             f"precision_matrix or scale_tril (got {len(given)})")
+            raise ValueError(
+                "MultivariateNormal: give exactly one of covariance_matrix, "
+                f"precision_matrix or scale_tril (got {len(given)})"
+            )
         mname = given[0][0]
         given_loc = loc
         p, dtype = _float_params("MultivariateNormal", loc=loc, **{mname: given[0][1]})
@@ -84,24 +92,37 @@ class MultivariateNormal(Distribution):
         if loc.ndim < 1:
             raise ValueError(f"MultivariateNormal: loc must have at least one dim, got shape {fmt_shape(loc.shape)}")
         if mat.ndim < 2 or mat.shape[-1] != mat.shape[-2]:
-            raise ValueError(f"MultivariateNormal: {mname} must be square in its last two dims, "
-                             f"got shape {fmt_shape(mat.shape)}")
+            raise ValueError(
+                f"MultivariateNormal: {mname} must be square in its last two dims, got shape {fmt_shape(mat.shape)}"
+            )
         D = loc.shape[-1]
         if mat.shape[-1] != D:
-            raise ValueError(f"MultivariateNormal: loc of shape {fmt_shape(loc.shape)} (D={D}) does not "
-                             f"match {mname} of shape {fmt_shape(mat.shape)}")
+            raise ValueError(
+                f"MultivariateNormal: loc of shape {fmt_shape(loc.shape)} (D={D}) does not "
+                f"match {mname} of shape {fmt_shape(mat.shape)}"
+            )
         if D < 1:
             raise ValueError("MultivariateNormal: the event size D must be at least 1")
         try:
             batch = np.broadcast_shapes(loc.shape[:-1], mat.shape[:-2])
         except ValueError:
-            raise ValueError(f"MultivariateNormal: batch dims of loc {fmt_shape(loc.shape)} and "
-                             f"{mname} {fmt_shape(mat.shape)} do not broadcast") from None
+            raise ValueError(
+                f"MultivariateNormal: batch dims of loc {fmt_shape(loc.shape)} and "
+                f"{mname} {fmt_shape(mat.shape)} do not broadcast"
+            ) from None
         self._dtype = dtype
         self._device = _dev.device_of(loc, given[0][1])
         super().__init__(batch, (D,), validate_args)
-        self.loc = np.broadcast_to(frozen(loc, fresh=loc is not given_loc and not (
-            isinstance(given_loc, np.ndarray) and np.may_share_memory(loc, given_loc))), batch + (D,))
+        # the shapes the parameters were given in (log_prob_grad returns gradients in them)
+        self._param_shapes = {"loc": loc.shape, "scale_tril": mat.shape}
+        self.loc = np.broadcast_to(
+            frozen(
+                loc,
+                fresh=loc is not given_loc
+                and not (isinstance(given_loc, np.ndarray) and np.may_share_memory(loc, given_loc)),
+            ),
+            batch + (D,),
+        )
         check = self._validate_args is not False
         if check:
             self._check_params(loc=(self.loc, _finite_vector))
@@ -111,8 +132,10 @@ class MultivariateNormal(Distribution):
         try:
             L, W = self._factorise(mname, m64, check)
         except np.linalg.LinAlgError as exc:  # unchecked NaN/inf or singular input (validate_args=False)
-            raise ValueError(f"MultivariateNormal: parameter {mname} of shape {fmt_shape(m64.shape)} "
-                             f"cannot be factorised ({exc}); it must be finite and positive-definite") from None
+            raise ValueError(
+                f"MultivariateNormal: parameter {mname} of shape {fmt_shape(m64.shape)} "
+                f"cannot be factorised ({exc}); it must be finite and positive-definite"
+            ) from None
         self._L64 = np.broadcast_to(L, batch + (D, D))
         self._W64 = np.broadcast_to(W, batch + (D, D))
 
@@ -145,8 +168,10 @@ class MultivariateNormal(Distribution):
 
     def _fail(self, name, mat, bad, what):
         first = tuple(int(i) for i in np.argwhere(np.atleast_1d(bad))[0]) if np.ndim(bad) else ()
-        raise ValueError(f"MultivariateNormal: parameter {name} of shape {fmt_shape(mat.shape)} must be "
-                         f"{what}; violated first at batch index {first}")
+        raise ValueError(
+            f"MultivariateNormal: parameter {name} of shape {fmt_shape(mat.shape)} must be "
+            f"{what}; violated first at batch index {first}"
+        )
 
     def _cholesky(self, name, m):
         try:
@@ -156,8 +181,10 @@ class MultivariateNormal(Distribution):
             if not (ev > 0).all():
                 self._fail(name, m, ~(ev > 0), "positive-definite")
             # symmetric part positive-definite, lower triangle not: an unchecked non-symmetric matrix
-            raise ValueError(f"MultivariateNormal: parameter {name} of shape {fmt_shape(m.shape)} must be "
-                             "symmetric positive-definite; its lower triangle is not positive-definite")
+            raise ValueError(
+                f"MultivariateNormal: parameter {name} of shape {fmt_shape(m.shape)} must be "
+                "symmetric positive-definite; its lower triangle is not positive-definite"
+            ) from None
 
     @property
     def scale_tril(self):
@@ -184,7 +211,7 @@ class MultivariateNormal(Distribution):
     @property
     def variance(self):
         """Diagonal of the covariance, ``(*batch, D)``."""
-        return (self._L64 ** 2).sum(-1).astype(self._dtype)
+        return (self._L64**2).sum(-1).astype(self._dtype)
 
     def entropy(self):
         """``D/2 (1 + log 2 pi) + sum log diag L``, shape ``batch_shape``."""

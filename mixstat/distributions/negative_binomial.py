@@ -1,8 +1,10 @@
 """Negative binomial distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from ._binary import BinaryParams
 from .distribution import KernelDistribution
@@ -11,9 +13,10 @@ __all__ = ["NegativeBinomial"]
 
 
 class NegativeBinomial(BinaryParams, KernelDistribution):
-    r"""Negative binomial distribution: the number of successes before ``total_count``
-    failures in Bernoulli trials with success probability ``probs`` (torch.distributions'
-    convention),
+    r"""Negative binomial distribution: successes before ``total_count`` failures.
+
+    The number of successes before ``total_count`` failures in Bernoulli trials with
+    success probability ``probs`` (torch.distributions' convention),
 
     .. math:: P(X = x) = \frac{\Gamma(x + n)}{\Gamma(n)\, x!}\, p^x (1 - p)^n, \quad x = 0, 1, 2, \ldots
 
@@ -72,16 +75,25 @@ class NegativeBinomial(BinaryParams, KernelDistribution):
     """
 
     family = "negative_binomial"
-    arg_constraints = {"total_count": constraints.positive_finite,
-                       "probs": constraints.half_open_interval(0.0, 1.0),
-                       "logits": constraints.less_than(np.inf)}
+    total_count: Array
+    arg_constraints = {
+        "total_count": constraints.positive_finite,
+        "probs": constraints.half_open_interval(0.0, 1.0),
+        "logits": constraints.less_than(np.inf),
+    }
     support = constraints.nonnegative_integer
 
-    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
+    def __init__(
+        self,
+        total_count: ArrayLike,
+        probs: ArrayLike | None = None,
+        logits: ArrayLike | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
         self._init_binary(validate_args, probs, logits, total_count=total_count)
 
     @property
-    def param_shape(self):
+    def param_shape(self) -> tuple[int, ...]:
         """``batch_shape``: the shape of each parameter."""
         return self._batch_shape
 
@@ -91,26 +103,26 @@ class NegativeBinomial(BinaryParams, KernelDistribution):
             return np.exp(lp - lq), np.exp(-lq)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``total_count * probs / (1 - probs)``, shape ``batch_shape``."""
         odds, _ = self._odds()
         return self._moment(np.asarray(self.total_count, np.float64) * odds)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``mean / (1 - probs)``, shape ``batch_shape``."""
         odds, inv_q = self._odds()
         with np.errstate(over="ignore", invalid="ignore"):
             return self._moment(np.asarray(self.total_count, np.float64) * odds * inv_q)
 
     @property
-    def mode(self):
+    def mode(self) -> Array:
         """``floor((total_count - 1) p / (1 - p))`` for ``total_count > 1``, else 0."""
         odds, _ = self._odds()
         n = np.asarray(self.total_count, np.float64)
         with np.errstate(invalid="ignore"):
             return self._moment(np.floor(np.maximum(n - 1.0, 0.0) * odds))
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """Not available: no closed form (as in torch.distributions)."""
         raise NotImplementedError("NegativeBinomial has no closed-form entropy (as in torch.distributions)")

@@ -1,12 +1,14 @@
 """Normal (Gaussian) distribution."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from . import constraints
 from .._array import fmt_shape
+from .._typing import Array, ArrayLike
+from . import constraints
 from .distribution import KernelDistribution
 
 __all__ = ["Normal"]
@@ -56,10 +58,12 @@ class Normal(KernelDistribution):
     """
 
     family = "normal"
+    loc: Array
+    scale: Array
     arg_constraints = {"loc": constraints.finite, "scale": constraints.positive_finite}
     support = constraints.real
 
-    def __init__(self, loc, scale, validate_args=None):
+    def __init__(self, loc: ArrayLike, scale: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, loc=loc, scale=scale)
 
     def _validate_params(self):
@@ -74,34 +78,37 @@ class Normal(KernelDistribution):
             super()._validate_params()
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``loc``, shape ``batch_shape``."""
         return np.array(self.loc)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``scale ** 2``, shape ``batch_shape`` (inf where it overflows)."""
         with np.errstate(over="ignore"):
             return self.scale * self.scale
 
     @property
-    def stddev(self):
+    def stddev(self) -> Array:
         """``scale``, shape ``batch_shape``."""
         return np.array(self.scale)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``1/2 + 1/2 log(2 pi) + log(scale)``, shape ``batch_shape``."""
         return (_HALF_LOG_2PI_E + np.log(self.scale)).astype(self._dtype)
 
-    def icdf(self, value):
+    def icdf(self, value: ArrayLike) -> Array:
         """Quantile function ``loc + scale * ndtri(value)`` for probabilities ``value`` in [0, 1].
 
-        Values outside [0, 1] give NaN (a ``ValueError`` with ``validate_args=True``).
+        Parameters
+        ----------
+        value : array_like
+            Probabilities, broadcast against ``batch_shape``.  Values outside [0, 1] give
+            NaN (a ``ValueError`` with ``validate_args=True``).
         """
         from scipy.special import ndtri
 
         value, dtype = self._checked_value(value, check_support=False)
         if self._validate_args and not np.all((value >= 0) & (value <= 1)):
-            raise ValueError(f"Normal.icdf: value of shape {fmt_shape(value.shape)} must be "
-                             "probabilities in [0, 1]")
+            raise ValueError(f"Normal.icdf: value of shape {fmt_shape(value.shape)} must be probabilities in [0, 1]")
         return (self.loc + self.scale * ndtri(value)).astype(dtype, copy=False)

@@ -1,9 +1,11 @@
 """Poisson distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 from scipy import special as sc
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -24,8 +26,7 @@ def _entropy(rate):
     big = flat >= _ENTROPY_SERIES
     if big.any():
         x = flat[big]
-        res[big] = (0.5 * np.log(2 * np.pi * np.e * x) - 1 / (12 * x) - 1 / (24 * x ** 2)
-                    - 19 / (360 * x ** 3))
+        res[big] = 0.5 * np.log(2 * np.pi * np.e * x) - 1 / (12 * x) - 1 / (24 * x**2) - 19 / (360 * x**3)
     if small.any():
         idx = np.flatnonzero(small)
         x_all = flat[idx]
@@ -100,27 +101,28 @@ class Poisson(KernelDistribution):
     """
 
     family = "poisson"
+    rate: Array
     arg_constraints = {"rate": constraints.nonnegative_finite}
     support = constraints.nonnegative_integer
 
-    def __init__(self, rate, validate_args=None):
+    def __init__(self, rate: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, rate=rate)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``rate``, shape ``batch_shape``."""
         return self._moment(self.rate)
 
     @property
-    def mode(self):
+    def mode(self) -> Array:
         """``floor(rate)``, shape ``batch_shape``."""
         return self._moment(np.floor(np.asarray(self.rate, np.float64)))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``rate``, shape ``batch_shape``."""
         return self._moment(self.rate)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """Shannon entropy in nats (a sum over the mass, see the class notes), shape ``batch_shape``."""
         return self._moment(_entropy(self.rate))

@@ -1,10 +1,12 @@
 """Student's t distribution (location-scale)."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -82,21 +84,29 @@ class StudentT(KernelDistribution):
     """
 
     family = "studentt"
-    arg_constraints = {"df": constraints.positive_finite, "loc": constraints.finite,
-                       "scale": constraints.positive_finite}
+    df: Array
+    loc: Array
+    scale: Array
+    arg_constraints = {
+        "df": constraints.positive_finite,
+        "loc": constraints.finite,
+        "scale": constraints.positive_finite,
+    }
     support = constraints.real
 
-    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
+    def __init__(
+        self, df: ArrayLike, loc: ArrayLike = 0.0, scale: ArrayLike = 1.0, validate_args: bool | None = None
+    ) -> None:
         self._init_params(validate_args, df=df, loc=loc, scale=scale)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``loc`` where ``df > 1``, NaN elsewhere; shape ``batch_shape``."""
         df = np.asarray(self.df, np.float64)
         return self._moment(np.where(df > 1, np.asarray(self.loc, np.float64), np.nan))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``scale**2 df / (df - 2)`` where ``df > 2``, inf for ``1 < df <= 2``, NaN for
         ``df <= 1``; shape ``batch_shape``."""
         df = np.asarray(self.df, np.float64)
@@ -105,7 +115,7 @@ class StudentT(KernelDistribution):
             v = sc * sc * df / (df - 2.0)
         return self._moment(np.where(df > 2, v, np.where(df > 1, np.inf, np.nan)))
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """Differential entropy (closed form, see Notes), shape ``batch_shape``."""
         from scipy.special import betaln, digamma
 
@@ -115,7 +125,6 @@ class StudentT(KernelDistribution):
             h, h1 = 0.5 * df, 0.5 * (df + 1.0)
             regular = h1 * (digamma(h1) - digamma(h)) + 0.5 * np.log(df) + betaln(h, 0.5)
             r = 1.0 / df
-            asym = (_HALF_LOG_2PI_E + r + r ** 2 / 4 - r ** 3 / 6 - r ** 4 / 8
-                    + 3 * r ** 5 / 10 + r ** 6 / 4)
+            asym = _HALF_LOG_2PI_E + r + r**2 / 4 - r**3 / 6 - r**4 / 8 + 3 * r**5 / 10 + r**6 / 4
             e = np.where(df >= 100, asym, regular) + np.log(sc)
         return self._moment(e)

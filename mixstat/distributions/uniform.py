@@ -1,10 +1,12 @@
 """Uniform distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from . import constraints
 from .._array import fmt_shape
+from .._typing import Array, ArrayLike
+from . import constraints
 from .distribution import KernelDistribution
 
 __all__ = ["Uniform"]
@@ -72,9 +74,11 @@ class Uniform(KernelDistribution):
     """
 
     family = "uniform"
+    low: Array
+    high: Array
     arg_constraints = {"low": constraints.finite, "high": constraints.finite}
 
-    def __init__(self, low, high, validate_args=None):
+    def __init__(self, low: ArrayLike, high: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, low=low, high=high)
 
     def _validate_params(self):
@@ -92,7 +96,7 @@ class Uniform(KernelDistribution):
             )
 
     @property
-    def support(self):
+    def support(self) -> constraints.Constraint:  # type: ignore[override]  # depends on low, high
         """``interval(low, high)`` (closed; bounds broadcast against values)."""
         return constraints.interval(self.low, self.high)
 
@@ -100,19 +104,19 @@ class Uniform(KernelDistribution):
         return np.asarray(self.low, np.float64), np.asarray(self.high, np.float64)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``(low + high) / 2``, shape ``batch_shape``."""
         lo, hi = self._f64()
         return self._moment(0.5 * lo + 0.5 * hi)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``(high - low)**2 / 12``, shape ``batch_shape``."""
         lo, hi = self._f64()
         with np.errstate(over="ignore"):
             return self._moment((hi - lo) ** 2 / 12.0)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``log(high - low)``, shape ``batch_shape``."""
         from ..kernels.families.uniform import log_width
 

@@ -1,4 +1,5 @@
 """von Mises distribution (a circular distribution)."""
+
 from __future__ import annotations
 
 import math
@@ -7,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import special
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -55,7 +57,7 @@ def circular_variance(kappa):
 
 
 class VonMises(KernelDistribution):
-    r"""von Mises distribution: mean direction ``loc``, concentration :math:`\kappa`.
+    r"""Von Mises distribution: mean direction ``loc``, concentration :math:`\kappa`.
 
     .. math:: p(x) = \frac{e^{\kappa\cos(x - \mu)}}{2\pi I_0(\kappa)}
 
@@ -123,28 +125,35 @@ class VonMises(KernelDistribution):
     """
 
     family = "vonmises"
+    loc: Array
+    concentration: Array
     arg_constraints = {"loc": constraints.finite, "concentration": constraints.positive_finite}
     support = constraints.real
 
-    def __init__(self, loc, concentration, validate_args=None):
+    def __init__(self, loc: ArrayLike, concentration: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, loc=loc, concentration=concentration)
 
-    def cdf(self, value):
-        """Not defined: raises ``NotImplementedError`` (torch's VonMises has no cdf either)."""
-        raise NotImplementedError("VonMises has no cdf: a circular distribution (as in "
-                                  "torch.distributions.VonMises)")
+    def cdf(self, value: ArrayLike) -> Array:  # type: ignore[override]  # no out=: it raises
+        """Not defined: raises ``NotImplementedError`` (torch's VonMises has no cdf either).
+
+        Parameters
+        ----------
+        value : array_like
+            Ignored.
+        """
+        raise NotImplementedError("VonMises has no cdf: a circular distribution (as in torch.distributions.VonMises)")
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``loc`` (the mean direction, as torch), shape ``batch_shape``."""
         return self._moment(np.asarray(self.loc, np.float64))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """The circular variance ``1 - I1(kappa) / I0(kappa)`` (as torch), shape ``batch_shape``."""
         return self._moment(circular_variance(self.concentration))
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``-kappa I1/I0 + log(2 pi I0(kappa))``, shape ``batch_shape``."""
         k = np.asarray(self.concentration, np.float64)
         return self._moment(k * circular_variance(k) + _LOG_2PI + np.log(special.i0e(k)))

@@ -1,9 +1,11 @@
 """Weibull distribution."""
+
 from __future__ import annotations
 
 import numpy as np
 from scipy import special
 
+from .._typing import Array, ArrayLike
 from . import constraints
 from .distribution import KernelDistribution
 
@@ -14,7 +16,7 @@ __all__ = ["Weibull"]
 # for small eps = 1/k, where the two lgamma values nearly cancel.  Used for eps <= 1/4 (60 terms:
 # the terms fall like (2 eps)**n).
 _G_N = np.arange(2, 62)
-_G_COEF = (-1.0) ** _G_N * special.zeta(_G_N.astype(np.float64)) * (2.0 ** _G_N - 2.0) / _G_N
+_G_COEF = (-1.0) ** _G_N * special.zeta(_G_N.astype(np.float64)) * (2.0**_G_N - 2.0) / _G_N
 _G_SERIES_EPS = 0.25
 
 
@@ -94,14 +96,16 @@ class Weibull(KernelDistribution):
     """
 
     family = "weibull"
+    scale: Array
+    concentration: Array
     arg_constraints = {"scale": constraints.positive_finite, "concentration": constraints.positive_finite}
     support = constraints.positive
 
-    def __init__(self, scale, concentration, validate_args=None):
+    def __init__(self, scale: ArrayLike, concentration: ArrayLike, validate_args: bool | None = None) -> None:
         self._init_params(validate_args, scale=scale, concentration=concentration)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``scale * Gamma(1 + 1/concentration)``, shape ``batch_shape``."""
         lam = np.asarray(self.scale, np.float64)
         k = np.asarray(self.concentration, np.float64)
@@ -112,7 +116,7 @@ class Weibull(KernelDistribution):
         return self._moment(np.where(np.isfinite(m) & (m > 0), m, alt))
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """``scale**2 * (Gamma(1 + 2/k) - Gamma(1 + 1/k)**2)``, shape ``batch_shape``."""
         lam = np.asarray(self.scale, np.float64)
         k = np.asarray(self.concentration, np.float64)
@@ -128,7 +132,7 @@ class Weibull(KernelDistribution):
         ok = np.isfinite(v_small) & (v_small > 0)
         return self._moment(np.where((g < 1.0) & ok, v_small, v_big))
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``euler_gamma (1 - 1/k) + log(scale / k) + 1``, shape ``batch_shape``."""
         lam = np.asarray(self.scale, np.float64)
         k = np.asarray(self.concentration, np.float64)

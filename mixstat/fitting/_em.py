@@ -1,4 +1,5 @@
 """``fit_mixture`` and ``select_n_components``: EM for mixtures of one family."""
+
 from __future__ import annotations
 
 import numbers
@@ -73,8 +74,7 @@ class FitResult:
         return -2.0 * self.final_log_likelihood + 2.0 * self.n_parameters
 
     def __repr__(self):
-        return (f"FitResult(distribution={self.distribution!r}, n_iter={self.n_iter!r}, "
-                f"converged={self.converged!r})")
+        return f"FitResult(distribution={self.distribution!r}, n_iter={self.n_iter!r}, converged={self.converged!r})"
 
 
 # -- the component ---------------------------------------------------------------------
@@ -92,8 +92,9 @@ class _Model:
 def _options(defaults, given, owner):
     unknown = sorted(set(given) - set(defaults))
     if unknown:
-        raise TypeError(f"fit_mixture: unknown option(s) {unknown} for {owner}; its options: "
-                        f"{sorted(defaults) or 'none'}")
+        raise TypeError(
+            f"fit_mixture: unknown option(s) {unknown} for {owner}; its options: {sorted(defaults) or 'none'}"
+        )
     out = dict(defaults)
     out.update(given)
     return out
@@ -107,8 +108,10 @@ def _resolve(component, family_options):
     elif isinstance(component, dist.Distribution):
         cls, template = type(component), component
     else:
-        raise TypeError("fit_mixture: component must be a distribution class (such as "
-                        f"mixstat.distributions.Poisson) or a template distribution, got {component!r}")
+        raise TypeError(
+            "fit_mixture: component must be a distribution class (such as "
+            f"mixstat.distributions.Poisson) or a template distribution, got {component!r}"
+        )
     if cls.__name__ == "MultivariateNormal":
         from . import _mvn
 
@@ -117,18 +120,24 @@ def _resolve(component, family_options):
     base = template
     if cls is dist.Independent:
         if template is None:
-            raise TypeError("fit_mixture: an Independent component must be given as a template, such as "
-                            "Independent(Normal(np.zeros(D), np.ones(D)), 1)")
+            raise TypeError(
+                "fit_mixture: an Independent component must be given as a template, such as "
+                "Independent(Normal(np.zeros(D), np.ones(D)), 1)"
+            )
         base = template.base_dist
         if template.reinterpreted_batch_ndims != 1 or base.event_shape != () or len(base.batch_shape) < 1:
-            raise ValueError("fit_mixture: an Independent template must reinterpret one batch dim of a "
-                             f"univariate family (got {template!r})")
+            raise ValueError(
+                "fit_mixture: an Independent template must reinterpret one batch dim of a "
+                f"univariate family (got {template!r})"
+            )
         cls = type(base)
         event_ndim = 1
     fam = FIT_FAMILIES.get(cls.__name__)
     if fam is None:
-        raise TypeError(f"fit_mixture: no M-step for {cls.__name__}; fittable: "
-                        f"{sorted(FIT_FAMILIES) + ['MultivariateNormal', 'Independent(...)']}")
+        raise TypeError(
+            f"fit_mixture: no M-step for {cls.__name__}; fittable: "
+            f"{sorted(FIT_FAMILIES) + ['MultivariateNormal', 'Independent(...)']}"
+        )
     opts = _options(fam.options, family_options, cls.__name__)
     D = template.event_shape[0] if event_ndim else 1
     if base is not None:
@@ -157,6 +166,9 @@ def _validate(src, model):
     """Pass 0: every value finite and in the support; the number of rows; categories."""
     fam, opts = model.fam, model.opts
     infer_c = fam is not None and fam.infers_categories and opts.get("n_categories") is None
+    if src.kind == "dask":
+        _validate_blocks(src, model, infer_c)
+        return
     cmax = -1.0
     for lo, x, _ in src.chunks():
         fin = np.isfinite(x).all(-1)
@@ -168,8 +180,10 @@ def _validate(src, model):
                 bad = (x < 0) | (np.floor(x) != x)
                 if bad.any():
                     b, n = np.unravel_index(int(np.argmax(bad.any(-1).ravel())), bad.shape[:2])
-                    raise ValueError(f"fit_mixture: x at {_row_name(src, b, lo + n)} is not a category index "
-                                     "(a non-negative integer)")
+                    raise ValueError(
+                        f"fit_mixture: x at {_row_name(src, b, lo + n)} is not a category index "
+                        "(a non-negative integer)"
+                    )
                 cmax = max(cmax, float(x.max()))
             continue
         if fam is None:
@@ -177,10 +191,63 @@ def _validate(src, model):
         bad = fam.bad_rows(x, opts)
         if bad.any():
             b, n = np.unravel_index(int(np.argmax(bad.ravel())), bad.shape)
-            raise ValueError(f"fit_mixture: x at {_row_name(src, b, lo + n)} is outside the support of "
-                             f"{fam.cls_name} ({fam.support_msg(opts)})")
+            raise ValueError(
+                f"fit_mixture: x at {_row_name(src, b, lo + n)} is outside the support of "
+                f"{fam.cls_name} ({fam.support_msg(opts)})"
+            )
     if infer_c:
         opts["n_categories"] = int(cmax) + 1 if cmax >= 0 else 1
+
+
+def _block_checks(x, w, fam, opts, infer_c):
+    """The checks of :func:`_validate` on one block: the first ``(b, n)`` of each problem (None
+    where there is none) and the largest category."""
+    out = {"nonfinite": None, "category": None, "support": None, "cmax": -1.0}
+    fin = np.isfinite(x).all(-1)
+    if not fin.all():
+        out["nonfinite"] = np.unravel_index(int(np.argmin(fin.ravel())), fin.shape)
+    elif infer_c:
+        if x.size:
+            bad = (x < 0) | (np.floor(x) != x)
+            if bad.any():
+                out["category"] = np.unravel_index(int(np.argmax(bad.any(-1).ravel())), bad.shape[:2])
+            else:
+                out["cmax"] = float(x.max())
+    elif fam is not None:
+        bad = fam.bad_rows(x, opts)
+        if bad.any():
+            out["support"] = np.unravel_index(int(np.argmax(bad.ravel())), bad.shape)
+    return out
+
+
+def _validate_blocks(src, model, infer_c):
+    """:func:`_validate` of a dask source: the checks of every block in one compute, the errors
+    those of the whole array in memory (the first row, batch entry first)."""
+    fam, opts = model.fam, model.opts
+    res = src.map_chunks(_block_checks, fam, opts, infer_c)
+
+    def first(kind):
+        hits = [(int(r[kind][0]), lo + int(r[kind][1])) for lo, r in res if r[kind] is not None]
+        return min(hits) if hits else None
+
+    hit = first("nonfinite")
+    if hit is not None:
+        raise ValueError(f"fit_mixture: x has a NaN or infinite value at {_row_name(src, *hit)}")
+    if infer_c:
+        hit = first("category")
+        if hit is not None:
+            raise ValueError(
+                f"fit_mixture: x at {_row_name(src, *hit)} is not a category index (a non-negative integer)"
+            )
+        cmax = max([r["cmax"] for _, r in res] + [-1.0])
+        opts["n_categories"] = int(cmax) + 1 if cmax >= 0 else 1
+        return
+    hit = first("support")
+    if hit is not None:
+        raise ValueError(
+            f"fit_mixture: x at {_row_name(src, *hit)} is outside the support of "
+            f"{fam.cls_name} ({fam.support_msg(opts)})"
+        )
 
 
 def _weights_summary(src, K):
@@ -194,15 +261,19 @@ def _weights_summary(src, K):
         ok = np.isfinite(w) & (w >= 0)
         if not ok.all():
             b, n = np.unravel_index(int(np.argmin(ok.ravel())), ok.shape)
-            raise ValueError(f"fit_mixture: sample_weight must be finite and non-negative; it is "
-                             f"{w[b, n]!r} at {_row_name(src, b, n).replace('x[', 'sample_weight[')}")
+            raise ValueError(
+                f"fit_mixture: sample_weight must be finite and non-negative; it is "
+                f"{w[b, n]!r} at {_row_name(src, b, n).replace('x[', 'sample_weight[')}"
+            )
         tot = w.sum(axis=1)
         cnt = (w > 0).sum(axis=1)
     if (cnt < K).any():
         b = int(np.argmin(cnt))
         where = f" (batch entry {np.unravel_index(b, src.batch_shape)})" if src.batch_shape else ""
-        raise ValueError(f"fit_mixture: {int(cnt[b])} point(s) with positive weight{where} are too few for "
-                         f"n_components={K} (x of shape {fmt_shape(src.batch_shape + (N,) + src.event_shape)})")
+        raise ValueError(
+            f"fit_mixture: {int(cnt[b])} point(s) with positive weight{where} are too few for "
+            f"n_components={K} (x of shape {fmt_shape(src.batch_shape + (N,) + src.event_shape)})"
+        )
     return tot
 
 
@@ -211,15 +282,8 @@ def _pool(src):
     B, N = src.B, src.N
     M = int(min(N, POOL_MAX, max(64, POOL_TOTAL // max(B, 1))))
     idx = (np.arange(M, dtype=np.int64) * N) // M
-    pool = np.empty((B, M, src.D))
-    pw = np.empty((B, M))
-    for lo, x, w in src.chunks():
-        n = x.shape[1]
-        sel = (idx >= lo) & (idx < lo + n)
-        if sel.any():
-            pool[:, sel] = x[:, idx[sel] - lo]
-            pw[:, sel] = w[:, idx[sel] - lo]
-    return pool, pw
+    pool, pw = src.rows(idx)
+    return np.ascontiguousarray(pool), np.ascontiguousarray(pw)
 
 
 # -- initialisation -------------------------------------------------------------------------
@@ -232,7 +296,7 @@ def _choose(gen, p):
 
 def kmeans_pp(pool, pw, K, gen):
     """k-means++ seeds (Arthur & Vassilvitskii 2007) ``(B, K, D)`` from ``pool`` (B, M, D)."""
-    B, M, D = pool.shape
+    B, _M, D = pool.shape
     rows = np.arange(B)
     centres = np.empty((B, K, D))
     idx = _choose(gen, pw)
@@ -244,7 +308,7 @@ def kmeans_pp(pool, pw, K, gen):
         p = np.where((tot > 0)[:, None], p, pw)
         idx = _choose(gen, p)
         centres[:, k] = pool[rows, idx]
-        d2 = np.minimum(d2, ((pool - centres[:, k:k + 1]) ** 2).sum(-1))
+        d2 = np.minimum(d2, ((pool - centres[:, k : k + 1]) ** 2).sum(-1))
     return centres
 
 
@@ -280,22 +344,15 @@ class _Scalar:
         self.S = model.fam.n_stats(model.opts)
 
     def table(self, params):
-        B, K, D = self.src.B, self.K, self.model.D
+        B, K = self.src.B, self.K
         comp = self.model.fam.build(params, self.model.opts)
         return np.ascontiguousarray(comp._diag_table(np.float64).reshape(B, K, -1))
 
     def estep(self, params, logw, active, centres=None):
-        from ._kernel import run_estep
-
         B, K, D, S = self.src.B, self.K, self.model.D, self.S
         tab = self.table(params)
-        ll = np.zeros(B)
-        st = np.zeros((B, K, 1 + D * S))
         act = active.astype(np.uint8)
-        for lo, x, w in self.src.chunks():
-            l_, s_ = run_estep(self.model.fam.name, x, w, logw, tab, act, centres, centres is not None, S)
-            ll += l_
-            st += s_
+        ll, st = self.src.sum_over(_scalar_estep, self.model.fam.name, logw, tab, act, centres, S)
         return ll, st[..., 0], st[..., 1:].reshape(B, K, D, S)
 
     def mstep(self, nk, st, old, init, active=None):
@@ -311,6 +368,15 @@ class _Scalar:
         _, nk, st = self.estep(ph, np.zeros((B, K)), np.ones(B, bool), centres)
         params, _ = self.mstep(nk, st, ph, True)
         return params, nk
+
+
+def _scalar_estep(x, w, family, logw, tab, act, centres, S):
+    """Log-likelihood and sums of one chunk (``w`` None: unit weights), by the fused kernel."""
+    from ._kernel import run_estep
+
+    if w is None:
+        w = np.broadcast_to(np.float64(1.0), x.shape[:2])
+    return run_estep(family, x, w, logw, tab, act, centres, centres is not None, S)
 
 
 def _select(mask, new, old):
@@ -348,8 +414,10 @@ def _run(em, params, logw, tot, max_iter, tol, flags):
         logw = np.where(active[:, None], _log_weights(nk, tot), logw)
         ll_new, nk, st = em.estep(params, logw, active)
         if not np.isfinite(ll_new[active]).all():
-            raise FloatingPointError("fit_mixture: a point has zero density under every component "
-                                     "(the log-likelihood is -inf); try another initialisation")
+            raise FloatingPointError(
+                "fit_mixture: a point has zero density under every component "
+                "(the log-likelihood is -inf); try another initialisation"
+            )
         n_iter[active] += 1
         done = active & (np.abs(ll_new - ll) <= tol * tot)
         converged |= done
@@ -375,8 +443,10 @@ def _from_init(init, model, src, K):
     try:
         lw = np.broadcast_to(logits, src.batch_shape + (K,)).reshape(B, K)
     except ValueError:
-        raise ValueError(f"fit_mixture: init's batch_shape {fmt_shape(init.batch_shape)} does not broadcast to "
-                         f"the data's {fmt_shape(src.batch_shape)}") from None
+        raise ValueError(
+            f"fit_mixture: init's batch_shape {fmt_shape(init.batch_shape)} does not broadcast to "
+            f"the data's {fmt_shape(src.batch_shape)}"
+        ) from None
     lw = lw - np.logaddexp.reduce(lw, axis=1, keepdims=True)
     if model.gaussian:
         return model.extract(comp, src, K), np.ascontiguousarray(lw)
@@ -385,7 +455,7 @@ def _from_init(init, model, src, K):
         raise TypeError(f"fit_mixture: init's components are {type(base).__name__}, not {model.fam.cls_name}")
     shape = src.batch_shape + (K, D)
     params = model.fam.extract(base, shape, model.opts, model.event_ndim == 0)
-    params = {n: a.reshape((B, K, D) + a.shape[len(shape):]) for n, a in params.items()}
+    params = {n: a.reshape((B, K, D) + a.shape[len(shape) :]) for n, a in params.items()}
     return params, np.ascontiguousarray(lw)
 
 
@@ -411,8 +481,19 @@ def _distribution(model, params, logw, src, K, dtype):
     return dist.MixtureSameFamily(mix, comp)
 
 
-def fit_mixture(x, component, n_components, *, sample_weight=None, init="k-means++", n_init=1,
-                max_iter=100, tol=1e-3, rng=None, **family_options):
+def fit_mixture(
+    x,
+    component,
+    n_components,
+    *,
+    sample_weight=None,
+    init="k-means++",
+    n_init=1,
+    max_iter=100,
+    tol=1e-3,
+    rng=None,
+    **family_options,
+):
     """Fit a finite mixture of one family by expectation-maximisation (EM).
 
     See ``docs/api/fit_mixture.md`` for the families, the algorithm, the
@@ -504,12 +585,16 @@ def fit_mixture(x, component, n_components, *, sample_weight=None, init="k-means
     if src.kind == "chunks":
         _validate(src, model)  # also learns N
     if model.event_ndim and src.event_shape != (model.D,) and not model.gaussian:
-        raise ValueError(f"fit_mixture: x's event shape {fmt_shape(src.event_shape)} does not match the "
-                         f"component's {fmt_shape((model.D,))}")
+        raise ValueError(
+            f"fit_mixture: x's event shape {fmt_shape(src.event_shape)} does not match the "
+            f"component's {fmt_shape((model.D,))}"
+        )
     if model.gaussian:
         if len(src.event_shape) != 1 or (model.D is not None and src.event_shape != (model.D,)):
-            raise ValueError(f"fit_mixture: x's event shape {fmt_shape(src.event_shape)} does not match the "
-                             f"MultivariateNormal component's (D,)" + (f" = ({model.D},)" if model.D else ""))
+            raise ValueError(
+                f"fit_mixture: x's event shape {fmt_shape(src.event_shape)} does not match the "
+                f"MultivariateNormal component's (D,)" + (f" = ({model.D},)" if model.D else "")
+            )
         model.D = src.D
     if src.kind != "chunks":
         _validate(src, model)
@@ -525,8 +610,9 @@ def fit_mixture(x, component, n_components, *, sample_weight=None, init="k-means
             if pool is None:
                 pool, pw = _pool(src)
                 gen = _generator(rng)
-            seeds = lloyd(pool, pw, kmeans_pp(pool, pw, K, gen)) if init == "k-means++" else \
-                random_seeds(pool, pw, K, gen)
+            seeds = (
+                lloyd(pool, pw, kmeans_pp(pool, pw, K, gen)) if init == "k-means++" else random_seeds(pool, pw, K, gen)
+            )
             params, nk0 = em.initial(seeds)
             dead = nk0 <= 0
             if dead.any():
@@ -543,20 +629,33 @@ def fit_mixture(x, component, n_components, *, sample_weight=None, init="k-means
             params, logw = _from_init(init, model, src, K)
         out = _run(em, params, logw, tot, max_iter, tol, flags)
         best = out if best is None else _better(best, out)
-    params, logw, ll, traj, n_iter, converged = best
+    params, logw, _ll, traj, n_iter, converged = best
     if flags["empty"]:
-        warnings.warn("fit_mixture: a component became empty (its total responsibility fell below "
-                      f"{EMPTY_FRACTION:g} of the weight): its parameters were kept and its weight is about 0",
-                      ComponentWarning, stacklevel=2)
+        warnings.warn(
+            "fit_mixture: a component became empty (its total responsibility fell below "
+            f"{EMPTY_FRACTION:g} of the weight): its parameters were kept and its weight is about 0",
+            ComponentWarning,
+            stacklevel=2,
+        )
     if flags["collapsed"]:
-        warnings.warn("fit_mixture: a component collapsed onto (nearly) one value: its variance was held at "
-                      "reg_covar (or its concentration at its cap)", ComponentWarning, stacklevel=2)
+        warnings.warn(
+            "fit_mixture: a component collapsed onto (nearly) one value: its variance was held at "
+            "reg_covar (or its concentration at its cap)",
+            ComponentWarning,
+            stacklevel=2,
+        )
     distribution = _distribution(model, params, logw, src, K, dtype)
     bshape = src.batch_shape
     p = (K - 1) + (model.n_free(K) if model.gaussian else K * model.fam.n_free(model.D, model.opts))
     if bshape:
-        return FitResult(distribution, traj.reshape((traj.shape[0],) + bshape), n_iter.reshape(bshape),
-                         converged.reshape(bshape), tot.reshape(bshape), p)
+        return FitResult(
+            distribution,
+            traj.reshape((traj.shape[0],) + bshape),
+            n_iter.reshape(bshape),
+            converged.reshape(bshape),
+            tot.reshape(bshape),
+            p,
+        )
     return FitResult(distribution, traj[:, 0], int(n_iter[0]), bool(converged[0]), float(tot[0]), p)
 
 
@@ -581,8 +680,10 @@ def select_n_components(x, component, candidates, criterion="bic", **fit_options
 
     Parameters
     ----------
-    x, component
+    x : array_like, numpy.memmap, callable or re-iterable
         As for :func:`fit_mixture` (data without batch dims).
+    component : type or Distribution
+        As for :func:`fit_mixture`.
     candidates : iterable of int
         The numbers of components to try.
     criterion : {"bic", "aic"}, default "bic"
@@ -623,8 +724,10 @@ def select_n_components(x, component, candidates, criterion="bic", **fit_options
     for k in cands:
         f = fit_mixture(x, component, k, **fit_options)
         if np.ndim(f.final_log_likelihood):
-            raise ValueError("select_n_components: x must have no batch dims (fit batched data with fit_mixture "
-                             "per candidate and compare their bic())")
+            raise ValueError(
+                "select_n_components: x must have no batch dims (fit batched data with fit_mixture "
+                "per candidate and compare their bic())"
+            )
         fits.append(f)
     table = {
         "n_components": np.array(cands),

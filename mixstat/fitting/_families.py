@@ -14,8 +14,8 @@ the components that collapsed (a parameter reached the edge of its range and was
 clamped; the caller warns).  Components with (almost) no weight are the caller's:
 it keeps their old parameters.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 from scipy import special as sc
@@ -91,8 +91,8 @@ class FitFamily:
 
     name = ""
     cls_name = ""
-    params = ()
-    options = {}
+    params: tuple[str, ...] = ()
+    options: dict[str, object] = {}
     support_text = "the real line"
     S = 1
 
@@ -122,8 +122,9 @@ class FitFamily:
         from .. import distributions as dist
 
         cls = getattr(dist, self.cls_name)
-        return cls(**{n: params[n] for n in self.params}, **self.fixed(params, opts),
-                   validate_args=None if validate else False)
+        return cls(
+            **{n: params[n] for n in self.params}, **self.fixed(params, opts), validate_args=None if validate else False
+        )
 
     def fixed(self, params, opts):
         return {}
@@ -310,8 +311,10 @@ class _Binomial(_Rate):
 
     def _n(self, opts):
         if opts["total_count"] is None:
-            raise TypeError("fit_mixture: Binomial needs its known total_count (a template "
-                            "Binomial(total_count=n, probs=...) or the option total_count=n)")
+            raise TypeError(
+                "fit_mixture: Binomial needs its known total_count (a template "
+                "Binomial(total_count=n, probs=...) or the option total_count=n)"
+            )
         return np.asarray(opts["total_count"], np.float64)
 
     def bad_rows(self, x, opts):
@@ -333,8 +336,7 @@ class _Binomial(_Rate):
         tc = np.asarray(base.total_count, np.float64)
         tc = tc.reshape(-1, D) if event_ndim else tc.reshape(-1, 1)
         if not (tc == tc[:1]).all():
-            raise ValueError("fit_mixture: the template Binomial's total_count must be the same for "
-                             "every component")
+            raise ValueError("fit_mixture: the template Binomial's total_count must be the same for every component")
         opts["total_count"] = tc[0] if event_ndim else tc[0, 0]
 
     def check_options(self, opts, D):
@@ -342,8 +344,9 @@ class _Binomial(_Rate):
             self._n(opts)  # raises, naming the option
         tc = np.asarray(opts["total_count"], np.float64)
         if tc.ndim > 1 or (tc.ndim == 1 and tc.shape[0] != D) or not np.all((tc >= 0) & (np.floor(tc) == tc)):
-            raise ValueError(f"fit_mixture: total_count must be a non-negative integer (or {D} of them), "
-                             f"got {opts['total_count']!r}")
+            raise ValueError(
+                f"fit_mixture: total_count must be a non-negative integer (or {D} of them), got {opts['total_count']!r}"
+            )
 
 
 class _Categorical(FitFamily):
@@ -384,6 +387,19 @@ class _Categorical(FitFamily):
 
 
 #: the fittable scalar families, by façade class name
-FIT_FAMILIES = {f.cls_name: f for f in (
-    _Normal(), _LogNormal(), _StudentT(), _Gamma(), _VonMises(), _Poisson(), _Exponential(),
-    _Geometric(), _Bernoulli(), _Binomial(), _Categorical())}
+FIT_FAMILIES = {
+    f.cls_name: f
+    for f in (
+        _Normal(),
+        _LogNormal(),
+        _StudentT(),
+        _Gamma(),
+        _VonMises(),
+        _Poisson(),
+        _Exponential(),
+        _Geometric(),
+        _Bernoulli(),
+        _Binomial(),
+        _Categorical(),
+    )
+}

@@ -27,6 +27,7 @@ covariance that is not positive definite after adding ``reg_covar`` (possible
 only with ``reg_covar == 0``) has its eigenvalues raised to a floor.  Both
 raise :class:`DegenerateComponentWarning`; no parameter is ever NaN.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,9 +39,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["gaussian_estep", "gaussian_mstep", "gaussian_score", "precisions_cholesky_from_covariances",
-           "precisions_from_cholesky", "first_nonfinite_row", "DegenerateComponentWarning",
-           "COVARIANCE_TYPES"]
+__all__ = [
+    "gaussian_estep",
+    "gaussian_mstep",
+    "gaussian_score",
+    "precisions_cholesky_from_covariances",
+    "precisions_from_cholesky",
+    "first_nonfinite_row",
+    "DegenerateComponentWarning",
+    "COVARIANCE_TYPES",
+]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _MODE = {"full": 0, "tied": 1, "diag": 2, "spherical": 2}
@@ -50,7 +58,7 @@ _compiled: dict = {}
 #: the E-step's per-block partial sums take at most this many floats (blocks are reduced in
 #: groups of ``_GROUP_FLOATS // L`` of them, L the length of one block's statistics; the result
 #: does not depend on it: blocks are always added in block order)
-_GROUP_FLOATS = 2 ** 21
+_GROUP_FLOATS = 2**21
 
 
 class DegenerateComponentWarning(UserWarning):
@@ -93,8 +101,17 @@ def _kernel(name, dtype):
             if name == "estep":
                 sig = types.void(x, r1, r2, r3, r2, r1, r2, i64, i64, types.Array(f64, 1, "C"))
             else:
-                sig = types.void(x, r2, r3, r2, r1, i64, types.Array(f64, 1, "C"),
-                                 types.Array(types.int64, 1, "C"), types.Array(f64, 2, "A"))
+                sig = types.void(
+                    x,
+                    r2,
+                    r3,
+                    r2,
+                    r1,
+                    i64,
+                    types.Array(f64, 1, "C"),
+                    types.Array(types.int64, 1, "C"),
+                    types.Array(f64, 2, "A"),
+                )
             old = numba.config.CACHE_DIR
             numba.config.CACHE_DIR = _cache_dir()
             try:
@@ -130,7 +147,7 @@ def _as_data(x, name="x"):
 def first_nonfinite_row(x, chunk=65536):
     """Index of the first row of ``x`` (N, D) with a NaN or infinite entry, or -1 (chunked scan)."""
     for n0 in range(0, x.shape[0], chunk):
-        part = x[n0:n0 + chunk]
+        part = x[n0 : n0 + chunk]
         with np.errstate(over="ignore", invalid="ignore"):
             if np.isfinite(part.sum(axis=1)).all():  # NaN and inf propagate into the row sums
                 continue
@@ -158,8 +175,10 @@ def _prepare(log_weights, means, precisions_cholesky, covariance_type, D):
     pc = np.asarray(precisions_cholesky, dtype=np.float64)
     want = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
     if pc.shape != want:
-        raise ValueError(f"precisions_cholesky must have shape {want} for covariance_type="
-                         f"{covariance_type!r} with means {means.shape}, got {pc.shape}")
+        raise ValueError(
+            f"precisions_cholesky must have shape {want} for covariance_type="
+            f"{covariance_type!r} with means {means.shape}, got {pc.shape}"
+        )
     if not np.all(np.isfinite(pc)):
         raise ValueError("precisions_cholesky must be finite")
     if not np.all(np.isfinite(means)):
@@ -172,8 +191,10 @@ def _prepare(log_weights, means, precisions_cholesky, covariance_type, D):
         pc = _upper_factor(pc)
     diag = np.diagonal(pc, axis1=-2, axis2=-1) if covariance_type in ("full", "tied") else pc
     if not np.all(diag > 0):
-        raise ValueError(f"precisions_cholesky for covariance_type={covariance_type!r} must have a positive "
-                         "diagonal (positive entries for diag/spherical)")
+        raise ValueError(
+            f"precisions_cholesky for covariance_type={covariance_type!r} must have a positive "
+            "diagonal (positive entries for diag/spherical)"
+        )
     if covariance_type == "full":
         U, pd = pc, empty2
         logdet = np.log(np.diagonal(pc, axis1=1, axis2=2)).sum(axis=1)
@@ -205,8 +226,7 @@ def _upper_factor(pc):
     try:
         L = np.linalg.cholesky(P[..., J[:, None], J[None, :]])  # J P J = L L^T
     except np.linalg.LinAlgError:
-        raise ValueError("precisions_cholesky: a factor is singular (its precision is not positive "
-                         "definite)") from None
+        raise ValueError("precisions_cholesky: a factor is singular (its precision is not positive definite)") from None
     return L[..., J[:, None], J[None, :]]  # J L J: upper triangular, (J L J)(J L J)^T = P
 
 
@@ -229,8 +249,7 @@ def _unpack_tril(packed, D):
 # E-step
 
 
-def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, sample_weight=None,
-                   center=None):
+def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, sample_weight=None, center=None):
     """One fused pass over ``x``: the weighted log-likelihood and every component's statistics.
 
     Parameters
@@ -296,8 +315,7 @@ def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, 
         C = np.asarray(center, dtype=np.float64)
         want = (D,) if tied else (K, D)
         if C.shape != want:
-            raise ValueError(f"center must have shape {want} for covariance_type={covariance_type!r}, "
-                             f"got {C.shape}")
+            raise ValueError(f"center must have shape {want} for covariance_type={covariance_type!r}, got {C.shape}")
         if tied:
             C = np.broadcast_to(C, (K, D))
     as_diag = mode == _MODE["diag"]  # also full and tied models of one coordinate
@@ -307,9 +325,9 @@ def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, 
         group = int(max(1, min(256, _GROUP_FLOATS // L)))
         _call(_kernel("estep", x.dtype), x, w, means, U, pd, cst, C, mode, group, out)
     ll = float(out[0])
-    nk = out[1:1 + K].copy()
-    sx = out[1 + K:1 + K + K * D].reshape(K, D).copy()
-    ss = out[1 + K + K * D:]
+    nk = out[1 : 1 + K].copy()
+    sx = out[1 + K : 1 + K + K * D].reshape(K, D).copy()
+    ss = out[1 + K + K * D :]
     if as_diag and covariance_type == "full":
         sxx = ss.reshape(K, 1, 1).copy()
     elif as_diag and tied:  # per-component sums about the common centre add up to the total
@@ -322,8 +340,11 @@ def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, 
         sxx = ss.reshape(K, D).copy()
     if raw:  # shift the centred moments back to raw ones
         if covariance_type == "full":
-            sxx += (C[:, :, None] * sx[:, None, :] + sx[:, :, None] * C[:, None, :]
-                    + nk[:, None, None] * C[:, :, None] * C[:, None, :])
+            sxx += (
+                C[:, :, None] * sx[:, None, :]
+                + sx[:, :, None] * C[:, None, :]
+                + nk[:, None, None] * C[:, :, None] * C[:, None, :]
+            )
         elif tied:
             c = C[0]
             s = sx.sum(axis=0)
@@ -397,8 +418,7 @@ def gaussian_mstep(nk, sx, sxx, covariance_type, reg_covar, center=None):
     K, D = sx.shape
     want = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K, D)}[covariance_type]
     if sxx.shape != want:
-        raise ValueError(f"sxx must have shape {want} for covariance_type={covariance_type!r}, "
-                         f"got {sxx.shape}")
+        raise ValueError(f"sxx must have shape {want} for covariance_type={covariance_type!r}, got {sxx.shape}")
     reg_covar = float(reg_covar)
     if not reg_covar >= 0.0:
         raise ValueError(f"reg_covar must be non-negative, got {reg_covar}")
@@ -415,7 +435,7 @@ def gaussian_mstep(nk, sx, sxx, covariance_type, reg_covar, center=None):
     if empty.size:
         notes.append(f"components {empty.tolist()} have no points (kept with covariance reg_covar)")
     # sum r (x - c - d)(x - c - d)^T = S - d sx^T - sx d^T + nk d d^T
-    f = (2.0 - nk / n)
+    f = 2.0 - nk / n
     if covariance_type == "full":
         cov = (sxx - f[:, None, None] * d[:, :, None] * sx[:, None, :]) / n[:, None, None]
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
@@ -433,8 +453,10 @@ def gaussian_mstep(nk, sx, sxx, covariance_type, reg_covar, center=None):
         collapsed = np.arange(K) if collapsed.size else collapsed
     collapsed = np.setdiff1d(collapsed, empty)
     if collapsed.size:
-        notes.append(f"components {collapsed.tolist()} collapsed onto a point or subspace "
-                     f"(a variance below 1e-12 of the largest; reg_covar={reg_covar} keeps them)")
+        notes.append(
+            f"components {collapsed.tolist()} collapsed onto a point or subspace "
+            f"(a variance below 1e-12 of the largest; reg_covar={reg_covar} keeps them)"
+        )
     if covariance_type in ("full", "tied"):
         cov = cov.copy()
         idx = np.arange(D)
@@ -445,8 +467,10 @@ def gaussian_mstep(nk, sx, sxx, covariance_type, reg_covar, center=None):
         floor = max(reg_covar, 1e-12 * scale, np.finfo(np.float64).tiny ** 0.5)
         cov, fixed = _make_pd(cov, floor)
         if fixed:
-            notes.append(f"covariances of components {fixed if covariance_type == 'full' else 'all'} "
-                         f"were not positive definite; their eigenvalues were raised to {floor:.3g}")
+            notes.append(
+                f"covariances of components {fixed if covariance_type == 'full' else 'all'} "
+                f"were not positive definite; their eigenvalues were raised to {floor:.3g}"
+            )
     else:
         floor = max(1e-12 * scale, np.finfo(np.float64).tiny ** 0.5)
         cov = np.maximum(cov, 0.0) + reg_covar
@@ -457,8 +481,7 @@ def gaussian_mstep(nk, sx, sxx, covariance_type, reg_covar, center=None):
             cov = np.maximum(cov, floor)
             notes.append(f"variances below {floor:.3g} (reg_covar=0) were raised to it")
     if notes:
-        warnings.warn("Gaussian mixture M-step: " + "; ".join(notes), DegenerateComponentWarning,
-                      stacklevel=2)
+        warnings.warn("Gaussian mixture M-step: " + "; ".join(notes), DegenerateComponentWarning, stacklevel=2)
     return weights, means, cov, precisions_cholesky_from_covariances(cov, covariance_type)
 
 
@@ -498,8 +521,7 @@ def precisions_cholesky_from_covariances(covariances, covariance_type):
         single = covariance_type == "tied"
         c = cov[None] if single else cov
         if c.ndim != 3 or c.shape[1] != c.shape[2]:
-            raise ValueError(f"covariances must have shape {'(D, D)' if single else '(K, D, D)'}, "
-                             f"got {cov.shape}")
+            raise ValueError(f"covariances must have shape {'(D, D)' if single else '(K, D, D)'}, got {cov.shape}")
         D = c.shape[1]
         try:
             L = np.linalg.cholesky(c)
@@ -516,9 +538,11 @@ def precisions_cholesky_from_covariances(covariances, covariance_type):
             out = np.swapaxes(np.tril(np.linalg.solve(L, np.broadcast_to(np.eye(D), L.shape))), 1, 2)
         return out[0] if single else out
     if not np.all(cov > 0):
-        raise ValueError("covariances must be positive for covariance_type="
-                         f"{covariance_type!r}; component {int(np.argmin(cov.reshape(cov.shape[0], -1).min(1)))}"
-                         " is not")
+        raise ValueError(
+            "covariances must be positive for covariance_type="
+            f"{covariance_type!r}; component {int(np.argmin(cov.reshape(cov.shape[0], -1).min(1)))}"
+            " is not"
+        )
     return 1.0 / np.sqrt(cov)
 
 
@@ -529,4 +553,4 @@ def precisions_from_cholesky(precisions_cholesky, covariance_type):
         return pc @ np.swapaxes(pc, 1, 2)
     if covariance_type == "tied":
         return pc @ pc.T
-    return pc ** 2
+    return pc**2

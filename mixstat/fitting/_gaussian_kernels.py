@@ -32,6 +32,7 @@ or tied ones of one coordinate, which the caller runs as diagonal) take
 fused loops that store nothing per coordinate; the full lower triangle of
 ``sum r d d^T`` is summed in 2 x 2 blocks of entries.
 """
+
 import numpy as np
 from numba import prange
 from numba.extending import register_jitable
@@ -246,8 +247,7 @@ def estep(x, w, means, U, pd, cst, center, mode, group, out):
         ng = min(group, nb - g0)
         for gi in prange(ng):
             b = g0 + gi
-            _estep_block(x, w, means, U, pd, cst, center, mode, b * BLOCK, min(N, (b + 1) * BLOCK),
-                         part[gi])
+            _estep_block(x, w, means, U, pd, cst, center, mode, b * BLOCK, min(N, (b + 1) * BLOCK), part[gi])
         for gi in range(ng):  # block order: the same bits at any thread count
             for l in range(L):
                 out[l] += part[gi, l]

@@ -23,6 +23,7 @@ beside the scale).
 Compiled kernels are cached on disk beside the family's own kernels (a folder keyed
 by the family module, the shared kernel sources and this file).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,11 +37,8 @@ from numba import njit, prange, types
 from numba.extending import register_jitable
 
 from .. import _jit
+from ..kernels.families import lognormal as _lognormal, normal as _normal, studentt as _studentt, vonmises as _vonmises
 from ..kernels.fastmath import exp_neg, log_pos
-from ..kernels.families import normal as _normal
-from ..kernels.families import lognormal as _lognormal
-from ..kernels.families import studentt as _studentt
-from ..kernels.families import vonmises as _vonmises
 
 __all__ = ["BLOCK", "estep_kernel", "SUFF"]
 
@@ -269,8 +267,7 @@ def _signature():
     ro2 = types.Array(f8, 2, "A", readonly=True)
     ro1u = types.Array(types.uint8, 1, "A", readonly=True)
     i64 = types.int64
-    return types.void(ro3, ro2, ro2, ro3, ro1u, ro3, i64, i64, i64,
-                      types.Array(f8, 2, "C"), types.Array(f8, 4, "C"))
+    return types.void(ro3, ro2, ro2, ro3, ro1u, ro3, i64, i64, i64, types.Array(f8, 2, "C"), types.Array(f8, 4, "C"))
 
 
 def estep_kernel(family: str):
@@ -314,8 +311,20 @@ def run_estep(family, x, sw, logw, tab, active, centres=None, hard=False, S=1):
     if centres is None:
         centres = np.zeros((1, 1, 1))
     kern = estep_kernel(family)
-    _jit.call(kern, x, sw, logw, tab, active, centres, np.int64(1 if hard else 0), np.int64(BLOCK),
-              np.int64(S), out_ll, out_st)
+    _jit.call(
+        kern,
+        x,
+        sw,
+        logw,
+        tab,
+        active,
+        centres,
+        np.int64(1 if hard else 0),
+        np.int64(BLOCK),
+        np.int64(S),
+        out_ll,
+        out_st,
+    )
     # block order: NumPy's reduction over axis 1 adds the blocks in a fixed order
     return out_ll.sum(axis=1), out_st.sum(axis=1)
 
@@ -369,8 +378,12 @@ def lloyd(pool, pw, centres, iters):
                 import numba
 
                 f8 = types.float64
-                sig = types.void(types.Array(f8, 3, "A", readonly=True), types.Array(f8, 2, "A", readonly=True),
-                                 types.Array(f8, 3, "C"), types.int64)
+                sig = types.void(
+                    types.Array(f8, 3, "A", readonly=True),
+                    types.Array(f8, 2, "A", readonly=True),
+                    types.Array(f8, 3, "C"),
+                    types.int64,
+                )
                 old = numba.config.CACHE_DIR
                 numba.config.CACHE_DIR = _cache_dir(None)
                 try:

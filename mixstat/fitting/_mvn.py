@@ -7,6 +7,7 @@ chunk, statistics centred on the current means), the M-step
 Parameters are kept per batch entry in scikit-learn's layouts with a leading batch
 axis: ``means (B, K, D)``, ``cov`` and ``prec`` (``precisions_cholesky_``).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -73,8 +74,9 @@ class _GaussianModel:
 
         D = self.D
         cov = self.full(params["cov"], K).reshape(bshape + (K, D, D))
-        return dist.MultivariateNormal(params["means"].reshape(bshape + (K, D)).astype(dtype),
-                                       covariance_matrix=cov.astype(dtype))
+        return dist.MultivariateNormal(
+            params["means"].reshape(bshape + (K, D)).astype(dtype), covariance_matrix=cov.astype(dtype)
+        )
 
 
 class _Engine:
@@ -88,8 +90,6 @@ class _Engine:
         return params["means"][b]
 
     def estep(self, params, logw, active, centres=None):
-        from ._gaussian import gaussian_estep
-
         B, K, D = self.src.B, self.K, self.model.D
         ct = self.model.covariance_type
         ll = np.zeros(B)
@@ -100,22 +100,14 @@ class _Engine:
         cen = np.zeros((B, D) if ct == "tied" else (B, K, D))
         for b in range(B):
             if active[b]:
-                cen[b] = centres[b].mean(axis=0) if centres is not None and ct == "tied" else (
-                    centres[b] if centres is not None else self._centre(params, logw, b))
-        unweighted = self.src.sample_weight is None
-        for lo, x, w in self.src.chunks():
-            for b in range(B):
-                if not active[b]:
-                    continue
-                if centres is not None:
-                    r = _hard(x[b], w[b], centres[b], cen[b], ct)
-                else:
-                    r = gaussian_estep(x[b], logw[b], params["means"][b], params["prec"][b], ct,
-                                       sample_weight=None if unweighted else w[b], center=cen[b])
-                ll[b] += r[0]
-                nk[b] += r[1]
-                sx[b] += r[2]
-                sxx[b] += r[3]
+                cen[b] = (
+                    centres[b].mean(axis=0)
+                    if centres is not None and ct == "tied"
+                    else (centres[b] if centres is not None else self._centre(params, logw, b))
+                )
+        ll, nk, sx, sxx = self.src.sum_over(
+            _chunk_stats, active, centres, cen, ct, logw, params["means"], params["prec"], (ll, nk, sx, sxx)
+        )
         return ll, nk, (sx, sxx, cen)
 
     def mstep(self, nk, st, old, init, active=None):
@@ -132,8 +124,10 @@ class _Engine:
             with warnings.catch_warnings(record=True) as rec:
                 warnings.simplefilter("always")
                 _, m, c, p = gaussian_mstep(nk[b], sx[b], sxx[b], ct, self.model.opts["reg_covar"], center=cen[b])
-            if any("collapsed" in str(r.message) or "positive definite" in str(r.message)
-                   or "raised" in str(r.message) for r in rec):
+            if any(
+                "collapsed" in str(r.message) or "positive definite" in str(r.message) or "raised" in str(r.message)
+                for r in rec
+            ):
                 collapsed[b] = True
             means[b], cov[b], prec[b] = m, c, p
         return {"means": means, "cov": cov, "prec": prec}, collapsed
@@ -145,8 +139,11 @@ class _Engine:
             row = keep.any(axis=1).reshape((B,) + (1,) * (new["cov"].ndim - 1))
         else:
             row = keep.reshape(keep.shape + (1,) * (new["cov"].ndim - 2))
-        return {"means": means, "cov": np.where(row, new["cov"], old["cov"]),
-                "prec": np.where(row, new["prec"], old["prec"])}
+        return {
+            "means": means,
+            "cov": np.where(row, new["cov"], old["cov"]),
+            "prec": np.where(row, new["prec"], old["prec"]),
+        }
 
     def initial(self, centres):
         from ._gaussian import precisions_cholesky_from_covariances
@@ -154,18 +151,44 @@ class _Engine:
         B, K, D = self.src.B, self.K, self.model.D
         ct = self.model.covariance_type
         eye_cov = self.model._to_type(np.broadcast_to(np.eye(D), (B, K, D, D)).copy())
-        ph = {"means": centres.copy(), "cov": eye_cov,
-              "prec": np.stack([precisions_cholesky_from_covariances(c, ct) for c in eye_cov])}
+        ph = {
+            "means": centres.copy(),
+            "cov": eye_cov,
+            "prec": np.stack([precisions_cholesky_from_covariances(c, ct) for c in eye_cov]),
+        }
         _, nk, st = self.estep(ph, np.zeros((B, K)), np.ones(B, bool), centres)
         params, _ = self.mstep(nk, st, ph, True)
         return params, nk
+
+
+def _chunk_stats(x, w, active, centres, cen, ct, logw, means, prec, zeros):
+    """``(ll, nk, sx, sxx)`` of one chunk ``x`` (B, n, D) (``w`` None: unit weights), for the
+    active batch entries (``zeros``: the shapes, all 0)."""
+    from ._gaussian import gaussian_estep
+
+    ll, nk, sx, sxx = (z.copy() for z in zeros)
+    for b in range(x.shape[0]):
+        if not active[b]:
+            continue
+        if centres is not None:
+            wb = np.ones(x.shape[1]) if w is None else w[b]
+            r = _hard(x[b], wb, centres[b], cen[b], ct)
+        else:
+            r = gaussian_estep(
+                x[b], logw[b], means[b], prec[b], ct, sample_weight=None if w is None else w[b], center=cen[b]
+            )
+        ll[b] += r[0]
+        nk[b] += r[1]
+        sx[b] += r[2]
+        sxx[b] += r[3]
+    return ll, nk, sx, sxx
 
 
 def _hard(x, w, centres, cen, ct, rows=1 << 16):
     """Statistics of the nearest-centre assignment (the initialisation), as ``gaussian_estep``'s
     (in pieces of ``rows`` points: bounded temporaries)."""
     if x.shape[0] > rows:
-        parts = [_hard(x[i:i + rows], w[i:i + rows], centres, cen, ct, rows) for i in range(0, x.shape[0], rows)]
+        parts = [_hard(x[i : i + rows], w[i : i + rows], centres, cen, ct, rows) for i in range(0, x.shape[0], rows)]
         return tuple(sum(p[i] for p in parts) for i in range(4))
     K, D = centres.shape
     d2 = ((x[:, None, :] - centres[None]) ** 2).sum(-1)
@@ -183,7 +206,7 @@ def _hard(x, w, centres, cen, ct, rows=1 << 16):
             sxx = np.empty((K, D, D))
             for k in range(K):
                 dk = x - cen[k]
-                sxx[k] = (dk * R[:, k:k + 1]).T @ dk
+                sxx[k] = (dk * R[:, k : k + 1]).T @ dk
         else:
             sxx = np.stack([R[:, k] @ ((x - cen[k]) ** 2) for k in range(K)])
     return 0.0, nk, sx, sxx
@@ -195,8 +218,9 @@ def resolve(template, family_options):
 
     opts = _options({"covariance_type": "full", "reg_covar": 1e-6}, family_options, "MultivariateNormal")
     if opts["covariance_type"] not in COVARIANCE_TYPES:
-        raise ValueError(f"fit_mixture: covariance_type must be one of {COVARIANCE_TYPES}, "
-                         f"got {opts['covariance_type']!r}")
+        raise ValueError(
+            f"fit_mixture: covariance_type must be one of {COVARIANCE_TYPES}, got {opts['covariance_type']!r}"
+        )
     if not float(opts["reg_covar"]) >= 0:
         raise ValueError(f"fit_mixture: reg_covar must be non-negative, got {opts['reg_covar']!r}")
     D = template.event_shape[0] if template is not None else None

@@ -26,6 +26,7 @@ Loop kinds:
 ``make_log_tail``
     log-sum-exp of ``logw[b, k] + log F_k(x)`` (or ``log(1 - F_k(x))``) per point.
 """
+
 import math
 
 import numpy as np
@@ -142,8 +143,9 @@ def _named(fn, *key):
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = __name__
     globals()[name] = fn
-    disp = numba.njit(error_model="numpy", no_cpython_wrapper=True,
-                      fastmath={"arcp": True, "contract": True, "nsz": True})(fn)
+    disp = numba.njit(
+        error_model="numpy", no_cpython_wrapper=True, fastmath={"arcp": True, "contract": True, "nsz": True}
+    )(fn)
     disp._set_uuid(f"{__name__}.{name}")
     return disp
 
@@ -365,7 +367,7 @@ def make_log_prob(fam, dtype, dim):
                     acc[i] = zero
                 if tiled:  # a vector family's per-point quantities, once for all components
                     prep_tile(xt, nl, work)
-                tb = tab[b0:b0 + 1]
+                tb = tab[b0 : b0 + 1]
                 one = False
                 mb = ninf
                 for k in range(K):
@@ -437,8 +439,8 @@ def make_log_prob(fam, dtype, dim):
                 s0 = r
                 b0 = c0
                 nl = min(L, B - c0)
-                tb = tab[b0:b0 + nl]
-                lw = logw[b0:b0 + nl]
+                tb = tab[b0 : b0 + nl]
+                lw = logw[b0 : b0 + nl]
                 for i in range(nl):
                     if uni:
                         for j in range(D):
@@ -553,7 +555,7 @@ def make_log_prob1(fam, dtype, dim):
                 b0 = r
                 s0 = c0
                 nl = min(L, S - c0)
-                tb = tab[b0:b0 + 1]
+                tb = tab[b0 : b0 + 1]
                 for i in range(nl):
                     tv[i] = zero
                 for j in range(D):
@@ -1296,7 +1298,7 @@ def make_icdf(fam, dtype):
                 # dx/dt = q (1 - q) / f(x)
                 st[j] = pj * (1.0 - pj) / f if 0.0 < f < math.inf else math.nan
             mb = -math.inf  # the largest density bound (log) of the components: the fast
-            if simd:        # step's exp(logpdf - mb) is then vectorisable
+            if simd:  # step's exp(logpdf - mb) is then vectorisable
                 for k in range(K):
                     if w[0, k] > 0:
                         mb = max(mb, np.float64(bound1(tab, 0, k, 0)))
@@ -1324,8 +1326,12 @@ def make_icdf(fam, dtype):
                                 a = u - j
                                 a2 = a * a
                                 a3 = a2 * a
-                                x0 = ((2.0 * a3 - 3.0 * a2 + 1.0) * xt[j] + (a3 - 2.0 * a2 + a) * TABLE_H * st[j]
-                                      + (3.0 * a2 - 2.0 * a3) * xt[j + 1] + (a3 - a2) * TABLE_H * st[j + 1])
+                                x0 = (
+                                    (2.0 * a3 - 3.0 * a2 + 1.0) * xt[j]
+                                    + (a3 - 2.0 * a2 + a) * TABLE_H * st[j]
+                                    + (3.0 * a2 - 2.0 * a3) * xt[j + 1]
+                                    + (a3 - a2) * TABLE_H * st[j + 1]
+                                )
                         x0s[i] = x0
                         xv[i] = x0 if (fast and FAST_Q <= q <= 1.0 - FAST_Q and abs(x0) < math.inf) else 0.0
                         Fa[i] = 0.0
@@ -1364,3 +1370,674 @@ def make_icdf(fam, dtype):
 
 
 FACTORIES["icdf"] = lambda fam, dtype, dim: make_icdf(fam, dtype)
+
+
+# -- implicit reparameterisation gradients (univariate families and their mixtures) ---------
+#: the private per-chunk accumulators of :func:`make_sample_grad` (when the batch is too small
+#: to parallelise over its rows) hold at most this many float64 numbers
+SG_ACC = 1 << 22
+#: batches of at least this many rows are parallelised over their rows (each row owns its sums)
+SG_ROWS = 64
+
+
+def make_sample_grad(fam, dtype):
+    """Implicit reparameterisation gradients of samples ``x`` of a mixture, summed per batch
+    row ``b`` and component ``k`` with the cotangent ``c`` (float64, one pass, no ``(N, K)``
+    array):
+
+    ``gth[b, k, i] = sum_s c r_k(x) xgrad1_k,i(x)``, with the responsibilities
+    ``r_k = w_k p_k(x) / p(x)`` and the family's ``xgrad1`` (``dx/dtheta_i`` of the component
+    alone at a fixed cdf value): ``dx/dtheta_k,i = -w_k (dF_k/dtheta_i) / p(x)`` is that product;
+
+    ``gw[b, k] = sum_s c (F(x) - F_k(x)) / p(x)``, so that ``dx/dlogit_k = w_k gw`` and
+    ``dx/dprob_k = gw`` (before the normalisation's chain rule).  ``F - F_k`` is taken from the
+    log-space cdfs on the lower side of the mixture's median and from the survival functions
+    (``S_k - S``) above it, so that it keeps its relative accuracy in both tails.
+
+    Zero weights (``-inf`` log-weights) contribute nothing to ``p``, ``F`` and ``gth``; points
+    with a zero cotangent are skipped; NaN values, and values where every density is 0, give NaN.
+    """
+    h = Hooks(fam)
+    xgrad1 = fam.module.xgrad1
+    logpdf1 = h.logpdf1
+    logcdf1 = h.logcdf1
+    logsf1 = h.logsf1
+    pre1 = h.pre1
+    NPRE = h.npre
+
+    def point(v, c, logw, tab, b, K, NP, gth, gw, row, lp, lf, ls):
+        if NPRE > 0:
+            p0, p1 = pre1(v)
+        else:
+            p0 = v
+            p1 = v
+        m = -math.inf
+        a = 0.0
+        mf = -math.inf
+        af = 0.0
+        ms = -math.inf
+        a_s = 0.0
+        for k in range(K):
+            lwk = np.float64(logw[b, k])
+            lp[k] = np.float64(logpdf1(v, p0, p1, tab, b, k, 0))
+            lf[k] = np.float64(logcdf1(v, tab, b, k, 0))
+            ls[k] = np.float64(logsf1(v, tab, b, k, 0))
+            if lwk > -math.inf:
+                m, a = lse_add(m, a, lwk + lp[k])
+                mf, af = lse_add(mf, af, lwk + lf[k])
+                ms, a_s = lse_add(ms, a_s, lwk + ls[k])
+        logp = lse_end(m, a)
+        logf = lse_end(mf, af)
+        logs = lse_end(ms, a_s)
+        lower = logf <= logs
+        for k in range(K):
+            lwk = np.float64(logw[b, k])
+            if lwk > -math.inf:
+                r = math.exp(lwk + lp[k] - logp)
+                if r != 0.0:  # (NaN passes)
+                    cr = c * r
+                    for i in range(NP):
+                        gth[row, k, i] += cr * xgrad1(v, tab, b, k, 0, i)
+            if lower:
+                g = math.exp(logf - logp) - math.exp(lf[k] - logp)
+            else:
+                g = math.exp(ls[k] - logp) - math.exp(logs - logp)
+            gw[row, k] += c * g
+
+    point = register_jitable(point)
+
+    def sample_grad(x, logw, tab, cot, gth, gw):
+        S = x.shape[0]
+        B = x.shape[1]
+        K = logw.shape[1]
+        NP = gth.shape[2]
+        if B >= SG_ROWS or S == 1:
+            for b in prange(B):
+                lp = np.empty(K)
+                lf = np.empty(K)
+                ls = np.empty(K)
+                for k in range(K):
+                    gw[b, k] = 0.0
+                    for i in range(NP):
+                        gth[b, k, i] = 0.0
+                for s in range(S):
+                    c = np.float64(cot[s, b, 0])
+                    if c != 0.0:
+                        point(np.float64(x[s, b, 0]), c, logw, tab, b, K, NP, gth, gw, b, lp, lf, ls)
+            return
+        nch = max(1, min(CHUNKS, S, SG_ACC // max(B * K * (NP + 1), 1)))
+        at = np.zeros((nch * B, K, NP))
+        aw = np.zeros((nch * B, K))
+        for ch in prange(nch):
+            lp = np.empty(K)
+            lf = np.empty(K)
+            ls = np.empty(K)
+            for s in range(ch * S // nch, (ch + 1) * S // nch):
+                for b in range(B):
+                    c = np.float64(cot[s, b, 0])
+                    if c != 0.0:
+                        point(np.float64(x[s, b, 0]), c, logw, tab, b, K, NP, at, aw, ch * B + b, lp, lf, ls)
+        for b in range(B):
+            for k in range(K):
+                tw = 0.0
+                for ch in range(nch):
+                    tw += aw[ch * B + b, k]
+                gw[b, k] = tw
+                for i in range(NP):
+                    t = 0.0
+                    for ch in range(nch):
+                        t += at[ch * B + b, k, i]
+                    gth[b, k, i] = t
+
+    return sample_grad
+
+
+FACTORIES["sample_grad"] = lambda fam, dtype, dim: make_sample_grad(fam, dtype)
+
+
+# -- gradients: log-density, value and parameter derivatives in one pass ----------------
+@register_jitable
+def _no_grad1(v, p0, p1, tab, b, k, o, g, j):
+    return np.float64(tab[b, k, o]) * 0
+
+
+@register_jitable
+def _no_score1_fast(v, p0, p1, tab, b, k, o):
+    z = tab[b, k, o] * 0
+    return z, z
+
+
+@register_jitable
+def _no_grad1_fast(v, p0, p1, tab, b, k, o):
+    z = tab[b, k, o] * 0
+    return z, z, z, z
+
+
+@register_jitable
+def _no_grad(x, s, b, tab, k, g, j):
+    return np.float64(tab[b, k, 0]) * 0
+
+
+def grad_hooks(fam):
+    """``(hooks, NP)``: the family's :class:`Hooks` with its derivative hooks (``grad1`` /
+    ``score1_fast`` for univariate families, ``grad`` for vector ones) and the number of
+    differentiated parameters per coordinate (``len(GRAD_PARAMS)``; vector families: 0,
+    their width depends on ``D``)."""
+    h = Hooks(fam)
+    m = fam.module
+    h.grad1 = getattr(m, "grad1", _no_grad1)
+    h.score1_fast = getattr(m, "score1_fast", _no_score1_fast)
+    h.score_fast = hasattr(m, "score1_fast") and h.uni and h.bounded
+    h.grad = getattr(m, "grad", _no_grad)
+    NP = len(m.GRAD_PARAMS) if h.uni else 0
+    h.grad1_fast = getattr(m, "grad1_fast", _no_grad1_fast)
+    h.grad_fast = hasattr(m, "grad1_fast") and h.uni and NP <= 3
+    return h, NP
+
+
+def grad_width(uni, NP, D):
+    """Floats of one component's derivative block: univariate, ``D`` coordinates of
+    ``1 + NP`` (``d/dv`` then the parameters); vector, ``d/dx`` (``D``) then ``loc`` (``D``)
+    and the packed lower triangle of ``scale_tril`` (``D (D + 1) / 2``)."""
+    return D * (1 + NP) if uni else 2 * D + D * (D + 1) // 2
+
+
+def make_log_prob_grad(fam, dtype):
+    """Mixture log-density and its derivatives, one fused pass per point.
+
+    ``log_prob_grad(x, logw, tab, cot, zero_w, lp, gx, gw, gp)``: ``lp[n]`` the
+    log-density of point ``n``; ``gx[n D + j] = cot[n] d lp[n] / d x[n, j]``;
+    ``gw[b, k] += cot[n] r_k(x_n)`` (the derivative with respect to the normalised
+    log-weight ``logw[b, k]``; ``r_k`` the responsibility), and ``gp[b, k, q] += cot[n]
+    r_k(x_n) d log p_k(x_n) / d theta_q`` (the family's ``GRAD_PARAMS`` per coordinate,
+    or MultivariateNormal's ``loc`` and ``scale_tril``), summed over the points of batch
+    row ``b``.  An output with a leading dim of 0 is not wanted and not computed.
+    ``zero_w`` 1: for components of zero weight, ``gw[b, k]`` gets
+    ``sum cot[n] p_k(x_n) / p(x_n)`` instead (for the chain rule of ``probs``).
+
+    Per point: the family's ``grad1`` (or ``grad``) gives every component's log-density and
+    derivatives into a per-chunk scratch row (``K`` blocks, no ``N x K`` array), a running
+    maximum their log-sum-exp, then ``r_k = exp(logw_k + log p_k - lp)`` (log space: far
+    tails keep their responsibilities) weights the sums.  A zero weight contributes
+    nothing (its parameters' derivatives are exactly 0, also where its density is NaN or
+    infinite); a point whose log-density is not finite (a value outside every support, a
+    NaN) gives a NaN value derivative and adds nothing.
+
+    The value derivative alone (the score) of a family with a ``score1_fast`` hook takes
+    tiles of ``TILE`` points: one SIMD loop per component computes the log-density, its
+    ``d/dv``, ``exp`` scaled by the tile's bound and both sums; points whose sum is below
+    ``exp(-600)`` (far tails) or NaN are redone exactly.
+
+    Deterministic: the partition of the work depends only on the shapes.  Batches below a
+    tile (``B < TILE``): each chunk is one row's range of samples with sums of its own,
+    added row by row in chunk order after the parallel loop; larger batches: each chunk
+    owns a range of rows and visits their samples in order.
+    """
+    h, NP = grad_hooks(fam)
+    uni = h.uni
+    NPRE = h.npre
+    NG = 1 + NP
+    pre1 = h.pre1
+    grad1 = h.grad1
+    grad = h.grad
+    bound1 = h.bound1
+    score1_fast = h.score1_fast
+    score_fast = h.score_fast
+    thresh = math.exp(-600.0)
+    L = TILE
+
+    def point(s, b, n, slot, x, logw, tab, cot, zw, lp, gx, aw, ap, gk, tk):
+        # every component's log-density and derivatives, their log-sum-exp, the sums
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        W = D * NG if uni else 2 * D + D * (D + 1) // 2
+        Q = ap.shape[2]
+        want_x = gx.shape[0] > 0
+        want_w = aw.shape[0] > 0
+        want_p = ap.shape[0] > 0
+        m = -math.inf
+        acc = 0.0
+        for k in range(K):
+            lw = logw[b, k]
+            live = lw > -math.inf
+            tk[k] = -math.inf
+            if not (live or zw):
+                continue
+            if uni:
+                r = 0.0
+                out_ = False
+                nan = False
+                for j in range(D):
+                    v = x[s, b, j]
+                    if NPRE > 0:
+                        p0, p1 = pre1(v)
+                    else:
+                        p0 = v
+                        p1 = v
+                    lj = grad1(v, p0, p1, tab, b, k, j * P, gk, k * W + j * NG)
+                    out_ = out_ or lj == -math.inf
+                    nan = nan or v != v
+                    r += lj
+                if out_ and not nan:
+                    r = -math.inf
+            else:
+                r = np.float64(grad(x, s, b, tab, k, gk, k * W))
+            tk[k] = r
+            if live:
+                m, acc = lse_add(m, acc, np.float64(lw) + r)
+        tot = lse_end(m, acc)
+        lp[n] = tot
+        if not abs(tot) < math.inf:
+            if want_x:
+                for j in range(D):
+                    gx[n * D + j] = math.nan
+            return
+        cn = np.float64(cot[n])
+        if want_x:
+            for j in range(D):
+                gx[n * D + j] = 0.0
+        for k in range(K):
+            t = tk[k]
+            if not t > -math.inf:
+                continue
+            lw = logw[b, k]
+            if lw > -math.inf:
+                rk = math.exp(np.float64(lw) + t - tot)
+                if rk == 0.0:
+                    continue
+                wr = cn * rk
+                if want_w:
+                    aw[slot, k] += wr
+                if want_x:
+                    for j in range(D):
+                        gx[n * D + j] += rk * gk[k * W + (j * NG if uni else j)]
+                if want_p:
+                    if uni:
+                        for j in range(D):
+                            for q in range(NP):
+                                ap[slot, k, j * NP + q] += wr * gk[k * W + j * NG + 1 + q]
+                    else:
+                        for q in range(Q):
+                            ap[slot, k, q] += wr * gk[k * W + D + q]
+            elif zw:
+                aw[slot, k] += cn * math.exp(t - tot)
+        if want_x:
+            for j in range(D):
+                gx[n * D + j] *= cn
+
+    point = _named(point, "log_prob_grad_point", fam.name, dtype)
+
+    grad1_fast = h.grad1_fast
+    logpdf1_fast = h.logpdf1_fast
+    grad_fast = h.grad_fast
+
+    def tile(along_s, s0, b0, nl, slot, x, logw, tab, cot, lp, gx, aw, ap, gk, tk, sc):
+        # a tile of nl points of a univariate scalar event (D = 1) with the family's SIMD forms:
+        # points (s0 + i, b0) (along_s: sums per point lane in sc, reduced by the caller) or
+        # (s0, b0 + i) (each its own row: sums straight into aw[b0 + i], ap[b0 + i])
+        B = x.shape[1]
+        K = logw.shape[1]
+        want_x = gx.shape[0] > 0
+        want_w = aw.shape[0] > 0
+        want_p = ap.shape[0] > 0
+        xv = sc[1, 0]
+        mx = sc[1, 1]
+        acc = sc[1, 2]
+        cv = sc[1, 3]
+        gv = sc[1, 4]
+        for i in range(nl):
+            xv[i] = x[s0 + i, b0, 0] if along_s else x[s0, b0 + i, 0]
+            mx[i] = -math.inf
+            acc[i] = 0.0
+            gv[i] = 0.0
+        for k in range(K):
+            Tk = sc[0, k]
+            if along_s:
+                lw = np.float64(logw[b0, k])
+                for i in range(nl):  # SIMD
+                    v = xv[i]
+                    if NPRE > 0:
+                        p0, p1 = pre1(v)
+                    else:
+                        p0 = v
+                        p1 = v
+                    t = lw + np.float64(logpdf1_fast(v, p0, p1, tab, b0, k, 0))
+                    Tk[i] = t
+                    mx[i] = t if t > mx[i] else mx[i]
+            else:
+                for i in range(nl):
+                    v = xv[i]
+                    if NPRE > 0:
+                        p0, p1 = pre1(v)
+                    else:
+                        p0 = v
+                        p1 = v
+                    t = np.float64(logw[b0 + i, k]) + np.float64(logpdf1_fast(v, p0, p1, tab, b0 + i, k, 0))
+                    Tk[i] = t
+                    mx[i] = t if t > mx[i] else mx[i]
+        for k in range(K):
+            Tk = sc[0, k]
+            for i in range(nl):
+                acc[i] += exp_neg_any(Tk[i] - mx[i])
+        nfix = 0
+        for i in range(nl):
+            m = mx[i]
+            ok = abs(m) < math.inf and acc[i] == acc[i]
+            lse = m + log_pos(acc[i])
+            mx[i] = lse if ok else math.inf  # not ok: every r below is 0 (NaN or exp(-inf))
+            n = (s0 + i) * B + b0 if along_s else s0 * B + b0 + i
+            cv[i] = np.float64(cot[n]) if ok else 0.0
+            nfix += not ok
+        for k in range(K):
+            Tk = sc[0, k]
+            if along_s:
+                pw = sc[2, k]
+                q0 = sc[3, k]
+                q1 = sc[3 + min(1, NP - 1), k]
+                q2 = sc[3 + min(2, NP - 1), k]
+                for i in range(nl):  # SIMD: responsibilities, derivatives, lane sums
+                    v = xv[i]
+                    if NPRE > 0:
+                        p0, p1 = pre1(v)
+                    else:
+                        p0 = v
+                        p1 = v
+                    gr = grad1_fast(v, p0, p1, tab, b0, k, 0)
+                    r = exp_neg_any(Tk[i] - mx[i])
+                    live = r > 0.0
+                    r = r if live else 0.0
+                    wr = cv[i] * r
+                    gv[i] += r * gr[1] if live else 0.0
+                    pw[i] += wr
+                    q0[i] += wr * gr[2] if live else 0.0
+                    if NP > 1:
+                        q1[i] += wr * gr[3] if live else 0.0
+                    if NP > 2:
+                        q2[i] += wr * gr[4] if live else 0.0
+            else:  # each lane its own row: the lanes' terms, then added to their rows
+                pw = sc[2, k]
+                q0 = sc[3, k]
+                q1 = sc[3 + min(1, NP - 1), k]
+                q2 = sc[3 + min(2, NP - 1), k]
+                for i in range(nl):
+                    b = b0 + i
+                    v = xv[i]
+                    if NPRE > 0:
+                        p0, p1 = pre1(v)
+                    else:
+                        p0 = v
+                        p1 = v
+                    gr = grad1_fast(v, p0, p1, tab, b, k, 0)
+                    r = exp_neg_any(Tk[i] - mx[i])
+                    live = r > 0.0
+                    r = r if live else 0.0
+                    wr = cv[i] * r
+                    gv[i] += r * gr[1] if live else 0.0
+                    pw[i] = wr
+                    q0[i] = wr * gr[2] if live else 0.0
+                    if NP > 1:
+                        q1[i] = wr * gr[3] if live else 0.0
+                    if NP > 2:
+                        q2[i] = wr * gr[4] if live else 0.0
+                if want_w:
+                    for i in range(nl):
+                        aw[b0 + i, k] += pw[i]
+                if want_p:
+                    for i in range(nl):
+                        ap[b0 + i, k, 0] += q0[i]
+                        if NP > 1:
+                            ap[b0 + i, k, 1] += q1[i]
+                        if NP > 2:
+                            ap[b0 + i, k, 2] += q2[i]
+        for i in range(nl):
+            n = (s0 + i) * B + b0 if along_s else s0 * B + b0 + i
+            lp[n] = mx[i]
+            if want_x:
+                gx[n] = cv[i] * gv[i]
+        if nfix:
+            for i in range(nl):
+                s = s0 + i if along_s else s0
+                b = b0 if along_s else b0 + i
+                # redo the points whose fast terms were not all exact (NaN, every term -inf)
+                m = -math.inf
+                bad = False
+                for k in range(K):
+                    t = sc[0, k, i]
+                    bad = bad or t != t
+                    m = t if t > m else m
+                if bad or not abs(m) < math.inf:
+                    point(s, b, s * B + b, slot if along_s else b, x, logw, tab, cot, False, lp, gx, aw, ap, gk, tk)
+
+    tile = _named(tile, "log_prob_grad_tile", fam.name, dtype)
+
+    def chunk(c, along_s, nsub, per, nrb, nch, x, logw, tab, cot, zero_w, lp, gx, aw, ap):
+        S = x.shape[0]
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        W = D * NG if uni else 2 * D + D * (D + 1) // 2
+        want_x = gx.shape[0] > 0
+        want_w = aw.shape[0] > 0
+        want_p = ap.shape[0] > 0
+        zw = zero_w != 0 and want_w
+        gk = np.empty(K * W)
+        tk = np.empty(K)
+        # the SIMD tiles for the parameters' gradients (a univariate scalar event)
+        use_tile = grad_fast and D == 1 and (want_w or want_p or not along_s) and not zw
+        R = max(K, 5)
+        sc = np.zeros((3 + NP, R, L) if use_tile else (3 + NP, 1, 1))
+
+        if along_s and use_tile:  # one row b, its tiles of samples; sums per point lane
+            b = c // nsub
+            sub = c - b * nsub
+            for t in range(sub * per // nsub, (sub + 1) * per // nsub):
+                s0 = t * L
+                tile(True, s0, b, min(L, S - s0), c, x, logw, tab, cot, lp, gx, aw, ap, gk, tk, sc)
+            for k in range(K):  # the lanes' sums, in lane order
+                if want_w:
+                    for i in range(L):
+                        aw[c, k] += sc[2, k, i]
+                if want_p:
+                    for q in range(NP):
+                        for i in range(L):
+                            ap[c, k, q] += sc[3 + q, k, i]
+        elif use_tile:  # row tiles: every sample of each, rows owned by this chunk
+            for rt in range(c * nrb // nch, (c + 1) * nrb // nch):
+                b0 = rt * L
+                for s in range(S):
+                    tile(False, s, b0, min(L, B - b0), 0, x, logw, tab, cot, lp, gx, aw, ap, gk, tk, sc)
+        elif along_s:  # one row b, its tiles of samples [t0, t1): sums in slot c
+            b = c // nsub
+            sub = c - b * nsub
+            t0 = sub * per // nsub
+            t1 = (sub + 1) * per // nsub
+            fast = False
+            mb = -math.inf
+            if score_fast and not (want_w or want_p):  # (compiled only for families with the hook)
+                for k in range(K):
+                    vk = np.float64(logw[b, k])
+                    for j in range(D):
+                        vk += bound1(tab, b, k, j * P)
+                    mb = vk if vk > mb else mb
+                fast = abs(mb) < math.inf
+            if fast:
+                xt = np.empty((D, L))
+                acc = np.empty(L)
+                ev = np.empty(L)
+                tv = np.empty(L)
+                ga = np.empty((D, L))
+                dv = np.empty((D, L))
+                x1 = np.empty(L)
+                g1 = np.empty(L)
+            else:
+                xt = np.empty((1, 1))
+                acc = np.empty(1)
+                ev = acc
+                tv = acc
+                ga = xt
+                dv = xt
+                x1 = acc
+                g1 = acc
+            for t in range(t0, t1):
+                s0 = t * L
+                nl = min(L, S - s0)
+                if not (score_fast and fast):
+                    for i in range(nl):
+                        s = s0 + i
+                        point(s, b, s * B + b, c, x, logw, tab, cot, zw, lp, gx, aw, ap, gk, tk)
+                    continue
+                if D == 1:
+                    for i in range(nl):
+                        x1[i] = x[s0 + i, b, 0]
+                        g1[i] = 0.0
+                        acc[i] = 0.0
+                else:
+                    for i in range(nl):
+                        for j in range(D):
+                            xt[j, i] = x[s0 + i, b, j]
+                            ga[j, i] = 0.0
+                        acc[i] = 0.0
+                for k in range(K):
+                    sh = np.float64(logw[b, k]) - mb
+                    if not sh > -math.inf:
+                        continue
+                    if D == 1:
+                        for i in range(nl):  # SIMD: log-density, d/dv, exp, both sums
+                            v = x1[i]
+                            if NPRE > 0:
+                                p0, p1 = pre1(v)
+                            else:
+                                p0 = v
+                                p1 = v
+                            lv, d = score1_fast(v, p0, p1, tab, b, k, 0)
+                            e = exp_neg_any(lv + sh)
+                            acc[i] += e
+                            g1[i] += e * d
+                    else:
+                        for i in range(nl):
+                            tv[i] = sh
+                        for j in range(D):
+                            for i in range(nl):
+                                v = xt[j, i]
+                                if NPRE > 0:
+                                    p0, p1 = pre1(v)
+                                else:
+                                    p0 = v
+                                    p1 = v
+                                lv, d = score1_fast(v, p0, p1, tab, b, k, j * P)
+                                tv[i] += lv
+                                dv[j, i] = d
+                        for i in range(nl):
+                            ev[i] = exp_neg_any(tv[i])
+                            acc[i] += ev[i]
+                        for j in range(D):
+                            for i in range(nl):
+                                ga[j, i] += ev[i] * dv[j, i]
+                # the log by polynomial and the quotients in loops of their own (SIMD), then the
+                # few points that need it (far tails, NaN) redone exactly
+                nfix = 0
+                for i in range(nl):
+                    a = acc[i]
+                    ev[i] = mb + log_pos(a)
+                    tv[i] = 1.0 / a
+                    nfix += not a >= thresh
+                if D == 1:
+                    for i in range(nl):
+                        g = g1[i] * tv[i]
+                        g1[i] = g
+                        nfix += not abs(g) < math.inf
+                    if B == 1:
+                        for i in range(nl):
+                            lp[s0 + i] = ev[i]
+                        if want_x:
+                            for i in range(nl):
+                                gx[s0 + i] = np.float64(cot[s0 + i]) * g1[i]
+                    else:
+                        for i in range(nl):
+                            n = (s0 + i) * B + b
+                            lp[n] = ev[i]
+                            if want_x:
+                                gx[n] = np.float64(cot[n]) * g1[i]
+                    if nfix:
+                        for i in range(nl):
+                            if not (acc[i] >= thresh and abs(g1[i]) < math.inf):
+                                s = s0 + i
+                                point(s, b, s * B + b, c, x, logw, tab, cot, zw, lp, gx, aw, ap, gk, tk)
+                    continue
+                for j in range(D):
+                    for i in range(nl):
+                        g = ga[j, i] * tv[i]
+                        ga[j, i] = g
+                        nfix += not abs(g) < math.inf
+                if B == 1:
+                    for i in range(nl):
+                        lp[s0 + i] = ev[i]
+                    if want_x:
+                        for i in range(nl):
+                            for j in range(D):
+                                gx[(s0 + i) * D + j] = np.float64(cot[s0 + i]) * ga[j, i]
+                else:
+                    for i in range(nl):
+                        n = (s0 + i) * B + b
+                        lp[n] = ev[i]
+                        if want_x:
+                            for j in range(D):
+                                gx[n * D + j] = np.float64(cot[n]) * ga[j, i]
+                if nfix:
+                    for i in range(nl):
+                        ok = acc[i] >= thresh
+                        for j in range(D):
+                            ok = ok and abs(ga[j, i]) < math.inf
+                        if not ok:
+                            s = s0 + i
+                            point(s, b, s * B + b, c, x, logw, tab, cot, zw, lp, gx, aw, ap, gk, tk)
+        else:  # row tiles [r0, r1): every sample of each row, rows owned by this chunk
+            r0 = c * nrb // nch
+            r1 = (c + 1) * nrb // nch
+            for rt in range(r0, r1):
+                b0 = rt * L
+                nl = min(L, B - b0)
+                for s in range(S):
+                    for i in range(nl):
+                        b = b0 + i
+                        point(s, b, s * B + b, b, x, logw, tab, cot, zw, lp, gx, aw, ap, gk, tk)
+
+    def log_prob_grad(x, logw, tab, cot, zero_w, lp, gx, gw, gp):
+        S = x.shape[0]
+        B = x.shape[1]
+        K = logw.shape[1]
+        Q = gp.shape[2]
+        if B < L:
+            per = (S + L - 1) // L
+            nsub = max(1, min(CHUNKS // B, per))
+            nch = B * nsub
+            aw = np.zeros((nch if gw.shape[0] > 0 else 0, K))
+            ap = np.zeros((nch if gp.shape[0] > 0 else 0, K, Q))
+            for c in prange(nch):
+                chunk(np.int64(c), True, nsub, per, 0, nch, x, logw, tab, cot, zero_w, lp, gx, aw, ap)
+            # each row's chunk sums, in chunk order
+            if aw.shape[0] > 0:
+                for b in range(B):
+                    for sub in range(nsub):
+                        for k in range(K):
+                            gw[b, k] += aw[b * nsub + sub, k]
+            if ap.shape[0] > 0:
+                for b in range(B):
+                    for sub in range(nsub):
+                        for k in range(K):
+                            for q in range(Q):
+                                gp[b, k, q] += ap[b * nsub + sub, k, q]
+        else:
+            nrb = (B + L - 1) // L
+            nch = min(nrb, CHUNKS)
+            for c in prange(nch):
+                chunk(np.int64(c), False, 1, 0, nrb, nch, x, logw, tab, cot, zero_w, lp, gx, gw, gp)
+
+    chunk = _named(chunk, "log_prob_grad", fam.name, dtype)
+
+    return log_prob_grad
+
+
+FACTORIES["log_prob_grad"] = lambda fam, dtype, dim: make_log_prob_grad(fam, dtype)

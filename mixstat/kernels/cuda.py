@@ -17,6 +17,7 @@ one specialisation per argument types (dtype) on first launch.  Importing this
 module needs numba-cuda (or numba's simulator, ``NUMBA_ENABLE_CUDASIM=1``) but
 no driver; launching needs a GPU or the simulator.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,11 +36,23 @@ except ImportError:  # numba's built-in (deprecated) CUDA target
 from .lse import lse_add, lse_end
 from .philox import search, uniform
 
-__all__ = ["SIMULATOR", "status", "get_kernel", "launch", "to_device", "to_host", "as_device",
-           "view", "empty", "make", "OPS"]
+__all__ = [
+    "SIMULATOR",
+    "status",
+    "get_kernel",
+    "launch",
+    "to_device",
+    "to_host",
+    "as_device",
+    "view",
+    "empty",
+    "make",
+    "OPS",
+]
 
 #: True when numba runs CUDA kernels in its Python simulator (``NUMBA_ENABLE_CUDASIM=1``).
 SIMULATOR = bool(config.ENABLE_CUDASIM)
+
 
 def _ops():
     from . import registry
@@ -236,10 +249,8 @@ def make_exp():
     return exp
 
 
-_FAMILY_FREE = {"choose": lambda: make_choose(), "moments": lambda: make_moments(),
-                "exp": lambda: make_exp()}
-_FACTORIES = {"log_prob": make_log_prob, "cdf": make_cdf, "terms": make_terms,
-              "sample": make_sample}
+_FAMILY_FREE = {"choose": lambda: make_choose(), "moments": lambda: make_moments(), "exp": lambda: make_exp()}
+_FACTORIES = {"log_prob": make_log_prob, "cdf": make_cdf, "terms": make_terms, "sample": make_sample}
 
 
 def make(op, family):
@@ -249,13 +260,15 @@ def make(op, family):
     from . import registry
     from .cpu import Hooks
 
+    if op in _FAMILY_FACTORIES:  # loops that need the family record itself
+        return _FAMILY_FACTORIES[op](registry.family(family))
     return _FACTORIES[op](Hooks(registry.family(family)))
 
 
 # -- building and launching -------------------------------------------------------
 _lock = threading.Lock()
 _kernels: dict = {}
-_launch = {}
+_launch: dict = {}
 
 
 def get_kernel(op: str, family: str):
@@ -329,8 +342,10 @@ def as_device(x):
     if getattr(x, "__cuda_ndarray__", False):
         return x
     if SIMULATOR:
-        raise TypeError(f"{type(x).__name__} exposes __cuda_array_interface__, but numba's CUDA "
-                        "simulator is active; pass a numba device array (cuda.to_device) instead")
+        raise TypeError(
+            f"{type(x).__name__} exposes __cuda_array_interface__, but numba's CUDA "
+            "simulator is active; pass a numba device array (cuda.to_device) instead"
+        )
     return cuda.as_cuda_array(x)
 
 
@@ -542,3 +557,134 @@ def make_icdf(h):
 
 
 _FACTORIES["icdf"] = make_icdf
+
+
+# -- gradients (the CPU's make_log_prob_grad) ---------------------------------------
+def make_log_prob_grad(h, NP):
+    """The CPU's :func:`mixstat.kernels.cpu.make_log_prob_grad`, one thread per point: a
+    first pass over the components gives the log-sum-exp, a second evaluates each
+    component's derivatives (the family's ``grad1`` / ``grad``) into the thread's block of
+    ``work`` and adds ``cot r_k`` times them to the row sums with atomic adds (so the
+    sums' order, and their last bits, vary from run to run on a GPU).  ``work`` holds
+    ``W`` floats per thread of the launch (:func:`launch_grad`)."""
+    uni = h.uni
+    NPRE = h.npre
+    NG = 1 + NP
+    pre1 = h.pre1
+    grad1 = h.grad1
+    grad = h.grad
+
+    def log_prob_grad(x, logw, tab, cot, zero_w, lp, gx, gw, gp, work):
+        B = x.shape[1]
+        D = x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        N = x.shape[0] * B
+        W = D * NG if uni else 2 * D + D * (D + 1) // 2
+        Q = gp.shape[2]
+        want_x = gx.shape[0] > 0
+        want_w = gw.shape[0] > 0
+        want_p = gp.shape[0] > 0
+        zw = zero_w != 0 and want_w
+        t0 = cuda.grid(1)
+        j0 = t0 * W
+        for n in range(t0, N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            m = -math.inf
+            acc = 0.0
+            for ph in range(2):
+                if ph == 1:
+                    tot = lse_end(m, acc)
+                    lp[n] = tot
+                    if not abs(tot) < math.inf:
+                        if want_x:
+                            for j in range(D):
+                                gx[n * D + j] = math.nan
+                        break
+                    cn = cot[n]
+                    if want_x:
+                        for j in range(D):
+                            gx[n * D + j] = 0.0
+                for k in range(K):
+                    lw = logw[b, k]
+                    live = lw > -math.inf
+                    if not (live or (zw and ph == 1)):
+                        continue
+                    if uni:
+                        r = 0.0
+                        out_ = False
+                        nan = False
+                        for j in range(D):
+                            v = x[s, b, j]
+                            if NPRE > 0:
+                                p0, p1 = pre1(v)
+                            else:
+                                p0 = v
+                                p1 = v
+                            lj = grad1(v, p0, p1, tab, b, k, j * P, work, j0 + j * NG)
+                            out_ = out_ or lj == -math.inf
+                            nan = nan or v != v
+                            r += lj
+                        if out_ and not nan:
+                            r = -math.inf
+                    else:
+                        r = grad(x, s, b, tab, k, work, j0)
+                    if ph == 0:
+                        m, acc = lse_add(m, acc, lw + r)
+                        continue
+                    if not r > -math.inf:
+                        continue
+                    if live:
+                        rk = math.exp(lw + r - tot)
+                        if rk == 0.0:
+                            continue
+                        wr = cn * rk
+                        if want_w:
+                            cuda.atomic.add(gw, (b, k), wr)
+                        if want_x:
+                            for j in range(D):
+                                gx[n * D + j] += rk * work[j0 + (j * NG if uni else j)]
+                        if want_p:
+                            if uni:
+                                for j in range(D):
+                                    for q in range(NP):
+                                        cuda.atomic.add(gp, (b, k, j * NP + q), wr * work[j0 + j * NG + 1 + q])
+                            else:
+                                for q in range(Q):
+                                    cuda.atomic.add(gp, (b, k, q), wr * work[j0 + D + q])
+                    else:
+                        cuda.atomic.add(gw, (b, k), cn * math.exp(r - tot))
+                if ph == 1 and want_x:
+                    for j in range(D):
+                        gx[n * D + j] *= cn
+
+    return log_prob_grad
+
+
+def _make_grad(fam):
+    from .cpu import grad_hooks
+
+    return make_log_prob_grad(*grad_hooks(fam))
+
+
+_FAMILY_FACTORIES = {"log_prob_grad": _make_grad}
+
+
+#: threads of a gradient launch at most (each holds a block of ``W`` floats of scratch)
+GRAD_THREADS = 1 << 16
+
+
+def launch_grad(family, n, width, *args):
+    """Run ``log_prob_grad`` on ``family`` over ``n`` points with a scratch block of ``width``
+    floats per thread (allocated here for the launch's threads)."""
+    if n <= 0:
+        return
+    blocks, tpb = _config(n)
+    blocks = max(1, min(blocks, GRAD_THREADS // tpb))
+    work = cuda.device_array(blocks * tpb * max(int(width), 1), dtype=np.float64)
+    kernel = get_kernel("log_prob_grad", family)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        warnings.simplefilter("ignore", _CudaPerformanceWarning)
+        kernel[blocks, tpb](*args, work)

@@ -15,6 +15,7 @@ Accuracy (checked against mpmath in ``tests/test_fastmath.py``):
 Special values follow IEEE: NaN in gives NaN out; ``exp_neg(-inf) == 0``;
 ``log(0) == -inf``; ``log(inf) == inf``; ``log(x < 0)`` is NaN.
 """
+
 import math
 
 import numpy as np
@@ -23,19 +24,27 @@ from numba.extending import overload
 
 # No 'reassoc' here or in any loop that inlines these: it would let LLVM fold
 # ``(x + _SHIFT) - _SHIFT`` to ``x`` and merge the two halves of ln 2.
-_INLINE = dict(inline="always", error_model="numpy", fastmath={"contract", "nsz", "arcp"},
-               cache=True)
+_INLINE = dict(inline="always", error_model="numpy", fastmath={"contract", "nsz", "arcp"}, cache=True)
 
 
 # Polynomials for exp(r), |r| <= ln(2)/2: interpolation at Chebyshev nodes,
 # solved in 60-digit arithmetic (tests/test_fastmath.py recomputes them and
 # checks the bounds).  float64, degree 10: max relative error 3.8e-16.
 _E0, _E1, _E2, _E3, _E4, _E5 = (
-    1.0, 1.0000000000000067, 0.5000000000000006, 0.16666666666554406,
-    0.04166666666657314, 0.008333333385667782)
+    1.0,
+    1.0000000000000067,
+    0.5000000000000006,
+    0.16666666666554406,
+    0.04166666666657314,
+    0.008333333385667782,
+)
 _E6, _E7, _E8, _E9, _E10 = (
-    0.0013888888932488599, 0.00019841170270440067, 2.4801504346997686e-05,
-    2.764018079620985e-06, 2.7626357241447223e-07)
+    0.0013888888932488599,
+    0.00019841170270440067,
+    2.4801504346997686e-05,
+    2.764018079620985e-06,
+    2.7626357241447223e-07,
+)
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238  # ln 2 with 32 trailing zero bits: k * _LN2_HI is exact
 _LN2_LO = 1.9082149292705877e-10
@@ -44,9 +53,17 @@ _SHIFT_BITS = np.int64(0x4338000000000000)
 _EXP_MIN = -708.3964185322641  # below: 2**k is subnormal; the result is flushed to 0
 
 # float32, degree 5: max relative error 1.7e-7 (1.4 float32 ulp).
-_F0, _F1, _F2, _F3, _F4, _F5 = (np.float32(c) for c in (
-    1.0000001192092896, 1.0, 0.49998870491981506, 0.16666504740715027,
-    0.041917506605386734, 0.008369148708879948))
+_F0, _F1, _F2, _F3, _F4, _F5 = (
+    np.float32(c)
+    for c in (
+        1.0000001192092896,
+        1.0,
+        0.49998870491981506,
+        0.16666504740715027,
+        0.041917506605386734,
+        0.008369148708879948,
+    )
+)
 _LOG2E_F = np.float32(_LOG2E)
 _LN2_HI_F = np.float32(0.693145751953125)  # 9 trailing zero bits
 _LN2_LO_F = np.float32(1.428606765330187e-06)
@@ -121,10 +138,13 @@ def exp_neg32(x):
 
 
 # log: the reduction and polynomial of fdlibm's e_log.c (|error| < 1 ulp)
-_LG1, _LG2, _LG3, _LG4 = (6.666666666666735130e-01, 3.999999999940941908e-01,
-                          2.857142874366239149e-01, 2.222219843214978396e-01)
-_LG5, _LG6, _LG7 = (1.818357216161805012e-01, 1.531383769920937332e-01,
-                    1.479819860511658591e-01)
+_LG1, _LG2, _LG3, _LG4 = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+)
+_LG5, _LG6, _LG7 = (1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01)
 _MANT = np.int64(0x000FFFFFFFFFFFFF)
 _ONE_BITS = np.int64(0x3FF0000000000000)
 _SQRT2 = 1.4142135623730951

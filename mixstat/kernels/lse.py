@@ -6,6 +6,7 @@ however far out the terms are; ``-inf`` terms contribute nothing and a NaN term
 makes the result NaN.  The CPU uses it for the points its tiled kernel
 redoes exactly (far tails, infinite values, NaN); the CUDA loop for every point.
 """
+
 import math
 
 from numba.extending import register_jitable

@@ -7,6 +7,7 @@ change with the thread count, with chunking, or with the device.
 All words are carried in ``uint64`` holding 32-bit values, so that the
 32x32->64 multiply is exact on every target.
 """
+
 import math
 
 import numpy as np
@@ -78,8 +79,7 @@ def block(key0, key1, n, j):
     """The four 32-bit words of block ``j`` of element ``n``."""
     un = np.uint64(n)
     # keys as uint64 whatever the caller passed (the CUDA simulator passes ints)
-    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(0),
-                         np.uint64(key0), np.uint64(key1))
+    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(0), np.uint64(key0), np.uint64(key1))
 
 
 @njit(**_INLINE)
@@ -94,8 +94,7 @@ def block_c(key0, key1, n, j, c):
     ``block_c(k0, k1, n, j, 0)``.
     """
     un = np.uint64(n)
-    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(c),
-                         np.uint64(key0), np.uint64(key1))
+    return philox4x32_10(un & _MASK, un >> _S32, np.uint64(j), np.uint64(c), np.uint64(key0), np.uint64(key1))
 
 
 @register_jitable

@@ -18,6 +18,7 @@ count is not zero.
     ``loc`` and ``scale`` outside ``[2**-126, inf)`` (zero, negative,
     tiny, NaN, inf: tiny scales are valid but take the NumPy path).
 """
+
 import math
 
 import numpy as np
@@ -29,7 +30,7 @@ from .fastmath import exp_neg, log_pos
 TILE = 512
 _SQRT_HALF = math.sqrt(0.5)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-_TINY = 2.0 ** -126  # below (float32 subnormals, tiny float64 scales): the NumPy path
+_TINY = 2.0**-126  # below (float32 subnormals, tiny float64 scales): the NumPy path
 
 
 def make_logits():

@@ -22,7 +22,8 @@
 4. **End.**  A Newton step below ``2**-52 |x|`` (the next step would change
    ``x`` by less than an ulp); or a bracket of adjacent doubles, whose right
    end is returned; or ``G(x) == p`` exactly where ``G`` differs a little to the
-   left (4 ulp of ``x``, or where ``G`` changes by about an ulp of ``p``).  Where it does not (a flat stretch of ``F`` between separated
+   left (4 ulp of ``x``, or where ``G`` changes by about an ulp of ``p``).  Where it does not
+   (a flat stretch of ``F`` between separated
    components) the bracket keeps closing towards the left end of the stretch.
 
 Discrete families (integer support from 0): the smallest integer ``n`` with
@@ -33,6 +34,7 @@ evaluations.
 All in float64.  ``q`` outside ``(0, 1)`` gives NaN: the façade sets ``q = 0``
 and ``q = 1`` to the support's ends.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +47,8 @@ from numba.extending import register_jitable
 MAXIT = 400
 _DMAX = 1.7976931348623157e308
 _TINY = 5e-324
-_EPS = 2.0 ** -52
-_EPS4 = 2.0 ** -50
+_EPS = 2.0**-52
+_EPS4 = 2.0**-50
 _TINY4 = 2e-323
 
 
@@ -56,16 +58,54 @@ def ndtri_approx(p):
     approximations): a seed, refined by the solver."""
     if p < 0.02425:
         t = math.sqrt(-2.0 * math.log(p))
-        return ((((((-7.784894002430293e-03 * t - 3.223964580411365e-01) * t - 2.400758277161838e+00) * t
-                   - 2.549732539343734e+00) * t + 4.374664141464968e+00) * t + 2.938163982698783e+00)
-                / ((((7.784695709041462e-03 * t + 3.224671290700398e-01) * t + 2.445134137142996e+00) * t
-                    + 3.754408661907416e+00) * t + 1.0))
+        return (
+            (
+                (
+                    ((-7.784894002430293e-03 * t - 3.223964580411365e-01) * t - 2.400758277161838e00) * t
+                    - 2.549732539343734e00
+                )
+                * t
+                + 4.374664141464968e00
+            )
+            * t
+            + 2.938163982698783e00
+        ) / (
+            (
+                ((7.784695709041462e-03 * t + 3.224671290700398e-01) * t + 2.445134137142996e00) * t
+                + 3.754408661907416e00
+            )
+            * t
+            + 1.0
+        )
     u = p - 0.5
     r = u * u
-    return (((((( -3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
-               + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * u
-            / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
-                 + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
+    return (
+        (
+            (
+                (
+                    ((-3.969683028665376e01 * r + 2.209460984245205e02) * r - 2.759285104469687e02) * r
+                    + 1.383577518672690e02
+                )
+                * r
+                - 3.066479806614716e01
+            )
+            * r
+            + 2.506628277459239e00
+        )
+        * u
+        / (
+            (
+                (
+                    ((-5.447609879822406e01 * r + 1.615858368580409e02) * r - 1.556989798598866e02) * r
+                    + 6.680131188771972e01
+                )
+                * r
+                - 1.328068155288572e01
+            )
+            * r
+            + 1.0
+        )
+    )
 
 
 @register_jitable
@@ -125,7 +165,7 @@ TABLE_MIN_POINTS = 8 * TABLE_M
 #: a polishing step ``dx`` is accepted when ``|dx| <= POLISH_ACCEPT sqrt(s max(|x|, s))``, ``s``
 #: the local length scale ``G / f`` (the next step, ~``dx**2 / s``, is then below an ulp);
 #: otherwise, and where the step is not finite, the full solver
-POLISH_ACCEPT = 2.0 ** -28
+POLISH_ACCEPT = 2.0**-28
 #: between ``FAST_Q`` and ``1 - FAST_Q`` the CPU table's Newton step uses the SIMD forms of
 #: the hooks (``cdf1_fast``, ``logpdf1_fast``) on ``F`` itself
 FAST_Q = 1e-3

@@ -35,6 +35,7 @@ The hooks a family provides are the names its module defines; see
 An :class:`Op` is one operation kind with its loop on both devices.  ``needs``
 lists the hooks it requires of a family (an empty tuple: a family-free loop).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -44,9 +45,29 @@ __all__ = ["Family", "Op", "FAMILIES", "OPS", "family", "op", "pairs", "HOOKS"]
 
 #: every hook a family module may define, by event kind
 HOOKS = {
-    "scalar": ("pack", "P", "NPRE", "pre1", "logpdf1", "logpdf1_fast", "bound1", "cdf1", "cdf1_fast", "cdf1_tile",
-               "draw1", "draw_tile", "logcdf1", "logsf1", "sf1", "icdf1"),
-    "vector": ("pack", "logpdf", "prep_tile", "logpdf_tile", "bound", "draw"),
+    "scalar": (
+        "pack",
+        "P",
+        "NPRE",
+        "pre1",
+        "logpdf1",
+        "logpdf1_fast",
+        "bound1",
+        "cdf1",
+        "cdf1_fast",
+        "cdf1_tile",
+        "draw1",
+        "draw_tile",
+        "logcdf1",
+        "logsf1",
+        "sf1",
+        "icdf1",
+        "xgrad1",
+        "GRAD_PARAMS",
+        "grad1",
+        "score1_fast",
+    ),
+    "vector": ("pack", "logpdf", "prep_tile", "logpdf_tile", "bound", "draw", "grad"),
 }
 
 
@@ -138,20 +159,33 @@ OPS = (
     Op("log_prob", needs=("logpdf1|logpdf",), weights="logw", reduction="logsumexp"),
     # a plain (one-component) univariate distribution: the log-density itself, a kernel
     # far smaller than the mixture's (CUDA: the mixture loop serves both)
-    Op("log_prob1", needs=("logpdf1",), weights="logw", reduction="logsumexp", events=("scalar",),
-       devices=("cpu",)),
+    Op("log_prob1", needs=("logpdf1",), weights="logw", reduction="logsumexp", events=("scalar",), devices=("cpu",)),
     Op("cdf", needs=("cdf1",), weights="w", reduction="sum", events=("scalar",)),
     # log F and log(1 - F), each in log space per component, combined by log-sum-exp
     Op("log_cdf", needs=("logcdf1",), weights="logw", reduction="logsumexp", events=("scalar",)),
     Op("log_sf", needs=("logsf1",), weights="logw", reduction="logsumexp", events=("scalar",)),
     # quantiles: a safeguarded Newton per point (:mod:`.quantile`), in float64 only
-    Op("icdf", needs=("cdf1", "logpdf1"), weights="w", reduction="quantile", events=("scalar",),
-       dtypes=("float64",)),
+    Op("icdf", needs=("cdf1", "logpdf1"), weights="w", reduction="quantile", events=("scalar",), dtypes=("float64",)),
     Op("terms", needs=("logpdf1|logpdf",), weights="logw", reduction="terms"),
     # normalised log-responsibilities (N, K), and the index of the largest term (N,) int64
     Op("posterior", needs=("logpdf1|logpdf",), weights="logw", reduction="posterior"),
     Op("mode", needs=("logpdf1|logpdf",), weights="logw", reduction="argmax"),
     Op("sample", needs=("draw1|draw",), weights="cumw", reduction="ancestral"),
+    # log-density, value and parameter derivatives in one pass (float64: a float32 call runs
+    # in float64 and is cast back; one kernel per family)
+    Op("log_prob_grad", needs=("grad1|grad",), weights="logw", reduction="grad", dtypes=("float64",)),
+    # implicit reparameterisation gradients of samples (``sample_grad``): per point the
+    # responsibilities times each component's ``xgrad1``, and the weights' terms from
+    # the log-space cdfs; summed per batch row and component, in float64
+    Op(
+        "sample_grad",
+        needs=("xgrad1", "logpdf1", "logcdf1", "logsf1"),
+        weights="logw",
+        reduction="reparam",
+        events=("scalar",),
+        devices=("cpu",),
+        dtypes=("float64",),
+    ),
     Op("choose", needs=(), weights="cumw", reduction=None, events=()),
     Op("moments", needs=(), weights="w", reduction=None, events=()),
     Op("exp", needs=(), weights=None, reduction=None, events=()),
@@ -192,7 +226,7 @@ def pairs(device: str = "cpu"):
     Family-free ops (``choose``, ``moments``, ``exp``) appear once with
     ``None``; ``moments`` and ``exp`` are CUDA-only (the CPU uses NumPy).
     """
-    out = []
+    out: list[tuple[str, str | None]] = []
     for o in OPS:
         if device not in o.devices:
             continue
@@ -200,7 +234,5 @@ def pairs(device: str = "cpu"):
             if device == "cuda" or o.name == "choose":
                 out.append((o.name, None))
             continue
-        for f in FAMILIES:
-            if supports(o, f):
-                out.append((o.name, f.name))
+        out.extend((o.name, f.name) for f in FAMILIES if supports(o, f))
     return tuple(out)

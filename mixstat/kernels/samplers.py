@@ -111,6 +111,7 @@ Algorithms
 
 Tests: ``tests/test_draws.py`` (its docstring states the false-alarm rate).
 """
+
 import math
 
 import numpy as np

@@ -43,6 +43,7 @@ Algorithms
   probs / (1 - probs)`` (torch's convention), the rate formed as
   ``exp(log G + log odds)`` so that tiny and huge rates are right.
 """
+
 import math
 
 import numpy as np

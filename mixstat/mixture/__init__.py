@@ -2,6 +2,7 @@
 
 ``mixstat.mixture`` is imported explicitly (``import mixstat`` does not import it).
 """
+
 from ._gaussian_mixture import DegenerateComponentWarning, GaussianMixture
 
 __all__ = ["GaussianMixture", "DegenerateComponentWarning"]

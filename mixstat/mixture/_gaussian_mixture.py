@@ -1,11 +1,14 @@
 """``GaussianMixture``: scikit-learn's estimator on mixstat's fused EM kernels."""
+
 from __future__ import annotations
 
 import numbers
 import time
 import warnings
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 try:
     from sklearn.base import BaseEstimator, DensityMixin
@@ -15,12 +18,36 @@ try:
 except ImportError as e:  # pragma: no cover - exercised only without scikit-learn
     raise ImportError("mixstat.mixture needs scikit-learn >= 1.6 (pip install 'mixstat[mixture]')") from e
 
-from ..fitting._gaussian import (COVARIANCE_TYPES, DegenerateComponentWarning, first_nonfinite_row,
-                                 gaussian_estep, gaussian_mstep, gaussian_score,
-                                 precisions_cholesky_from_covariances, precisions_from_cholesky)
+from ..fitting._gaussian import (
+    COVARIANCE_TYPES,
+    DegenerateComponentWarning,
+    first_nonfinite_row,
+    gaussian_estep,
+    gaussian_mstep,
+    gaussian_score,
+    precisions_cholesky_from_covariances,
+    precisions_from_cholesky,
+)
 from ._kmeans import kmeans, kmeans_plusplus
 
+if TYPE_CHECKING:
+    from ..distributions import MixtureSameFamily
+
 __all__ = ["GaussianMixture", "DegenerateComponentWarning"]
+
+
+def _is_dask(x: Any) -> bool:
+    return type(x).__module__.startswith("dask") and hasattr(x, "__dask_graph__") and hasattr(x, "chunks")
+
+
+def _block_estep(x, w, lw, means, pc, ct, c):
+    """:func:`gaussian_estep` of one block ``x`` (1, n, D) of a dask ``X``."""
+    return gaussian_estep(x[0], lw, means, pc, ct, sample_weight=None if w is None else w[0], center=c)
+
+
+def _block_sum(x, w):
+    return (x[0].sum(axis=0) if w is None else w[0] @ x[0],)
+
 
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 _CHUNK = 8192
@@ -38,20 +65,26 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default 1
+        The number of mixture components.
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
     tol : float, default 1e-3
         Convergence threshold on the change of the lower bound (mean log-likelihood).
     reg_covar : float, default 1e-6
         Added to the diagonal of the covariances.
     max_iter : int, default 100
+        The largest number of EM iterations of each start.
     n_init : int, default 1
+        The number of starts; the best lower bound is kept.
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default "kmeans"
         The k-means paths use mixstat's own k-means (NumPy), not scikit-learn's ``KMeans``.
     weights_init, means_init, precisions_init : array-like, optional
         Initial parameters in scikit-learn's layouts.
     random_state : None, int or RandomState
+        Seeds the initialisation (scikit-learn's convention).
     warm_start : bool, default False
+        Start :meth:`fit` from the last fitted parameters (then ``n_init`` is 1).
     verbose, verbose_interval : int
+        scikit-learn's progress messages: their level, and every how many iterations.
     learning_decay, learning_offset : float, defaults 0.6 and 2.0
         Step sizes ``(learning_offset + t) ** -learning_decay`` of :meth:`partial_fit`.
 
@@ -77,10 +110,26 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     array([-4.,  4.])
     """
 
-    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
-                 n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
-                 random_state=None, warm_start=False, verbose=0, verbose_interval=10, learning_decay=0.6,
-                 learning_offset=2.0):
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        learning_decay=0.6,
+        learning_offset=2.0,
+    ):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -109,8 +158,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         def real(name, low, strict=False):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or \
-                    (v <= low if strict else v < low):
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, numbers.Real)
+                or not np.isfinite(v)
+                or (v <= low if strict else v < low)
+            ):
                 raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low}, got {v!r}")
 
         integer("n_components", 1)
@@ -152,8 +205,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             p = np.asarray(self.precisions_init, dtype=np.float64)
             want = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[ct]
             if p.shape != want:
-                raise ValueError(f"precisions_init must have shape {want} for covariance_type={ct!r}, "
-                                 f"got {p.shape}")
+                raise ValueError(f"precisions_init must have shape {want} for covariance_type={ct!r}, got {p.shape}")
             if not np.all(np.isfinite(p)):
                 raise ValueError("precisions_init must be finite")
             if ct in ("full", "tied"):
@@ -173,12 +225,46 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 out["precisions_cholesky"] = np.sqrt(p)
         return out
 
-    def _validate_X(self, X, reset, min_samples=2):
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=min_samples,
-                          ensure_all_finite=False)
-        bad = first_nonfinite_row(X)
+    def _validate_X(self, X: ArrayLike, reset: bool, min_samples: int = 2) -> np.ndarray:
+        if _is_dask(X):
+            return self._validate_dask_X(X, reset, min_samples)
+        Xv: np.ndarray = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=min_samples,
+            ensure_all_finite=False,
+        )
+        bad = first_nonfinite_row(Xv)
         if bad >= 0:
-            raise ValueError(f"X contains NaN or inf in row {bad} (of shape {X.shape}): every entry must be finite")
+            raise ValueError(f"X contains NaN or inf in row {bad} (of shape {Xv.shape}): every entry must be finite")
+        return Xv
+
+    def _validate_dask_X(self, X: Any, reset: bool, min_samples: int) -> Any:
+        """A dask ``X`` checked as :meth:`_validate_X` checks an array (one compute: the finite
+        check), with its columns in one chunk; it stays a dask array."""
+        import dask
+
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features), got a dask array of shape {X.shape}")
+        if X.dtype not in (np.float32, np.float64):
+            if X.dtype.kind not in "biu":
+                raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+            X = X.astype(np.float64)
+        if X.shape[0] < min_samples:
+            raise ValueError(
+                f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while a minimum of "
+                f"{min_samples} is required."
+            )
+        validate_data(self, np.zeros((1, X.shape[1]), X.dtype), reset=reset)  # the feature count
+        X = X.rechunk({1: -1})
+        ok = (X == X).all(axis=1) & (abs(X) < np.inf).all(axis=1)
+        all_ok, bad = dask.compute(ok.all(), ok.argmin())
+        if not all_ok:
+            raise ValueError(
+                f"X contains NaN or inf in row {int(bad)} (of shape {X.shape}): every entry must be finite"
+            )
         return X
 
     @staticmethod
@@ -212,9 +298,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         sx = np.zeros((K, D))
         sxx = {"full": np.zeros((K, D, D)), "tied": np.zeros((D, D))}.get(ct, np.zeros((K, D)))
         for n0 in range(0, N, _CHUNK):
-            xc = np.asarray(X[n0:n0 + _CHUNK], dtype=np.float64) - center
+            xc = np.asarray(X[n0 : n0 + _CHUNK], dtype=np.float64) - center
             r = resp_chunk(n0, min(N, n0 + _CHUNK))
-            pw = np.ones(len(xc)) if w is None else w[n0:n0 + _CHUNK]
+            pw = np.ones(len(xc)) if w is None else w[n0 : n0 + _CHUNK]
             r = r * pw[:, None]
             nk += r.sum(axis=0)
             sx += r.T @ xc
@@ -236,9 +322,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         sx = np.zeros((K, D))
         sxx = {"full": np.zeros((K, D, D)), "tied": np.zeros((D, D))}.get(ct, np.zeros((K, D)))
         for n0 in range(0, N, _CHUNK):
-            xc = np.asarray(X[n0:n0 + _CHUNK], dtype=np.float64) - center
-            pw = np.ones(len(xc)) if w is None else w[n0:n0 + _CHUNK]
-            lab = labels[n0:n0 + _CHUNK]
+            xc = np.asarray(X[n0 : n0 + _CHUNK], dtype=np.float64) - center
+            pw = np.ones(len(xc)) if w is None else w[n0 : n0 + _CHUNK]
+            lab = labels[n0 : n0 + _CHUNK]
             if ct == "tied":
                 sxx += (pw[:, None] * xc).T @ xc
             keep = lab >= 0
@@ -274,6 +360,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
                 def chunk(a, b):
                     return resp[a:b]
+
                 nk, sx, sxx = self._resp_stats(X, w, chunk, center)
                 del resp
             else:
@@ -292,8 +379,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             tot = nk.sum()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DegenerateComponentWarning)
-                weights, means, cov, pc = gaussian_mstep(nk, sx, sxx, self.covariance_type, self.reg_covar,
-                                                         center=center)
+                weights, means, cov, pc = gaussian_mstep(
+                    nk, sx, sxx, self.covariance_type, self.reg_covar, center=center
+                )
             # scikit-learn divides the initial weights by n_samples
             weights = (nk + 10.0 * np.finfo(np.float64).eps) / tot
             self.covariances_ = cov
@@ -310,7 +398,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 P = precisions_from_cholesky(pcg, self.covariance_type)
                 self.covariances_ = np.linalg.inv(P)
             else:
-                self.covariances_ = 1.0 / pcg ** 2
+                self.covariances_ = 1.0 / pcg**2
 
     # ------------------------------------------------------------------------------------------
     # EM
@@ -322,14 +410,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         c = self._center(c_data)
         with np.errstate(divide="ignore"):
             lw = np.log(self.weights_)
-        ll, nk, sx, sxx = gaussian_estep(X, lw, self.means_, self.precisions_cholesky_, self.covariance_type,
-                                         sample_weight=w, center=c)
+        if _is_dask(X):  # per-block statistics, a tree reduction, one compute
+            from ..fitting._data import dask_sum
+
+            weights = None if w is None else (lambda lo, hi: w[lo:hi].reshape(1, hi - lo))
+            ll, nk, sx, sxx = dask_sum(
+                X,
+                0,
+                _block_estep,
+                (lw, self.means_, self.precisions_cholesky_, self.covariance_type, c),
+                1,
+                X.shape[1],
+                weights,
+            )
+            return ll, (nk, sx, sxx, c)
+        ll, nk, sx, sxx = gaussian_estep(
+            X, lw, self.means_, self.precisions_cholesky_, self.covariance_type, sample_weight=w, center=c
+        )
         return ll, (nk, sx, sxx, c)
 
     def _mstep(self, stats):
         nk, sx, sxx, c = stats
         self.weights_, self.means_, self.covariances_, self.precisions_cholesky_ = gaussian_mstep(
-            nk, sx, sxx, self.covariance_type, self.reg_covar, center=c)
+            nk, sx, sxx, self.covariance_type, self.reg_covar, center=c
+        )
 
     def _get_parameters(self):
         return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
@@ -340,34 +444,57 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     @staticmethod
     def _data_center(X, w):
+        if _is_dask(X):
+            from ..fitting._data import dask_sum
+
+            weights = None if w is None else (lambda lo, hi: w[lo:hi].reshape(1, hi - lo))
+            (s,) = dask_sum(X, 0, _block_sum, (), 1, X.shape[1], weights)
+            return s / (X.shape[0] if w is None else w.sum())
         s = np.zeros(X.shape[1])
         for n0 in range(0, X.shape[0], _CHUNK):
-            xc = np.asarray(X[n0:n0 + _CHUNK], dtype=np.float64)
-            s += xc.sum(axis=0) if w is None else w[n0:n0 + _CHUNK] @ xc
+            xc = np.asarray(X[n0 : n0 + _CHUNK], dtype=np.float64)
+            s += xc.sum(axis=0) if w is None else w[n0 : n0 + _CHUNK] @ xc
         return s / (X.shape[0] if w is None else w.sum())
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the parameters by EM (``n_init`` starts; the best lower bound is kept).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : ignored
+            The data (float32 stays float32).
+        y : None
+            Ignored (scikit-learn's API).
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; an integer weight equals repeating the row.
 
         Returns
         -------
-        self
+        GaussianMixture
+            The fitted estimator itself.
         """
         self._fit(X, sample_weight)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most probable component of every row of ``X``."""
+    def fit_predict(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> NDArray[np.int64]:
+        """Fit, then return the most probable component of every row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data (float32 stays float32).
+        y : None
+            Ignored (scikit-learn's API).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights, as in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Component labels (int64).
+        """
         X = self._fit(X, sample_weight)
-        return gaussian_score(X, self._log_weights(), self.means_, self.precisions_cholesky_,
-                              self.covariance_type)[1]
+        return gaussian_score(X, self._log_weights(), self.means_, self.precisions_cholesky_, self.covariance_type)[1]
 
     def _fit(self, X, sample_weight):
         self._check_hyper()
@@ -379,14 +506,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         w = self._check_weight(sample_weight, X)
         wsum = float(N if w is None else w.sum())
         if w is not None and np.count_nonzero(w) < K:
-            raise ValueError(f"sample_weight: {np.count_nonzero(w)} rows have positive weight, fewer than "
-                             f"n_components = {K}")
+            raise ValueError(
+                f"sample_weight: {np.count_nonzero(w)} rows have positive weight, fewer than n_components = {K}"
+            )
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         if not do_init and self.means_.shape[1] != D:
             raise ValueError(f"X has {D} features, the warm-started model {self.means_.shape[1]}")
         n_init = self.n_init if do_init else 1
         rng = check_random_state(self.random_state)
         c_data = self._data_center(X, w)
+        X_init = None
+        if _is_dask(X) and all(v is not None for v in (self.weights_init, self.means_init, self.precisions_init)):
+            X_init = X  # the initialisation reads no row
         max_lb = -np.inf
         best = None
         best_iter = 0
@@ -395,7 +526,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for init in range(n_init):
             self._verbose_init_beg(init)
             if do_init:
-                self._initialize_parameters(X, w, rng, c_data)
+                if _is_dask(X) and X_init is None:  # the initialisation reads every row: in memory
+                    X_init = np.asarray(X)
+                self._initialize_parameters(X if X_init is None else X_init, w, rng, c_data)
             lb = -np.inf if do_init else self.lower_bound_
             lbs = []
             converged = False
@@ -422,8 +555,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 best_lbs = lbs
                 self.converged_ = converged
         if not self.converged_ and self.max_iter > 0:
-            warnings.warn("Best performing initialization did not converge. Try different init parameters, "
-                          "or increase max_iter, tol, or check for degenerate data.", ConvergenceWarning)
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )  # the caller of fit() or fit_predict()
         self._set_parameters(best)
         self.n_iter_ = best_iter
         self.lower_bound_ = max_lb
@@ -436,7 +573,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ------------------------------------------------------------------------------------------
     # online EM
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """One step of stepwise online EM on a batch ``X`` (for data that arrive as a stream).
 
         The running sufficient statistics (per unit weight) are updated as
@@ -450,22 +587,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         is the batch's mean log-likelihood under the parameters before the
         update; ``n_steps_`` counts the steps.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch (float32 stays float32).
+        y : None
+            Ignored (scikit-learn's API).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the batch's rows.
+
         Returns
         -------
-        self
+        GaussianMixture
+            The updated estimator itself.
         """
         self._check_hyper()
         fitted = hasattr(self, "means_") and self.means_ is not None and hasattr(self, "n_features_in_")
         X = self._validate_X(X, reset=not fitted, min_samples=1)
-        N, D = X.shape
+        N = X.shape[0]
         w = self._check_weight(sample_weight, X)
         wsum = float(N if w is None else w.sum())
         ct = self.covariance_type
         if not fitted:
             K = self.n_components
             if N < K:
-                raise ValueError(f"Expected n_samples >= n_components for the first batch but got "
-                                 f"n_components = {K}, n_samples = {N}")
+                raise ValueError(
+                    f"Expected n_samples >= n_components for the first batch but got "
+                    f"n_components = {K}, n_samples = {N}"
+                )
             self._initialize_parameters(X, w, check_random_state(self.random_state), self._data_center(X, w))
             self._set_parameters(self._get_parameters())
             self.converged_ = False
@@ -521,75 +670,134 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(self.weights_)
 
-    def _score(self, X, resp=False):
+    def _score(self, X: ArrayLike, resp: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
         check_is_fitted(self)
         X = self._validate_X(X, reset=False, min_samples=1)
-        ll, lab, r = gaussian_score(X, self._log_weights(), self.means_, self.precisions_cholesky_,
-                                    self.covariance_type, responsibilities=resp)
+        ll, lab, r = gaussian_score(
+            X, self._log_weights(), self.means_, self.precisions_cholesky_, self.covariance_type, responsibilities=resp
+        )
         return X, ll, lab, r
 
-    def score_samples(self, X):
-        """Log-density of every row of ``X`` under the model, shape (n_samples,), in ``X``'s dtype."""
+    def score_samples(self, X: ArrayLike) -> NDArray[np.floating]:
+        """Log-density of every row of ``X`` under the model, shape (n_samples,), in ``X``'s dtype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data (float32 stays float32).
+        """
         X, ll, _, _ = self._score(X)
         return ll.astype(X.dtype, copy=False)
 
-    def score(self, X, y=None):
-        """Mean log-likelihood per row of ``X`` (float)."""
+    def score(self, X: ArrayLike, y: object = None) -> float:
+        """Mean log-likelihood per row of ``X`` (float).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data (float32 stays float32).
+        y : None
+            Ignored (scikit-learn's API).
+        """
         X, ll, _, _ = self._score(X)
         return float(ll.mean())
 
-    def predict(self, X):
-        """Most probable component of every row, int64 (n_samples,)."""
+    def predict(self, X: ArrayLike) -> NDArray[np.int64]:
+        """Most probable component of every row, int64 (n_samples,).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data (float32 stays float32).
+        """
         return self._score(X)[2]
 
-    def predict_proba(self, X):
-        """Responsibilities (n_samples, n_components), rows summing to 1, in ``X``'s dtype."""
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
+        """Posterior probabilities (n_samples, n_components), rows summing to 1, in ``X``'s dtype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data (float32 stays float32).
+        """
         X, _, _, r = self._score(X, resp=True)
         return r.astype(X.dtype, copy=False)
 
-    def sample(self, n_samples=1):
-        """Draw ``n_samples`` points: ``(X (n_samples, n_features), y (n_samples,) component labels)``,
-        grouped by component as in scikit-learn (same draws for the same ``random_state``)."""
+    def sample(self, n_samples: int = 1) -> tuple[NDArray[np.float64], NDArray[np.int_]]:
+        """Draw ``n_samples`` points, grouped by component as in scikit-learn.
+
+        The same draws for the same ``random_state``.
+
+        Parameters
+        ----------
+        n_samples : int, default 1
+            The number of points (at least 1).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The points.
+        y : ndarray of shape (n_samples,)
+            Their component labels.
+        """
         check_is_fitted(self)
         if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at least "
-                             "one sample.")
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at least one sample."
+            )
         D = self.means_.shape[1]
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         ct = self.covariance_type
         if ct == "full":
-            X = np.vstack([rng.multivariate_normal(m, c, int(s)) for m, c, s in zip(self.means_, self.covariances_,
-                                                                                    counts)])
+            X = np.vstack(
+                [rng.multivariate_normal(m, c, int(s)) for m, c, s in zip(self.means_, self.covariances_, counts)]
+            )
         elif ct == "tied":
-            X = np.vstack([rng.multivariate_normal(m, self.covariances_, int(s)) for m, s in zip(self.means_,
-                                                                                                counts)])
+            X = np.vstack([rng.multivariate_normal(m, self.covariances_, int(s)) for m, s in zip(self.means_, counts)])
         else:
-            X = np.vstack([m + rng.standard_normal(size=(s, D)) * np.sqrt(c)
-                           for m, c, s in zip(self.means_, self.covariances_, counts)])
+            X = np.vstack(
+                [
+                    m + rng.standard_normal(size=(s, D)) * np.sqrt(c)
+                    for m, c, s in zip(self.means_, self.covariances_, counts)
+                ]
+            )
         y = np.concatenate([np.full(s, j, dtype=int) for j, s in enumerate(counts)])
         return X, y
 
     def _n_parameters(self):
         K, D = self.means_.shape
-        cov = {"full": K * D * (D + 1) / 2.0, "diag": K * D, "tied": D * (D + 1) / 2.0,
-               "spherical": K}[self.covariance_type]
+        cov = {"full": K * D * (D + 1) / 2.0, "diag": K * D, "tied": D * (D + 1) / 2.0, "spherical": K}[
+            self.covariance_type
+        ]
         return int(cov + K * D + K - 1)
 
-    def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better)."""
+    def bic(self, X: ArrayLike) -> float:
+        """Bayesian information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data (float32 stays float32).
+        """
         X = self._validate_X(X, reset=False, min_samples=1)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
-    def aic(self, X):
-        """Akaike information criterion on ``X`` (lower is better)."""
+    def aic(self, X: ArrayLike) -> float:
+        """Akaike information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data (float32 stays float32).
+        """
         X = self._validate_X(X, reset=False, min_samples=1)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
     # ------------------------------------------------------------------------------------------
     # mixstat distributions
 
-    def to_distribution(self):
+    def to_distribution(self) -> MixtureSameFamily:
         """The fitted mixture as a mixstat ``MixtureSameFamily`` (float64).
 
         ``full``/``tied``: ``Categorical(weights_)`` over ``MultivariateNormal(means_,
@@ -605,6 +813,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         mix = Categorical(probs=np.asarray(self.weights_, dtype=np.float64))
         m = np.asarray(self.means_, dtype=np.float64)
         cov = np.asarray(self.covariances_, dtype=np.float64)
+        comp: MultivariateNormal | Independent
         if ct in ("full", "tied"):
             L = np.linalg.cholesky(np.broadcast_to(cov, (K, D, D)))
             comp = MultivariateNormal(m, scale_tril=L)
@@ -614,14 +823,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return MixtureSameFamily(mix, comp)
 
     @classmethod
-    def from_distribution(cls, dist, **params):
+    def from_distribution(cls, dist: MixtureSameFamily, **params: Any) -> Self:
         """A fitted estimator from a mixstat ``MixtureSameFamily`` (the inverse of :meth:`to_distribution`).
 
-        ``dist`` must have ``batch_shape == ()``, a ``Categorical`` mixture and
-        ``MultivariateNormal`` components (``covariance_type="full"``) or
-        ``Independent(Normal, 1)`` ones (``"diag"``).  ``params`` go to the
-        constructor; ``weights_init``, ``means_init`` and ``precisions_init`` are set
-        from ``dist``, so that a later :meth:`fit` starts from it.
+        Parameters
+        ----------
+        dist : MixtureSameFamily
+            With ``batch_shape == ()``, a ``Categorical`` mixture and
+            ``MultivariateNormal`` components (``covariance_type="full"``) or
+            ``Independent(Normal, 1)`` ones (``"diag"``).
+        **params
+            Constructor arguments; ``weights_init``, ``means_init`` and
+            ``precisions_init`` are set from ``dist``, so that a later :meth:`fit`
+            starts from it.
+
+        Returns
+        -------
+        GaussianMixture
+            Fitted (its attributes are those of ``dist``).
         """
         from ..distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal
 
@@ -638,18 +857,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if isinstance(comp, MultivariateNormal):
             ct = "full"
             m = np.broadcast_to(np.asarray(comp.loc, dtype=np.float64), tuple(comp.batch_shape) + comp.loc.shape[-1:])
-            cov = np.array(np.broadcast_to(np.asarray(comp.covariance_matrix, dtype=np.float64),
-                                           m.shape + m.shape[-1:]))
-        elif isinstance(comp, Independent) and isinstance(comp.base_dist, Normal) and \
-                comp.reinterpreted_batch_ndims == 1:
+            cov = np.array(
+                np.broadcast_to(np.asarray(comp.covariance_matrix, dtype=np.float64), m.shape + m.shape[-1:])
+            )
+        elif (
+            isinstance(comp, Independent) and isinstance(comp.base_dist, Normal) and comp.reinterpreted_batch_ndims == 1
+        ):
             ct = "diag"
             base = comp.base_dist
             shape = np.broadcast_shapes(np.shape(base.loc), np.shape(base.scale))
             m = np.array(np.broadcast_to(np.asarray(base.loc, dtype=np.float64), shape))
             cov = np.array(np.broadcast_to(np.asarray(base.scale, dtype=np.float64), shape)) ** 2
         else:
-            raise TypeError("dist's components must be MultivariateNormal or Independent(Normal, 1), got "
-                            f"{type(comp).__name__}")
+            raise TypeError(
+                f"dist's components must be MultivariateNormal or Independent(Normal, 1), got {type(comp).__name__}"
+            )
         if m.shape[0] != K:
             raise ValueError(f"dist has {K} weights and components of batch shape {m.shape[:-1]}")
         m = np.array(m)
@@ -674,17 +896,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _verbose_init_beg(self, n_init):
         if self.verbose >= 1:
-            print("Initialization %d" % n_init)
+            print(f"Initialization {n_init}")
             self._init_prev_time = self._iter_prev_time = time.time()
 
     def _verbose_iter_end(self, n_iter, diff_ll):
         if self.verbose and n_iter % self.verbose_interval == 0:
             if self.verbose == 1:
-                print("  Iteration %d" % n_iter)
+                print(f"  Iteration {n_iter}")
             else:
                 t = time.time()
-                print("  Iteration %d\t time lapse %.5fs\t ll change %.5f" % (n_iter, t - self._iter_prev_time,
-                                                                              diff_ll))
+                print(f"  Iteration {n_iter}\t time lapse {t - self._iter_prev_time:.5f}s\t ll change {diff_ll:.5f}")
                 self._iter_prev_time = t
 
     def _verbose_init_end(self, lb, converged):
@@ -692,8 +913,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.verbose == 1:
             print(f"Initialization {msg}.")
         elif self.verbose >= 2:
-            print(f"Initialization {msg}. time lapse {time.time() - self._init_prev_time:.5f}s\t lower bound "
-                  f"{lb:.5f}.")
+            print(f"Initialization {msg}. time lapse {time.time() - self._init_prev_time:.5f}s\t lower bound {lb:.5f}.")
 
 
 def _moments(nk, sx, sxx, ct, center):

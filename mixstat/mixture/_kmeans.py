@@ -8,6 +8,7 @@ point weights, but the random draws differ, so the centres are not those of
 scikit-learn for the same seed.  Memory beyond the data: a few arrays of ``N``
 numbers (distances, int32 labels) and ``CHUNK x K`` scratch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,13 +39,13 @@ def _closest(X, C, labels=None):
     cn = np.einsum("ij,ij->i", C, C)
     R = _rows(C.shape[0])
     for n0 in range(0, N, R):
-        xc = np.asarray(X[n0:n0 + R], dtype=np.float64)
+        xc = np.asarray(X[n0 : n0 + R], dtype=np.float64)
         d = xc @ (-2.0 * C.T)
         d += cn  # |x - c|^2 - |x|^2: the same argmin
         j = np.argmin(d, axis=1)
-        out[n0:n0 + R] = np.maximum(d[np.arange(d.shape[0]), j] + np.einsum("ij,ij->i", xc, xc), 0.0)
+        out[n0 : n0 + R] = np.maximum(d[np.arange(d.shape[0]), j] + np.einsum("ij,ij->i", xc, xc), 0.0)
         if labels is not None:
-            labels[n0:n0 + R] = j
+            labels[n0 : n0 + R] = j
     return out
 
 
@@ -104,12 +105,12 @@ def kmeans_plusplus(X, n_clusters, rng, sample_weight=None):
         Cc = np.asarray(X[cand], dtype=np.float64)
         pot = np.zeros(len(cand))
         for n0 in range(0, N, CHUNK):
-            d = np.minimum(_sqdist(X[n0:n0 + CHUNK], Cc), closest[n0:n0 + CHUNK, None])
-            pot += (d if w is None else d * w[n0:n0 + CHUNK, None]).sum(axis=0)
+            d = np.minimum(_sqdist(X[n0 : n0 + CHUNK], Cc), closest[n0 : n0 + CHUNK, None])
+            pot += (d if w is None else d * w[n0 : n0 + CHUNK, None]).sum(axis=0)
         best = int(np.argmin(pot))
         centers[c] = Cc[best]
         idx[c] = cand[best]
-        np.minimum(closest, _closest(X, Cc[best:best + 1]), out=closest)
+        np.minimum(closest, _closest(X, Cc[best : best + 1]), out=closest)
     return centers, idx
 
 
@@ -128,13 +129,13 @@ def kmeans(X, n_clusters, rng, sample_weight=None, max_iter=300, tol=1e-4):
     wsum = float(N if w is None else w.sum())
     s1 = np.zeros(D)
     for n0 in range(0, N, CHUNK):
-        xc = np.asarray(X[n0:n0 + CHUNK], dtype=np.float64)
-        s1 += xc.sum(0) if w is None else w[n0:n0 + CHUNK] @ xc
+        xc = np.asarray(X[n0 : n0 + CHUNK], dtype=np.float64)
+        s1 += xc.sum(0) if w is None else w[n0 : n0 + CHUNK] @ xc
     mu = s1 / wsum
     s2 = np.zeros(D)
     for n0 in range(0, N, CHUNK):
-        xc = np.asarray(X[n0:n0 + CHUNK], dtype=np.float64) - mu
-        s2 += (xc * xc).sum(0) if w is None else w[n0:n0 + CHUNK] @ (xc * xc)
+        xc = np.asarray(X[n0 : n0 + CHUNK], dtype=np.float64) - mu
+        s2 += (xc * xc).sum(0) if w is None else w[n0 : n0 + CHUNK] @ (xc * xc)
     thresh = tol * float(np.mean(s2 / wsum))
     labels = np.full(N, -1, dtype=np.int32)
     new = np.empty(N, dtype=np.int32)
@@ -147,14 +148,16 @@ def kmeans(X, n_clusters, rng, sample_weight=None, max_iter=300, tol=1e-4):
         R = _rows(n_clusters)
         cols = np.arange(D)
         for n0 in range(0, N, R):
-            lab = labels[n0:n0 + R]
-            xc = np.asarray(X[n0:n0 + R], dtype=np.float64)
-            wc = None if w is None else w[n0:n0 + R]
+            lab = labels[n0 : n0 + R]
+            xc = np.asarray(X[n0 : n0 + R], dtype=np.float64)
+            wc = None if w is None else w[n0 : n0 + R]
             counts += np.bincount(lab, weights=wc, minlength=n_clusters)
             # one bincount over (label, coordinate) pairs
-            sums += np.bincount((lab[:, None].astype(np.int64) * D + cols).ravel(),
-                                weights=(xc if wc is None else xc * wc[:, None]).ravel(),
-                                minlength=n_clusters * D)
+            sums += np.bincount(
+                (lab[:, None].astype(np.int64) * D + cols).ravel(),
+                weights=(xc if wc is None else xc * wc[:, None]).ravel(),
+                minlength=n_clusters * D,
+            )
         sums = sums.reshape(n_clusters, D)
         old = centers
         centers = old.copy()

@@ -3,11 +3,12 @@
 Tagged ``no-moments``: the mean and variance do not exist (torch's convention,
 followed here: mean NaN, variance inf), so Monte-Carlo moment tests skip it.
 """
-import numpy as np
-from scipy import stats
 
+import numpy as np
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import Cauchy
 
 

@@ -8,11 +8,12 @@ with one below 1 has an unbounded density (the running-maximum path of the CPU
 loop), and rows with all of them >= 1 take the bound-scaled path; tiny and huge
 concentrations are in ``tests/test_family_dirichlet.py``.
 """
-import numpy as np
-from scipy import special, stats
 
+import numpy as np
 import reference as R
 import registry as reg
+from scipy import special, stats
+
 from mixstat.distributions import Categorical, Dirichlet, MixtureSameFamily
 
 #: the simplex tolerance of mixstat (constraints.simplex, the kernels)
@@ -109,26 +110,40 @@ def _cast(dt, a):
 
 
 # alone: (batch, D, dtype)
-for batch, D, dt in [((), 3, F64), ((3,), 2, F64), ((2, 4), 4, F64), ((3,), 3, F32), ((3, 1), 3, F64),
-                     ((2,), 5, F32)]:
+for batch, D, dt in [((), 3, F64), ((3,), 2, F64), ((2, 4), 4, F64), ((3,), 3, F32), ((3, 1), 3, F64), ((2,), 5, F32)]:
     a = _cast(dt, params(_rng, batch, D))
-    reg._add(id=f"dirichlet-D{D}-{reg._bid(batch)}{reg._sfx(dt)}", make=(lambda a=a: Dirichlet(a)),
-             ref=DirichletRef(concentration=a), batch_shape=batch, event_shape=(D,), dtype=dt,
-             sampler="ks-marginals", family="dirichlet")
+    reg._add(
+        id=f"dirichlet-D{D}-{reg._bid(batch)}{reg._sfx(dt)}",
+        make=(lambda a=a: Dirichlet(a)),
+        ref=DirichletRef(concentration=a),
+        batch_shape=batch,
+        event_shape=(D,),
+        dtype=dt,
+        sampler="ks-marginals",
+        family="dirichlet",
+    )
 
 # every concentration >= 1: a bounded density (the bound-scaled path of the CPU loop)
 a = _cast(F64, _rng.uniform(1.0, 5.0, (2, 3)))
-reg._add(id="dirichlet-bounded-D3-b2", make=(lambda a=a: Dirichlet(a)), ref=DirichletRef(concentration=a),
-         batch_shape=(2,), event_shape=(3,), dtype=F64, sampler="ks-marginals", family="dirichlet")
+reg._add(
+    id="dirichlet-bounded-D3-b2",
+    make=(lambda a=a: Dirichlet(a)),
+    ref=DirichletRef(concentration=a),
+    batch_shape=(2,),
+    event_shape=(3,),
+    dtype=F64,
+    sampler="ks-marginals",
+    family="dirichlet",
+)
 
 # mixtures: (batch, weight batch, component batch, K, D, dtype, zero weight, bounded components)
 for batch, wbatch, cbatch, K, D, dt, zero, lo in [
     ((), (), (), 3, 3, F64, None, 0.6),
     ((3,), (3,), (3,), 3, 3, F64, (1, 2), 0.6),
-    ((2, 4), (), (2, 4), 2, 2, F64, None, 0.6),   # shared weights
-    ((3,), (3,), (), 3, 4, F64, None, 1.0),       # shared components, bounded
+    ((2, 4), (), (2, 4), 2, 2, F64, None, 0.6),  # shared weights
+    ((3,), (3,), (), 3, 4, F64, None, 1.0),  # shared components, bounded
     ((3,), (3,), (), 3, 3, F32, None, 0.6),
-    ((3,), (3,), (3,), 1, 3, F64, None, 0.6),     # K = 1
+    ((3,), (3,), (3,), 1, 3, F64, None, 0.6),  # K = 1
     ((3, 1), (3, 1), (1,), 2, 3, F64, None, 0.6),  # a size-1 batch dim
 ]:
     w = reg._mixture_weights(wbatch, K, dt, zero)
@@ -137,8 +152,15 @@ for batch, wbatch, cbatch, K, D, dt, zero, lo in [
     a[..., np.arange(K), np.arange(K) % D] += 6.0
     a = _cast(dt, a)
     tags = frozenset({"K1"}) if K == 1 else frozenset()
-    reg._add(id=f"msf-dirichlet-K{K}-D{D}-{reg._bid(batch)}{reg._sfx(dt)}",
-             make=(lambda w=w, a=a: MixtureSameFamily(Categorical(probs=w), Dirichlet(a))),
-             ref=R.MixtureRef(w, DirichletRef(concentration=a)), batch_shape=tuple(batch),
-             event_shape=(D,), dtype=dt, sampler="ks-marginals", family="mixture-dirichlet",
-             is_mixture=True, tags=tags)
+    reg._add(
+        id=f"msf-dirichlet-K{K}-D{D}-{reg._bid(batch)}{reg._sfx(dt)}",
+        make=(lambda w=w, a=a: MixtureSameFamily(Categorical(probs=w), Dirichlet(a))),
+        ref=R.MixtureRef(w, DirichletRef(concentration=a)),
+        batch_shape=tuple(batch),
+        event_shape=(D,),
+        dtype=dt,
+        sampler="ks-marginals",
+        family="mixture-dirichlet",
+        is_mixture=True,
+        tags=tags,
+    )

@@ -1,9 +1,9 @@
 """Exponential: the test reference (scipy.stats.expon) and the registry examples."""
-import numpy as np
-from scipy import stats
 
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import Exponential
 
 

@@ -1,9 +1,10 @@
 """Gamma: the test reference (scipy.stats.gamma) and the registry examples."""
-import numpy as np
-from scipy import stats
 
+import numpy as np
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import Gamma
 
 

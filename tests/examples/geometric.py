@@ -1,10 +1,11 @@
 """Geometric: the test reference (scipy.stats.geom shifted by one: failures before the first
 success) and the registry examples, parameterised by logits."""
-import numpy as np
-from scipy import special, stats
 
+import numpy as np
 import reference as R
 import registry as reg
+from scipy import special, stats
+
 from mixstat.distributions import Geometric
 
 

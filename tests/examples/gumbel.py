@@ -1,8 +1,9 @@
 """Gumbel: the test reference (scipy.stats.gumbel_r, torch's Gumbel) and the registry examples."""
-from scipy import stats
 
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import Gumbel
 
 

@@ -1,8 +1,9 @@
 """HalfNormal: the test reference (scipy.stats.halfnorm) and the registry examples."""
-from scipy import stats
 
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import HalfNormal
 
 

@@ -1,10 +1,11 @@
 """NegativeBinomial: the test reference (scipy.stats.nbinom with p = 1 - probs) and the registry
 examples."""
-import numpy as np
-from scipy import stats
 
+import numpy as np
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import NegativeBinomial
 
 

@@ -5,11 +5,11 @@ moment is finite, so the Monte-Carlo variance z-tests (``test_generic``,
 ``test_samplers``) have a valid standard error.  Small ``df`` (0.5, 1, 1.5,
 the sampler's switch at 2) is tested in ``tests/test_family_studentt.py``.
 """
-import numpy as np
-from scipy import stats
 
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import StudentT
 
 
@@ -21,8 +21,11 @@ class StudentTRef(R.ScipyRef):
 
 
 def params(rng, shape):
-    return {"df": rng.uniform(5.0, 10.0, shape), "loc": rng.uniform(-2.0, 2.0, shape),
-            "scale": rng.uniform(0.5, 2.0, shape)}
+    return {
+        "df": rng.uniform(5.0, 10.0, shape),
+        "loc": rng.uniform(-2.0, 2.0, shape),
+        "scale": rng.uniform(0.5, 2.0, shape),
+    }
 
 
 reg.add_family("studentt", StudentT, StudentTRef, params)

@@ -1,10 +1,11 @@
 """Uniform: the test reference (scipy.stats.uniform, density 0 at ``high`` as torch) and the
 registry examples."""
-import numpy as np
-from scipy import stats
 
+import numpy as np
 import reference as R
 import registry as reg
+from scipy import stats
+
 from mixstat.distributions import Uniform
 
 

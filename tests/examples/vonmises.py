@@ -7,11 +7,12 @@ in [-pi, pi) that a Monte Carlo test would compare them with) and ``periodic``
 (``log_prob`` is periodic over the real line and NaN at +-inf, as in scipy and
 torch, not ``-inf``).
 """
-import numpy as np
-from scipy import special, stats
 
+import numpy as np
 import reference as R
 import registry as reg
+from scipy import special, stats
+
 from mixstat.distributions import VonMises
 
 

@@ -11,6 +11,7 @@ The cdf is ``1 - p`` on ``[0, 1)``.  A draw is ``1`` when a uniform
 ``U = k 2**-53`` (block 1 of word ``c``) is below ``p``: exact up to the
 resolution ``2**-53`` of ``U``.
 """
+
 import math
 
 import numpy as np

@@ -20,6 +20,7 @@ of them is 1; 0 for ``a = b = 1``), rounded up a little; ``+inf`` when either
 concentration is below 1 (the density is unbounded at an end point: the loop
 takes its running-maximum path).
 """
+
 import math
 
 import numpy as np
@@ -102,9 +103,11 @@ def logpdf1_fast(v, p0, p1, tab, b, k, o):
 def logpdf1(v, p0, p1, tab, b, k, o):
     """Exact log-density (float64): ``-inf`` outside [0, 1], ``AT0``/``AT1`` at the ends, NaN for NaN."""
     if v > 0 and v < 1:
-        return (np.float64(tab[b, k, o + AM1]) * np.float64(p0)
-                + np.float64(tab[b, k, o + BM1]) * np.float64(p1)
-                + np.float64(tab[b, k, o + NEG_LBETA]))
+        return (
+            np.float64(tab[b, k, o + AM1]) * np.float64(p0)
+            + np.float64(tab[b, k, o + BM1]) * np.float64(p1)
+            + np.float64(tab[b, k, o + NEG_LBETA])
+        )
     if v == 0:
         return np.float64(tab[b, k, o + AT0])
     if v == 1:
@@ -165,3 +168,31 @@ def logsf1(v, tab, b, k, o):
 def draw1(key0, key1, n, c, tab, b, k, o):
     """``X / (X + Y)`` from ``log X``, ``log Y`` (Gamma(a) on word ``c``, Gamma(b) on ``c + 1``)."""
     return std_beta(key0, key1, n, c, np.float64(tab[b, k, o + A]), np.float64(tab[b, k, o + B]))
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+from ..special import digamma as _digamma  # noqa: E402
+
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("concentration1", "concentration0")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dv = (a - 1) / v - (b - 1) / (1 - v)``,
+    ``d/da = log v - psi(a) + psi(a + b)``, ``d/db = log(1 - v) - psi(b) + psi(a + b)``
+    (``a, b`` = concentration1, concentration0)."""
+    lp = logpdf1(v, p0, p1, tab, b, k, o)
+    if not abs(lp) < math.inf:
+        return lp
+    a = np.float64(tab[b, k, o + A])
+    c0 = np.float64(tab[b, k, o + B])
+    x = np.float64(v)
+    ps = _digamma(a + c0)
+    if x > 0.0 and x < 1.0:
+        g[j] = np.float64(tab[b, k, o + AM1]) / x - np.float64(tab[b, k, o + BM1]) / (1.0 - x)
+    else:
+        g[j] = 0.0
+    g[j + 1] = np.float64(p0) - _digamma(a) + ps
+    g[j + 2] = np.float64(p1) - _digamma(c0) + ps
+    return lp

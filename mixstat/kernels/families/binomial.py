@@ -34,6 +34,7 @@ draw
     ``log f``, so it stays exact for huge ``n``.  Draws are exact integers for
     ``n`` up to ``2**53``.
 """
+
 import math
 
 import numpy as np
@@ -167,8 +168,15 @@ def log_pmf_loader(x, n, lp, lq, se_n, nph, npl, nqh, nql):
     if x == n:
         return n * lp
     y = n - x
-    return (se_n - stirlerr(x) - stirlerr(y) - bd0(x, nph, npl) - bd0(y, nqh, nql)
-            + 0.5 * (math.log(n) - math.log(x) - math.log(y)) - _LN_SQRT_2PI)
+    return (
+        se_n
+        - stirlerr(x)
+        - stirlerr(y)
+        - bd0(x, nph, npl)
+        - bd0(y, nqh, nql)
+        + 0.5 * (math.log(n) - math.log(x) - math.log(y))
+        - _LN_SQRT_2PI
+    )
 
 
 @register_jitable
@@ -199,9 +207,17 @@ def logpdf1(v, p0, p1, tab, b, k, o):
         if n - x > 0:
             r += (n - x) * lq
         return r
-    return log_pmf_loader(x, n, lp, lq, np.float64(tab[b, k, o + SE_N]),
-                          np.float64(tab[b, k, o + NP]), np.float64(tab[b, k, o + NP_LO]),
-                          np.float64(tab[b, k, o + NQ]), np.float64(tab[b, k, o + NQ_LO]))
+    return log_pmf_loader(
+        x,
+        n,
+        lp,
+        lq,
+        np.float64(tab[b, k, o + SE_N]),
+        np.float64(tab[b, k, o + NP]),
+        np.float64(tab[b, k, o + NP_LO]),
+        np.float64(tab[b, k, o + NQ]),
+        np.float64(tab[b, k, o + NQ_LO]),
+    )
 
 
 @register_jitable

@@ -5,6 +5,7 @@ Row of one coordinate (``P = 1 + 2 C``): ``C | log p[0:C] | cumulative p[0:C]``
 ``LOGP + C``).  Values are category indices stored as floats; non-integers and
 values outside ``[0, C)`` have log-probability ``-inf``.
 """
+
 import math
 
 import numpy as np

@@ -17,6 +17,7 @@ Sampling: ``draw1`` (inversion, :func:`..samplers.std_cauchy`) and
 ``draw_tile``, the same stream and formula in SIMD (``tan`` as a ratio of the
 polynomial ``sin``/``cos``; values agree with ``draw1`` to a few ulp).
 """
+
 import math
 
 import numpy as np
@@ -190,3 +191,42 @@ def icdf1(p, upper, tab, b, k, o):
         return mu
     t = np.float64(tab[b, k, o + SCALE]) / math.tan(math.pi * p)
     return mu + t if upper else mu - t
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("loc", "scale")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """The derivative of a draw ``x`` at a fixed cdf value ``u = F(x)`` with respect to
+    parameter ``i`` (``loc``, ``scale``): ``-(dF/dtheta_i) / p(x)``, float64.  A location-scale
+    family: ``x = loc + scale F0^-1(u)``, so 1 and ``(x - loc) / scale``."""
+    if i == 0:
+        return 1.0
+    return (np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("loc", "scale")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; with ``z = (v - loc) / scale``: ``d/dv = -2 z / (1 + z**2) / scale``
+    (formed as ``2 / (z + 1/z)`` for ``|z| > 1``: no overflow), ``d/dloc = -d/dv``,
+    ``d/dscale = (2 z**2 / (1 + z**2) - 1) / scale``."""
+    sc = np.float64(tab[b, k, o + SCALE])
+    z = (np.float64(v) - np.float64(tab[b, k, o + LOC])) / sc
+    if abs(z) > 1.0:
+        u = 2.0 / (z + 1.0 / z)
+        f = 2.0 / (1.0 + 1.0 / (z * z))
+    else:
+        u = 2.0 * z / (1.0 + z * z)
+        f = 2.0 * z * z / (1.0 + z * z)
+    g[j] = -u / sc
+    g[j + 1] = u / sc
+    g[j + 2] = (f - 1.0) / sc
+    return logpdf1(v, p0, p1, tab, b, k, o)

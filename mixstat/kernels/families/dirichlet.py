@@ -45,6 +45,7 @@ row); otherwise (float32) the second pass draws them again from the same
 counters.  If every ``log G_i`` is ``-inf`` (concentrations below ~1e-300)
 the draw is the centre ``1 / D``.
 """
+
 import math
 
 import numpy as np
@@ -77,7 +78,7 @@ def pack(concentration, dtype):
         bound = bound + 1e-6 * (1.0 + np.abs(np.where(np.isfinite(bound), bound, 0.0)))
     tab = np.empty(a.shape[:-1] + (2 * D + 2,), dtype=np.float64)
     tab[..., :D] = a
-    tab[..., D:2 * D] = c
+    tab[..., D : 2 * D] = c
     tab[..., 2 * D] = -logb
     tab[..., 2 * D + 1] = bound
     return tab.astype(dtype, copy=False)

@@ -6,6 +6,7 @@ Sampling: ``draw1`` (inversion, ``-log U / rate``) and ``draw_tile``, the same
 stream and formula in SIMD (the polynomial ``log``; values agree with ``draw1``
 to a few ulp).
 """
+
 import math
 
 import numpy as np
@@ -113,3 +114,28 @@ def icdf1(p, upper, tab, b, k, o):
     """The quantile at lower-tail probability ``p`` (upper-tail where ``upper``), ``p <= 1/2``."""
     r = np.float64(tab[b, k, o + RATE])
     return -math.log(p) / r if upper else -math.log1p(-p) / r
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("rate",)
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """``dx/drate`` at fixed ``u = F(x)``: ``x = E / rate`` gives ``-x / rate``."""
+    return -np.float64(v) / np.float64(tab[b, k, o + RATE])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("rate",)
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dv = -rate``, ``d/drate = 1 / rate - v`` into ``g[j:j + 2]``."""
+    r = np.float64(tab[b, k, o + RATE])
+    g[j] = -r
+    g[j + 1] = 1.0 / r - np.float64(v)
+    return np.float64(logpdf1(v, p0, p1, tab, b, k, o))

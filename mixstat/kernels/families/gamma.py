@@ -18,15 +18,16 @@ the log-density at the mode ``(a - 1) / rate`` (rounded up a little),
 ``log(rate)`` for ``a = 1`` and ``+inf`` for ``a < 1`` (the density is
 unbounded at 0: the loop takes its running-maximum path).
 """
+
 import math
 
 import numpy as np
 from numba.extending import register_jitable
 from scipy import special as sc
 
+from ..quantile import ndtri_approx
 from ..samplers import log_std_gamma, std_gamma
 from ..special import gammainc, log_gammainc_pair
-from ..quantile import ndtri_approx
 
 RATE, AM1, CONST, AT0, BOUND, CONC, LOG_RATE = 0, 1, 2, 3, 4, 5, 6
 P = 7
@@ -83,8 +84,11 @@ def logpdf1(v, p0, p1, tab, b, k, o):
     if v > 0:
         if v == math.inf:
             return -math.inf
-        return (np.float64(tab[b, k, o + CONST]) + np.float64(tab[b, k, o + AM1]) * np.float64(p0)
-                - np.float64(tab[b, k, o + RATE]) * np.float64(v))
+        return (
+            np.float64(tab[b, k, o + CONST])
+            + np.float64(tab[b, k, o + AM1]) * np.float64(p0)
+            - np.float64(tab[b, k, o + RATE]) * np.float64(v)
+        )
     if v == 0:
         return np.float64(tab[b, k, o + AT0])
     if v != v:
@@ -164,3 +168,41 @@ def icdf1(p, upper, tab, b, k, o):
     if upper:
         return math.nan
     return math.exp((math.log(p) + math.lgamma(a + 1.0)) / a) / r
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("rate",)
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """``dx/dtheta_i`` at fixed ``u = F(x)`` for ``(concentration, rate)``: ``x = y / rate``
+    gives ``-x / rate``; NaN for the concentration (the derivative of the regularised
+    incomplete gamma in its shape has no closed form; ``sample_grad`` refuses it)."""
+    if i == 0:
+        return math.nan
+    return -np.float64(v) / np.float64(tab[b, k, o + RATE])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+from ..special import digamma as _digamma  # noqa: E402
+
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("concentration", "rate")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dv = (a - 1) / v - rate``, ``d/da = log rate + log v - psi(a)``,
+    ``d/drate = a / rate - v`` (``a`` the concentration)."""
+    lp = logpdf1(v, p0, p1, tab, b, k, o)
+    if not abs(lp) < math.inf:
+        return lp
+    a = np.float64(tab[b, k, o + CONC])
+    r = np.float64(tab[b, k, o + RATE])
+    x = np.float64(v)
+    g[j] = np.float64(tab[b, k, o + AM1]) / x - r if x > 0.0 else 0.0
+    g[j + 1] = np.float64(tab[b, k, o + LOG_RATE]) + np.float64(p0) - _digamma(a)
+    g[j + 2] = a / r - x
+    return lp

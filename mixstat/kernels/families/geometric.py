@@ -13,6 +13,7 @@ as ``-expm1((floor(x) + 1) LOGQ)``.  A draw is ``floor(E / NEG_LOGQ)`` with
 the resolution of ``U``; ``p = 1`` gives 0.  Draws above ``2**63 - 1024`` (only
 for ``p`` below about ``1e-17``) are clamped there so that they fit an int64.
 """
+
 import math
 
 import numpy as np

@@ -9,6 +9,7 @@ A scale whose reciprocal overflows the row's dtype (subnormal) stores
 ``INV = NaN``: the SIMD log-density gives NaN there and the loops redo the
 point with the exact function, which divides.
 """
+
 import math
 
 import numpy as np
@@ -210,3 +211,39 @@ def icdf1(p, upper, tab, b, k, o):
     if upper:
         return mu - s * math.log(-math.log1p(-p))
     return mu - s * math.log(-math.log(p))
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("loc", "scale")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """The derivative of a draw ``x`` at a fixed cdf value ``u = F(x)`` with respect to
+    parameter ``i`` (``loc``, ``scale``): ``-(dF/dtheta_i) / p(x)``, float64.  A location-scale
+    family: ``x = loc + scale F0^-1(u)``, so 1 and ``(x - loc) / scale``."""
+    if i == 0:
+        return 1.0
+    return (np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("loc", "scale")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; with ``z = (v - loc) / scale``, ``e = exp(-z)``: ``d/dv = (e - 1) / scale``,
+    ``d/dloc = -d/dv``, ``d/dscale = (z (1 - e) - 1) / scale``."""
+    lp = logpdf1(v, p0, p1, tab, b, k, o)
+    if not lp > -_INF:
+        return lp
+    sc = np.float64(tab[b, k, o + SCALE])
+    z = (np.float64(v) - np.float64(tab[b, k, o + LOC])) / sc
+    e = math.exp(-z)
+    g[j] = (e - 1.0) / sc
+    g[j + 1] = (1.0 - e) / sc
+    g[j + 2] = (z * (1.0 - e) - 1.0) / sc
+    return lp

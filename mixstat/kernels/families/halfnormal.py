@@ -13,6 +13,7 @@ rational function (the coefficients of :mod:`..erfc`) below 0.84375 and
 A subnormal scale (whose reciprocal overflows) stores ``INV = NaN`` as in
 :mod:`.normal`; the exact functions then divide by the scale.
 """
+
 import math
 
 import numpy as np
@@ -21,9 +22,9 @@ from numba.extending import register_jitable
 from ..erfc import _PP0, _PP1, _PP2, _PP3, _PP4, _QQ1, _QQ2, _QQ3, _QQ4, _QQ5, _X_MID, erfc_any
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
+from ..quantile import ndtri_approx
 from ..samplers import std_normal
 from ..special import log_half_erfc
-from ..quantile import ndtri_approx
 
 SCALE, INV, CONST = 0, 1, 2
 P = 3
@@ -178,3 +179,30 @@ def icdf1(p, upper, tab, b, k, o):
     if upper:
         return -s * ndtri_approx(0.5 * p)
     return -s * ndtri_approx(0.5 - 0.5 * p)
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("scale",)
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """``dx/dscale`` at fixed ``u = F(x)`` (``-(dF/dscale) / p(x)``): ``x / scale``."""
+    return np.float64(v) / np.float64(tab[b, k, o + SCALE])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("scale",)
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dv = -v / scale**2``, ``d/dscale = (q**2 - 1) / scale`` (``q = v / scale``)
+    into ``g[j:j + 2]``."""
+    sc = np.float64(tab[b, k, o + SCALE])
+    q = np.float64(v) / sc
+    g[j] = -q / sc
+    g[j + 1] = (q * q - 1.0) / sc
+    return logpdf1(v, p0, p1, tab, b, k, o)

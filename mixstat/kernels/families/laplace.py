@@ -11,6 +11,7 @@ tails (the lower tail down to underflow, ``z ~ -745``).
 A subnormal scale (whose reciprocal overflows) stores ``INV = NaN`` as in
 :mod:`.normal`; the exact functions then divide by the scale.
 """
+
 import math
 
 import numpy as np
@@ -52,8 +53,9 @@ def logpdf1_fast(v, p0, p1, tab, b, k, o):
 def logpdf1(v, p0, p1, tab, b, k, o):
     inv = tab[b, k, o + INV]
     if inv != inv:  # subnormal scale: divide instead
-        return (np.float64(tab[b, k, o + CONST])
-                - abs(np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE]))
+        return np.float64(tab[b, k, o + CONST]) - abs(np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(
+            tab[b, k, o + SCALE]
+        )
     return np.float64(tab[b, k, o + CONST] - abs(v - tab[b, k, o + LOC]) * inv)
 
 
@@ -151,3 +153,36 @@ def icdf1(p, upper, tab, b, k, o):
     mu = np.float64(tab[b, k, o + LOC])
     t = s * math.log(2.0 * p)
     return mu - t if upper else mu + t
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("loc", "scale")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """The derivative of a draw ``x`` at a fixed cdf value ``u = F(x)`` with respect to
+    parameter ``i`` (``loc``, ``scale``): ``-(dF/dtheta_i) / p(x)``, float64.  A location-scale
+    family: ``x = loc + scale F0^-1(u)``, so 1 and ``(x - loc) / scale``."""
+    if i == 0:
+        return 1.0
+    return (np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("loc", "scale")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dv = -sign(v - loc) / scale = -d/dloc`` (0 at the cusp ``v = loc``: the
+    mean of the one-sided derivatives), ``d/dscale = (|v - loc| / scale - 1) / scale``."""
+    sc = np.float64(tab[b, k, o + SCALE])
+    d = np.float64(v) - np.float64(tab[b, k, o + LOC])
+    sg = 1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)
+    g[j] = -sg / sc
+    g[j + 1] = sg / sc
+    g[j + 2] = (abs(d) / sc - 1.0) / sc
+    return logpdf1(v, p0, p1, tab, b, k, o)

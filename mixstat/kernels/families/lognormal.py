@@ -14,6 +14,7 @@ A scale whose reciprocal overflows the row's dtype (a subnormal scale) stores
 ``INV = NaN`` as in :mod:`.normal`: :func:`logpdf1_fast` then gives NaN and the
 loop redoes the point with :func:`logpdf1`, which divides by the scale.
 """
+
 import math
 
 import numpy as np
@@ -22,9 +23,9 @@ from numba.extending import register_jitable
 from ..erfc import erfc_any
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
+from ..quantile import ndtri_approx
 from ..samplers import std_normal
 from ..special import log_half_erfc
-from ..quantile import ndtri_approx
 
 LOC, INV, CONST, SCALE, BOUND = 0, 1, 2, 3, 4
 P = 5
@@ -32,8 +33,8 @@ NPRE = 1  # p0 = log x
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
-_TINY = 2.0 ** -1022  # below: subnormal, scaled by 2**54 before the polynomial log
-_UP = 2.0 ** 54
+_TINY = 2.0**-1022  # below: subnormal, scaled by 2**54 before the polynomial log
+_UP = 2.0**54
 _LOG_UP = 54.0 * math.log(2.0)
 _EXP_BIG = 709.0  # math.exp of more may overflow (and raises in the CUDA simulator)
 _E = math.e
@@ -92,8 +93,7 @@ def logpdf1(v, p0, p1, tab, b, k, o):
         return -math.inf  # 0 and below
     inv = tab[b, k, o + INV]
     if inv != inv:  # subnormal scale: divide instead
-        zz = ((np.float64(p0) - np.float64(tab[b, k, o + LOC]))
-              / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF)
+        zz = (np.float64(p0) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF
         return np.float64(tab[b, k, o + CONST]) - zz * zz - np.float64(p0)
     z = (p0 - tab[b, k, o + LOC]) * inv
     return np.float64(tab[b, k, o + CONST] - z * z - p0)
@@ -108,8 +108,7 @@ def bound1(tab, b, k, o):
 @register_jitable
 def _z(x, tab, b, k, o):
     # (log x - loc) / (scale sqrt 2) in float64; x > 0 finite
-    return ((math.log(x) - np.float64(tab[b, k, o + LOC]))
-            / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF)
+    return (math.log(x) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF
 
 
 @register_jitable
@@ -213,3 +212,37 @@ def icdf1(p, upper, tab, b, k, o):
     s = np.float64(tab[b, k, o + SCALE])
     mu = np.float64(tab[b, k, o + LOC])
     return math.exp(mu - s * z) if upper else math.exp(mu + s * z)
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("loc", "scale")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """``dx/dtheta_i`` at fixed ``u = F(x)`` (``-(dF/dtheta_i) / p(x)``), float64:
+    ``x = exp(loc + scale z)`` gives ``x`` (loc) and ``x (log x - loc) / scale`` (scale)."""
+    x = np.float64(v)
+    if i == 0:
+        return x
+    return x * ((math.log(x) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE]))
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("loc", "scale")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dv, d/dloc, d/dscale`` into ``g[j:j + 3]``.  With
+    ``q = (log v - loc) / scale``: ``d/dloc = q / scale``, ``d/dscale = (q**2 - 1) / scale``,
+    ``d/dv = -(1 + q / scale) / v``."""
+    sc = np.float64(tab[b, k, o + SCALE])
+    q = (np.float64(p0) - np.float64(tab[b, k, o + LOC])) / sc
+    dl = q / sc
+    g[j] = -(1.0 + dl) / np.float64(v)
+    g[j + 1] = dl
+    g[j + 2] = (q * q - 1.0) / sc
+    return logpdf1(v, p0, p1, tab, b, k, o)

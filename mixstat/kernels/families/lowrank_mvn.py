@@ -33,6 +33,7 @@ W^T, row-major (r x D) | CONST``.
 Philox blocks ``1 .. ceil(D/2)`` and ``z1`` (``r`` normals) from the next
 ``ceil(r/2)`` blocks of the point's own counter (block 0 chooses the component).
 """
+
 import math
 
 import numpy as np
@@ -65,13 +66,12 @@ def capacitance(cov_factor, cov_diag):
     if r == 0:
         return np.swapaxes(V, -1, -2), logd
     big = np.abs(V).max(axis=(-2, -1))
-    e = np.where(big > 2.0 ** 256, np.frexp(np.where(np.isfinite(big), big, 1.0))[1], 0).astype(np.int64)
+    e = np.where(big > 2.0**256, np.frexp(np.where(np.isfinite(big), big, 1.0))[1], 0).astype(np.int64)
     V = np.ldexp(V, -e[..., None, None])
     Vt = np.swapaxes(V, -1, -2)
     C = Vt @ V + np.ldexp(np.eye(r), -2 * e[..., None, None])
     Lc = np.linalg.cholesky(C)
-    logdet = (2.0 * np.log(np.diagonal(Lc, axis1=-2, axis2=-1)).sum(-1) + (2.0 * math.log(2.0)) * r * e
-              + logd)
+    logdet = 2.0 * np.log(np.diagonal(Lc, axis1=-2, axis2=-1)).sum(-1) + (2.0 * math.log(2.0)) * r * e + logd
     return np.linalg.solve(Lc, Vt), logdet
 
 
@@ -87,10 +87,17 @@ def pack(loc, cov_factor, cov_diag, dtype):
     s = 1.0 / np.sqrt(d)
     A = Bm * s[..., None, :]
     const = -0.5 * logdet - D * _HALF_LOG_2PI
-    tab = np.concatenate([loc, _SQRT_HALF * s, np.sqrt(d),
-                          (_SQRT_HALF * A).reshape(batch + (r * D,)),
-                          np.swapaxes(W, -1, -2).reshape(batch + (r * D,)),
-                          const[..., None]], axis=-1)
+    tab = np.concatenate(
+        [
+            loc,
+            _SQRT_HALF * s,
+            np.sqrt(d),
+            (_SQRT_HALF * A).reshape(batch + (r * D,)),
+            np.swapaxes(W, -1, -2).reshape(batch + (r * D,)),
+            const[..., None],
+        ],
+        axis=-1,
+    )
     return tab.astype(dtype, copy=False)
 
 
@@ -123,10 +130,13 @@ def logpdf(x, s, b, tab, k):
         base = AMAT * D + l * D
         y = q - q
         for j in range(0, D4, 4):
-            y += ((tab[b, k, base + j] * (x[s, b, j] - tab[b, k, j])
-                   + tab[b, k, base + j + 1] * (x[s, b, j + 1] - tab[b, k, j + 1]))
-                  + (tab[b, k, base + j + 2] * (x[s, b, j + 2] - tab[b, k, j + 2])
-                     + tab[b, k, base + j + 3] * (x[s, b, j + 3] - tab[b, k, j + 3])))
+            y += (
+                tab[b, k, base + j] * (x[s, b, j] - tab[b, k, j])
+                + tab[b, k, base + j + 1] * (x[s, b, j + 1] - tab[b, k, j + 1])
+            ) + (
+                tab[b, k, base + j + 2] * (x[s, b, j + 2] - tab[b, k, j + 2])
+                + tab[b, k, base + j + 3] * (x[s, b, j + 3] - tab[b, k, j + 3])
+            )
         for j in range(D4, D):
             y += tab[b, k, base + j] * (x[s, b, j] - tab[b, k, j])
         q -= y * y
@@ -191,8 +201,9 @@ def logpdf_tile(xt, nl, tab, b, k, t, y):
             a2 = tab[b, k, base + j + 2]
             a3 = tab[b, k, base + j + 3]
             for i in range(nl):
-                y[i] += ((a0 * (xt[j, 0, i] - m0) + a1 * (xt[j + 1, 0, i] - m1))
-                         + (a2 * (xt[j + 2, 0, i] - m2) + a3 * (xt[j + 3, 0, i] - m3)))
+                y[i] += (a0 * (xt[j, 0, i] - m0) + a1 * (xt[j + 1, 0, i] - m1)) + (
+                    a2 * (xt[j + 2, 0, i] - m2) + a3 * (xt[j + 3, 0, i] - m3)
+                )
         for j in range(D4, D):
             a = tab[b, k, base + j]
             m = tab[b, k, j]

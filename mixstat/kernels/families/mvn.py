@@ -16,6 +16,7 @@ no data-dependent branch (a NaN or infinite coordinate is sorted out with
 selects at the end), so the CPU loop over points vectorises.  ``draw`` writes ``D`` standard normals into
 the output row and multiplies by ``L`` in place, bottom row first.
 """
+
 import math
 
 import numpy as np
@@ -48,8 +49,9 @@ def pack(loc, scale_tril, inv_tril, dtype):
     diag = np.diagonal(L, axis1=-2, axis2=-1)
     const = -np.log(diag).sum(-1, keepdims=True) - D * _HALF_LOG_2PI
     tile_const = np.where(xs[..., None] == 1.0, const, np.nan)
-    tab = np.concatenate([loc, _SQRT_HALF * W[..., rows, cols], L[..., rows, cols], xs[..., None], const,
-                          tile_const], axis=-1)
+    tab = np.concatenate(
+        [loc, _SQRT_HALF * W[..., rows, cols], L[..., rows, cols], xs[..., None], const, tile_const], axis=-1
+    )
     return tab.astype(dtype, copy=False)
 
 
@@ -131,3 +133,50 @@ def draw(key0, key1, n, tab, b, k, out, row):
         for j in range(i + 1):
             acc += tab[b, k, base + j] * out[row, j]
         out[row, i] = tab[b, k, i] + acc
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+_SQRT2 = math.sqrt(2.0)
+
+
+@register_jitable
+def grad(x, s, b, tab, k, g, j):
+    """``log p(x)`` (:func:`logpdf`); writes ``d/dx`` (``D``), ``d/dloc`` (``D``) and ``d/dL`` for the
+    packed lower triangle of ``scale_tril`` (``D (D + 1) / 2``, row by row) into ``g[j:]``.
+
+    With ``z = L^{-1} (x - loc)`` and ``u = L^{-T} z = Sigma^{-1} (x - loc)``:
+    ``d/dx = -u``, ``d/dloc = u``, ``d/dL_il = u_i z_l - [i = l] / L_ii`` (``l <= i``).  ``z`` is
+    the row's scaled ``W (x - loc)`` times ``XSCALE**2 sqrt 2``; ``g`` is the only scratch
+    (``z`` in the ``loc`` slots, ``u`` in the ``x`` slots, until both are known).
+    """
+    lp = logpdf(x, s, b, tab, k)
+    if not abs(lp) < math.inf:
+        return lp
+    D = x.shape[2]
+    T = D * (D + 1) // 2
+    xs = np.float64(tab[b, k, tab.shape[2] - 3])
+    f = xs * xs * _SQRT2
+    zo = j + D
+    base = D
+    for i in range(D):
+        y = 0.0
+        for l in range(i + 1):
+            y += np.float64(tab[b, k, base + l]) * (np.float64(x[s, b, l]) - np.float64(tab[b, k, l]))
+        g[zo + i] = y * f
+        base += i + 1
+    for i in range(D):  # u_i = sum_{r >= i} (L^{-1})_{r i} z_r
+        u = 0.0
+        for r in range(i, D):
+            u += np.float64(tab[b, k, D + r * (r + 1) // 2 + i]) * g[zo + r]
+        g[j + i] = u * f
+    lo = j + 2 * D
+    for i in range(D):
+        ui = g[j + i]
+        row = i * (i + 1) // 2
+        for l in range(i + 1):
+            g[lo + row + l] = ui * g[zo + l]
+        g[lo + row + i] -= 1.0 / np.float64(tab[b, k, D + T + row + i])
+    for i in range(D):
+        g[zo + i] = g[j + i]
+        g[j + i] = -g[j + i]
+    return lp

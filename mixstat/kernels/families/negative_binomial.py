@@ -18,6 +18,7 @@ component).  ``x = 0`` gives ``n LOGQ`` (no ``0 * -inf`` for ``p = 0``).  ``cdf`
 ``p`` given, so neither loses digits).  ``draw1`` is the Gamma-Poisson mixture of
 :func:`..samplers_count.negative_binomial` (words ``c`` and ``c + 1``).
 """
+
 import math
 
 import numpy as np
@@ -81,8 +82,13 @@ def logpdf1(v, p0, p1, tab, b, k, o):
         lq = np.float64(tab[b, k, o + LOGQ])
         if x == 0.0:
             return n * lq
-        lp = (math.lgamma(x + n) - np.float64(p0) - np.float64(tab[b, k, o + LGN]) + n * lq
-              + x * np.float64(tab[b, k, o + LOGP]))
+        lp = (
+            math.lgamma(x + n)
+            - np.float64(p0)
+            - np.float64(tab[b, k, o + LGN])
+            + n * lq
+            + x * np.float64(tab[b, k, o + LOGP])
+        )
         if lp != lp and n == n and lq == lq:
             return -_INF  # inf - inf for x near the float64 maximum: the mass underflows
         return lp
@@ -107,8 +113,9 @@ def cdf1(v, tab, b, k, o):
         return 0.0
     if x == _INF:
         return 1.0
-    return betainc_pair(np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]),
-                        np.float64(tab[b, k, o + PROB]))[0]
+    return betainc_pair(
+        np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]), np.float64(tab[b, k, o + PROB])
+    )[0]
 
 
 @register_jitable
@@ -122,8 +129,9 @@ def logcdf1(v, tab, b, k, o):
         return -_INF
     if x == _INF:
         return 0.0
-    return log_ibeta_pair(np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]),
-                          np.float64(tab[b, k, o + PROB]))[0]
+    return log_ibeta_pair(
+        np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]), np.float64(tab[b, k, o + PROB])
+    )[0]
 
 
 @register_jitable
@@ -136,8 +144,9 @@ def logsf1(v, tab, b, k, o):
         return 0.0
     if x == _INF:
         return -_INF
-    return log_ibeta_pair(np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]),
-                          np.float64(tab[b, k, o + PROB]))[1]
+    return log_ibeta_pair(
+        np.float64(tab[b, k, o + TC]), ffloor(x) + 1.0, np.float64(tab[b, k, o + QROB]), np.float64(tab[b, k, o + PROB])
+    )[1]
 
 
 @register_jitable

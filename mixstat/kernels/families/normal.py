@@ -11,6 +11,7 @@ A scale whose reciprocal overflows the row's dtype (a subnormal scale) stores
 ``INV = NaN``: the SIMD tile functions (``*_fast``) then give NaN, the loops
 redo those points with the exact functions, which divide by the scale instead.
 """
+
 import math
 
 import numpy as np
@@ -34,13 +35,13 @@ _SQRT_HALF_HI = 0.7071067811865476
 _SQRT_HALF_LO = -4.833646656726457e-17
 _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 _SPLIT = 134217729.0  # 2**27 + 1
-_BIG = 2.0 ** 900
+_BIG = 2.0**900
 #: from z = 6 on, 0.5 erfc(-z) rounds to 1; below z = -8 the cdf is under 5.6e-30: dropped
 #: terms then change a total of at least CDF_THRESH (smaller totals are redone exactly)
 #: by less than 5.6e-20 relative
 Z_ONE = 6.0
 Z_ZERO = 8.0
-_TINY = 2.0 ** -900
+_TINY = 2.0**-900
 
 
 def pack(loc, scale, dtype):
@@ -69,8 +70,7 @@ def logpdf1_fast(v, p0, p1, tab, b, k, o):
 def logpdf1(v, p0, p1, tab, b, k, o):
     inv = tab[b, k, o + INV]
     if inv != inv:  # subnormal scale: divide (exact for subnormals) instead
-        zz = ((np.float64(v) - np.float64(tab[b, k, o + LOC]))
-              / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF)
+        zz = (np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE]) * _SQRT_HALF
         return np.float64(tab[b, k, o + CONST]) - zz * zz
     z = (v - tab[b, k, o + LOC]) * inv
     return np.float64(tab[b, k, o + CONST] - z * z)
@@ -187,9 +187,9 @@ def _cdf_side(v, tab, b, k, o, sg):
     dl = (xv - (d - bv)) + (-mu - bv)
     f = 1.0
     if sc > _BIG:
-        f = 2.0 ** -600
+        f = 2.0**-600
     elif sc < _TINY:
-        f = 2.0 ** 600
+        f = 2.0**600
     d = d * f
     dl = dl * f
     sc = sc * f
@@ -273,9 +273,9 @@ def _log_half_erfc_side(v, tab, b, k, o, s):
     dl = (xv - (d - bv)) + (-mu - bv)
     f = 1.0
     if sc > _BIG:
-        f = 2.0 ** -600
+        f = 2.0**-600
     elif sc < _TINY:
-        f = 2.0 ** 600
+        f = 2.0**600
     d = d * f
     dl = dl * f
     sc = sc * f
@@ -301,3 +301,60 @@ def logcdf1(v, tab, b, k, o):
 def logsf1(v, tab, b, k, o):
     """``log(1 - F(x))``, exact in both tails."""
     return _log_half_erfc_side(v, tab, b, k, o, -1.0)
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("loc", "scale")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)`` (float64, the bits of :func:`logpdf1`); writes ``d/dv``, ``d/dloc``,
+    ``d/dscale`` into ``g[j], g[j + 1], g[j + 2]``.  With ``q = (v - loc) / scale``:
+    ``d/dloc = q / scale = -d/dv``, ``d/dscale = (q**2 - 1) / scale``."""
+    sc = np.float64(tab[b, k, o + SCALE])
+    q = (np.float64(v) - np.float64(tab[b, k, o + LOC])) / sc
+    dl = q / sc
+    g[j] = -dl
+    g[j + 1] = dl
+    g[j + 2] = (q * q - 1.0) / sc
+    return logpdf1(v, p0, p1, tab, b, k, o)
+
+
+@register_jitable
+def score1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form of ``(log p(v), d/dv log p(v))``: ``(const - z**2, -2 z inv)``, NaN where the
+    scale is subnormal (the loop redoes the point with :func:`grad1`)."""
+    inv = tab[b, k, o + INV]
+    z = (v - tab[b, k, o + LOC]) * inv
+    return tab[b, k, o + CONST] - z * z, -2.0 * z * inv
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("loc", "scale")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """The derivative of a draw ``x`` at a fixed cdf value ``u = F(x)`` with respect to
+    parameter ``i`` (``loc``, ``scale``): ``-(dF/dtheta_i) / p(x)``, float64.  A location-scale
+    family: ``x = loc + scale F0^-1(u)``, so 1 and ``(x - loc) / scale``."""
+    if i == 0:
+        return 1.0
+    return (np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+
+
+@register_jitable
+def grad1_fast(v, p0, p1, tab, b, k, o):
+    """SIMD form of :func:`grad1`: ``(log p, d/dv, d/dloc, d/dscale)`` from ``z = (v - loc) inv``:
+    ``d/dloc = 2 z inv``, ``d/dscale = (2 z**2 - 1) sqrt(2) inv``; NaN where the scale is
+    subnormal (the loop redoes the point with :func:`grad1`)."""
+    inv = tab[b, k, o + INV]
+    z = (v - tab[b, k, o + LOC]) * inv
+    dl = 2.0 * z * inv
+    return tab[b, k, o + CONST] - z * z, -dl, dl, (2.0 * z * z - 1.0) * (_SQRT2 * inv)
+
+
+_SQRT2 = math.sqrt(2.0)

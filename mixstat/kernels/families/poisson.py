@@ -14,15 +14,16 @@ little.  ``cdf1`` is ``Q(floor(x) + 1, rate)`` (regularised upper incomplete gam
 :mod:`..special`); ``draw1`` is :func:`..samplers_count.poisson` (inversion below
 rate 10, PTRS above) on counter word ``c``.
 """
+
 import math
 
 import numpy as np
 from numba.extending import register_jitable
 from scipy import special as sc
 
+from ..quantile import ndtri_approx
 from ..samplers_count import ffloor, is_count, log_factorial, poisson
 from ..special import gammaincc, log_gammainc_pair
-from ..quantile import ndtri_approx
 
 RATE, LOG_RATE, BOUND = 0, 1, 2
 P = 3
@@ -140,3 +141,19 @@ def icdf1(p, upper, tab, b, k, o):
     z = ndtri_approx(p)
     x = lam - z * math.sqrt(lam) if upper else lam + z * math.sqrt(lam)
     return x if x > 0.0 else 0.0
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("rate",)
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/drate = v / rate - 1`` (``-1`` at ``v = 0``, also for rate 0) into
+    ``g[j + 1]``; ``g[j] = 0`` (integer values have no derivative)."""
+    r = np.float64(tab[b, k, o + RATE])
+    x = np.float64(v)
+    g[j] = 0.0
+    g[j + 1] = x / r - 1.0 if x > 0.0 else -1.0
+    return np.float64(logpdf1(v, p0, p1, tab, b, k, o))

@@ -25,15 +25,16 @@ the leading term of the series, ``x**h / (h B(h, 1/2))``, exact there to a
 relative ``x < 1e-300``, is evaluated in logs (its exponent, up to ~700, is
 rounded: within ``(|log F| + 1) 2**-50`` relative).
 """
+
 import math
 
 import numpy as np
 from numba.extending import register_jitable
 
 from ..fastmath import log_pos
+from ..quantile import ndtri_approx
 from ..samplers import std_t
 from ..special import betainc_pair, log_ibeta_pair
-from ..quantile import ndtri_approx
 
 # named offsets of one coordinate's row
 DF, LOC, SCALE, W, H1, CONST, LBETA = 0, 1, 2, 3, 4, 5, 6
@@ -46,8 +47,17 @@ _NAN = math.nan
 _HALF_LOG_PI = 0.5 * math.log(math.pi)
 _SHIFT = 10
 # Stirling series of log Gamma: B_2k / (2k (2k - 1)), k = 1..9 (truncation < 2e-19 at z >= 10)
-_STIRLING = (1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680, 1.0 / 1188, -691.0 / 360360, 1.0 / 156,
-             -3617.0 / 122400, 43867.0 / 244188)
+_STIRLING = (
+    1.0 / 12,
+    -1.0 / 360,
+    1.0 / 1260,
+    -1.0 / 1680,
+    1.0 / 1188,
+    -691.0 / 360360,
+    1.0 / 156,
+    -3617.0 / 122400,
+    43867.0 / 244188,
+)
 
 
 def _stirling(z):
@@ -253,3 +263,60 @@ def icdf1(p, upper, tab, b, k, o):
     s = np.float64(tab[b, k, o + SCALE])
     mu = np.float64(tab[b, k, o + LOC])
     return mu - s * t if upper else mu + s * t
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("loc", "scale")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """``dx/dtheta_i`` at fixed ``u = F(x)`` for ``(df, loc, scale)``: NaN for ``df`` (its
+    cdf derivative, a derivative of the incomplete beta in its parameters, has no closed
+    form), 1 (loc) and ``(x - loc) / scale`` (scale)."""
+    if i == 0:
+        return math.nan
+    if i == 1:
+        return 1.0
+    return (np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+from ..special import digamma as _digamma  # noqa: E402
+
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("df", "loc", "scale")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; with ``z = (v - loc) / scale`` and ``n`` = df:
+    ``d/dv = -(n + 1) z / (n + z**2) / scale = -d/dloc``,
+    ``d/dscale = ((n + 1) z**2 / (n + z**2) - 1) / scale``,
+    ``d/dn = (psi((n + 1)/2) - psi(n/2) - 1/n - log1p(z**2/n) + (n + 1) z**2 / (n (n + z**2))) / 2``
+    (the ratios formed so that nothing overflows for huge ``|z|``)."""
+    lp = logpdf1(v, p0, p1, tab, b, k, o)
+    if not abs(lp) < _INF:
+        return lp
+    n = np.float64(tab[b, k, o + DF])
+    sc = np.float64(tab[b, k, o + SCALE])
+    d = np.float64(v) - np.float64(tab[b, k, o + LOC])
+    z = d / sc
+    a = abs(z)
+    t = (a / n) * a
+    if t < _INF:
+        lg = math.log1p(t)
+    else:
+        lg = 2.0 * (math.log(abs(d)) - math.log(sc)) - math.log(n)
+    if a > 1.0:
+        u = (n + 1.0) / (n / z + z)  # (n + 1) z / (n + z**2)
+        f = (n + 1.0) / (n / (z * z) + 1.0)  # (n + 1) z**2 / (n + z**2)
+    else:
+        u = (n + 1.0) * z / (n + z * z)
+        f = (n + 1.0) * z * z / (n + z * z)
+    g[j] = -u / sc
+    g[j + 1] = 0.5 * (_digamma(0.5 * (n + 1.0)) - _digamma(0.5 * n) - 1.0 / n - lg + f / n)
+    g[j + 2] = u / sc
+    g[j + 3] = (f - 1.0) / sc
+    return lp

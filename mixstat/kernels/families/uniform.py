@@ -8,6 +8,7 @@ clipped to ``[low, HPREV]`` so that rounding (of ``low + w U``, or of the
 float64 draw to float32) never gives ``high``, where the density is 0.
 A width ``high - low`` that overflows float64 is handled in halves.
 """
+
 import math
 
 import numpy as np
@@ -101,7 +102,6 @@ def draw1(key0, key1, n, c, tab, b, k, o):
     return x if x >= lo else lo
 
 
-
 @register_jitable
 def _log_parts(x, lo, hi):
     """``(log F, log(1 - F))`` for ``lo < x < hi``: each side's fraction ``(x - lo) / w`` and
@@ -164,3 +164,37 @@ def icdf1(p, upper, tab, b, k, o):
     if upper:
         return hi - (p * hi - p * lo)
     return lo + (p * hi - p * lo)
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("low", "high")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """``dx/dtheta_i`` at fixed ``u = F(x)``: ``x = low + u (high - low)`` gives
+    ``(high - x) / (high - low)`` (low) and ``(x - low) / (high - low)`` (high)."""
+    x = np.float64(v)
+    lo = np.float64(tab[b, k, o + LOW])
+    hi = np.float64(tab[b, k, o + HIGH])
+    if i == 0:
+        return (hi - x) / (hi - lo)
+    return (x - lo) / (hi - lo)
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("low", "high")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v) = -log(high - low)`` on ``[low, high)``: ``d/dv = 0``,
+    ``d/dlow = 1 / (high - low) = -d/dhigh`` (inside the interval; its ends move the support,
+    which a derivative of the density does not see)."""
+    w = np.float64(tab[b, k, o + HIGH]) - np.float64(tab[b, k, o + LOW])
+    g[j] = 0.0
+    g[j + 1] = 1.0 / w
+    g[j + 2] = -1.0 / w
+    return np.float64(logpdf1(v, p0, p1, tab, b, k, o))

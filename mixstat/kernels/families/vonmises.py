@@ -22,6 +22,7 @@ form (``logpdf1``, also the CUDA one) calls ``math.sin``.
 
 No cdf (torch has none): the module defines no ``cdf1``.
 """
+
 import math
 
 import numpy as np
@@ -137,3 +138,26 @@ def draw1(key0, key1, n, c, tab, b, k, o):
         y += _TWO_PI
     hi = np.float64(tab[b, k, o + HI])
     return hi if y > hi else y
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+from ..special import bessel_i1_i0 as _i1_i0  # noqa: E402
+
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("loc", "concentration")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; with ``d = v - loc``: ``d/dv = -kappa sin d = -d/dloc``,
+    ``d/dkappa = cos d - I1(kappa) / I0(kappa)``."""
+    lp = logpdf1(v, p0, p1, tab, b, k, o)
+    if not abs(lp) < math.inf:
+        return lp
+    kap = np.float64(tab[b, k, o + CONC])
+    d = np.float64(v) - np.float64(tab[b, k, o + LOC])
+    sn = math.sin(d)
+    g[j] = -kap * sn
+    g[j + 1] = kap * sn
+    g[j + 2] = math.cos(d) - _i1_i0(kap)
+    return lp

@@ -18,6 +18,7 @@ where ``y`` is a normal number (relative error about ``k eps`` in ``y**k``,
 where ``exp(k log y)`` would have ``|k log y| eps``), and the logarithms
 otherwise (``x / lam`` under- or overflowing).
 """
+
 import math
 
 import numpy as np
@@ -267,3 +268,42 @@ def icdf1(p, upper, tab, b, k, o):
     c = np.float64(tab[b, k, o + CONC])
     e = -math.log(p) if upper else -math.log1p(-p)
     return lam * math.exp(math.log(e) / c)
+
+
+# -- implicit reparameterisation (``sample_grad``) ------------------------------------
+#: the parameters (façade names) whose sample derivative ``xgrad1`` has in closed form
+XGRAD = ("scale", "concentration")
+
+
+@register_jitable
+def xgrad1(v, tab, b, k, o, i):
+    """``dx/dtheta_i`` at fixed ``u = F(x)``: ``x = scale E**(1/c)`` (``E = -log(1 - u)``)
+    gives ``x / scale`` and ``-x log(x / scale) / c``."""
+    x = np.float64(v)
+    if i == 0:
+        return x / np.float64(tab[b, k, o + SCALE])
+    return -x * (math.log(x) - np.float64(tab[b, k, o + LOG_SCALE])) / np.float64(tab[b, k, o + CONC])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("scale", "concentration")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; with ``y = v / scale``, ``t = y**c`` (``c`` the concentration):
+    ``d/dv = (c - 1 - c t) / v``, ``d/dscale = c (t - 1) / scale``,
+    ``d/dc = 1 / c + log(y) (1 - t)``."""
+    lp = logpdf1(v, p0, p1, tab, b, k, o)
+    if not abs(lp) < _INF:
+        return lp
+    x = np.float64(v)
+    c = np.float64(tab[b, k, o + CONC])
+    lam = np.float64(tab[b, k, o + SCALE])
+    ly = np.float64(p0) - np.float64(tab[b, k, o + LOG_SCALE])
+    t = math.exp(c * ly)
+    g[j] = (c - 1.0 - c * t) / x
+    g[j + 1] = c * (t - 1.0) / lam
+    g[j + 2] = 1.0 / c + ly * (1.0 - t)
+    return lp

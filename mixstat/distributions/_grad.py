@@ -1,0 +1,258 @@
+"""``log_prob_grad`` and ``score``: the façade side of the ``log_prob_grad`` kernels.
+
+One kernel call gives the log-density, the value derivative per point and, summed per
+row of the effective batch and component, the cotangent-weighted responsibilities and
+parameter derivatives (:func:`mixstat.plan.log_prob_grad`).  This module checks the
+request, and turns those sums into gradients in each input's own shape: summed over the
+dims where the input was broadcast, the chain rule of the weights' normalisation applied.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._array import as_real_array, fmt_shape
+
+__all__ = ["log_prob_grad", "score"]
+
+
+def _sum_to(g, shape):
+    """``g`` summed down to ``shape`` (the reverse of broadcasting ``shape`` to ``g.shape``)."""
+    shape = tuple(shape)
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return np.asarray(g).reshape(shape)
+
+
+def _structure(dist):
+    """``(mixture Categorical or None, component, leaf, params)``: the kernel leaf (a
+    ``KernelDistribution`` under any ``Independent``, or a ``MultivariateNormal``) and the
+    names of its differentiable parameters; ``leaf`` None when there is no kernel path."""
+    from .independent import Independent
+    from .mixture_same_family import MixtureSameFamily
+    from .multivariate_normal import MultivariateNormal
+
+    mix = None
+    comp = dist
+    if isinstance(dist, MixtureSameFamily):
+        mix, comp = dist.mixture_distribution, dist.component_distribution
+    leaf = comp
+    while isinstance(leaf, Independent):
+        leaf = leaf.base_dist
+    if isinstance(leaf, MultivariateNormal):
+        if leaf is not comp:
+            return mix, comp, None, ()
+        return mix, comp, leaf, ("loc", "scale_tril")
+    fam = getattr(leaf, "family", "")
+    if not fam:
+        return mix, comp, None, ()
+    from ..kernels import registry
+
+    f = registry.family(fam)
+    if not (f.univariate and f.has("grad1")):
+        return mix, comp, None, ()
+    return mix, comp, leaf, tuple(f.module.GRAD_PARAMS)
+
+
+def _check_wrt(dist, wrt):
+    if isinstance(wrt, str):
+        wrt = (wrt,)
+    try:
+        wrt = tuple(wrt)
+    except TypeError:
+        raise TypeError(
+            f"{type(dist).__name__}.log_prob_grad: wrt must be a name or a sequence of names, got {wrt!r}"
+        ) from None
+    for n in wrt:
+        if not isinstance(n, str):
+            raise TypeError(f"{type(dist).__name__}.log_prob_grad: wrt must hold names (str), got {n!r}")
+    mix, comp, leaf, params = _structure(dist)
+    owner = f"{type(dist).__name__}.log_prob_grad"
+    if leaf is None:
+        inner = comp
+        while hasattr(inner, "base_dist"):
+            inner = inner.base_dist
+        raise ValueError(
+            f"{owner}: no derivatives for {type(inner).__name__} components "
+            "(log_prob_grad covers the univariate continuous families, Independent "
+            "over them, MultivariateNormal, and MixtureSameFamily of those)"
+        )
+    discrete = leaf.support is not None and leaf.support.is_discrete
+    allowed = ([] if discrete else ["value"]) + (["logits", "probs"] if mix is not None else []) + list(params)
+    bad = [n for n in wrt if n not in allowed]
+    if bad:
+        hint = ""
+        if any(n in ("covariance_matrix", "precision_matrix") for n in bad):
+            hint = (
+                "; MultivariateNormal is differentiated with respect to its Cholesky factor "
+                "scale_tril (of covariance_matrix too)"
+            )
+        elif "value" in bad and discrete:
+            hint = f"; {type(leaf).__name__} takes integer values"
+        raise ValueError(
+            f"{owner}: cannot differentiate with respect to {', '.join(map(repr, bad))}; "
+            f"allowed: {', '.join(map(repr, allowed))}{hint}"
+        )
+    if len(set(wrt)) != len(wrt):
+        raise ValueError(f"{owner}: wrt names a parameter twice: {wrt!r}")
+    return wrt, mix, comp, leaf, params
+
+
+def _own_shape(leaf, name):
+    shapes = getattr(leaf, "_param_shapes", None) or {}
+    if name in shapes:
+        return tuple(shapes[name])
+    return tuple(np.shape(getattr(leaf, name)))
+
+
+def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False):
+    """See :meth:`mixstat.distributions.Distribution.log_prob_grad`."""
+    from .. import _device as _dev, plan
+
+    wrt, mix, comp, leaf, params = _check_wrt(dist, wrt)
+    owner = f"{type(dist).__name__}.log_prob_grad"
+    if _dev.is_device_array(value):
+        value = _dev.to_host(value)
+    value, dtype = dist._checked_value(value)
+    vshape = tuple(value.shape)
+    ne = len(dist.event_shape)
+    out_shape = tuple(np.broadcast_shapes(vshape[: len(vshape) - ne], dist.batch_shape))
+    if cotangent is not None:
+        if _dev.is_device_array(cotangent):
+            cotangent = _dev.to_host(cotangent)
+        cotangent = as_real_array(cotangent, "cotangent")
+        try:
+            if np.broadcast_shapes(cotangent.shape, out_shape) != out_shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{owner}: cotangent of shape {fmt_shape(cotangent.shape)} does not broadcast "
+                f"to the shape of log_prob {fmt_shape(out_shape)}"
+            ) from None
+    spec = comp._kernel_spec(np.float64)
+    if spec is None:
+        raise ValueError(f"{owner}: {type(comp).__name__} has no kernel path")
+    event = tuple(dist.event_shape)
+    D = max(spec.dim, 0)
+    mvn = not hasattr(leaf, "family")  # MultivariateNormal
+    if mvn:
+        Q = D + D * (D + 1) // 2
+    else:
+        Q = D * len(params)
+    want_x = "value" in wrt
+    want_w = "logits" in wrt or "probs" in wrt
+    want_p = any(n in params for n in wrt)
+    logw = None if mix is None else mix.logits
+    lp, gx, gw, gp, eff = plan.log_prob_grad(
+        spec,
+        np.asarray(value, dtype=np.float64),
+        dist.batch_shape,
+        event,
+        logw=logw,
+        cotangent=cotangent,
+        want_x=want_x,
+        want_w=want_w,
+        want_p=want_p,
+        zero_w="probs" in wrt,
+        nparams=Q,
+        device=dist._placement(),
+    )
+    grads = {}
+    with np.errstate(invalid="ignore", over="ignore"):
+        if want_x:
+            gv = gx if _per_point else _sum_to(gx, vshape)
+            grads["value"] = gv.astype(dtype, copy=False)
+        if want_w:
+            K = gw.shape[-1]
+            w = np.broadcast_to(np.exp(mix.logits.astype(np.float64)), eff + (K,))
+            live = w > 0
+            g_logw = np.where(live, gw, 0.0)
+            tot = g_logw.sum(-1, keepdims=True)  # the cotangents of the points of each row
+            pshape = tuple(mix.param_shape)
+            if "logits" in wrt:
+                grads["logits"] = _sum_to(g_logw - w * tot, pshape).astype(mix.dtype, copy=False)
+            if "probs" in wrt:
+                # d/dp_k of log sum_j (p_j / sum p) f_j at the normalised probs:
+                # p_k(x) / p(x) - 1 (responsibility over weight), also at a zero weight
+                ratio = np.where(live, gw / np.where(live, w, 1.0), gw)
+                grads["probs"] = _sum_to(ratio - tot, pshape).astype(mix.dtype, copy=False)
+        if want_p:
+            K = gp.shape[-2]
+            lead = eff + ((K,) if mix is not None else ())
+            g = gp if mix is not None else gp[..., 0, :]
+            pdt = leaf.dtype
+            if mvn:
+                gl = g[..., :D]
+                if "loc" in wrt:
+                    grads["loc"] = _sum_to(gl, _mvn_shape(leaf, "loc")).astype(pdt, copy=False)
+                if "scale_tril" in wrt:
+                    rows, cols = np.tril_indices(D)
+                    full = np.zeros(lead + (D, D))
+                    full[..., rows, cols] = g[..., D:]
+                    grads["scale_tril"] = _sum_to(full, _mvn_shape(leaf, "scale_tril")).astype(pdt, copy=False)
+            else:
+                NP = len(params)
+                g = g.reshape(lead + event + (NP,))
+                for q, name in enumerate(params):
+                    if name in wrt:
+                        grads[name] = _sum_to(g[..., q], _own_shape(leaf, name)).astype(pdt, copy=False)
+    lp = lp.astype(dtype, copy=False)
+    return lp, {n: grads[n] for n in wrt}
+
+
+def _mvn_shape(leaf, name):
+    shapes = getattr(leaf, "_param_shapes", None) or {}
+    if name in shapes:
+        return tuple(shapes[name])
+    D = leaf.event_shape[0]
+    return tuple(leaf.batch_shape) + ((D,) if name == "loc" else (D, D))
+
+
+def score(dist, value):
+    """The score ``d/dx log p(x)`` of a distribution at ``value``, per point.
+
+    One pass of the ``log_prob_grad`` kernel: the components' log-densities and slopes,
+    their log-sum-exp and the responsibility-weighted slope together (for a shared Normal
+    mixture in SIMD tiles, about the time of ``log_prob``).  The drift of Langevin, HMC and
+    MALA proposals, and the input of Stein discrepancies.
+
+    Parameters
+    ----------
+    dist : Distribution
+        A distribution with derivative kernels: a continuous univariate family,
+        ``Independent`` over one, ``MultivariateNormal``, or a ``MixtureSameFamily`` of those.
+    value : array_like
+        Broadcastable to ``(*sample, *batch_shape, *event_shape)``, as for ``log_prob``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(*sample, *batch_shape, *event_shape)`` (not summed over dims where
+        ``value`` was broadcast; ``dist.log_prob_grad(value)`` gives the summed form), the
+        dtype of ``log_prob``.  NaN where ``log_prob`` is not finite (a value outside every
+        support, a NaN value).
+
+    Raises
+    ------
+    TypeError
+        If ``dist`` is not a mixstat distribution.
+    ValueError
+        If ``dist`` has no derivative kernels (discrete families, Dirichlet, nested
+        mixtures) or ``value`` does not fit its shapes.
+
+    Examples
+    --------
+    >>> import numpy as np, mixstat
+    >>> from mixstat.distributions import Normal
+    >>> mixstat.score(Normal(0.0, 2.0), np.array([1.0, -4.0]))
+    array([-0.25,  1.  ])
+    """
+    from .distribution import Distribution
+
+    if not isinstance(dist, Distribution):
+        raise TypeError(f"score: dist must be a mixstat Distribution, got {type(dist).__name__}")
+    return log_prob_grad(dist, value, ("value",), _per_point=True)[1]["value"]
