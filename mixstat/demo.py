@@ -220,15 +220,16 @@ def main(argv=None) -> int:
 
     # 3. the durations' marginal, a univariate mixture: cdf and quantiles ---------------------------
     dur = x[:, 0]
-    d1 = MixtureSameFamily(Categorical(probs=w), Normal(comp.loc[:, 0], np.sqrt(comp.covariance_matrix[:, 0, 0])))
+    n1 = Normal(comp.loc[:, 0], np.sqrt(comp.covariance_matrix[:, 0, 0]))
+    d1 = MixtureSameFamily(Categorical(probs=w), n1)
     qs = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
     q_model = np.asarray(d1.icdf(qs))
     q_data = np.quantile(dur, qs)
     print(
         f"\n3. eruption durations: the fitted model's marginal, a {K}-component Normal mixture "
         f"(weights {np.round(d1.mixture_distribution.probs, 3).tolist()}, "
-        f"means {np.round(d1.component_distribution.loc, 3).tolist()}, "
-        f"sd {np.round(d1.component_distribution.scale, 3).tolist()})"
+        f"means {np.round(n1.loc, 3).tolist()}, "
+        f"sd {np.round(n1.scale, 3).tolist()})"
     )
     print("    quantile   " + "  ".join(f"{q:6.2f}" for q in qs))
     print("    model icdf " + "  ".join(f"{v:6.3f}" for v in q_model))
@@ -242,7 +243,7 @@ def main(argv=None) -> int:
     d1.log_prob(d1.sample((10,), rng=0))  # first calls (kernels loaded) are not timed
     fit.log_prob(fit.sample((10,), rng=0))
     mw = d1.mixture_distribution.probs
-    mmu, msd = d1.component_distribution.loc, d1.component_distribution.scale
+    mmu, msd = n1.loc, n1.scale
     s, t_s = _best(lambda: d1.sample((n,), rng=args.seed))
     lp, t_lp = _best(lambda: d1.log_prob(s))
     mean_cf, var_cf, m4 = _mixture_moments(mw, mmu, msd)

@@ -9,9 +9,15 @@ dims where the input was broadcast, the chain rule of the weights' normalisation
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._array import as_real_array, fmt_shape
+from .._typing import Array, ArrayLike
+
+if TYPE_CHECKING:
+    from .distribution import Distribution
 
 __all__ = ["log_prob_grad", "score"]
 
@@ -212,7 +218,7 @@ def _mvn_shape(leaf, name):
     return tuple(leaf.batch_shape) + ((D,) if name == "loc" else (D, D))
 
 
-def score(dist, value):
+def score(dist: Distribution, value: ArrayLike) -> Array:
     """The score ``d/dx log p(x)`` of a distribution at ``value``, per point.
 
     One pass of the ``log_prob_grad`` kernel: the components' log-densities and slopes,

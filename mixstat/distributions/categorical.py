@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from .. import _device as _dev
 from .._array import as_real_array, fmt_shape, is_weak
+from .._typing import Array, ArrayLike, Shape
 from . import constraints
 from .distribution import Distribution
 
@@ -61,7 +64,9 @@ class Categorical(Distribution):
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
 
-    def __init__(self, probs=None, logits=None, validate_args=None):
+    def __init__(
+        self, probs: ArrayLike | None = None, logits: ArrayLike | None = None, validate_args: bool | None = None
+    ) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Categorical: give exactly one of probs or logits")
         name = "probs" if probs is not None else "logits"
@@ -145,36 +150,36 @@ class Categorical(Distribution):
         )
 
     @property
-    def probs(self):
+    def probs(self) -> Array:
         """Normalised probabilities, shape ``(*batch_shape, K)``."""
         if self._probs is None:
-            self._probs = np.exp(self._logits)
+            self._probs = np.exp(cast("np.ndarray", self._logits))
         return self._probs
 
     @property
-    def logits(self):
+    def logits(self) -> Array:
         """Normalised log-probabilities, shape ``(*batch_shape, K)``; ``-inf`` for zero weight."""
         if self._logits is None:
             with np.errstate(divide="ignore"):
-                self._logits = np.log(self._probs)
+                self._logits = np.log(cast("np.ndarray", self._probs))
         return self._logits
 
     @property
-    def param_shape(self):
+    def param_shape(self) -> tuple[int, ...]:
         """``(*batch_shape, K)``."""
         return self._batch_shape + (self._num_events,)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """NaN, shape ``batch_shape``: categories are labels (as in torch.distributions)."""
         return np.full(self._batch_shape, np.nan, dtype=self._dtype)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """NaN, shape ``batch_shape``: categories are labels (as in torch.distributions)."""
         return np.full(self._batch_shape, np.nan, dtype=self._dtype)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``-sum_k p_k log p_k`` (zero-weight terms count as 0), shape ``batch_shape``."""
         p, lp = self.probs, self.logits
         return -np.where(p > 0, p * np.where(p > 0, lp, 0), 0).sum(-1)
@@ -241,7 +246,7 @@ class Categorical(Distribution):
         out = np.where(np.isnan(value), np.nan, out)
         return out.astype(self._dtype, copy=False)
 
-    def expand(self, batch_shape):
+    def expand(self, batch_shape: Shape) -> Categorical:
         batch_shape = self._expanded_batch(batch_shape)
         new = self._expanded_copy(batch_shape)
         new._weak_dtype = self._weak_dtype

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import _device as _dev
 from .._array import as_real_array, as_shape, fmt_shape, is_weak, result_dtype
-from .._typing import Array, ArrayLike
+from .._typing import Array, ArrayLike, RNGLike, Shape
 from . import (
     _dask,  # imports no dask (dask arrays are recognised by their type's module)
     constraints,
@@ -96,7 +97,7 @@ class Distribution(metaclass=_DistributionType):
         return self._dtype
 
     @property
-    def validate_args(self):
+    def validate_args(self) -> bool:
         """The ``validate_args`` setting this distribution was built with."""
         return self._validate_args
 
@@ -204,7 +205,9 @@ class Distribution(metaclass=_DistributionType):
 
         return plan.log_prob(spec, value, self._batch_shape, self._event_shape, device=dev, out=out)
 
-    def log_prob_grad(self, value, wrt=("value",), cotangent=None):
+    def log_prob_grad(
+        self, value: ArrayLike, wrt: str | Sequence[str] = ("value",), cotangent: ArrayLike | None = None
+    ) -> tuple[Array, dict[str, Array]]:
         """The log-density and its gradients, in one fused kernel pass.
 
         Parameters
@@ -299,7 +302,9 @@ class Distribution(metaclass=_DistributionType):
         raise NotImplementedError(f"{type(self).__name__} has no log_survival_function")
 
     # -- sampling ------------------------------------------------------------
-    def sample(self, sample_shape=(), rng=None, method="random", out=None) -> np.ndarray:
+    def sample(
+        self, sample_shape: Shape = (), rng: RNGLike = None, method: str = "random", out: Array | None = None
+    ) -> np.ndarray:
         """Draw samples.
 
         Parameters
@@ -357,7 +362,7 @@ class Distribution(metaclass=_DistributionType):
         return to_dict(self)
 
     # -- broadcasting ----------------------------------------------------------
-    def expand(self, batch_shape) -> Distribution:
+    def expand(self, batch_shape: Shape) -> Distribution:
         """A new distribution with parameters broadcast to ``batch_shape`` (no copy).
 
         Parameters
@@ -860,7 +865,7 @@ class KernelDistribution(Distribution):
         (None for a vector family)."""
         return self._pack(dtype) if self._kfamily.univariate else None
 
-    def cdf(self, value, out=None):
+    def cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``P(X <= value)``, shape ``(*sample, *batch_shape)`` (written into ``out`` when given).
 
         Parameters
@@ -877,7 +882,7 @@ class KernelDistribution(Distribution):
 
         return plan.cdf(self._kernel_spec(dtype), value, self._batch_shape, device=self._placement(), out=out)
 
-    def log_cdf(self, value, out=None):
+    def log_cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``log P(X <= value)``, shape ``(*sample, *batch_shape)``.
 
         Computed in log space by the family's ``logcdf1`` hook (never ``log(cdf)``), so it
@@ -898,7 +903,7 @@ class KernelDistribution(Distribution):
         """
         return self._log_tail(value, "log_cdf", out=out)
 
-    def log_survival_function(self, value, out=None):
+    def log_survival_function(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``log P(X > value)``, shape ``(*sample, *batch_shape)``.
 
         In log space by the family's ``logsf1`` hook (never ``log(1 - cdf)``): exact in
@@ -914,7 +919,7 @@ class KernelDistribution(Distribution):
         """
         return self._log_tail(value, "log_sf", out=out)
 
-    def survival_function(self, value, out=None):
+    def survival_function(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``P(X > value) = exp(log_survival_function(value))``, shape ``(*sample, *batch_shape)``.
 
         Formed in float64 and cast to the distribution's dtype at the end, so a float64
@@ -929,10 +934,11 @@ class KernelDistribution(Distribution):
         out : numpy.ndarray, optional
             Written with the result and returned (see :meth:`Distribution.log_prob`).
         """
-        return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True, out=out), out=out)
+        log64, dtype = self._log_tail(value, "log_sf", wide=True, out=out)
+        return _exp_cast(self, log64, dtype, out=out)
 
     @cuda_native
-    def icdf(self, value, out=None):
+    def icdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """The quantile function: the smallest ``x`` with ``cdf(x) >= value``, shape
         ``(*sample, *batch_shape)`` (into ``out`` when given: the float64 kernel writes into a
         float64 ``out``; a float32 one receives the cast).
@@ -994,7 +1000,7 @@ class KernelDistribution(Distribution):
             out=_wide_out(out),
         ), dtype
 
-    def expand(self, batch_shape):
+    def expand(self, batch_shape: Shape) -> Distribution:
         """A new distribution with parameters broadcast to ``batch_shape`` (no copy).
 
         Parameters
@@ -1008,7 +1014,9 @@ class KernelDistribution(Distribution):
             setattr(new, name, np.broadcast_to(getattr(self, name), batch_shape))
         return new
 
-    def sample_grad(self, samples, cotangent=None, wrt=None):
+    def sample_grad(
+        self, samples: ArrayLike, cotangent: ArrayLike | None = None, wrt: str | Sequence[str] | None = None
+    ) -> dict[str, Array]:
         """Implicit reparameterisation gradients of ``sum(cotangent * samples)``.
 
         ``dx/dtheta = -(dF(x)/dtheta) / p(x)`` at a fixed cdf value, by the family's

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from .._array import fmt_shape
+from .._typing import Array, ArrayLike, RNGLike, Shape
 from . import constraints
 from .distribution import Distribution
 
@@ -58,8 +59,12 @@ class Independent(Distribution):
     """
 
     arg_constraints: dict[str, constraints.Constraint] = {}
+    base_dist: Distribution
+    reinterpreted_batch_ndims: int
 
-    def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
+    def __init__(
+        self, base_distribution: Distribution, reinterpreted_batch_ndims: int, validate_args: bool | None = None
+    ) -> None:
         if not isinstance(base_distribution, Distribution):
             raise TypeError(
                 f"Independent: base_distribution must be a Distribution, got {type(base_distribution).__name__}"
@@ -83,33 +88,34 @@ class Independent(Distribution):
         self.support = constraints.independent(base_distribution.support, n)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """The base distribution's mean, shape ``(*batch_shape, *event_shape)``."""
         return self.base_dist.mean
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """The base distribution's variance, shape ``(*batch_shape, *event_shape)``."""
         return self.base_dist.variance
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """Sum of the base entropies over the reinterpreted dims."""
         e = self.base_dist.entropy()
         n = self.reinterpreted_batch_ndims
         return e.sum(axis=tuple(range(-n, 0))) if n else e
 
-    def cdf(self, value, out=None):
+    def cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         if self.reinterpreted_batch_ndims:
             raise NotImplementedError(
                 "Independent: cdf is defined for univariate distributions only "
                 f"(event_shape {fmt_shape(self.event_shape)})"
             )
-        return self.base_dist.cdf(value, out=out)
+        # every class's cdf takes out= (added by the metaclass where a method has none)
+        return self.base_dist.cdf(value, out=out)  # type: ignore[call-arg]
 
-    def sample(self, sample_shape=(), rng=None, out=None):
+    def sample(self, sample_shape: Shape = (), rng: RNGLike = None, out: Array | None = None) -> Array:  # type: ignore[override]
         return self.base_dist.sample(sample_shape, rng=rng, out=out)
 
-    def expand(self, batch_shape):
+    def expand(self, batch_shape: Shape) -> Independent:
         batch_shape = self._expanded_batch(batch_shape)
         n = self.reinterpreted_batch_ndims
         base_batch = batch_shape + self.event_shape[:n]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from .._array import as_shape, fmt_shape
+from .._typing import Array, ArrayLike, RNGLike, Shape
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution, cuda_native
@@ -164,7 +166,12 @@ class MixtureSameFamily(Distribution):
     arg_constraints: dict[str, constraints.Constraint] = {}
     has_rsample = False
 
-    def __init__(self, mixture_distribution, component_distribution, validate_args=None):
+    def __init__(
+        self,
+        mixture_distribution: Categorical,
+        component_distribution: Distribution,
+        validate_args: bool | None = None,
+    ) -> None:
         if not isinstance(mixture_distribution, Categorical):
             raise ValueError(
                 "MixtureSameFamily: mixture_distribution must be a Categorical, got "
@@ -208,7 +215,7 @@ class MixtureSameFamily(Distribution):
         super().__init__(batch, component_distribution.event_shape, validate_args)
 
     @property
-    def support(self):
+    def support(self) -> constraints.Constraint | None:  # type: ignore[override]  # read-only here, computed
         """The union of the components' supports (the component family's support when it does
         not depend on the parameters)."""
         cs = self.component_distribution.support
@@ -233,7 +240,7 @@ class MixtureSameFamily(Distribution):
 
     @property
     @cuda_native
-    def mean(self):
+    def mean(self) -> Array:
         """``sum_k pi_k mu_k``, shape ``(*batch_shape, *event_shape)``."""
         if (dev := self._placement()) is not None:
             return self._device_moments(dev)[0]
@@ -245,7 +252,7 @@ class MixtureSameFamily(Distribution):
 
     @property
     @cuda_native
-    def variance(self):
+    def variance(self) -> Array:
         """``sum_k pi_k (sigma_k^2 + (mu_k - mean)^2)``, shape ``(*batch_shape, *event_shape)``.
 
         Zero-weight components contribute exactly nothing (also when their mean or
@@ -262,7 +269,7 @@ class MixtureSameFamily(Distribution):
             out = _weighted_sum(w, var + (mu - mean) ** 2, ax)
         return np.asarray(out, dtype=self._dtype)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """Entropy of a univariate mixture by deterministic quadrature, shape ``batch_shape``.
 
         Continuous components: adaptive 21-point Gauss-Kronrod quadrature of
@@ -296,7 +303,7 @@ class MixtureSameFamily(Distribution):
         return np.asarray(mixture_entropy_1d(self), dtype=self._dtype)
 
     # -- densities -----------------------------------------------------------
-    def log_prob(self, value, out=None):
+    def log_prob(self, value: ArrayLike, out: Array | None = None) -> Array:
         """Log-density of the mixture at ``value``.
 
         Parameters
@@ -324,7 +331,7 @@ class MixtureSameFamily(Distribution):
 
         return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw, device=dev, out=out)
 
-    def cdf(self, value, out=None):
+    def cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``
         (into ``out`` when given).
 
@@ -357,7 +364,7 @@ class MixtureSameFamily(Distribution):
 
         return plan.cdf(spec, value, self._batch_shape, probs=self.mixture_distribution.probs, device=dev, out=out)
 
-    def log_cdf(self, value, out=None):
+    def log_cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``log sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``.
 
         Each component's ``log F_k`` is computed in log space (its family's
@@ -379,7 +386,7 @@ class MixtureSameFamily(Distribution):
         """
         return self._log_tail(value, "log_cdf", out=out)
 
-    def log_survival_function(self, value, out=None):
+    def log_survival_function(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``log sum_k pi_k (1 - F_k(value))``: log-sum-exp of the components' log survival
         functions (never ``log(1 - cdf)``); finite far in the upper tail (a Normal mixture at
         40 standard deviations), shape ``(*sample, *batch_shape)``.
@@ -393,7 +400,7 @@ class MixtureSameFamily(Distribution):
         """
         return self._log_tail(value, "log_sf", out=out)
 
-    def survival_function(self, value, out=None):
+    def survival_function(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``P(X > value) = exp(log_survival_function(value))``, formed in float64 and cast to
         the mixture's dtype at the end: a float64 tail of 1e-300 is not 0.
 
@@ -406,10 +413,11 @@ class MixtureSameFamily(Distribution):
         """
         from .distribution import _exp_cast
 
-        return _exp_cast(self, *self._log_tail(value, "log_sf", wide=True, out=out), out=out)
+        log64, dtype = self._log_tail(value, "log_sf", wide=True, out=out)
+        return _exp_cast(self, log64, dtype, out=out)
 
     @cuda_native
-    def icdf(self, value, out=None):
+    def icdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """The mixture's quantile function: the smallest ``x`` with ``cdf(x) >= value``, for
         univariate components, shape ``(*sample, *batch_shape)``.
 
@@ -601,7 +609,7 @@ class MixtureSameFamily(Distribution):
         return user_out if user_out is not None else out.reshape(out_shape)
 
     # -- posteriors over the components -------------------------------------
-    def posterior_marginal(self, value):
+    def posterior_marginal(self, value: ArrayLike) -> Categorical:
         r"""The posterior over the components given ``value`` (the responsibilities).
 
         .. math:: p(k \mid x) = \frac{\pi_k\, p_k(x)}{\sum_j \pi_j\, p_j(x)}
@@ -658,7 +666,7 @@ class MixtureSameFamily(Distribution):
                 lg = dev.kernels.to_host(lg)
         return Categorical._from_normalized_logits(lg, validate_args=self._validate_args, device=self._device)
 
-    def posterior_mode(self, value, out=None):
+    def posterior_mode(self, value: ArrayLike, out: Array | None = None) -> Array:
         """The most probable component given ``value``: ``argmax_k (log pi_k + log p_k(value))``.
 
         One pass over the points with a running maximum per point (no ``(N, K)``
@@ -748,7 +756,14 @@ class MixtureSameFamily(Distribution):
         return out
 
     # -- sampling ------------------------------------------------------------
-    def sample(self, sample_shape=(), rng=None, return_index=False, method="random", out=None):
+    def sample(  # type: ignore[override]
+        self,
+        sample_shape: Shape = (),
+        rng: RNGLike = None,
+        return_index: bool = False,
+        method: str = "random",
+        out: Array | None = None,
+    ) -> Array | tuple[Array, Array]:
         """Draw samples by ancestral sampling.
 
         The component index is drawn first (binary search on the cumulative
@@ -835,7 +850,9 @@ class MixtureSameFamily(Distribution):
         out = out.reshape(tuple(sample_shape) + self._batch_shape + self._event_shape)
         return (out, idx) if return_index else out
 
-    def sample_grad(self, samples, cotangent=None, wrt=None):
+    def sample_grad(
+        self, samples: ArrayLike, cotangent: ArrayLike | None = None, wrt: str | Sequence[str] | None = None
+    ) -> dict[str, Array]:
         r"""Implicit reparameterisation gradients of ``sum(cotangent * samples)``.
 
         A draw ``x`` with cdf ``F`` is ``F^{-1}(u)`` at a fixed uniform ``u``, so, by the
@@ -893,7 +910,7 @@ class MixtureSameFamily(Distribution):
 
         return sample_grad(self, samples, cotangent, wrt)
 
-    def expand(self, batch_shape):
+    def expand(self, batch_shape: Shape) -> MixtureSameFamily:
         batch_shape = self._expanded_batch(batch_shape)
         K = self._num_component
         new = self._expanded_copy(batch_shape)  # keeps a subclass

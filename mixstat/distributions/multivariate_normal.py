@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
 from .. import _device as _dev
 from .._array import fmt_shape
+from .._typing import Array, ArrayLike, Shape
 from . import constraints
 from .distribution import Distribution, _float_params, frozen
 
@@ -70,7 +72,14 @@ class MultivariateNormal(Distribution):
     }
     support = constraints.real_vector
 
-    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
+    def __init__(
+        self,
+        loc: ArrayLike,
+        covariance_matrix: ArrayLike | None = None,
+        precision_matrix: ArrayLike | None = None,
+        scale_tril: ArrayLike | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
         given = [
             (n, m)
             for n, m in (
@@ -88,7 +97,8 @@ class MultivariateNormal(Distribution):
         mname = given[0][0]
         given_loc = loc
         p, dtype = _float_params("MultivariateNormal", loc=loc, **{mname: given[0][1]})
-        loc, mat = p["loc"], p[mname]
+        # (the coerced arrays; cast for the type checker only)
+        loc, mat = cast("np.ndarray", p["loc"]), cast("np.ndarray", p[mname])
         if loc.ndim < 1:
             raise ValueError(f"MultivariateNormal: loc must have at least one dim, got shape {fmt_shape(loc.shape)}")
         if mat.ndim < 2 or mat.shape[-1] != mat.shape[-2]:
@@ -187,39 +197,39 @@ class MultivariateNormal(Distribution):
             ) from None
 
     @property
-    def scale_tril(self):
+    def scale_tril(self) -> Array:
         """Lower Cholesky factor :math:`L` of the covariance, ``(*batch, D, D)``."""
         return self._L64.astype(self._dtype)
 
     @property
-    def covariance_matrix(self):
+    def covariance_matrix(self) -> Array:
         """:math:`\\Sigma = L L^\\top`, ``(*batch, D, D)``."""
         L = self._L64
         return (L @ np.swapaxes(L, -1, -2)).astype(self._dtype)
 
     @property
-    def precision_matrix(self):
+    def precision_matrix(self) -> Array:
         """:math:`\\Sigma^{-1} = W^\\top W` with :math:`W = L^{-1}`, ``(*batch, D, D)``."""
         W = self._W64
         return (np.swapaxes(W, -1, -2) @ W).astype(self._dtype)
 
     @property
-    def mean(self):
+    def mean(self) -> Array:
         """``loc``, shape ``(*batch_shape, D)``."""
         return np.array(self.loc)
 
     @property
-    def variance(self):
+    def variance(self) -> Array:
         """Diagonal of the covariance, ``(*batch, D)``."""
         return (self._L64**2).sum(-1).astype(self._dtype)
 
-    def entropy(self):
+    def entropy(self) -> Array:
         """``D/2 (1 + log 2 pi) + sum log diag L``, shape ``batch_shape``."""
         D = self._event_shape[0]
         logdet = np.log(np.diagonal(self._L64, axis1=-2, axis2=-1)).sum(-1)
         return (0.5 * D * (1.0 + math.log(2 * math.pi)) + logdet).astype(self._dtype)
 
-    def expand(self, batch_shape):
+    def expand(self, batch_shape: Shape) -> MultivariateNormal:
         batch_shape = self._expanded_batch(batch_shape)
         D = self._event_shape[0]
         new = self._expanded_copy(batch_shape)

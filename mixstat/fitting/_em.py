@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._array import fmt_shape
+from .._typing import ArrayLike, RNGLike
 from ._data import make_source
 from ._families import FIT_FAMILIES
+
+if TYPE_CHECKING:
+    from ..distributions import Distribution
 
 __all__ = ["fit_mixture", "select_n_components", "FitResult", "ComponentWarning"]
 
@@ -58,18 +64,18 @@ class FitResult:
         self.n_parameters = n_parameters
 
     @property
-    def final_log_likelihood(self):
+    def final_log_likelihood(self) -> float | np.ndarray:
         """The log-likelihood of ``distribution`` (the last of ``log_likelihood``)."""
         return self.log_likelihood[-1]
 
-    def bic(self):
+    def bic(self) -> float | np.ndarray:
         """Bayesian information criterion ``-2 log L + p log n`` (lower is better).
 
         ``p`` is :attr:`n_parameters` and ``n`` :attr:`n_samples`.
         """
         return -2.0 * self.final_log_likelihood + self.n_parameters * np.log(self.n_samples)
 
-    def aic(self):
+    def aic(self) -> float | np.ndarray:
         """Akaike information criterion ``-2 log L + 2 p`` (lower is better)."""
         return -2.0 * self.final_log_likelihood + 2.0 * self.n_parameters
 
@@ -482,18 +488,18 @@ def _distribution(model, params, logw, src, K, dtype):
 
 
 def fit_mixture(
-    x,
-    component,
-    n_components,
+    x: Any,
+    component: type[Distribution] | Distribution,
+    n_components: int,
     *,
-    sample_weight=None,
-    init="k-means++",
-    n_init=1,
-    max_iter=100,
-    tol=1e-3,
-    rng=None,
-    **family_options,
-):
+    sample_weight: ArrayLike | None = None,
+    init: str | ArrayLike = "k-means++",
+    n_init: int = 1,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    rng: RNGLike = None,
+    **family_options: Any,
+) -> FitResult:
     """Fit a finite mixture of one family by expectation-maximisation (EM).
 
     See ``docs/api/fit_mixture.md`` for the families, the algorithm, the
@@ -675,7 +681,13 @@ def _better(a, b):
     return params, logw, ll, traj, np.where(take, b[4], a[4]), np.where(take, b[5], a[5])
 
 
-def select_n_components(x, component, candidates, criterion="bic", **fit_options):
+def select_n_components(
+    x: Any,
+    component: type[Distribution] | Distribution,
+    candidates: Iterable[int],
+    criterion: str = "bic",
+    **fit_options: Any,
+) -> tuple[FitResult, dict[str, np.ndarray]]:
     """Fit one mixture per candidate number of components; keep the best by BIC or AIC.
 
     Parameters
