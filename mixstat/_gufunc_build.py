@@ -1123,13 +1123,10 @@ def build(entry: Entry, dtypes=("float32", "float64"), tgt=None):
         fts = {"float32": types.float32, "float64": types.float64}
         sigs = [_types(entry.layout, entry.nin, fts[d]) for d in dtypes]
         tgt = tgt or target()
-        old = numba.config.CACHE_DIR
-        numba.config.CACHE_DIR = _cache_folder(entry.family, tgt)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
-                g = numba.guvectorize(sigs, entry.layout, target=tgt, cache=True)(body)
-        finally:
-            numba.config.CACHE_DIR = old
+        from . import _jit
+
+        with _jit.compiling_into(_cache_folder(entry.family, tgt), width=False), warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
+            g = numba.guvectorize(sigs, entry.layout, target=tgt, cache=True)(body)
         uf = g if isinstance(g, np.ufunc) else getattr(g, "ufunc", g)
         return g, uf

@@ -107,6 +107,25 @@ def cache_dir(family=None) -> str:
     return path
 
 
+@contextmanager
+def compiling_into(path, width=True):
+    """numba's disk cache in ``path`` while kernels compile (the callers hold their own lock),
+    and with ``width`` the host's preferred vector width on every function lowered meanwhile.
+    Every compile of mixstat goes through here: the kernels, the EM kernels, the gufuncs."""
+    import numba
+
+    old = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = path
+    try:
+        if width:
+            with _prefer_vector_width(_vector_width()):
+                yield
+        else:
+            yield
+    finally:
+        numba.config.CACHE_DIR = old
+
+
 def _vector_width():
     """512 where the CPU has AVX-512 (unless MIXSTAT_VECTOR_WIDTH says otherwise), else None."""
     want = os.environ.get("MIXSTAT_VECTOR_WIDTH", "")
@@ -224,21 +243,16 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
             else:
                 fam = None if family is None else registry.family(family)
                 impl = cpu.make(op, fam, dtype, dim)
-            old = numba.config.CACHE_DIR
-            numba.config.CACHE_DIR = cache_dir(family)
-            try:
-                import warnings
+            import warnings
 
-                from numba.core.errors import NumbaIRAssumptionWarning
+            from numba.core.errors import NumbaIRAssumptionWarning
 
-                with _prefer_vector_width(_vector_width()), warnings.catch_warnings():
-                    # numba's SSA pass warns about the phi nodes of the inlined SIMD erfc
-                    # (numba-internal bookkeeping; the kernels' results are tested)
-                    warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
-                    sig = _signature(op, dtype, fam is not None and fam.discrete)
-                    k = numba.njit([sig], parallel=True, **NJIT_OPTIONS)(impl)
-            finally:
-                numba.config.CACHE_DIR = old
+            with compiling_into(cache_dir(family)), warnings.catch_warnings():
+                # numba's SSA pass warns about the phi nodes of the inlined SIMD erfc
+                # (numba-internal bookkeeping; the kernels' results are tested)
+                warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
+                sig = _signature(op, dtype, fam is not None and fam.discrete)
+                k = numba.njit([sig], parallel=True, **NJIT_OPTIONS)(impl)
             _kernels[key] = k
     return k
 

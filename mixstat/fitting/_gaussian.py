@@ -112,13 +112,8 @@ def _kernel(name, dtype):
                     types.Array(types.int64, 1, "C"),
                     types.Array(f64, 2, "A"),
                 )
-            old = numba.config.CACHE_DIR
-            numba.config.CACHE_DIR = _cache_dir()
-            try:
-                with _jit._prefer_vector_width(_jit._vector_width()):
-                    k = numba.njit([sig], parallel=True, **_jit.NJIT_OPTIONS)(getattr(gk, name))
-            finally:
-                numba.config.CACHE_DIR = old
+            with _jit.compiling_into(_cache_dir()):
+                k = numba.njit([sig], parallel=True, **_jit.NJIT_OPTIONS)(getattr(gk, name))
             _compiled[key] = k
     return k
 

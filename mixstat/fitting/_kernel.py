@@ -279,19 +279,12 @@ def estep_kernel(family: str):
     with _lock:
         k = _kernels.get(family)
         if k is None:
-            import numba
-
             from ..kernels import registry
 
             impl = _make(registry.family(family).module, SUFF[family])
-            old = numba.config.CACHE_DIR
-            numba.config.CACHE_DIR = _cache_dir(family)
-            try:
-                # the family's ``*_fast`` hooks are marked alwaysinline while this compiles
-                with _jit._prefer_vector_width(_jit._vector_width()):
-                    k = njit([_signature()], parallel=True, **_jit.NJIT_OPTIONS)(impl)
-            finally:
-                numba.config.CACHE_DIR = old
+            # the family's ``*_fast`` hooks are marked alwaysinline while this compiles
+            with _jit.compiling_into(_cache_dir(family)):
+                k = njit([_signature()], parallel=True, **_jit.NJIT_OPTIONS)(impl)
             _kernels[family] = k
     return k
 
@@ -375,8 +368,6 @@ def lloyd(pool, pw, centres, iters):
         with _lock:
             k = _kernels.get("lloyd")
             if k is None:
-                import numba
-
                 f8 = types.float64
                 sig = types.void(
                     types.Array(f8, 3, "A", readonly=True),
@@ -384,12 +375,8 @@ def lloyd(pool, pw, centres, iters):
                     types.Array(f8, 3, "C"),
                     types.int64,
                 )
-                old = numba.config.CACHE_DIR
-                numba.config.CACHE_DIR = _cache_dir(None)
-                try:
+                with _jit.compiling_into(_cache_dir(None), width=False):
                     k = njit([sig], parallel=True, **_jit.NJIT_OPTIONS)(_lloyd_impl)
-                finally:
-                    numba.config.CACHE_DIR = old
                 _kernels["lloyd"] = k
     _jit.call(k, pool, pw, centres, np.int64(iters))
     return centres
