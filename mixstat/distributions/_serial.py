@@ -25,11 +25,15 @@ import base64
 import math
 import numbers
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import _device as _dev
 from .._array import fmt_shape
+
+if TYPE_CHECKING:
+    from .distribution import Distribution
 
 __all__ = []  # internal: from_dict is exported by the package
 
@@ -161,7 +165,7 @@ def _join(path, key):
     return f"{path}.{key}" if path else key
 
 
-def from_dict(d):
+def from_dict(d: Mapping[str, Any]) -> Distribution:
     """Rebuild a distribution from :meth:`~mixstat.distributions.Distribution.to_dict`'s dict.
 
     Parameters

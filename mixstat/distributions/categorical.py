@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _device as _dev
 from .._array import as_real_array, fmt_shape, is_weak
-from .._typing import Array, ArrayLike, Shape
+from .._typing import Array, ArrayLike, RNGLike, Shape
 from . import constraints
 from .distribution import Distribution
 
@@ -190,7 +190,7 @@ class Categorical(Distribution):
             c = self.__dict__["_cum"] = np.cumsum(self.probs, axis=-1)
         return c
 
-    def sample(self, sample_shape=(), rng=None, out=None):
+    def sample(self, sample_shape: Shape = (), rng: RNGLike = None, out: Array | None = None) -> Array:  # type: ignore[override]
         from .. import plan
         from .._array import as_shape
 
@@ -207,7 +207,8 @@ class Categorical(Distribution):
         t = np.broadcast_to(table, shape + (K,))
         return np.take_along_axis(t, idx, axis=-1)[..., 0], np.broadcast_to(valid, shape)
 
-    def log_prob(self, value):
+    # (out= is added to log_prob and cdf by the metaclass wrapper, which copies into it)
+    def log_prob(self, value: ArrayLike) -> Array:  # type: ignore[override]
         """Log-probability ``logits[value]``; ``-inf`` outside ``0 .. K-1`` or for non-integers, NaN for NaN.
 
         Parameters
@@ -224,7 +225,7 @@ class Categorical(Distribution):
         out = np.where(valid, out, np.where(np.isnan(value), np.nan, -np.inf))
         return out.astype(self._dtype, copy=False)
 
-    def cdf(self, value):
+    def cdf(self, value: ArrayLike) -> Array:
         """Cumulative distribution ``P(X <= value) = sum_{k <= floor(value)} p_k``.
 
         Parameters

@@ -72,13 +72,15 @@ class Distribution(metaclass=_DistributionType):
     _device = "cpu"  # set by subclasses built from device arrays, and by ``to``
     _dtype: np.dtype
 
-    def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
+    def __init__(
+        self, batch_shape: tuple[int, ...] = (), event_shape: tuple[int, ...] = (), validate_args: bool | None = None
+    ) -> None:
         if validate_args is not None and not isinstance(validate_args, (bool, np.bool_)):
             raise TypeError(f"validate_args must be None, True or False, got {validate_args!r}")
         self._batch_shape = tuple(int(s) for s in batch_shape)
         self._event_shape = tuple(int(s) for s in event_shape)
         self._validate_args = None if validate_args is None else bool(validate_args)
-        self._specs = {}
+        self._specs: dict[Any, Any] = {}
 
     # -- shapes ---------------------------------------------------------------
     @property
@@ -97,7 +99,7 @@ class Distribution(metaclass=_DistributionType):
         return self._dtype
 
     @property
-    def validate_args(self) -> bool:
+    def validate_args(self) -> bool | None:
         """The ``validate_args`` setting this distribution was built with."""
         return self._validate_args
 
