@@ -414,3 +414,13 @@ def make_solver(h, discrete):
     solve_discrete = register_jitable(solve_discrete)
     body = solve_discrete if discrete else solve_continuous
     return register_jitable(solve)
+
+
+@register_jitable
+def xgrad_loc_scale(v, loc, scale, i):
+    """``d x / d theta_i`` of a location-scale family's draw ``x = loc + scale F0^-1(u)`` at a
+    fixed cdf value ``u`` (``sample_grad``): 1 for the location (``i = 0``), ``(x - loc) / scale``
+    for the scale.  The families' ``xgrad1`` hooks call it with their own row offsets."""
+    if i == 0:
+        return 1.0
+    return (np.float64(v) - np.float64(loc)) / np.float64(scale)

@@ -25,6 +25,7 @@ from numba.extending import register_jitable
 
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c
+from ..quantile import xgrad_loc_scale
 from ..samplers import _open, std_cauchy
 
 # named offsets of one coordinate's row
@@ -203,9 +204,7 @@ def xgrad1(v, tab, b, k, o, i):
     """The derivative of a draw ``x`` at a fixed cdf value ``u = F(x)`` with respect to
     parameter ``i`` (``loc``, ``scale``): ``-(dF/dtheta_i) / p(x)``, float64.  A location-scale
     family: ``x = loc + scale F0^-1(u)``, so 1 and ``(x - loc) / scale``."""
-    if i == 0:
-        return 1.0
-    return (np.float64(v) - np.float64(tab[b, k, o + LOC])) / np.float64(tab[b, k, o + SCALE])
+    return xgrad_loc_scale(v, tab[b, k, o + LOC], tab[b, k, o + SCALE], i)
 
 
 # -- derivatives (the log_prob_grad operation) ---------------------------------------
