@@ -44,7 +44,7 @@ demo: $(VENV)/.stamp-demo
 
 # The kernels compiled once into the disk cache (python -m mixstat warmup, in
 # $(JOBS) processes, so pytest workers do not compile the same kernels twice),
-# the whole suite (with every CUDA kernel compiled to PTX for cc 8.0 and 9.0),
+# the whole suite (with every CUDA kernel compiled to PTX for cc 9.0, and every (op, family) pair for 8.0),
 # then the CUDA path under numba's simulator in a process of its own (the
 # variable must be set before numba is imported), then the kernel tests again
 # with numba's bounds checking on (compiled into a separate kernel cache, see
@@ -76,10 +76,10 @@ $(VENV)/.stamp-interop: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,interop]'
 	touch $@
 
-# The torch and JAX adapters' own tests (mixstat.torch, mixstat.jax), with the CPU builds
+# The torch and JAX adapters' own tests (mixstat.torch, mixstat.jax) and the torch-tensor inputs, with the CPU builds
 # of torch and JAX (extra `interop`); the main suite skips them where those are missing.
 test-interop: $(VENV)/.stamp-interop
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_torch_adapter.py tests/test_jax_adapter.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_torch_adapter.py tests/test_jax_adapter.py tests/test_interop_arrays.py
 
 # Hypothesis fuzzing with the large profile (tests/conftest.py): at least 10^4 cases, counted at the end.
 fuzz: $(VENV)/.stamp-cuda

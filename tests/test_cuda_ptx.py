@@ -1,4 +1,5 @@
-"""Every CUDA kernel compiles to PTX for compute capabilities 8.0 and 9.0 with NVVM, no GPU needed.
+"""Every CUDA kernel compiles to PTX for compute capability 9.0 (every signature) and 8.0 (every
+(op, family) pair in float64) with NVVM, no GPU needed.
 
 The simulator (``tests/test_cuda_sim.py``) runs the kernels as Python and does
 no type checking; this compiles them for real (see ``tests/cuda_ptx.py``).
@@ -32,15 +33,21 @@ def _run(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, env=env, timeout=600)
 
 
+# cc 9.0: every signature the plan launches; cc 8.0: every (op, family) pair in its float64
+# signature (the same code for another target; the dtype combinations add no cc-specific code,
+# and compiling all of them twice took 4.4 minutes of the suite's 2-core time)
 @pytest.mark.parametrize("cc", ["8.0", "9.0"])
 def test_every_kernel_compiles_to_ptx(cc):
-    r = _run(cc)
+    one = cc == "8.0"
+    r = _run(cc, *(["--one-signature"] if one else []))
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["cc"] == [int(c) for c in cc.split(".")]
     # every (op, family) pair of the registry: the loops over values with 2 value dtypes x 2
-    # table dtypes, the rest x 2 dtypes
+    # table dtypes, the rest x 2 dtypes (one signature per pair with --one-signature)
     assert report["kernels"] == report["expected"]
+    if one:
+        assert report["kernels"] == report["pairs"]
     from mixstat.kernels import registry
 
     assert report["pairs"] == len(registry.pairs("cuda"))
