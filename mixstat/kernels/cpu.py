@@ -36,6 +36,7 @@ from numba.extending import register_jitable
 from .fastmath import exp_neg_any, log_pos
 from .lse import lse_add, lse_end
 from .philox import block, search, u53
+from .quantile import jitable_named
 
 
 @register_jitable
@@ -160,6 +161,7 @@ class Hooks:
     def __init__(self, fam):
         m = fam.module
         self.uni = fam.univariate
+        self.name = fam.name
         self.discrete = fam.discrete
         self.npre = getattr(m, "NPRE", 0)
         self.pre1 = getattr(m, "pre1", _no_pre1)
@@ -942,7 +944,7 @@ def _exact_term(h):
             return r
         return np.float64(logpdf(x, s, b, tab, k))
 
-    return register_jitable(term)
+    return jitable_named(term, h.name, "term")
 
 
 def make_posterior(fam, dtype):
@@ -1278,7 +1280,7 @@ def make_icdf(fam, dtype):
             return math.nan
         return accepted_step(x0, -(F - q) / f, min(F, 1.0 - F) / f)
 
-    fast_step = register_jitable(fast_step)
+    fast_step = jitable_named(fast_step, fam.name, "icdf", dtype)
 
     def icdf(x, w, tab, out):
         B = x.shape[1]
@@ -1444,7 +1446,7 @@ def make_sample_grad(fam, dtype):
                 g = math.exp(ls[k] - logp) - math.exp(logs - logp)
             gw[row, k] += c * g
 
-    point = register_jitable(point)
+    point = jitable_named(point, fam.name, "sample_grad", dtype)
 
     def sample_grad(x, logw, tab, cot, gth, gw):
         S = x.shape[0]

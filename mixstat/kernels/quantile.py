@@ -183,6 +183,19 @@ def accepted_step(x0, dx, sc):
     return x0 + dx
 
 
+def jitable_named(fn, *key):
+    """``register_jitable(fn)`` for a factory's inner function, renamed after ``key`` (the family
+    and the loop).  numba mangles a compiled function's symbol from its qualified name, its
+    argument types and a per-process counter, so the same inner function of two families,
+    compiled in two processes (the warmup's), could get the same symbol; a process that then
+    loads both kernels from the disk cache links one kernel's calls to the other's function
+    (seen: a discrete family's quantiles solved by a continuous family's solver).  A name
+    unique to its kernel keeps every symbol unique."""
+    name = "_".join([fn.__name__, *(str(k) for k in key)])
+    fn.__name__ = fn.__qualname__ = name
+    return register_jitable(fn)
+
+
 def make_solver(h, discrete):
     """``solve(q, w, tab, b, K) -> x``: the quantile at ``q`` of the mixture of batch row ``b``
     (weights ``w[b, :]``), from the hooks of :class:`.cpu.Hooks` ``h``.  A jitable
@@ -196,6 +209,7 @@ def make_solver(h, discrete):
     logsf1 = h.logsf1
     icdf1 = h.icdf1
     seeded = h.has_icdf1
+    tag = (h.name, "icdf", "discrete" if discrete else "continuous")
 
     def tail_k(x, upper, tab, b, k):
         """Component ``k``'s lower (``F_k``) or upper (``S_k``) tail probability at ``x``."""
@@ -207,7 +221,7 @@ def make_solver(h, discrete):
             return math.exp(logsf1(x, tab, b, k, 0))
         return 1.0 - cdf1(x, tab, b, k, 0)
 
-    tail_k = register_jitable(tail_k)
+    tail_k = jitable_named(tail_k, *tag)
 
     def side(x, upper, w, tab, b, K):
         """``G(x)``: the mixture's lower (``F``) or upper (``S``) tail probability."""
@@ -236,8 +250,8 @@ def make_solver(h, discrete):
                     dens += wk * math.exp(lp)
         return acc, dens
 
-    side = register_jitable(side)
-    side_dens = register_jitable(side_dens)
+    side = jitable_named(side, *tag)
+    side_dens = jitable_named(side_dens, *tag)
 
     def seeds(p, upper, w, tab, b, K):
         """``(min_k x_k, max_k x_k, sum_k w_k x_k)`` of the components' seeds (``+inf, -inf``
@@ -262,7 +276,7 @@ def make_solver(h, discrete):
             avg = math.nan
         return smin, smax, avg
 
-    seeds = register_jitable(seeds)
+    seeds = jitable_named(seeds, *tag)
 
     def solve_continuous(q, w, tab, b, K):
         upper = q > 0.5
@@ -348,7 +362,7 @@ def make_solver(h, discrete):
         g = side(n, upper, w, tab, b, K)
         return (g <= p) if upper else (g >= p)
 
-    ge_int = register_jitable(ge_int)
+    ge_int = jitable_named(ge_int, *tag)
 
     def solve_discrete(q, w, tab, b, K):
         upper = q > 0.5
@@ -406,14 +420,14 @@ def make_solver(h, discrete):
         return accepted_step(x0, dx, sc)
 
     h.q_tail = solve_tail
-    h.q_dens = register_jitable(dens)
-    h.q_polish = register_jitable(polish)
+    h.q_dens = jitable_named(dens, *tag)
+    h.q_polish = jitable_named(polish, *tag)
 
-    solve_tail = register_jitable(solve_tail)
-    solve_continuous = register_jitable(solve_continuous)
-    solve_discrete = register_jitable(solve_discrete)
+    solve_tail = jitable_named(solve_tail, *tag)
+    solve_continuous = jitable_named(solve_continuous, *tag)
+    solve_discrete = jitable_named(solve_discrete, *tag)
     body = solve_discrete if discrete else solve_continuous
-    return register_jitable(solve)
+    return jitable_named(solve, *tag)
 
 
 @register_jitable
