@@ -107,6 +107,16 @@ def cache_dir(family=None) -> str:
     return path
 
 
+def unique_name(fn, *key):
+    """Rename a factory's inner function ``fn`` after ``key`` (its op, family, dtype...): numba
+    mangles a compiled function's symbol from its qualified name and a per-process counter, and
+    kernels compiled in different processes meet in one process when they are loaded from the
+    disk cache.  Module-level functions are left as they are (they pickle by reference)."""
+    if "<locals>" in fn.__qualname__:
+        fn.__name__ = fn.__qualname__ = "_".join([fn.__name__, *(str(k) for k in key if k is not None)])
+    return fn
+
+
 @contextmanager
 def compiling_into(path, width=True):
     """numba's disk cache in ``path`` while kernels compile (the callers hold their own lock),
@@ -243,6 +253,9 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
             else:
                 fam = None if family is None else registry.family(family)
                 impl = cpu.make(op, fam, dtype, dim)
+                # a loop's symbol is mangled from its name and a per-process counter: a name of
+                # its own, so that two processes' kernels never share one (see quantile.jitable_named)
+                unique_name(impl, op, family, dtype, dim)
             import warnings
 
             from numba.core.errors import NumbaIRAssumptionWarning

@@ -281,7 +281,7 @@ def estep_kernel(family: str):
         if k is None:
             from ..kernels import registry
 
-            impl = _make(registry.family(family).module, SUFF[family])
+            impl = _jit.unique_name(_make(registry.family(family).module, SUFF[family]), "estep", family)
             # the family's ``*_fast`` hooks are marked alwaysinline while this compiles
             with _jit.compiling_into(_cache_dir(family)):
                 k = njit([_signature()], parallel=True, **_jit.NJIT_OPTIONS)(impl)
