@@ -317,6 +317,55 @@ def test_batched_equals_one_at_a_time():
     )
 
 
+@pytest.mark.parametrize("ct", ["full", "diag", "tied", "spherical"])
+def test_batched_mvn_equals_one_at_a_time(ct):
+    """One kernel call for every batch entry (``_gaussian.estep_batch``): the same bits as the
+    entries fitted one at a time, over several blocks of points and with an entry that
+    converges before the others."""
+    from mixstat.fitting import _gaussian_kernels
+
+    g = np.random.default_rng(15)
+    B, N, D = 3, _gaussian_kernels.BLOCK + 300, 2
+    lab = np.arange(N) % 2
+    x = g.normal(size=(B, N, D)) * (1.0 + np.arange(B))[:, None, None] + 4.0 * lab[None, :, None]
+    loc = np.stack([np.array([[0.5, 0.0], [3.0, 3.5]])] * B) + 0.2 * np.arange(B)[:, None, None]
+    cov = np.broadcast_to(np.eye(D), (B, 2, D, D))
+    init = MixtureSameFamily(Categorical(probs=np.full((B, 2), 0.5)), MultivariateNormal(loc, covariance_matrix=cov))
+    kw = dict(covariance_type=ct, tol=1e-4, max_iter=8)
+    fit = mixstat.fit_mixture(x, MultivariateNormal, 2, init=init, **kw)
+    assert fit.distribution.batch_shape == (B,)
+    for b in range(B):
+        one_init = MixtureSameFamily(
+            Categorical(probs=[0.5, 0.5]), MultivariateNormal(loc[b], covariance_matrix=np.eye(D))
+        )
+        one = mixstat.fit_mixture(x[b], MultivariateNormal, 2, init=one_init, **kw)
+        assert one.n_iter == fit.n_iter[b]
+        np.testing.assert_array_equal(one.log_likelihood, fit.log_likelihood[: one.n_iter, b])
+        ca, cb = one.distribution.component_distribution, fit.distribution.component_distribution
+        np.testing.assert_array_equal(ca.loc, cb.loc[b])
+        np.testing.assert_array_equal(ca.covariance_matrix, cb.covariance_matrix[b])
+        np.testing.assert_array_equal(
+            one.distribution.mixture_distribution.probs, fit.distribution.mixture_distribution.probs[b]
+        )
+
+
+def test_device_argument():
+    from mixstat import _device
+
+    x = np.random.default_rng(16).normal(size=50)
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        mixstat.fit_mixture(x, Normal, 2, device="gpu")
+    cpu = mixstat.fit_mixture(x, Normal, 2, rng=0, device="cpu")
+    assert cpu.distribution.device == "cpu"
+    old = _device._status
+    _device._status = (False, "no CUDA driver or GPU: (stand-in for the test)")
+    try:
+        with pytest.raises(RuntimeError, match="CUDA is not available: no CUDA driver or GPU"):
+            mixstat.fit_mixture(x, Normal, 2, device="cuda")
+    finally:
+        _device._status = old
+
+
 def test_streaming_equals_in_memory(tmp_path, monkeypatch):
     from mixstat.fitting import _data, _kernel
 
@@ -394,6 +443,29 @@ def test_select_n_components():
     assert best.bic() == table["bic"][1]
     with pytest.raises(ValueError, match="criterion"):
         mixstat.select_n_components(x, Normal, [1], criterion="x")
+
+
+def test_select_n_components_batched():
+    """Each batch entry chooses its own K; the merged result is each entry's chosen fit (its
+    mixture padded with zero-weight components to the largest K chosen)."""
+    g = np.random.default_rng(17)
+    one = np.concatenate([g.normal(0, 1, 300), g.normal(0.2, 1, 300)])  # one component
+    two = np.concatenate([g.normal(-4, 1, 300), g.normal(3, 0.5, 300)])  # two components
+    x = np.stack([one, two])
+    best, table = mixstat.select_n_components(x, Normal, [1, 2, 3], rng=0, max_iter=30)
+    assert table["bic"].shape == (3, 2)
+    np.testing.assert_array_equal(table["best_n_components"], [1, 2])
+    fits = [mixstat.fit_mixture(x, Normal, k, rng=0, max_iter=30) for k in (1, 2)]
+    for b, f in enumerate(fits):
+        assert best.n_iter[b] == f.n_iter[b] and best.n_parameters[b] == f.n_parameters
+        assert best.bic()[b] == pytest.approx(f.bic()[b], rel=1e-12)
+        np.testing.assert_array_equal(best.log_likelihood[: f.n_iter[b], b], f.log_likelihood[: f.n_iter[b], b])
+    d = best.distribution
+    assert d.batch_shape == (2,) and d.mixture_distribution.probs.shape == (2, 2)
+    assert d.mixture_distribution.probs[0, 1] == 0.0
+    t = np.linspace(-6, 6, 7)[:, None]
+    np.testing.assert_allclose(d.log_prob(t)[:, 0], fits[0].distribution.log_prob(t)[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(d.log_prob(t)[:, 1], fits[1].distribution.log_prob(t)[:, 1], rtol=1e-12)
 
 
 # -- degenerate and bad input ---------------------------------------------------------------------

@@ -51,8 +51,10 @@ class FitResult:
         Whether the change of the log-likelihood per unit weight fell below ``tol``.
     n_samples : float or numpy.ndarray
         The total sample weight (the number of points without ``sample_weight``).
-    n_parameters : int
-        Free parameters of one mixture (``K - 1`` weights and every component's).
+    n_parameters : int or numpy.ndarray
+        Free parameters of one mixture (``K - 1`` weights and every component's); an
+        int array of the batch shape for a batched :func:`select_n_components` result
+        (each entry's chosen ``K``).
     """
 
     def __init__(self, distribution, log_likelihood, n_iter, converged, n_samples, n_parameters):
@@ -345,9 +347,10 @@ def _generator(rng):
 class _Scalar:
     """EM over a scalar family with the fused kernel of :mod:`._kernel`."""
 
-    def __init__(self, model, src, K):
+    def __init__(self, model, src, K, dev=None):
         self.model, self.src, self.K = model, src, K
         self.S = model.fam.n_stats(model.opts)
+        self.dev = dev  # a ._cuda.DeviceData: the EM passes run on the GPU
 
     def table(self, params):
         B, K = self.src.B, self.K
@@ -358,7 +361,10 @@ class _Scalar:
         B, K, D, S = self.src.B, self.K, self.model.D, self.S
         tab = self.table(params)
         act = active.astype(np.uint8)
-        ll, st = self.src.sum_over(_scalar_estep, self.model.fam.name, logw, tab, act, centres, S)
+        if self.dev is not None and centres is None:
+            ll, st = self.dev.sum_over(_device_scalar_estep, self.model.fam.name, logw, tab, act, S)
+        else:
+            ll, st = self.src.sum_over(_scalar_estep, self.model.fam.name, logw, tab, act, centres, S)
         return ll, st[..., 0], st[..., 1:].reshape(B, K, D, S)
 
     def mstep(self, nk, st, old, init, active=None):
@@ -383,6 +389,13 @@ def _scalar_estep(x, w, family, logw, tab, act, centres, S):
     if w is None:
         w = np.broadcast_to(np.float64(1.0), x.shape[:2])
     return run_estep(family, x, w, logw, tab, act, centres, centres is not None, S)
+
+
+def _device_scalar_estep(xd, wd, family, logw, tab, act, S):
+    """:func:`_scalar_estep` of one chunk on the GPU (the CUDA kernel of :mod:`._cuda`)."""
+    from ._cuda import scalar_estep
+
+    return scalar_estep(family, xd, wd, logw, tab, act, S)
 
 
 def _select(mask, new, old):
@@ -498,6 +511,7 @@ def fit_mixture(
     max_iter: int = 100,
     tol: float = 1e-3,
     rng: RNGLike = None,
+    device: str | None = None,
     **family_options: Any,
 ) -> FitResult:
     """Fit a finite mixture of one family by expectation-maximisation (EM).
@@ -537,6 +551,12 @@ def fit_mixture(
         weight (per-point change, as scikit-learn's ``tol``).
     rng : None, int or numpy.random.Generator
         The seeds' random source (mixstat's ``rng`` convention, SPEC 7).
+    device : {None, "cpu", "cuda"}, default None
+        Where the EM passes run.  None: ``"cuda"`` when ``x`` is a device array (CuPy,
+        numba, a torch CUDA tensor), else ``"cpu"``.  On ``"cuda"`` the E-steps are CUDA
+        kernels (the data are copied to the host once for the checks and the seeding,
+        and to the GPU once as float64); the M-steps stay on the host, and the fitted
+        distribution lives on ``"cuda"``.
     **family_options
         ``reg_covar`` (Normal, LogNormal, StudentT, MultivariateNormal: added to each
         variance, default 1e-6), ``df`` (StudentT: fix the degrees of freedom),
@@ -586,6 +606,8 @@ def fit_mixture(
 
         if not isinstance(init, dist.MixtureSameFamily):
             raise ValueError(f"fit_mixture: init must be 'k-means++', 'random' or a MixtureSameFamily, got {init!r}")
+    dev = _device_choice(device, x)
+    x, sample_weight = _host_copies(x, sample_weight)
     model = _resolve(component, family_options)
     src = make_source(x, model.event_ndim, sample_weight)
     if src.kind == "chunks":
@@ -606,7 +628,12 @@ def fit_mixture(
         _validate(src, model)
     tot = _weights_summary(src, K)
     dtype = np.float32 if src.in_dtype == np.float32 else np.float64
-    em = model.engine(src, K) if model.gaussian else _Scalar(model, src, K)
+    ddata = None
+    if dev is not None:
+        from ._cuda import DeviceData
+
+        ddata = DeviceData(src)
+    em = model.engine(src, K, ddata) if model.gaussian else _Scalar(model, src, K, ddata)
     flags = {"empty": False, "collapsed": False}
     best = None
     gen = None
@@ -651,10 +678,12 @@ def fit_mixture(
             stacklevel=2,
         )
     distribution = _distribution(model, params, logw, src, K, dtype)
+    if dev is not None:
+        distribution = distribution.to("cuda")
     bshape = src.batch_shape
     p = (K - 1) + (model.n_free(K) if model.gaussian else K * model.fam.n_free(model.D, model.opts))
     if bshape:
-        return FitResult(
+        res = FitResult(
             distribution,
             traj.reshape((traj.shape[0],) + bshape),
             n_iter.reshape(bshape),
@@ -662,7 +691,76 @@ def fit_mixture(
             tot.reshape(bshape),
             p,
         )
-    return FitResult(distribution, traj[:, 0], int(n_iter[0]), bool(converged[0]), float(tot[0]), p)
+    else:
+        res = FitResult(distribution, traj[:, 0], int(n_iter[0]), bool(converged[0]), float(tot[0]), p)
+    # what select_n_components needs to merge batched fits of several K
+    res._state = (model, src, params, logw, dtype, dev, K, traj, n_iter, converged, tot)
+    return res
+
+
+def _merge(fits, pick):
+    """One batched :class:`FitResult` from ``fits`` (fits of the same batched data with different
+    ``K``): entry ``b`` is ``fits[pick[b]]``'s, its components padded with zero-weight copies of
+    its first component up to the largest ``K`` picked (a zero weight contributes exactly
+    nothing: the mixture is the same distribution)."""
+    st = [f._state for f in fits]
+    model, src, dtype, dev = st[0][0], st[0][1], st[0][4], st[0][5]
+    B = src.B
+    rows = np.arange(B)
+    Kmax = max(st[i][6] for i in set(pick.tolist()))
+    T = max(len(s[7]) for s in st)
+    params, logw, traj = {}, np.full((len(st), B, Kmax), -np.inf), np.empty((len(st), T, B))
+    for i, s in enumerate(st):
+        K = s[6]
+        k = min(K, Kmax)
+        logw[i, :, :k] = s[3][:, :k]
+        traj[i] = np.concatenate([s[7], np.repeat(s[7][-1:], T - len(s[7]), axis=0)])
+        for n, a in s[2].items():
+            pad = np.concatenate([a, np.repeat(a[:, :1], max(0, Kmax - K), axis=1)], axis=1)[:, :Kmax]
+            params.setdefault(n, np.empty((len(st),) + pad.shape, pad.dtype))[i] = pad
+    params = {n: a[pick, rows] for n, a in params.items()}
+    distribution = _distribution(model, params, logw[pick, rows], src, Kmax, dtype)
+    if dev is not None:
+        distribution = distribution.to("cuda")
+    bshape = src.batch_shape
+
+    def per_entry(values):
+        return np.asarray(values)[pick, rows].reshape(bshape)
+
+    return FitResult(
+        distribution,
+        traj[pick, :, rows].T.reshape((T,) + bshape),
+        per_entry([s[8] for s in st]),
+        per_entry([s[9] for s in st]),
+        st[0][10].reshape(bshape),
+        per_entry([np.broadcast_to(f.n_parameters, (B,)) for f in fits]),
+    )
+
+
+def _host_copies(x, sample_weight):
+    """Device arrays among ``x`` and ``sample_weight`` copied to the host (the checks, the
+    seeding and the M-steps read the data there)."""
+    from .. import _device
+
+    if _device.is_device_array(x):
+        x = _device.to_host(x)
+    if _device.is_device_array(sample_weight):
+        sample_weight = _device.to_host(sample_weight)
+    return x, sample_weight
+
+
+def _device_choice(device, x):
+    """None for the CPU; the CUDA kernel module for ``"cuda"`` (``device`` None: the device of
+    ``x``).  Raises where CUDA cannot be used, saying why."""
+    from .. import _device
+
+    if device is None:
+        name = "cuda" if _device.is_device_array(x) else "cpu"
+    else:
+        name = _device.parse(device)
+    if name == "cpu":
+        return None
+    return _device.require_cuda()
 
 
 def _better(a, b):
@@ -693,7 +791,8 @@ def select_n_components(
     Parameters
     ----------
     x : array_like, numpy.memmap, callable or re-iterable
-        As for :func:`fit_mixture` (data without batch dims).
+        As for :func:`fit_mixture`, with or without batch dims (each batch entry
+        chooses its own number of components).
     component : type or Distribution
         As for :func:`fit_mixture`.
     candidates : iterable of int
@@ -706,15 +805,22 @@ def select_n_components(
     Returns
     -------
     best : FitResult
-        The fit with the lowest criterion (the smallest ``K`` on ties).
+        The fit with the lowest criterion (the smallest ``K`` on ties).  For batched
+        data, per batch entry: its mixture has as many components as the largest
+        ``K`` chosen, the extra ones with weight 0 (copies of its first component, so
+        the distribution is that of the chosen ``K``); ``n_iter``, ``converged``,
+        ``log_likelihood`` and ``n_parameters`` are the chosen fit's, per entry.
     table : dict
         ``"n_components"``, ``"bic"``, ``"aic"``, ``"log_likelihood"`` and
-        ``"n_parameters"``: one NumPy array entry per candidate, in the order given.
+        ``"n_parameters"``: one NumPy array entry per candidate, in the order given
+        (for batched data ``"bic"``, ``"aic"`` and ``"log_likelihood"`` have shape
+        ``(len(candidates), *batch)``, and ``"best_n_components"`` gives each entry's
+        choice).
 
     Raises
     ------
     ValueError
-        For an empty ``candidates``, an unknown ``criterion`` or batched data.
+        For an empty ``candidates`` or an unknown ``criterion``.
 
     Examples
     --------
@@ -732,15 +838,7 @@ def select_n_components(
     cands = [_int_arg(k, "candidates", 1) for k in candidates]
     if not cands:
         raise ValueError("select_n_components: candidates is empty")
-    fits = []
-    for k in cands:
-        f = fit_mixture(x, component, k, **fit_options)
-        if np.ndim(f.final_log_likelihood):
-            raise ValueError(
-                "select_n_components: x must have no batch dims (fit batched data with fit_mixture "
-                "per candidate and compare their bic())"
-            )
-        fits.append(f)
+    fits = [fit_mixture(x, component, k, **fit_options) for k in cands]
     table = {
         "n_components": np.array(cands),
         "bic": np.array([f.bic() for f in fits]),
@@ -749,5 +847,11 @@ def select_n_components(
         "n_parameters": np.array([f.n_parameters for f in fits]),
     }
     crit = table[criterion]
-    order = sorted(range(len(cands)), key=lambda i: (crit[i], cands[i]))
-    return fits[order[0]], table
+    # the lowest criterion, the smallest K on ties (per batch entry)
+    order = np.argsort(np.array(cands), kind="stable")
+    flat = crit.reshape(len(cands), -1)[order]
+    pick = order[np.argmin(flat, axis=0)]
+    if crit.ndim == 1:
+        return fits[int(pick[0])], table
+    table["best_n_components"] = np.array(cands)[pick].reshape(crit.shape[1:])
+    return _merge(fits, pick), table

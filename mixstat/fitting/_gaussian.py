@@ -99,7 +99,10 @@ def _kernel(name, dtype):
             r3 = types.Array(f64, 3, "A", readonly=True)
             i64 = types.int64
             if name == "estep":
-                sig = types.void(x, r1, r2, r3, r2, r1, r2, i64, i64, types.Array(f64, 1, "C"))
+                x3 = types.Array(ft, 3, "A", readonly=True)
+                r4 = types.Array(f64, 4, "A", readonly=True)
+                u1 = types.Array(types.uint8, 1, "A", readonly=True)
+                sig = types.void(x3, r2, r3, r4, r3, r2, r3, u1, i64, i64, types.Array(f64, 2, "C"))
             else:
                 sig = types.void(
                     x,
@@ -180,8 +183,6 @@ def _prepare(log_weights, means, precisions_cholesky, covariance_type, D):
         raise ValueError("means must be finite")
     if np.any(np.isnan(logw)) or np.any(logw == np.inf):
         raise ValueError("log_weights must be finite or -inf")
-    empty3 = np.zeros((0, 0, 0))
-    empty2 = np.zeros((0, 0))
     if covariance_type in ("full", "tied"):
         pc = _upper_factor(pc)
     diag = np.diagonal(pc, axis1=-2, axis2=-1) if covariance_type in ("full", "tied") else pc
@@ -190,23 +191,37 @@ def _prepare(log_weights, means, precisions_cholesky, covariance_type, D):
             f"precisions_cholesky for covariance_type={covariance_type!r} must have a positive "
             "diagonal (positive entries for diag/spherical)"
         )
+    means, U, pd, cst, mode = prepare_batch(logw[None], means[None], pc[None], covariance_type, D)
+    return means[0], U[0], pd[0], cst[0], mode
+
+
+def prepare_batch(log_weights, means, precisions_cholesky, covariance_type, D):
+    """Float64 kernel arguments ``(means, U, pd, cst, mode)``, each with a leading batch axis,
+    from ``log_weights`` ``(B, K)``, ``means`` ``(B, K, D)`` and ``precisions_cholesky`` in
+    scikit-learn's layout per entry (upper triangular factors; checked by the caller)."""
+    means = np.asarray(means, dtype=np.float64)
+    logw = np.asarray(log_weights, dtype=np.float64)
+    pc = np.asarray(precisions_cholesky, dtype=np.float64)
+    B, K = means.shape[:2]
+    empty4 = np.zeros((B, 0, 0, 0))
+    empty3 = np.zeros((B, 0, 0))
     if covariance_type == "full":
-        U, pd = pc, empty2
-        logdet = np.log(np.diagonal(pc, axis1=1, axis2=2)).sum(axis=1)
+        U, pd = pc, empty3
+        logdet = np.log(np.diagonal(pc, axis1=-2, axis2=-1)).sum(axis=-1)
     elif covariance_type == "tied":
-        U, pd = np.broadcast_to(pc, (K, D, D)), empty2
-        logdet = np.full(K, np.log(np.diagonal(pc)).sum())
+        U, pd = np.broadcast_to(pc[:, None], (B, K, D, D)), empty3
+        logdet = np.broadcast_to(np.log(np.diagonal(pc, axis1=-2, axis2=-1)).sum(axis=-1)[:, None], (B, K))
     elif covariance_type == "diag":
-        U, pd = empty3, pc
-        logdet = np.log(pc).sum(axis=1)
+        U, pd = empty4, pc
+        logdet = np.log(pc).sum(axis=-1)
     else:
-        U, pd = empty3, np.broadcast_to(pc[:, None], (K, D))
+        U, pd = empty4, np.broadcast_to(pc[..., None], (B, K, D))
         logdet = D * np.log(pc)
     with np.errstate(invalid="ignore"):
         cst = logw + (logdet - 0.5 * D * _LOG_2PI)  # -inf for a zero weight
     mode = _MODE[covariance_type]
     if D == 1 and covariance_type in ("full", "tied"):  # one coordinate: the diagonal loops are the same
-        U, pd, mode = empty3, np.ascontiguousarray(U[:, 0, :]), _MODE["diag"]
+        U, pd, mode = empty4, np.ascontiguousarray(U[:, :, 0, :]), _MODE["diag"]
     return means, U, pd, cst, mode
 
 
@@ -291,9 +306,7 @@ def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, 
     N, D = x.shape
     means, U, pd, cst, mode = _prepare(log_weights, means, precisions_cholesky, covariance_type, D)
     K = means.shape[0]
-    if sample_weight is None:
-        w = np.zeros(0)
-    else:
+    if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != (N,):
             raise ValueError(f"sample_weight must have shape ({N},) to match x {x.shape}, got {w.shape}")
@@ -313,26 +326,20 @@ def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, 
             raise ValueError(f"center must have shape {want} for covariance_type={covariance_type!r}, got {C.shape}")
         if tied:
             C = np.broadcast_to(C, (K, D))
-    as_diag = mode == _MODE["diag"]  # also full and tied models of one coordinate
-    L = _stat_len(K, D, "diag" if as_diag else covariance_type)
-    out = np.zeros(L)
-    if N:
-        group = int(max(1, min(256, _GROUP_FLOATS // L)))
-        _call(_kernel("estep", x.dtype), x, w, means, U, pd, cst, C, mode, group, out)
-    ll = float(out[0])
-    nk = out[1 : 1 + K].copy()
-    sx = out[1 + K : 1 + K + K * D].reshape(K, D).copy()
-    ss = out[1 + K + K * D :]
-    if as_diag and covariance_type == "full":
-        sxx = ss.reshape(K, 1, 1).copy()
-    elif as_diag and tied:  # per-component sums about the common centre add up to the total
-        sxx = np.array([[ss.sum()]])
-    elif covariance_type == "full":
-        sxx = _unpack_tril(ss.reshape(K, -1), D)
-    elif tied:
-        sxx = _unpack_tril(ss, D)
-    else:
-        sxx = ss.reshape(K, D).copy()
+    out = estep_batch(
+        x[None],
+        None if sample_weight is None else w[None],
+        means[None],
+        U[None],
+        pd[None],
+        cst[None],
+        np.broadcast_to(C, (K, D))[None],
+        None,
+        mode,
+        covariance_type,
+    )
+    nk, sx, sxx = unpack_stats(out, K, D, covariance_type, mode)
+    ll, nk, sx, sxx = float(out[0, 0]), nk[0], sx[0], sxx[0]
     if raw:  # shift the centred moments back to raw ones
         if covariance_type == "full":
             sxx += (
@@ -348,6 +355,47 @@ def gaussian_estep(x, log_weights, means, precisions_cholesky, covariance_type, 
             sxx += 2.0 * C * sx + nk[:, None] * C * C
         sx += nk[:, None] * C
     return ll, nk, sx, sxx
+
+
+def estep_batch(x, w, means, U, pd, cst, center, active, mode, covariance_type):
+    """The batched kernel (:func:`._gaussian_kernels.estep`): ``out`` ``(B, L)`` float64.
+
+    ``x`` ``(B, N, D)`` float32 or float64, ``w`` ``(B, N)`` or None (unit weights), the
+    arguments of :func:`prepare_batch`, ``center`` ``(B, K, D)``, ``active`` ``(B,)`` bool or
+    None (every entry).
+    """
+    B, N, D = x.shape
+    K = means.shape[1]
+    as_diag = mode == _MODE["diag"]  # also full and tied models of one coordinate
+    L = _stat_len(K, D, "diag" if as_diag else covariance_type)
+    out = np.zeros((B, L))
+    if N and B:
+        act = np.ones(B, np.uint8) if active is None else np.asarray(active, np.uint8)
+        wk = np.zeros((B, 0)) if w is None else np.asarray(w, np.float64)
+        group = int(max(1, min(256, _GROUP_FLOATS // L)))
+        _call(_kernel("estep", x.dtype), x, wk, means, U, pd, cst, center, act, mode, group, out)
+    return out
+
+
+def unpack_stats(out, K, D, covariance_type, mode):
+    """``(nk (B, K), sx (B, K, D), sxx)`` from the kernel's ``out`` ``(B, L)`` (centred statistics,
+    ``sxx`` in the layout of :func:`gaussian_estep` with a leading batch axis)."""
+    B = out.shape[0]
+    as_diag = mode == _MODE["diag"]
+    nk = out[:, 1 : 1 + K].copy()
+    sx = out[:, 1 + K : 1 + K + K * D].reshape(B, K, D).copy()
+    ss = out[:, 1 + K + K * D :]
+    if as_diag and covariance_type == "full":
+        sxx = ss.reshape(B, K, 1, 1).copy()
+    elif as_diag and covariance_type == "tied":  # per-component sums about the common centre add up
+        sxx = ss.sum(axis=1).reshape(B, 1, 1)
+    elif covariance_type == "full":
+        sxx = _unpack_tril(ss.reshape(B, K, -1), D)
+    elif covariance_type == "tied":
+        sxx = _unpack_tril(ss, D)
+    else:
+        sxx = ss.reshape(B, K, D).copy()
+    return nk, sx, sxx
 
 
 def gaussian_score(x, log_weights, means, precisions_cholesky, covariance_type, responsibilities=False):

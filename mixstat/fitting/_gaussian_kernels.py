@@ -12,6 +12,10 @@ block order.  Blocks are processed in groups of ``group`` (chosen from the
 problem's size only) so that the partial sums take bounded memory.  The same
 input gives the same bits with any number of threads.
 
+Batches: :func:`estep` takes ``(B, N, D)`` points with parameters per batch
+entry (one independent mixture each); the parallel tasks are the (entry,
+block) pairs, so one call serves every entry (10^4 small fits are one launch).
+
 Statistics are about a per-component centre ``c_k`` (the current means, or for
 tied covariances one common point): ``sum r``, ``sum r (x - c_k)`` and
 ``sum r (x - c_k)(x - c_k)^T`` (lower triangle packed row by row), in float64
@@ -235,22 +239,41 @@ def _estep_block(x, w, means, U, pd, cst, center, mode, n0, n1, acc):
         _tile_stats(nl, K, D, mode, xt, center, lp, pw, dx, rdc, acc)
 
 
-def estep(x, w, means, U, pd, cst, center, mode, group, out):
-    """The statistics of all points (module notes) into ``out``; ``w`` of length 0: unit weights."""
-    N = x.shape[0]
-    L = out.shape[0]
+def estep(x, w, means, U, pd, cst, center, active, mode, group, out):
+    """The statistics of every batch entry's points (module notes) into ``out`` ``(B, L)``.
+
+    ``x`` ``(B, N, D)``; ``w`` ``(B, N)``, or ``(B, 0)`` for unit weights; ``means``,
+    ``center`` ``(B, K, D)``; ``U`` ``(B, K, D, D)`` (or empty), ``pd`` ``(B, K, D)`` (or
+    empty), ``cst`` ``(B, K)``; entries with ``active[b] == 0`` are skipped (their row of
+    ``out`` is 0).  The (entry, block) pairs run in parallel, in groups of ``group``; each
+    entry's blocks are added in block order (the same bits at any thread count).
+    """
+    B = x.shape[0]
+    N = x.shape[1]
+    L = out.shape[1]
     nb = (N + BLOCK - 1) // BLOCK
+    nt = B * nb
     part = np.empty((group, L))
-    for l in range(L):
-        out[l] = 0.0
-    for g0 in range(0, nb, group):
-        ng = min(group, nb - g0)
+    for b in range(B):
+        for l in range(L):
+            out[b, l] = 0.0
+    for g0 in range(0, nt, group):
+        ng = min(group, nt - g0)
         for gi in prange(ng):
-            b = g0 + gi
-            _estep_block(x, w, means, U, pd, cst, center, mode, b * BLOCK, min(N, (b + 1) * BLOCK), part[gi])
+            t = g0 + gi
+            b = t // nb
+            if active[b] == 0:
+                continue
+            k = t - b * nb
+            _estep_block(
+                x[b], w[b], means[b], U[b], pd[b], cst[b], center[b], mode, k * BLOCK, min(N, (k + 1) * BLOCK), part[gi]
+            )
         for gi in range(ng):  # block order: the same bits at any thread count
+            b = (g0 + gi) // nb
+            if active[b] == 0:
+                continue
             for l in range(L):
-                out[l] += part[gi, l]
+                out[b, l] += part[gi, l]
 
 
 def score(x, means, U, pd, cst, mode, ll, label, resp):

@@ -1,7 +1,7 @@
 """MultivariateNormal components: EM on the Gaussian kernels of :mod:`._gaussian`.
 
-The E-step is :func:`._gaussian.gaussian_estep` (one fused pass per batch entry and
-chunk, statistics centred on the current means), the M-step
+The E-step is the batched kernel of :func:`._gaussian.estep_batch` (one fused pass per
+chunk for every batch entry at once, statistics centred on the current means), the M-step
 :func:`._gaussian.gaussian_mstep` (scikit-learn's, ``covariance_type`` ``"full"``,
 ``"diag"``, ``"spherical"`` or ``"tied"``, ``reg_covar`` added to the diagonal).
 Parameters are kept per batch entry in scikit-learn's layouts with a leading batch
@@ -30,8 +30,8 @@ class _GaussianModel:
     def covariance_type(self):
         return self.opts["covariance_type"]
 
-    def engine(self, src, K):
-        return _Engine(self, src, K)
+    def engine(self, src, K, dev=None):
+        return _Engine(self, src, K, dev)
 
     def n_free(self, K):
         D, ct = self.D, self.covariance_type
@@ -80,8 +80,9 @@ class _GaussianModel:
 
 
 class _Engine:
-    def __init__(self, model, src, K):
+    def __init__(self, model, src, K, dev=None):
         self.model, self.src, self.K = model, src, K
+        self.dev = dev  # a ._cuda.DeviceData: the EM passes run on the GPU
 
     def _centre(self, params, logw, b):
         if self.model.covariance_type == "tied":
@@ -105,9 +106,12 @@ class _Engine:
                     if centres is not None and ct == "tied"
                     else (centres[b] if centres is not None else self._centre(params, logw, b))
                 )
-        ll, nk, sx, sxx = self.src.sum_over(
-            _chunk_stats, active, centres, cen, ct, logw, params["means"], params["prec"], (ll, nk, sx, sxx)
-        )
+        if self.dev is not None and centres is None:
+            ll, nk, sx, sxx = self.dev.sum_over(_device_stats, active, cen, ct, logw, params["means"], params["prec"])
+        else:
+            ll, nk, sx, sxx = self.src.sum_over(
+                _chunk_stats, active, centres, cen, ct, logw, params["means"], params["prec"], (ll, nk, sx, sxx)
+            )
         return ll, nk, (sx, sxx, cen)
 
     def mstep(self, nk, st, old, init, active=None):
@@ -163,25 +167,44 @@ class _Engine:
 
 def _chunk_stats(x, w, active, centres, cen, ct, logw, means, prec, zeros):
     """``(ll, nk, sx, sxx)`` of one chunk ``x`` (B, n, D) (``w`` None: unit weights), for the
-    active batch entries (``zeros``: the shapes, all 0)."""
-    from ._gaussian import gaussian_estep
+    active batch entries (``zeros``: the shapes, all 0): one batched kernel call for every
+    entry (the initial nearest-centre pass: NumPy, per entry)."""
+    from ._gaussian import estep_batch, prepare_batch, unpack_stats
 
+    if centres is None:
+        B, _, D = x.shape
+        K = means.shape[1]
+        m, U, pd, cst, mode = prepare_batch(logw, means, prec, ct, D)
+        C = np.broadcast_to(cen[:, None], (B, K, D)) if ct == "tied" else cen
+        out = estep_batch(x, w, m, U, pd, cst, C, active, mode, ct)
+        nk, sx, sxx = unpack_stats(out, K, D, ct, mode)
+        return out[:, 0].copy(), nk, sx, sxx
     ll, nk, sx, sxx = (z.copy() for z in zeros)
     for b in range(x.shape[0]):
         if not active[b]:
             continue
-        if centres is not None:
-            wb = np.ones(x.shape[1]) if w is None else w[b]
-            r = _hard(x[b], wb, centres[b], cen[b], ct)
-        else:
-            r = gaussian_estep(
-                x[b], logw[b], means[b], prec[b], ct, sample_weight=None if w is None else w[b], center=cen[b]
-            )
+        wb = np.ones(x.shape[1]) if w is None else w[b]
+        r = _hard(x[b], wb, centres[b], cen[b], ct)
         ll[b] += r[0]
         nk[b] += r[1]
         sx[b] += r[2]
         sxx[b] += r[3]
     return ll, nk, sx, sxx
+
+
+def _device_stats(xd, wd, active, cen, ct, logw, means, prec):
+    """:func:`_chunk_stats` of one chunk on the GPU (the CUDA kernel of :mod:`._cuda`)."""
+    from . import _cuda
+    from ._gaussian import _MODE, _stat_len, prepare_batch, unpack_stats
+
+    B, _, D = xd.shape
+    K = means.shape[1]
+    m, U, pd, cst, mode = prepare_batch(logw, means, prec, ct, D)
+    C = np.broadcast_to(cen[:, None], (B, K, D)) if ct == "tied" else cen
+    L = _stat_len(K, D, "diag" if mode == _MODE["diag"] else ct)
+    out = _cuda.gaussian_estep(xd, wd, m, U, pd, cst, C, active, mode, L)
+    nk, sx, sxx = unpack_stats(out, K, D, ct, mode)
+    return out[:, 0].copy(), nk, sx, sxx
 
 
 def _hard(x, w, centres, cen, ct, rows=1 << 16):
