@@ -27,7 +27,9 @@ import numpy as np
 from numba.extending import register_jitable
 from scipy import special as sc
 
+from ..fastmath import exp_neg
 from ..samplers import std_beta
+from ..samplers_tile import gamma_first_big_fast, log_gamma_first_fast
 from ..special import betainc, log_ibeta_pair
 
 AM1, BM1, NEG_LBETA, AT0, AT1, BOUND, A, B = 0, 1, 2, 3, 4, 5, 6, 7
@@ -168,6 +170,49 @@ def logsf1(v, tab, b, k, o):
 def draw1(key0, key1, n, c, tab, b, k, o):
     """``X / (X + Y)`` from ``log X``, ``log Y`` (Gamma(a) on word ``c``, Gamma(b) on ``c + 1``)."""
     return std_beta(key0, key1, n, c, np.float64(tab[b, k, o + A]), np.float64(tab[b, k, o + B]))
+
+
+@register_jitable
+def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
+    """:func:`draw1` for points ``g0 + i``, ``i < nl``, every coordinate, ordered for SIMD.
+
+    The concentrations are gathered into ``z0``, ``z1``; the first Marsaglia-Tsang
+    tries of the two Gammas (words ``4 j`` and ``4 j + 1``, as :func:`draw1`) run
+    for every point in a loop without gathers (it vectorises), into ``z0``:
+    ``X / (X + Y)`` in tiles where both concentrations are at least 1, else, as
+    :func:`..samplers.std_beta`, from ``log X`` and ``log Y`` (polynomial
+    ``log``/``exp``).  NaN where a first try rejected, or where the two logs
+    differ by more than 700 (or are not finite); those points are drawn by
+    :func:`draw1` itself.
+    """
+    D = out.shape[1]
+    for j in range(D):
+        o = j * P
+        amin = math.inf
+        for i in range(nl):
+            a = np.float64(tab[bb[i], kk[i], o + A])
+            q = np.float64(tab[bb[i], kk[i], o + B])
+            z0[i] = a
+            z1[i] = q
+            amin = min(amin, a, q)
+        if amin >= 1.0:
+            for i in range(nl):  # SIMD
+                x, okx = gamma_first_big_fast(key0, key1, g0 + i, 4 * j, z0[i])
+                y, oky = gamma_first_big_fast(key0, key1, g0 + i, 4 * j + 1, z1[i])
+                z0[i] = x / (x + y) if okx & oky else math.nan
+        else:
+            for i in range(nl):  # SIMD
+                x, okx = log_gamma_first_fast(key0, key1, g0 + i, 4 * j, z0[i])
+                y, oky = log_gamma_first_fast(key0, key1, g0 + i, 4 * j + 1, z1[i])
+                t = y - x
+                e = exp_neg(-abs(t))
+                r = 1.0 / (1.0 + e) if t < 0.0 else e / (1.0 + e)
+                z0[i] = r if okx & oky & (abs(t) <= 700.0) & (t != 0.0) else math.nan
+        for i in range(nl):
+            r = z0[i]
+            if r != r:
+                r = draw1(key0, key1, g0 + i, 4 * j, tab, bb[i], kk[i], o)
+            out[row0 + i, j] = r
 
 
 # -- derivatives (the log_prob_grad operation) ---------------------------------------

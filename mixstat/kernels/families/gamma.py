@@ -27,6 +27,7 @@ from scipy import special as sc
 
 from ..quantile import ndtri_approx
 from ..samplers import log_std_gamma, std_gamma
+from ..samplers_tile import gamma_first_big_fast, gamma_first_fast
 from ..special import gammainc, log_gammainc_pair
 
 RATE, AM1, CONST, AT0, BOUND, CONC, LOG_RATE = 0, 1, 2, 3, 4, 5, 6
@@ -151,6 +152,46 @@ def draw1(key0, key1, n, c, tab, b, k, o):
             return math.exp(y - 1.0) * _E
         return math.exp(y)
     return std_gamma(key0, key1, n, c, a) / np.float64(tab[b, k, o + RATE])
+
+
+_NORMAL_MIN = 2.2250738585072014e-308  # the smallest normal float64
+
+
+@register_jitable
+def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
+    """:func:`draw1` for points ``g0 + i``, ``i < nl``, every coordinate, ordered for SIMD.
+
+    The concentrations are gathered into ``z0``; Marsaglia-Tsang's first try
+    (:func:`..samplers_tile.gamma_first_fast`, on the words :func:`draw1` uses) runs
+    for every point in a loop without gathers (it vectorises; the boost's
+    ``log``/``exp`` only in tiles with a concentration below 1), into ``z1``
+    (NaN where the first try rejected); then ``G / rate``.  Points whose first try
+    rejected, or whose value is not a normal finite float64 (where :func:`draw1`
+    takes its logs), are drawn by :func:`draw1` itself.
+    """
+    D = out.shape[1]
+    for j in range(D):
+        o = j * P
+        amin = math.inf
+        for i in range(nl):
+            a = np.float64(tab[bb[i], kk[i], o + CONC])
+            z0[i] = a
+            amin = min(amin, a)
+        if amin >= 1.0:
+            for i in range(nl):  # SIMD
+                g, ok = gamma_first_big_fast(key0, key1, g0 + i, 4 * j, z0[i])
+                z1[i] = g if ok else math.nan
+        else:
+            for i in range(nl):  # SIMD
+                g, ok = gamma_first_fast(key0, key1, g0 + i, 4 * j, z0[i])
+                z1[i] = g if ok else math.nan
+        for i in range(nl):
+            b = bb[i]
+            k = kk[i]
+            r = z1[i] / np.float64(tab[b, k, o + RATE])
+            if not (r >= _NORMAL_MIN and r < math.inf):  # rejected (NaN), or a far tail
+                r = draw1(key0, key1, g0 + i, 4 * j, tab, b, k, o)
+            out[row0 + i, j] = r
 
 
 @register_jitable

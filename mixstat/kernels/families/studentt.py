@@ -34,6 +34,7 @@ from numba.extending import register_jitable
 from ..fastmath import log_pos
 from ..quantile import ndtri_approx
 from ..samplers import std_t
+from ..samplers_tile import gamma_first_big_fast, gamma_first_fast, std_normal_fast
 from ..special import betainc_pair, log_ibeta_pair
 
 # named offsets of one coordinate's row
@@ -195,6 +196,48 @@ def draw1(key0, key1, n, c, tab, b, k, o):
     """``loc + scale T``, T by :func:`..samplers.std_t` (words ``c``, ``c + 1``)."""
     t = std_t(key0, key1, n, c, np.float64(tab[b, k, o + DF]))
     return tab[b, k, o + LOC] + t * tab[b, k, o + SCALE]
+
+
+@register_jitable
+def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
+    """:func:`draw1` for points ``g0 + i``, ``i < nl``, every coordinate, ordered for SIMD.
+
+    The degrees of freedom are gathered into ``z0``; ``Z / sqrt(G / h)``,
+    ``h = df / 2``, with the first Marsaglia-Tsang try of G on word ``4 j`` and the
+    Box-Muller Z on word ``4 j + 1`` (as :func:`..samplers.std_t`), runs for every
+    point in a loop without gathers (it vectorises; the boost for ``h < 1`` only
+    in tiles that have one), into ``z1`` (NaN where the first try rejected, or
+    not finite); then ``loc + scale T``.  The other points are drawn by
+    :func:`draw1` itself.
+    """
+    D = out.shape[1]
+    for j in range(D):
+        o = j * P
+        hmin = _INF
+        for i in range(nl):
+            h = 0.5 * np.float64(tab[bb[i], kk[i], o + DF])
+            z0[i] = h
+            hmin = min(hmin, h)
+        if hmin >= 1.0:
+            for i in range(nl):  # SIMD
+                h = z0[i]
+                g, ok = gamma_first_big_fast(key0, key1, g0 + i, 4 * j, h)
+                t = std_normal_fast(key0, key1, g0 + i, 4 * j + 1) / math.sqrt(g / h)
+                z1[i] = t if ok else _NAN
+        else:
+            for i in range(nl):  # SIMD
+                h = z0[i]
+                g, ok = gamma_first_fast(key0, key1, g0 + i, 4 * j, h)
+                t = std_normal_fast(key0, key1, g0 + i, 4 * j + 1) / math.sqrt(g / h)
+                z1[i] = t if ok else _NAN
+        for i in range(nl):
+            b = bb[i]
+            k = kk[i]
+            t = z1[i]
+            if abs(t) < _INF:
+                out[row0 + i, j] = tab[b, k, o + LOC] + t * tab[b, k, o + SCALE]
+            else:
+                out[row0 + i, j] = draw1(key0, key1, g0 + i, 4 * j, tab, b, k, o)
 
 
 _LN2 = math.log(2.0)
