@@ -191,6 +191,23 @@ def test_float32_and_integer_input():
     assert c == E.erfc_poly(2.0)
 
 
+@njit(**_JIT)
+def _near_loop(x, out):
+    # the tail regions without the clamp and the scaling, each where the Normal cdf's tiles use it
+    for i in range(x.size):
+        out[i] = E.erfc_tail_a_near(x[i]) if x[i] < E._X_RB else E.erfc_tail_b_near(x[i])
+
+
+def test_tail_without_clamp_is_the_same_bits():
+    """``erfc_tail_a_near`` / ``erfc_tail_b_near`` (no clamp, no scaling) are the bits of
+    ``erfc_poly`` on ``[1.25, 26]``, every region edge included."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate(
+        [rng.uniform(1.25, 26.0, 20000), np.nextafter([E._X_RB, E._X_RB], [0, 30]), [1.25, E._X_RB, 26.0]]
+    )
+    np.testing.assert_array_equal(_apply(_near_loop, x), _apply(_poly_loop, x))
+
+
 def _horner(t, cs):
     p = np.full_like(t, cs[-1])
     for c in cs[-2::-1]:

@@ -194,6 +194,31 @@ def test_mixture_tile_paths_and_exact_redo(B):
     assert np.isnan(got[3, 0])
 
 
+@pytest.mark.parametrize("D,r", [(5, 6), (12, 3)])
+def test_tile_and_scalar_paths_same_bits(D, r):
+    """The CPU tile (points along the samples) and the scalar log-density (a batch of a tile or
+    more: points along the batch) give the same bits, with a rank above 4 and coordinates past
+    the groups of 4."""
+    from mixstat.kernels import cpu
+
+    rng = np.random.default_rng(D + r)
+    K, B = 3, cpu.TILE
+    loc, W, d = params(rng, (K,), D, r)
+    w = rng.uniform(0.2, 1.0, K)
+    one = MixtureSameFamily(Categorical(probs=w), LowRankMultivariateNormal(loc, W, d))
+    wide = MixtureSameFamily(
+        Categorical(probs=np.broadcast_to(w, (B, K))),
+        LowRankMultivariateNormal(
+            np.broadcast_to(loc, (B, K, D)), np.broadcast_to(W, (B, K, D, r)), np.broadcast_to(d, (B, K, D))
+        ),
+    )
+    x = rng.normal(size=(300, D)) * 2 + loc[0]
+    got = one.log_prob(x)
+    np.testing.assert_array_equal(wide.log_prob(np.broadcast_to(x[:, None, :], (300, B, D)))[:, 0], got)
+    mvn = MixtureSameFamily(Categorical(probs=w), MultivariateNormal(loc, covariance_matrix=dense(W, d)))
+    np.testing.assert_allclose(got, mvn.log_prob(x), rtol=1e-12, atol=1e-12)
+
+
 # ------------------------------------------------------------------ sampling
 def test_sampler_covariance_and_mean():
     rng = np.random.default_rng(9)

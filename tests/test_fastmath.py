@@ -257,3 +257,16 @@ def test_mvn_tile_path_nan_and_inf_values():
     assert lp[10] == -np.inf and lp[11] == -np.inf
     assert np.isnan(lp[12]) and np.isnan(lp[13])
     assert np.isfinite(np.delete(lp, [10, 11, 12, 13])).all()
+
+
+def test_log_any_special_values_and_subnormals():
+    """``log_any``: ``log_pos`` on normal numbers, subnormals by scaling, IEEE special values."""
+    rng = np.random.default_rng(5)
+    sub = 2.0 ** -rng.uniform(1023, 1074, 50)  # subnormals
+    x = np.concatenate([rng.random(50), rng.uniform(1, 1e300, 20), sub, [5e-324, 2.2250738585072014e-308]])
+    got = _apply(fm.log_any, x)
+    want = np.array([float(mp.log(mp.mpf(v))) for v in x])
+    assert np.all(np.abs(got - want) <= 2 * np.finfo(float).eps * np.abs(want) + 1e-300)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, -1.0, -5e-324, np.nan])
+    got = _apply(fm.log_any, special)
+    np.testing.assert_array_equal(got, [-np.inf, -np.inf, np.inf, np.nan, np.nan, np.nan, np.nan])

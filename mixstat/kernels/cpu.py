@@ -60,6 +60,11 @@ def _no_logpdf1(v, p0, p1, tab, b, k, o):
 
 
 @register_jitable
+def _no_term1_fast(v, p0, p1, tab, b, k, o, sh):
+    return math.nan
+
+
+@register_jitable
 def _no_bound1(tab, b, k, o):
     return tab[b, k, o] * 0 + math.inf
 
@@ -165,6 +170,14 @@ class Hooks:
         self.discrete = fam.discrete
         self.npre = getattr(m, "NPRE", 0)
         self.pre1 = getattr(m, "pre1", _no_pre1)
+        # the SIMD per-point quantities of the CPU tiles (within a few ulp of pre1; NaN where
+        # not exact, so that the point is redone with pre1 and logpdf1)
+        self.pre1_fast = getattr(m, "pre1_fast", self.pre1)
+        # ``exp(logpdf1_fast + sh)`` in one (cheaper) SIMD form, for the fused mixture loop
+        self.term1_fast = getattr(m, "term1_fast", _no_term1_fast)
+        self.has_term = hasattr(m, "term1_fast")
+        # the SIMD form's -inf is exact (only its NaN points need the exact function)
+        self.fast_ninf_exact = getattr(m, "FAST_EXACT_NINF", False)
         self.logpdf1 = getattr(m, "logpdf1", _no_logpdf1)
         self.logpdf1_fast = getattr(m, "logpdf1_fast", self.logpdf1)
         self.bound1 = getattr(m, "bound1", _no_bound1)
@@ -235,8 +248,11 @@ def make_log_prob(fam, dtype, dim):
     NPRE = h.npre
     NF = 1 + NPRE  # floats per coordinate in the tile buffer
     pre1 = h.pre1
+    pre1_fast = h.pre1_fast
     logpdf1 = h.logpdf1
     logpdf1_fast = h.logpdf1_fast
+    term1_fast = h.term1_fast
+    has_term = h.has_term
     bound1 = h.bound1
     logpdf = h.logpdf
     bound = h.bound
@@ -353,7 +369,18 @@ def make_log_prob(fam, dtype, dim):
                 b0 = r
                 s0 = c0
                 nl = min(L, S - c0)
-                for i in range(nl):
+                simd_fill = uni and D == 1 and NPRE > 0
+                if simd_fill:
+                    # a scalar event: the per-point quantities in a SIMD loop of their own
+                    for i in range(nl):
+                        v = x[s0 + i, b0, 0]
+                        xt[0, 0, i] = v
+                        p0, p1 = pre1_fast(v)
+                        xt[1, 0, i] = p0
+                        if NPRE > 1:
+                            xt[2, 0, i] = p1
+                        acc[i] = zero
+                for i in range(0 if simd_fill else nl):
                     if uni:
                         for j in range(D):
                             v = x[s0 + i, b0, j]
@@ -402,6 +429,19 @@ def make_log_prob(fam, dtype, dim):
                             sh = logw[b0, k] - mb
                             for i in range(nl):
                                 acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh))
+                    elif uni and D == 1:
+                        # a scalar event in the kernel compiled for any D: the same fused
+                        # loop, with the family's cheaper form of the term where it has one
+                        for k in range(K):
+                            sh = logw[b0, k] - mb
+                            for i in range(nl):
+                                v = xt[0, 0, i]
+                                p0 = xt[1, 0, i] if NPRE > 0 else v
+                                p1 = xt[2, 0, i] if NPRE > 1 else v
+                                if has_term:
+                                    acc[i] += F(term1_fast(v, p0, p1, tb, 0, k, 0, sh))
+                                else:
+                                    acc[i] += exp_neg_any(F(logpdf1_fast(v, p0, p1, tb, 0, k, 0) + sh))
                     else:
                         if tiled:  # a plain vector distribution (univariate ones have log_prob1)
                             one = K == 1
@@ -520,8 +560,10 @@ def make_log_prob1(fam, dtype, dim):
     NPRE = h.npre
     NF = 1 + NPRE
     pre1 = h.pre1
+    pre1_fast = h.pre1_fast
     logpdf1 = h.logpdf1
     logpdf1_fast = h.logpdf1_fast
+    ninf_exact = h.fast_ninf_exact  # only NaN points are redone
     F = np.float32 if str(dtype) == "float32" else np.float64
     zero = F(0.0)
     ninf = F(-np.inf)
@@ -566,7 +608,7 @@ def make_log_prob1(fam, dtype, dim):
                         v = x[s0 + i, b0, j]
                         xt[0, i] = v
                         if NPRE > 0:
-                            p0, p1 = pre1(v)
+                            p0, p1 = pre1_fast(v)
                             xt[1, i] = p0
                             if NPRE > 1:
                                 xt[2, i] = p1
@@ -580,10 +622,10 @@ def make_log_prob1(fam, dtype, dim):
                 for i in range(nl):
                     tv[i] = F(tv[i] + lw)
                     out[(s0 + i) * B + b0] = tv[i]
-                    nfix += not tv[i] > ninf
+                    nfix += (tv[i] != tv[i]) if ninf_exact else not tv[i] > ninf
                 if nfix:
                     for i in range(nl):
-                        if not tv[i] > ninf:
+                        if (tv[i] != tv[i]) if ninf_exact else not tv[i] > ninf:
                             out[(s0 + i) * B + b0] = exact(s0 + i, b0)
             else:  # along the batch: sample s0, rows b0 .. b0 + nl, each its own parameters
                 s0 = r
@@ -638,7 +680,7 @@ def make_cdf(fam, dtype):
     F = np.float32 if str(dtype) == "float32" else np.float64
     L = TILE
 
-    def chunk(c, nchunks, ntiles, srt, perm, tot0, x, w, tab, out):
+    def chunk(c, nchunks, ntiles, srt, perm, tot0, step, x, w, tab, out):
         B = x.shape[1]
         K = w.shape[1]
         N = x.shape[0] * B
@@ -647,7 +689,10 @@ def make_cdf(fam, dtype):
         xv = np.empty(L, np.float64)
         bb = np.empty(L, np.int64)
         idx = np.empty(L, np.int64)
-        for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+        for tc in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+            # sorted tiles' costs vary along the sort (tails against the bulk): the chunks,
+            # which the threads take in contiguous runs, get tiles spread over all of it
+            t = (tc * step) % ntiles
             n0 = t * L
             nl = min(L, N - n0)
             _batch_rows(n0, nl, B, bb)
@@ -716,8 +761,9 @@ def make_cdf(fam, dtype):
         if B == 1:
             for k in range(K):
                 tot0 += np.float64(w[0, k])
+        step = _spread_step(ntiles) if srt else 1
         for c in prange(nchunks):
-            chunk(np.int64(c), nchunks, ntiles, srt, perm, tot0, x, w, tab, out)
+            chunk(np.int64(c), nchunks, ntiles, srt, perm, tot0, step, x, w, tab, out)
 
     chunk = _named(chunk, "cdf", fam.name, dtype)
 
@@ -2043,3 +2089,23 @@ def make_log_prob_grad(fam, dtype):
 
 
 FACTORIES["log_prob_grad"] = lambda fam, dtype, dim: make_log_prob_grad(fam, dtype)
+
+
+@register_jitable
+def _spread_step(n):
+    """A step ``p`` coprime to ``n`` near ``0.618 n``: ``t -> t p mod n`` permutes ``range(n)``
+    so that every run of consecutive ``t`` maps to indices spread over the whole range (the
+    sorted cdf's tiles dealt to the threads' contiguous runs of chunks)."""
+    if n <= 2:
+        return 1
+    p = max(1, int(0.6180339887498949 * n))
+    while _gcd(p, n) != 1:
+        p += 1
+    return p
+
+
+@register_jitable
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a

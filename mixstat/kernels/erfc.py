@@ -241,6 +241,36 @@ def erfc_tail_b(ax):
     return _tail(xt, r_b / s_b)
 
 
+# The tail regions without the clamp and the scaling, for loops that know every ``ax`` of a
+# tile lies in ``[1.25, 26]`` (the Normal cdf's tiles): there the clamp and the selects of
+# ``_tail`` pick ``ax`` itself and the unscaled exponent, so these are the same operations
+# and the same bits as erfc_tail_a / erfc_tail_b (tests/test_erfc.py checks it).
+@njit(**_INLINE)
+def erfc_tail_a_near(ax):
+    """``erfc(ax)`` for ``1.25 <= ax < 1/0.35``: :func:`erfc_tail_a` without the clamp."""
+    w = 1.0 / (ax * ax)
+    r_a, s_a = _rs_tail_a(w)
+    return _tail_near(ax, r_a / s_a)
+
+
+@njit(**_INLINE)
+def erfc_tail_b_near(ax):
+    """``erfc(ax)`` for ``1/0.35 <= ax <= 26``: :func:`erfc_tail_b` without the clamp and
+    the scaling."""
+    w = 1.0 / (ax * ax)
+    r_b, s_b = _rs_tail_b(w)
+    return _tail_near(ax, r_b / s_b)
+
+
+@njit(**_INLINE)
+def _tail_near(xt, q):
+    """:func:`_tail` for ``xt <= _X_SCALE`` (no scaling, no zero beyond 28)."""
+    z = np.int64(np.float64(xt).view(np.int64) & _HI_MASK).view(np.float64)
+    e1 = -z * z - 0.5625  # exact: z has 21 significant bits
+    e2 = (z - xt) * (z + xt) + q
+    return exp_neg2(e1, e2) / xt
+
+
 @njit(**_INLINE)
 def _tail(xt, q):
     """``exp(-z*z - 0.5625) exp((z - xt)(z + xt) + q) / xt`` as one exponential of an exact

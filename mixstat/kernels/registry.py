@@ -50,8 +50,11 @@ HOOKS = {
         "P",
         "NPRE",
         "pre1",
+        "pre1_fast",
         "logpdf1",
         "logpdf1_fast",
+        "term1_fast",
+        "FAST_EXACT_NINF",
         "bound1",
         "cdf1",
         "cdf1_fast",
@@ -189,6 +192,9 @@ OPS = (
     Op("choose", needs=(), weights="cumw", reduction=None, events=()),
     Op("moments", needs=(), weights="w", reduction=None, events=()),
     Op("exp", needs=(), weights=None, reduction=None, events=()),
+    # a Normal mixture's log-density and gradients over raw per-row (B, K) logits, locs and
+    # scales (:mod:`.rows_grad`: no packed table; CUDA: one thread per row)
+    Op("normal_mixture_rows_grad", needs=(), weights=None, reduction=None, events=()),
 )
 
 _BY_NAME = {f.name: f for f in FAMILIES}

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ..fastmath import log_pos, sincos_2pi
+from ..fastmath import exp_neg, log_pos, sincos_2pi
 from ..philox import block_c
 from ..quantile import xgrad_loc_scale
 from ..samplers import _open, std_cauchy
@@ -67,6 +67,17 @@ def logpdf1_fast(v, p0, p1, tab, b, k, o):
     lg = log_pos(u) + (c if t < 1.0 else 0.0)
     r = np.float64(tab[b, k, o + CONST]) - lg
     return r if u < _INF else _NAN
+
+
+@register_jitable
+def term1_fast(v, p0, p1, tab, b, k, o, sh):
+    """``exp(logpdf1_fast + sh)`` (CPU mixture loop, SIMD) as ``exp(CONST + sh) / (1 + z**2)``:
+    no logarithm or exponential per point (the exponential is of loop constants), within a
+    few ulp.  ``sh <= -CONST`` (the loop's scaling), so the term is at most 1.  NaN for NaN
+    (and a NaN ``INV``: subnormal scale), so the loop redoes the point; 0 where ``z**2``
+    overflows (the exact term is below ``1e-308`` of ``exp(CONST + sh)`` there)."""
+    z = (np.float64(v) - np.float64(tab[b, k, o + LOC])) * np.float64(tab[b, k, o + INV])
+    return exp_neg(np.float64(tab[b, k, o + CONST]) + np.float64(sh)) / (1.0 + z * z)
 
 
 @register_jitable

@@ -17,7 +17,18 @@ import math
 import numpy as np
 from numba.extending import register_jitable
 
-from ..erfc import _X_MID, _X_RB, _X_TAIL, erfc_any, erfc_mid, erfc_small, erfc_tail_a, erfc_tail_b
+from ..erfc import (
+    _X_MID,
+    _X_RB,
+    _X_SCALE,
+    _X_TAIL,
+    erfc_any,
+    erfc_mid,
+    erfc_small,
+    erfc_tail_a_near,
+    erfc_tail_b,
+    erfc_tail_b_near,
+)
 from ..fastmath import log_pos, sincos_2pi
 from ..philox import block_c, u53
 from ..quantile import ndtri_approx, xgrad_loc_scale
@@ -99,7 +110,8 @@ def cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
     values in ``[xlo, xhi]`` (no NaN), by the cheapest path for the whole tile: every ``z``
     at least ``Z_ONE`` (every term is ``wk``: 0.5 erfc(-z) rounds to 1), at most ``-Z_ZERO``
     (0), or in one region of the erfc (``|z|`` below 0.84375, up to 1.25, up to 1/0.35, beyond;
-    :mod:`mixstat.kernels.erfc`: one rational function instead of all four), else all regions.
+    :mod:`mixstat.kernels.erfc`: one rational function instead of all four; in the tails, up to
+    ``|z| = 26``, without the clamp and the scaling), else all regions.
     ``z`` is monotone in the value (``inv > 0``), so the tile's ``z`` lie in ``[zlo, zhi]``."""
     mu = np.float64(tab[b, k, o + LOC])
     inv = np.float64(tab[b, k, o + INV])
@@ -121,12 +133,21 @@ def cdf1_tile(xv, nl, xlo, xhi, tab, b, k, o, wk, acc):
     elif zlo >= _X_TAIL and zhi < _X_RB:
         for i in range(nl):
             z = (xv[i] - mu) * inv
-            acc[i] += wk * (0.5 * (2.0 - erfc_tail_a(z)))
+            acc[i] += wk * (0.5 * (2.0 - erfc_tail_a_near(z)))
     elif zhi <= -_X_TAIL and zlo > -_X_RB:
         for i in range(nl):
             z = (xv[i] - mu) * inv
-            acc[i] += wk * (0.5 * erfc_tail_a(-z))
-    elif zlo >= _X_RB:
+            acc[i] += wk * (0.5 * erfc_tail_a_near(-z))
+    elif zlo >= _X_RB and zhi <= _X_SCALE:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            acc[i] += wk * (0.5 * (2.0 - erfc_tail_b_near(z)))
+    elif zhi <= -_X_RB and zlo >= -_X_SCALE:
+        for i in range(nl):
+            z = (xv[i] - mu) * inv
+            r = 0.5 * erfc_tail_b_near(-z)
+            acc[i] += wk * (0.0 if z <= -Z_ZERO else r)
+    elif zlo >= _X_RB:  # (the far tails, up to +-inf: the clamped, scaled tail)
         for i in range(nl):
             z = (xv[i] - mu) * inv
             acc[i] += wk * (0.5 * (2.0 - erfc_tail_b(z)))

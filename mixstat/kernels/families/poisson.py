@@ -66,13 +66,14 @@ def logpdf1_fast(v, p0, p1, tab, b, k, o):
 
 @register_jitable
 def logpdf1(v, p0, p1, tab, b, k, o):
-    """Exact log-mass (float64): ``-inf`` off the non-negative integers and at ``+inf``, NaN for NaN."""
+    """Exact log-mass (float64): ``-inf`` off the non-negative integers and at ``+inf``, NaN for NaN.
+    ``p0`` is :func:`pre1`'s ``lgamma(x + 1)`` (every caller passes it)."""
     x = np.float64(v)
     if is_count(x):
         r = np.float64(tab[b, k, o + RATE])
         if x == 0.0:
             return -r  # also rate 0: mass 1 at 0
-        lp = x * np.float64(tab[b, k, o + LOG_RATE]) - r - math.lgamma(x + 1.0)
+        lp = x * np.float64(tab[b, k, o + LOG_RATE]) - r - np.float64(p0)  # p0: pre1's lgamma(x + 1)
         if lp != lp and r == r:
             return -_INF  # inf - inf for x near the float64 maximum: the mass underflows
         return lp

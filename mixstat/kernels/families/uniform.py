@@ -46,12 +46,19 @@ def pack(low, high, dtype):
     return tab.astype(dtype, copy=False)
 
 
+#: the SIMD form's ``-inf`` (outside the interval) is exact: the one-distribution loop redoes
+#: only its NaN points (NaN values) with :func:`logpdf1`
+FAST_EXACT_NINF = True
+
+
 @register_jitable
 def logpdf1_fast(v, p0, p1, tab, b, k, o):
-    """SIMD form: ``-inf`` also for NaN (every component then gives ``-inf``, so the loop
-    redoes the point with :func:`logpdf1`)."""
+    """SIMD form, exact: ``-inf`` outside the interval, NaN for NaN.  The constant is added to
+    a select of two numbers (``0`` or ``-inf``), not selected itself: LLVM turns a select
+    between a loaded parameter and a constant into a gather."""
     inside = (v >= tab[b, k, o + LOW]) & (v < tab[b, k, o + HIGH])
-    return tab[b, k, o + NEG_LOG_W] if inside else -math.inf
+    r = tab[b, k, o + NEG_LOG_W] + (0.0 if inside else -math.inf)
+    return r if v == v else v
 
 
 @register_jitable
