@@ -370,6 +370,22 @@ class Bench:
             n=B,
             notes="ratio vs mixstat with validation",
         )
+        # the floor without the parameter copies: read-only arrays are owned as they are
+        # (checked by one read each); the logits are still normalised into a new array
+        ro = wl.MDN(*(np.array(a) for a in (p.logits, p.loc, p.scale, p.v)))
+        for a in (ro.logits, ro.loc, ro.scale):
+            a.flags.writeable = False
+        self.measure(
+            "W4",
+            "mixstat, read-only parameters (no copies)",
+            lambda: wl.mixstat_w4(ro),
+            B,
+            "ns/elem",
+            check=self._checker("mixstat read-only", ref["v"], "float64"),
+            ours=ours,
+            n=B,
+            notes="ratio vs mixstat with copies",
+        )
         for peer in self.peers_for("w4"):
             row = self.measure(
                 "W4",

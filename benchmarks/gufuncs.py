@@ -66,6 +66,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N = 1e6, B = 1e5")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", choices=("shared", "w4"), help="one part only")
     a = ap.parse_args(argv)
     N = 10**6 if a.quick else 10**7
     B = 10**5 if a.quick else 10**6
@@ -73,7 +74,6 @@ def main(argv=None):
     import numba
 
     import mixstat.gufuncs as G
-    from mixstat.distributions import Categorical, MixtureSameFamily, Normal
 
     f = G.normal_mixture_log_prob
     f(np.zeros(4), np.zeros(2), np.zeros(2), np.ones(2))  # build / load, start the threads
@@ -97,6 +97,18 @@ def main(argv=None):
         return wall
 
     # -- shared parameters ---------------------------------------------------------
+    if a.only != "w4":
+        shared(a, N, f, row)
+    if a.only == "shared":
+        return rows
+    # -- per-row parameters (W4) ---------------------------------------------------------
+    w4(a, B, f, row)
+    return rows
+
+
+def shared(a, N, f, row):
+    from mixstat.distributions import Categorical, MixtureSameFamily, Normal
+
     p = mix1d(N, K=16)
     logw = np.log(p.w)
     out = np.empty(N)
@@ -120,7 +132,12 @@ def main(argv=None):
     )
     print(f"gufunc / façade = {t_g / t_f:.2f}x the time; NumPy / gufunc = {t_n / t_g:.1f}x")
 
-    # -- per-row parameters (W4) ---------------------------------------------------------
+
+def w4(a, B, f, row):
+    import numba
+
+    from mixstat.distributions import Categorical, MixtureSameFamily, Normal
+
     q = mdn(B, K=8)
     print(f"## per-row parameters (W4): B = {B:.0e}, K = 8")
     out = np.empty(B)
@@ -166,7 +183,6 @@ def main(argv=None):
             f"torch {torch.__version__} MixtureSameFamily (built + log_prob)", B, 8, timed(run_torch, a.repeats), ref4
         )
         print(f"W4: gufunc is {t_t / t_g4:.1f}x faster than torch (target >= 20x)")
-    return rows
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@ into the network needs).  Forward and backward, in float32 and float64:
 
 * ``mixstat log_prob_grad``: ``MixtureSameFamily.log_prob_grad`` (one fused kernel), the
   construction of the distribution (with its parameter checks) included;
+* ``mixstat per-row kernel alone``: the kernel ``log_prob_grad`` runs for these parameters
+  (:func:`mixstat.distributions._grad.normal_rows_grad`), no distribution object: the
+  difference to the row above is the construction's share;
+* ``mixstat log_prob_grad, general loop``: the first row through the general
+  ``log_prob_grad`` loop (packed table), the path before the per-row kernel;
 * ``mixstat.torch``: the same through the torch custom operator, ``loss.backward()``;
 * ``torch autograd``: ``torch.distributions.MixtureSameFamily`` (``validate_args=False``,
   its fastest setting), ``loss.backward()``;
@@ -49,6 +54,38 @@ def mixstat_direct(logits, loc, scale, x):
         d = MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))
         lp, g = d.log_prob_grad(x, wrt=("logits", "loc", "scale"), cotangent=cot)
         return -lp.mean(), g["logits"], g["loc"], g["scale"]
+
+    return step
+
+
+def mixstat_general(logits, loc, scale, x):
+    """``log_prob_grad`` through the general loop (the packed table; the path before the
+    per-row kernel), for the before/after figure in one run."""
+    from mixstat.distributions import _grad
+
+    inner = mixstat_direct(logits, loc, scale, x)
+
+    def step():
+        old, _grad.ROWS_MIN = _grad.ROWS_MIN, 1 << 62
+        try:
+            return inner()
+        finally:
+            _grad.ROWS_MIN = old
+
+    return step
+
+
+def mixstat_kernel(logits, loc, scale, x):
+    """The per-row kernel alone (what ``log_prob_grad`` runs for these parameters), no
+    distribution object: the step less the façade's construction and checks."""
+    from mixstat.distributions._grad import normal_rows_grad
+
+    B = x.shape[0]
+    cot = np.full(B, -1.0 / B, dtype=x.dtype)
+
+    def step():
+        _bad, lp, _, gl, gm, gs = normal_rows_grad(logits, loc, scale, x, cot, ("logits", "loc", "scale"))
+        return -lp.mean(), gl, gm, gs
 
     return step
 
@@ -111,6 +148,8 @@ def numpyro_jit(logits, loc, scale, x):
 
 PEERS = [
     ("mixstat log_prob_grad", mixstat_direct),
+    ("mixstat per-row kernel alone", mixstat_kernel),
+    ("mixstat log_prob_grad, general loop", mixstat_general),
     ("mixstat.torch custom op", mixstat_torch),
     ("torch autograd (torch.distributions)", torch_autograd),
     ("numpyro jax.jit(value_and_grad)", numpyro_jit),

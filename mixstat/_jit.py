@@ -219,6 +219,16 @@ def _signature(op, dtype, discrete=False):
         "logits": i64(ro2, out2),
         # loc (R, D), scale (R, D), out (R, P D) -> number of invalid entries
         "normal_rows": i64(ro2, ro2, out2),
+        # src (R,), dst (R,) or (0,), constraint code -> number of invalid entries (kernels.rows;
+        # C-contiguous: unit-stride SIMD loops)
+        "copy_checked": i64(types.Array(ft, 1, "C", readonly=True), out1, i64),
+        # x (S, B), logits, loc, scale (B, K) C-contiguous, normalise, out (S*B,) (kernels.rows)
+        "normal_mixture_rows": types.void(ro2, *([types.Array(ft, 2, "C", readonly=True)] * 3), i64, out1),
+        # x (S, B), logits, loc, scale (B, K) C-contiguous, cot (S*B,), lp (S*B,), d/dx (S*B,) or
+        # (0,), d/dlogits, d/dloc, d/dscale (B, K) or (0, K) -> invalid entries (kernels.rows_grad)
+        "normal_mixture_rows_grad": i64(
+            ro2, *([types.Array(ft, 2, "C", readonly=True)] * 3), ro1, out1, out1, out2, out2, out2
+        ),
     }
     if op in prep:
         return prep[op]
@@ -245,11 +255,15 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
         if k is None:
             import numba
 
-            from .kernels import cpu, prep, registry
+            from .kernels import cpu, prep, registry, rows, rows_grad
 
             fam = None
             if op in prep.OPS:
                 impl = prep.make(op)
+            elif op in rows.OPS:  # kernels over raw per-row parameters (no packed table)
+                impl = unique_name(rows.make(op, dtype), op, dtype)
+            elif op in rows_grad.OPS:  # the gradient of a Normal mixture over raw per-row parameters
+                impl = unique_name(rows_grad.make(op, dtype), op, dtype)
             else:
                 fam = None if family is None else registry.family(family)
                 impl = cpu.make(op, fam, dtype, dim)

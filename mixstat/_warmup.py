@@ -19,6 +19,9 @@ def _kernels(families, dtypes, skip_ops=()):
         out.append(("logits", None, dt, 0))  # large Categorical(logits=...) batches
         if "normal" in families:
             out.append(("normal_rows", None, dt, 0))  # large Normal batches
+            out.append(("normal_mixture_rows", None, dt, 0))  # per-row Normal mixtures (kernels.rows)
+            out.append(("normal_mixture_rows_grad", None, dt, 0))  # per-row Normal mixtures' gradients
+        out.append(("copy_checked", None, dt, 0))  # large parameters: copied and checked at once
         for op, fam in registry.pairs("cpu"):
             # "terms" has no public caller yet (responsibilities and EM build on it);
             # posteriors (posterior_marginal / posterior_mode) compile on first use

@@ -4,7 +4,8 @@
 ``MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))`` at ``x``, with
 per-row parameters ``(..., K)`` and values ``(...)`` (broadcast together), usable under
 ``jax.jit``, ``jax.grad`` (reverse mode) and ``jax.vmap``.  The forward pass is one fused
-mixstat kernel on the host (:meth:`mixstat.distributions.MixtureSameFamily.log_prob_grad`):
+mixstat kernel on the host (:mod:`mixstat.kernels.rows_grad`, the per-row kernel of
+:meth:`mixstat.distributions.MixtureSameFamily.log_prob_grad`, with no distribution object):
 the log-density and the per-row derivatives with respect to every input; the backward pass
 multiplies those by the cotangent.  Under ``vmap`` the callback receives the whole batch at
 once (``vmap_method="broadcast_all"``): the kernel handles leading batch dims itself.
@@ -25,17 +26,22 @@ __all__ = ["mixture_log_prob"]
 
 
 def _host(logits, loc, scale, x):
-    """NumPy: ``(log p, d/dlogits, d/dloc, d/dscale, d/dx)``, per row, in the inputs' dtype."""
-    from .distributions.categorical import Categorical
-    from .distributions.mixture_same_family import MixtureSameFamily
-    from .distributions.normal import Normal
+    """NumPy: ``(log p, d/dlogits, d/dloc, d/dscale, d/dx)``, per row, in the inputs' dtype: one
+    call of the per-row kernel (:mod:`mixstat.kernels.rows_grad`), no distribution object."""
+    from .distributions._grad import invalid_rows_params, normal_rows_grad
 
     logits, loc, scale, x = (np.asarray(a) for a in (logits, loc, scale, x))
     dtype = np.result_type(logits.dtype, loc.dtype, scale.dtype, x.dtype)
-    logits, loc, scale, x = (a.astype(dtype, copy=False) for a in (logits, loc, scale, x))
-    dist = MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))
-    lp, g = dist.log_prob_grad(x, wrt=("logits", "loc", "scale", "value"))
-    return tuple(np.asarray(a, dtype=dtype) for a in (lp, g["logits"], g["loc"], g["scale"], g["value"]))
+    batch = x.shape
+    K = logits.shape[-1]
+    B = int(np.prod(batch, dtype=np.int64))
+    host = [a.astype(dtype, copy=False).reshape(B, K) for a in (logits, loc, scale)]
+    lg, mu, sd = host
+    bad, lp, gx, gl, gm, gs = normal_rows_grad(lg, mu, sd, x.astype(dtype, copy=False).reshape(B))
+    if bad:
+        raise invalid_rows_params("mixture_log_prob", lg, mu, sd)
+    full = (*batch, K)
+    return lp.reshape(batch), gl.reshape(full), gm.reshape(full), gs.reshape(full), gx.reshape(batch)
 
 
 def _call(logits, loc, scale, x):
@@ -108,6 +114,8 @@ def mixture_log_prob(logits, loc, scale, x):
     for name, a in (("logits", logits), ("loc", loc), ("scale", scale)):
         if a.ndim < 1:
             raise ValueError(f"mixture_log_prob: {name} must have a last dim of K components, got shape ()")
+        if a.shape[-1] == 0:
+            raise ValueError(f"mixture_log_prob: {name} of shape {a.shape} has no components")
     try:
         K = np.broadcast_shapes(logits.shape[-1:], loc.shape[-1:], scale.shape[-1:])[0]
         batch = np.broadcast_shapes(logits.shape[:-1], loc.shape[:-1], scale.shape[:-1], x.shape)

@@ -534,3 +534,64 @@ def log_prob_grad(
         gp.reshape(tuple(eff) + (K, nparams)) if want_p else None,
         tuple(eff),
     )
+
+
+def can_copy_checked(a):
+    """Whether :func:`copy_checked` applies to ``a``."""
+    return isinstance(a, np.ndarray) and _prep_ok(a)
+
+
+def copy_checked(a, kind, copy=True):
+    """``(c, bad)``: a fresh copy ``c`` of ``a`` (``None`` with ``copy=False``: a check alone) and
+    the number of its entries that violate constraint ``kind`` (a code of
+    :data:`mixstat.kernels.rows.KINDS`), in one parallel pass; None if not applicable (small,
+    not C-contiguous, not float32/float64).  The copy is marked read-only here."""
+    if not _prep_ok(a):
+        return None
+    flat = a.reshape(-1)
+    out = np.empty(a.shape if copy else (0,), dtype=a.dtype)
+    bad = _jit.call(_jit.get_kernel("copy_checked", None, a.dtype), flat, out.reshape(-1), np.int64(kind))
+    if not copy:
+        return None, int(bad)
+    out.flags.writeable = False
+    return out, int(bad)
+
+
+def rows_ok(batch_shape, *params):
+    """Whether ``params`` (``(*batch_shape, K)`` each) can be read by the per-row kernels of
+    :mod:`mixstat.kernels.rows` as ``(B, K)`` arrays without a copy: C-contiguous, of that shape
+    and one float dtype, and large enough for the parallel kernels to pay."""
+    a = params[0]
+    shape = tuple(batch_shape) + a.shape[-1:]
+    return (
+        a.ndim >= 1
+        and a.size >= PREP_MIN
+        and a.dtype in (np.float32, np.float64)
+        and all(p.shape == shape and p.dtype == a.dtype and p.flags.c_contiguous for p in params)
+    )
+
+
+def normal_mixture_rows(value, logits, loc, scale, batch_shape, normalise=False, out=None):
+    """The log-density of a mixture of Normals with per-row parameters ``logits``, ``loc``,
+    ``scale`` (``(*batch_shape, K)``, checked by :func:`rows_ok`) at ``value`` (already checked,
+    of their dtype), by one kernel that reads them directly (no packed table).  ``normalise``:
+    the logits are raw (normalised per row in the kernel) rather than already normalised."""
+    x, out_shape, eff = flat_value(value, batch_shape, ())
+    if tuple(eff) != tuple(batch_shape):  # a value that stretches a batch dim of size 1
+        return None
+    K = loc.shape[-1]
+    B = _prod(batch_shape)
+    dtype = loc.dtype
+    N = _prod(out_shape)
+    res = np.empty((N,), dtype=dtype) if out is None else np.asarray(out).reshape(N)
+    if N:
+        _jit.call(
+            _jit.get_kernel("normal_mixture_rows", None, dtype),
+            x.reshape(x.shape[0], B),
+            logits.reshape(B, K),
+            loc.reshape(B, K),
+            scale.reshape(B, K),
+            np.int64(bool(normalise)),
+            res,
+        )
+    return out if out is not None else res.reshape(out_shape)

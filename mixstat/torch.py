@@ -4,9 +4,11 @@
 ``MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))`` at ``x``, with
 per-row parameters ``(..., K)`` and values ``(...)`` (broadcast together), usable in
 a torch training loop (autograd) and under ``torch.compile``.  Its forward pass is one
-fused mixstat kernel (:meth:`mixstat.distributions.MixtureSameFamily.log_prob_grad`):
-the log-density and its derivatives with respect to every input, per row; the backward
-pass multiplies those by ``grad_output`` (no second pass over the data).
+fused mixstat kernel over the tensors' memory (:mod:`mixstat.kernels.rows_grad`, the kernel
+of :meth:`mixstat.distributions.MixtureSameFamily.log_prob_grad` for per-row Normal
+mixtures; no distribution object is built): the log-density and its derivatives with respect
+to every input, per row, the softmax of the logits inside; the backward pass multiplies
+those by ``grad_output`` (no second pass over the data).
 
 CPU tensors reach the kernel without a copy through DLPack (``numpy.from_dlpack`` on
 the detached tensors) and the results come back with ``torch.from_numpy``; tensors on
@@ -42,16 +44,24 @@ def _mixture_log_prob(
     logits: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(log p(x), d/dlogits, d/dloc, d/dscale, d/dx)`` for same-shaped ``(..., K)``
-    parameters and ``(...)`` values, the derivatives per row (cotangent one), in one kernel."""
-    from .distributions.categorical import Categorical
-    from .distributions.mixture_same_family import MixtureSameFamily
-    from .distributions.normal import Normal
+    parameters and ``(...)`` values, the derivatives per row (cotangent one), in one kernel
+    over the tensors' memory (no distribution object, no copy of contiguous CPU tensors)."""
+    from .distributions._grad import invalid_rows_params, normal_rows_grad
 
-    dist = MixtureSameFamily(Categorical(logits=_to_numpy(logits)), Normal(_to_numpy(loc), _to_numpy(scale)))
-    lp, g = dist.log_prob_grad(_to_numpy(x), wrt=("logits", "loc", "scale", "value"))
-    outs = (lp, g["logits"], g["loc"], g["scale"], g["value"])
+    K = logits.shape[-1]
+    batch = tuple(x.shape)
+    B = 1
+    for n in batch:
+        B *= n
+    host = [_to_numpy(t).reshape(B, K) for t in (logits, loc, scale)]
+    lg, mu, sd = host
+    bad, lp, gx, gl, gm, gs = normal_rows_grad(lg, mu, sd, _to_numpy(x).reshape(B))
+    if bad:
+        raise invalid_rows_params("mixture_log_prob", lg, mu, sd)
     dev = x.device
-    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(dev) for a in outs)
+    full = (*batch, K)
+    outs = (lp.reshape(batch), gl.reshape(full), gm.reshape(full), gs.reshape(full), gx.reshape(batch))
+    return tuple(torch.from_numpy(a).to(dev) for a in outs)
 
 
 @_mixture_log_prob.register_fake
@@ -128,6 +138,8 @@ def mixture_log_prob(logits: torch.Tensor, loc: torch.Tensor, scale: torch.Tenso
     for name, t in (("logits", logits), ("loc", loc), ("scale", scale)):
         if t.dim() < 1:
             raise ValueError(f"mixture_log_prob: {name} must have a last dim of K components, got shape ()")
+        if t.shape[-1] == 0:
+            raise ValueError(f"mixture_log_prob: {name} of shape {tuple(t.shape)} has no components")
     try:
         K = torch.broadcast_shapes(logits.shape[-1:], loc.shape[-1:], scale.shape[-1:])[0]
         batch = _batch_shape(logits, loc, scale, x)

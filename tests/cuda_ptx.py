@@ -14,7 +14,10 @@ for the ``cc`` passed to ``compile_ptx``; in one process the first cc would
 leak into the others.  So one process handles one cc, with
 ``NUMBA_FORCE_CUDA_CC`` set and a stand-in device that reports it.
 
-Prints one JSON line: ``{"cc": [9, 0], "kernels": N, "seconds": t}``.
+The EM kernels of :mod:`mixstat.fitting._cuda` (its ``KERNELS``) are compiled too, one
+float64 signature each, in the full run only (not with ``--one-signature``).
+
+Prints one JSON line: ``{"cc": [9, 0], "kernels": N, "fit_kernels": [...], "seconds": t}``.
 """
 
 import json
@@ -103,6 +106,8 @@ def signatures(op, family):
             sigs.append((A(ft, 2), A(ft, 3), A(ft, 3), C(ft, 1), C(ft, 1)))
         elif op == "exp":
             sigs.append((C(ft, 1), C(ft, 1)))
+        elif op == "normal_mixture_rows_grad":
+            sigs.append((A(ft, 2),) * 4 + (A(ft, 1), C(ft, 1), C(ft, 1)) + (C(ft, 2),) * 3)
         else:
             raise KeyError(op)
     return sigs[-1:] if ONE_SIG else sigs
@@ -126,10 +131,21 @@ def main():
             if ".entry" not in ptx:
                 raise SystemExit(f"{op}/{family} {sig}: no kernel entry in the PTX")
             n += 1
+    # the EM kernels of mixstat.fitting (fit_mixture(..., device="cuda")): one float64
+    # signature each, for the full run's cc only (the same code for another target)
+    from mixstat.fitting import _cuda as fc
+
+    fit = [] if ONE_SIG else fc.KERNELS
+    for name, family in fit:
+        ptx, _ = cuda.compile_ptx(fc.make(name, family), fc.signature(name, family), cc=CC)
+        lines = [ln.strip() for ln in ptx.splitlines() if ln.strip().startswith(".target")]
+        if lines != [target] or ".entry" not in ptx:
+            raise SystemExit(f"fitting {name}/{family}: asked for cc {CC}, PTX has {lines}")
     print(
         json.dumps(
             {
                 "cc": list(CC),
+                "fit_kernels": [f"{name}/{family}" if family else name for name, family in fit],
                 "kernels": n,
                 "expected": expected_count(),
                 "pairs": len(kc.OPS),

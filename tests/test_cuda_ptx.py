@@ -70,6 +70,12 @@ def test_every_kernel_compiles_to_ptx(cc):
     n_grad = sum(f.has("grad1") if f.univariate else f.has("grad") for f in registry.FAMILIES)
     assert n_grad >= 14
     assert report["pairs"] == n_all * n_fam + n_uni + n_icdf + n_tails + n_grad + family_free
+    # the EM kernels (full run only): the Gaussian E-step, the slot reduction, and the fused
+    # E-step of every family with a statistics hook
+    from mixstat.fitting._kernel import SUFF
+
+    want = [] if one else ["gaussian_estep", "reduce"] + [f"fused_estep/{f}" for f in sorted(SUFF)]
+    assert report["fit_kernels"] == want
 
 
 def test_target_check_catches_a_cc_leak():

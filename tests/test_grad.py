@@ -581,3 +581,134 @@ def test_score_fast_path_matches_exact():
         / np.max(d.component_distribution.scale) ** 2,
         rel_tol=1e-9,
     )
+
+
+def _rows_case(B, K, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 2, (B, K))
+    loc = rng.normal(0, 2, (B, K))
+    scale = rng.uniform(0.3, 2.0, (B, K))
+    x = rng.normal(0, 3, B)
+    return [a.astype(dtype) for a in (logits, loc, scale, x)]
+
+
+def _general(d, x, wrt, cot=None, monkeypatch=None):
+    """The general ``log_prob_grad`` loop (packed table) on the same distribution."""
+    from mixstat.distributions import _grad
+
+    monkeypatch.setattr(_grad, "ROWS_MIN", 10**18)
+    try:
+        return d.log_prob_grad(x, wrt=wrt, cotangent=cot)
+    finally:
+        monkeypatch.undo()
+
+
+def test_per_row_kernel_against_mpmath_and_the_general_loop(monkeypatch):
+    """Per-row (B, K) parameters above ROWS_MIN take the per-row kernel (raw logits normalised
+    inside, the gradients in the (B, K) layout): equal to the general loop, and to mpmath on
+    rows with a -inf logit, far tails (responsibilities switching, densities underflowing), a
+    dominant logit, a tiny and a huge scale."""
+    from mixstat.distributions import _grad
+
+    B, K = _grad.ROWS_MIN + 77, 3  # a partial last tile
+    logits, loc, scale, x = _rows_case(B, K, 11)
+    logits[5, 1] = -np.inf
+    logits[6] = [0.0, -np.inf, -np.inf]  # one live component
+    x[7] = 1e4  # far tail: every density underflows
+    loc[8], scale[8], x[8] = [-2.0, 2.0, 0.5], [0.5, 1.0, 3.0], -300.0
+    logits[9] = [300.0, -300.0, 0.0]
+    scale[10] = [1e-150, 1.0, 1e150]
+    x[11] = np.nextafter(loc[11, 0], np.inf)
+    cot = np.random.default_rng(12).normal(size=B)
+    d = MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))
+    wrt = ("value", "logits", "loc", "scale")
+    lp, g = d.log_prob_grad(x, wrt=wrt, cotangent=cot)
+    lp0, g0 = _general(d, x, wrt, cot, monkeypatch)
+    np.testing.assert_allclose(lp, lp0, rtol=1e-13, atol=1e-13)
+    for n in wrt:
+        assert g[n].shape == g0[n].shape and g[n].dtype == np.float64
+        np.testing.assert_allclose(g[n], g0[n], rtol=1e-11, atol=1e-13 * np.abs(g0[n]).max())
+    assert g["loc"][5, 1] == 0.0 and g["scale"][5, 1] == 0.0 and g["logits"][5, 1] == 0.0
+    assert all(g[n][6, 1:].tolist() == [0.0, 0.0] for n in ("logits", "loc", "scale"))
+    assert np.isfinite(lp).all() and all(np.isfinite(v).all() for v in g.values())
+    _, names, f, _, _ = FAMILIES["normal"]
+    # (row 10's tiny and huge scales: against the general loop above; mpmath.diff's step
+    # would take the 1e-150 scale negative)
+    for b in (0, 5, 6, 7, 8, 9, 11, B - 1):
+        gv, ref = _reference(f, names, x[b : b + 1], cot[b : b + 1], logits[b], dict(loc=loc[b], scale=scale[b]))
+        with mp.workdps(DPS):
+            want = float(
+                _mp_mixture(
+                    f,
+                    names,
+                    mp.mpf(x[b]),
+                    [mp.mpf(v) for v in logits[b]],
+                    {n: [mp.mpf(v) for v in p[b]] for n, p in (("loc", loc), ("scale", scale))},
+                )
+            )
+        assert abs(lp[b] - want) <= 1e-13 * max(1.0, abs(want)), (b, lp[b], want)
+        assert abs(g["value"][b] - gv[0]) <= 1e-9 * max(abs(gv[0]), 1e-300), (b, g["value"][b], gv[0])
+        for n in ("logits", "loc", "scale"):
+            for k in range(K):
+                w, s = ref[(n, k)]
+                # (r_k - w_k rounds to eps absolute where both are near 1: row 9)
+                assert abs(g[n][b, k] - w) <= 1e-9 * s + 1e-15, (b, n, k, g[n][b, k], w)
+
+
+def test_per_row_kernel_samples_float32_and_odd_points(monkeypatch):
+    """Values with a sample dim (S, B) sum each row's gradients over its samples; float32 in,
+    float32 out within 1e-4 of float64; NaN and infinite values, a subnormal scale (the exact
+    redo) and the score take the same rules as the general loop."""
+    from mixstat.distributions import _grad
+
+    B, K = _grad.ROWS_MIN + 5, 4
+    logits, loc, scale, _ = _rows_case(B, K, 13)
+    scale[3, 2] = 5e-324  # subnormal: its reciprocal overflows
+    x = np.random.default_rng(14).normal(0, 3, (2, B))
+    x[0, 1], x[1, 2], x[0, 4] = np.nan, np.inf, -np.inf
+    cot = np.random.default_rng(15).normal(size=(2, B))
+    wrt = ("value", "logits", "loc", "scale")
+    d = MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))
+    lp, g = d.log_prob_grad(x, wrt=wrt, cotangent=cot)
+    lp0, g0 = _general(d, x, wrt, cot, monkeypatch)
+    np.testing.assert_allclose(lp, lp0, rtol=1e-13, atol=1e-13)
+    assert np.isnan(lp[0, 1]) and lp[1, 2] == -np.inf and np.isnan(g["value"][[0, 1, 0], [1, 2, 4]]).all()
+    for n in wrt:
+        np.testing.assert_allclose(g[n], g0[n], rtol=1e-11, atol=1e-13 * np.nanmax(np.abs(g0[n])))
+    np.testing.assert_allclose(mixstat.score(d, x), g["value"] / cot, rtol=1e-12)
+    # float32: every output float32, within 1e-4 of the float64 gradients (the ordinary rows)
+    scale[3, 2] = 1.0
+    d64 = MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))
+    d32 = MixtureSameFamily(
+        Categorical(logits=logits.astype(np.float32)), Normal(loc.astype(np.float32), scale.astype(np.float32))
+    )
+    x = np.nan_to_num(x, nan=0.5, posinf=1.0, neginf=-1.0)
+    lp64, g64 = d64.log_prob_grad(x, wrt=wrt, cotangent=cot)
+    lp32, g32 = d32.log_prob_grad(x.astype(np.float32), wrt=wrt, cotangent=cot.astype(np.float32))
+    assert lp32.dtype == np.float32 and all(v.dtype == np.float32 for v in g32.values())
+    np.testing.assert_allclose(lp32, lp64, rtol=1e-4, atol=1e-5)
+    for n in wrt:
+        np.testing.assert_allclose(g32[n], g64[n], rtol=1e-4, atol=1e-4 * np.abs(g64[n]).max())
+
+
+def test_normal_rows_grad_counts_invalid_parameters():
+    """The kernel counts invalid parameters in its pass (the adapters' check); the error names
+    the parameter and the index."""
+    from mixstat.distributions._grad import invalid_rows_params, normal_rows_grad
+
+    logits, loc, scale, x = _rows_case(300, 2, 16)
+    assert normal_rows_grad(logits, loc, scale, x)[0] == 0
+    for name, idx, v, msg in (
+        ("scale", (3, 1), 0.0, "scale of shape (300, 2) must be positive and finite"),
+        ("loc", (4, 0), np.inf, "loc of shape (300, 2) must be finite"),
+        ("logits", (5, 1), np.nan, "logits of shape (300, 2) must be not NaN"),
+    ):
+        arrs = {"logits": logits.copy(), "loc": loc.copy(), "scale": scale.copy()}
+        arrs[name][idx] = v
+        assert normal_rows_grad(arrs["logits"], arrs["loc"], arrs["scale"], x)[0] >= 1
+        e = invalid_rows_params("op", arrs["logits"], arrs["loc"], arrs["scale"])
+        assert msg in str(e) and str(idx) in str(e)
+    lg = logits.copy()
+    lg[7] = -np.inf
+    assert normal_rows_grad(lg, loc, scale, x)[0] >= 1
+    assert "finite in every row" in str(invalid_rows_params("op", lg, loc, scale))

@@ -139,6 +139,9 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
                 f"{owner}: cotangent of shape {fmt_shape(cotangent.shape)} does not broadcast "
                 f"to the shape of log_prob {fmt_shape(out_shape)}"
             ) from None
+    fast = _per_row_normal(dist, mix, comp, wrt, value, dtype, out_shape, cotangent)
+    if fast is not None:
+        return fast
     spec = comp._kernel_spec(np.float64)
     if spec is None:
         raise ValueError(f"{owner}: {type(comp).__name__} has no kernel path")
@@ -207,6 +210,114 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
                     if name in wrt:
                         grads[name] = _sum_to(g[..., q], _own_shape(leaf, name)).astype(pdt, copy=False)
     lp = lp.astype(dtype, copy=False)
+    return lp, {n: grads[n] for n in wrt}
+
+
+#: the per-row kernel takes a Normal mixture from this many rows on (its work is split by tiles
+#: of rows: a few rows with many samples each are the general loop's)
+ROWS_MIN = 1024
+
+
+def normal_rows_grad(logits, loc, scale, x, cotangent=None, want=("logits", "loc", "scale", "value")):
+    """The per-row Normal-mixture kernel (:mod:`mixstat.kernels.rows_grad`) on NumPy arrays.
+
+    ``logits``, ``loc``, ``scale``: ``(B, K)`` of one float dtype (raw logits: normalised per
+    row in the kernel); ``x``: ``(S, B)`` (or ``(B,)``), ``cotangent`` broadcastable to it or
+    None (ones).  Returns ``(bad, lp, gx, gl, gm, gs)``: the number of invalid parameters
+    (the results are undefined unless it is 0), ``lp`` and ``gx = cot d lp / dx`` of ``x``'s
+    shape, and the cotangent-weighted gradients ``(B, K)`` summed over the samples; an
+    output not in ``want`` is None.  No other checks (the callers' job).
+    """
+    from .. import _jit
+
+    dtype = np.dtype(loc.dtype)
+    B, K = loc.shape
+    logits, loc, scale = (np.ascontiguousarray(a, dtype=dtype) for a in (logits, loc, scale))
+    xshape = np.shape(x)
+    x2 = np.asarray(x, dtype=dtype).reshape(-1, B)
+    N = x2.size
+    if cotangent is None:
+        cot = np.broadcast_to(np.ones(1, dtype), (N,))
+    else:
+        cot = np.broadcast_to(np.asarray(cotangent, dtype=dtype), x2.shape).reshape(N)
+    lp = np.empty(N, dtype)
+    gx = np.empty(N if "value" in want else 0, dtype)
+    gl, gm, gs = (np.empty((B if n in want else 0, K), dtype) for n in ("logits", "loc", "scale"))
+    bad = 0
+    if N and K:
+        kernel = _jit.get_kernel("normal_mixture_rows_grad", None, dtype)
+        bad = int(_jit.call(kernel, x2, logits, loc, scale, cot, lp, gx, gl, gm, gs))
+    return (
+        bad,
+        lp.reshape(xshape),
+        gx.reshape(xshape) if "value" in want else None,
+        gl if "logits" in want else None,
+        gm if "loc" in want else None,
+        gs if "scale" in want else None,
+    )
+
+
+def invalid_rows_params(owner, logits, loc, scale):
+    """The ``ValueError`` for parameters the per-row kernel counted as invalid (named, with an
+    index), found again with NumPy (the error path only)."""
+    checks = (
+        ("logits", np.isnan(logits) | (logits == np.inf), "not NaN and not +inf"),
+        ("logits", ~np.broadcast_to((logits > -np.inf).any(-1, keepdims=True), logits.shape), "finite in every row"),
+        ("loc", ~np.isfinite(loc), "finite"),
+        ("scale", ~((scale > 0) & np.isfinite(scale)), "positive and finite"),
+    )
+    for name, bad, what in checks:
+        if bad.any():
+            i = tuple(int(j) for j in np.argwhere(bad)[0])
+            a = {"logits": logits, "loc": loc, "scale": scale}[name]
+            return ValueError(
+                f"{owner}: {name} of shape {fmt_shape(a.shape)} must be {what}; got {a[i]!r} at index {i}"
+            )
+    return ValueError(f"{owner}: invalid parameters")
+
+
+def _per_row_normal(dist, mix, comp, wrt, value, dtype, out_shape, cotangent):
+    """``log_prob_grad`` of a ``Categorical x Normal`` mixture with per-row ``(*batch, K)``
+    parameters by the per-row kernel (no packed table), or None where it does not apply."""
+    from .categorical import Categorical
+    from .normal import Normal
+
+    if type(mix) is not Categorical or type(comp) is not Normal or "probs" in wrt:
+        return None
+    if dist._placement() is not None or not isinstance(value, np.ndarray):
+        return None
+    batch = tuple(dist.batch_shape)
+    K = int(mix.param_shape[-1])
+    full = batch + (K,)
+    B = int(np.prod(batch, dtype=np.int64))
+    if B < ROWS_MIN or tuple(value.shape[len(value.shape) - len(batch) :]) != batch:
+        return None
+    if tuple(out_shape) != tuple(value.shape):
+        return None
+    logits, loc, scale = mix.logits, comp.loc, comp.scale
+    pdt = np.dtype(loc.dtype)
+    if pdt not in (np.float32, np.float64) or dtype != pdt:
+        return None
+    for a in (logits, loc, scale):
+        if tuple(np.shape(a)) != full or np.dtype(a.dtype) != pdt:
+            return None
+    if _own_shape(comp, "loc") != full or _own_shape(comp, "scale") != full:
+        return None
+    want = tuple(wrt)
+    bad, lp, gx, gl, gm, gs = normal_rows_grad(
+        logits.reshape(B, K),
+        loc.reshape(B, K),
+        scale.reshape(B, K),
+        value,
+        None if cotangent is None else np.broadcast_to(cotangent, out_shape),
+        want,
+    )
+    if bad:  # unchecked parameters (validate_args=False): the general loop's NaN rules
+        return None
+    grads = {}
+    for name, g in (("value", gx), ("logits", gl), ("loc", gm), ("scale", gs)):
+        if name in want:
+            grads[name] = g if name == "value" else g.reshape(full)
     return lp, {n: grads[n] for n in wrt}
 
 

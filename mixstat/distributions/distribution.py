@@ -829,9 +829,15 @@ class KernelDistribution(Distribution):
         owner = type(self).__name__
         p, dtype = _float_params(owner, **raw)
         shape, arrays = _broadcast_params(owner, **p)
+        # parameters checked while they were copied (one parallel pass each): the NumPy checks
+        # of _validate_params skip them
+        self._checked_params = set()
         for (name, a), _b in zip(p.items(), arrays):
             r = raw[name]
-            own = frozen(a, fresh=a is not r and not (isinstance(r, np.ndarray) and np.may_share_memory(a, r)))
+            fresh = a is not r and not (isinstance(r, np.ndarray) and np.may_share_memory(a, r))
+            own, ok = frozen_checked(a, self.arg_constraints.get(name), fresh, validate_args is not False)
+            if ok:
+                self._checked_params.add(name)
             setattr(self, name, np.broadcast_to(own, shape))
         self._dtype = dtype
         self._device = _dev.device_of(*raw.values())
@@ -840,7 +846,8 @@ class KernelDistribution(Distribution):
         self._validate_params()
 
     def _validate_params(self):
-        self._check_params(**{n: (getattr(self, n), c) for n, c in self.arg_constraints.items()})
+        done = getattr(self, "_checked_params", ())
+        self._check_params(**{n: (getattr(self, n), c) for n, c in self.arg_constraints.items() if n not in done})
 
     @property
     def _kfamily(self):
@@ -1059,3 +1066,45 @@ class KernelDistribution(Distribution):
 
 
 _dask.install(Distribution)  # over the wrappers added to Distribution above
+
+
+def _frozen_all_the_way(arr):
+    """Whether ``frozen(arr)`` would return ``arr`` itself (read-only, no writable array beneath)."""
+    base = arr
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        if base.base is None:
+            return True
+        base = base.base
+    return isinstance(base, bytes)
+
+
+def frozen_checked(arr, constraint, fresh=False, check=True):
+    """``(own, ok)``: :func:`frozen` of ``arr``, and whether ``arr`` was checked against
+    ``constraint`` on the way and satisfies it (``ok`` False: not checked here, or some entry
+    violates it: the caller's NumPy checks then name it).
+
+    Large C-contiguous float arrays under a constraint that :func:`mixstat.plan.copy_checked`
+    knows (``real``, ``finite``, ``positive_finite``) are copied and checked in one parallel
+    pass, and the copy is marked read-only; an array that needs no copy (``fresh``, or already
+    read-only all the way down) is checked by one parallel read.  Nothing else is allocated.
+    """
+    from .. import plan
+
+    kind = _COPY_KINDS.get(id(constraint))
+    if kind is None or not plan.can_copy_checked(arr):
+        return frozen(arr, fresh=fresh), False
+    if (fresh and arr.flags.owndata) or _frozen_all_the_way(arr):
+        own = frozen(arr, fresh=fresh)
+        if not check:
+            return own, False
+        _, bad = plan.copy_checked(own, kind, copy=False)
+        return own, bad == 0
+    own, bad = plan.copy_checked(arr, kind)
+    return own, check and bad == 0
+
+
+#: the constraints :func:`frozen_checked` checks in its parallel pass (codes of
+#: :data:`mixstat.kernels.rows.KINDS`), by identity
+_COPY_KINDS = {id(constraints.real): 0, id(constraints.finite): 1, id(constraints.positive_finite): 2}

@@ -320,9 +320,13 @@ class MixtureSameFamily(Distribution):
             ``logsumexp_k(log pi_k + log p_k(value))``, shape ``(*sample, *batch_shape)``.
         """
         value, dtype = self._checked_value(value)
+        dev = self._placement()
+        if dev is None:
+            rows = self._log_prob_rows(value, dtype, out)
+            if rows is not None:
+                return rows
         spec = self.component_distribution._kernel_spec(dtype)
         logw = self.mixture_distribution.logits
-        dev = self._placement()
         if spec is None:
             if dev is not None:
                 return self._via_host(MixtureSameFamily._chunked, value, dtype, "log_prob")
@@ -330,6 +334,28 @@ class MixtureSameFamily(Distribution):
         from .. import plan
 
         return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw, device=dev, out=out)
+
+    def _log_prob_rows(self, value, dtype, out):
+        """``log_prob`` by the per-row kernel (:func:`mixstat.plan.normal_mixture_rows`), or None.
+
+        For Normal components whose parameters are full ``(*batch_shape, K)`` arrays (every batch
+        entry its own mixture, as a mixture density network gives) and one value per batch
+        entry, with no packed table made yet: the kernel reads the normalised logits, ``loc``
+        and ``scale`` themselves, so nothing is allocated but the result.
+        """
+        from .normal import Normal
+
+        comp = self.component_distribution
+        if type(comp) is not Normal or np.dtype(dtype) in comp._specs:
+            return None
+        from .. import plan
+
+        logw = self.mixture_distribution.logits
+        if value.size > _prod(self._batch_shape) or not plan.rows_ok(self._batch_shape, logw, comp.loc, comp.scale):
+            return None
+        if logw.dtype != dtype:
+            return None
+        return plan.normal_mixture_rows(value, logw, comp.loc, comp.scale, self._batch_shape, out=out)
 
     def cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``
@@ -920,3 +946,7 @@ class MixtureSameFamily(Distribution):
 
     def __repr__(self):
         return f"MixtureSameFamily(\n  {self.mixture_distribution!r},\n  {self.component_distribution!r})"
+
+
+def _prod(shape):
+    return int(math.prod(shape))

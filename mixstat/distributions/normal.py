@@ -69,6 +69,10 @@ class Normal(KernelDistribution):
     def _validate_params(self):
         from .. import plan
 
+        if {"loc", "scale"} <= self._checked_params:
+            # checked while copied (one parallel pass each); the packed rows are made when a
+            # kernel first needs them (a mixture's per-row log_prob reads loc and scale directly)
+            return
         # large batches: checked and packed in one parallel pass (None: not
         # applicable, or some entry is invalid and the checks below name it)
         table = plan.normal_table(self.loc, self.scale) if self._validate_args is not False else None
@@ -76,6 +80,15 @@ class Normal(KernelDistribution):
             self._specs[np.dtype(table.dtype)] = plan.KernelSpec("normal", table, 1)
         else:
             super()._validate_params()
+
+    def _make_spec(self, dtype):
+        from .. import plan
+
+        if np.dtype(dtype) == self._dtype:  # large batches: packed in one parallel pass
+            table = plan.normal_table(self.loc, self.scale)
+            if table is not None:
+                return plan.KernelSpec("normal", table, 1)
+        return super()._make_spec(dtype)
 
     @property
     def mean(self) -> Array:

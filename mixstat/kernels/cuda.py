@@ -688,3 +688,22 @@ def launch_grad(family, n, width, *args):
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
         warnings.simplefilter("ignore", _CudaPerformanceWarning)
         kernel[blocks, tpb](*args, work)
+
+
+# -- a Normal mixture's gradients over raw per-row parameters (the CPU's kernels.rows_grad) ------
+def make_normal_mixture_rows_grad():
+    """The CPU's :func:`mixstat.kernels.rows_grad.make_normal_mixture_rows_grad`, one thread per
+    row: :func:`~mixstat.kernels.rows_grad.row_exact` (float64 arithmetic, a running maximum) for
+    every sample of the row, so a row's sums need no atomics.  No parameter count (the caller
+    checks the parameters first)."""
+    from .rows_grad import row_exact
+
+    def normal_mixture_rows_grad(x, logits, loc, scale, cot, lp, gx, gl, gm, gs):
+        B = x.shape[1]
+        for b in range(cuda.grid(1), B, cuda.gridsize(1)):
+            row_exact(b, x, cot, logits, loc, scale, lp, gx, gl, gm, gs)
+
+    return normal_mixture_rows_grad
+
+
+_FAMILY_FREE["normal_mixture_rows_grad"] = make_normal_mixture_rows_grad

@@ -1,0 +1,207 @@
+"""CPU kernels over raw per-row parameters: no packed table is written.
+
+For a large batch of small mixtures whose every entry has its own parameters (the output of a
+mixture density network: ``B`` rows of ``K`` logits, locs and scales) the packed table of the
+general loops costs more than the evaluation: it is one more pass over ``B * K * P`` floats,
+written to fresh pages.  These kernels read the distributions' own parameter arrays.
+
+``copy_checked(src (R,), dst (R,) or (0,), kind) -> bad``
+    copies ``src`` into ``dst`` (skipped when ``dst`` is empty: a check alone) and counts the
+    entries that violate constraint ``kind`` (:data:`KINDS`), in one parallel pass.  The façade's
+    parameters are made this way: the distribution's read-only copy and its validation at once.
+``normal_mixture_rows(x (S, B), logits (B, K), loc (B, K), scale (B, K), normalise, out (S*B,))``
+    ``log sum_k softmax(logits)_k N(x[s, b]; loc[b, k], scale[b, k])``: the log-density of a
+    Normal mixture with per-row parameters.  ``normalise`` (0 or 1): whether the logits are to
+    be normalised per row (1: raw logits, any finite shift; 0: already normalised, as a
+    :class:`~mixstat.distributions.Categorical` stores them).  A tile of rows is transposed to
+    component-major scratch, the per-component constants (``-log scale``, ``sqrt(1/2)/scale``)
+    are computed there with :func:`~.fastmath.log_pos` in SIMD loops, and the log-sum-exp is
+    that of :func:`mixstat.kernels.cpu.make_log_prob` along the batch (scaled by the largest
+    ``logit + const``, the polynomial ``exp``); points whose scaled sum is below ``exp(-600)``
+    (float32: ``exp(-60)``), NaN or infinite, and rows with a scale whose reciprocal overflows
+    the dtype, are redone exactly (``math.log``, a division, a running maximum).
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .cpu import CHUNKS, _named
+from .fastmath import exp_neg_any, log_pos
+from .lse import lse_add, lse_end
+
+#: rows per tile of ``normal_mixture_rows`` (a tile's ``K x TILE`` scratch stays in L1/L2)
+TILE = 256
+#: entries per block of ``copy_checked``
+BLOCK = 4096
+_SQRT_HALF = math.sqrt(0.5)
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+#: the constraints ``copy_checked`` checks, by code: ``real`` (not NaN), ``finite``,
+#: ``positive_finite`` of :mod:`mixstat.distributions.constraints`
+KINDS = {"real": 0, "finite": 1, "positive_finite": 2}
+
+
+def make_copy_checked(dtype):
+    BL = BLOCK
+
+    def chunk(c, nchunks, nblocks, src, dst, kind):
+        R = src.shape[0]
+        copy = dst.shape[0] > 0
+        nb = 0  # valid entries
+        for t in range(c * nblocks // nchunks, (c + 1) * nblocks // nchunks):
+            lo = t * BL
+            hi = min(R, lo + BL)
+            # the check in a loop of its own (an integer reduction: SIMD), then the copy of
+            # the block, still in L1
+            # (counting the valid entries: a negated condition does not vectorise)
+            if kind == 0:
+                for i in range(lo, hi):
+                    v = src[i]
+                    nb += 1 if v == v else 0
+            elif kind == 1:
+                for i in range(lo, hi):
+                    v = src[i]
+                    nb += 1 if (v > -np.inf) & (v < np.inf) else 0
+            elif kind == 2:
+                for i in range(lo, hi):
+                    v = src[i]
+                    nb += 1 if (v > 0) & (v < np.inf) else 0
+            else:
+                nb += hi - lo
+            if copy:
+                for i in range(lo, hi):
+                    dst[i] = src[i]
+        return nb
+
+    def copy_checked(src, dst, kind):
+        nblocks = (src.shape[0] + BL - 1) // BL
+        nchunks = min(nblocks, CHUNKS)
+        ok = 0
+        for c in prange(nchunks):
+            ok += chunk(np.int64(c), nchunks, nblocks, src, dst, kind)
+        return src.shape[0] - ok
+
+    chunk = _named(chunk, "copy_checked", dtype)
+    return copy_checked
+
+
+def make_normal_mixture_rows(dtype):
+    f32 = str(dtype) == "float32"
+    F = np.float32 if f32 else np.float64
+    zero = F(0.0)
+    ninf = F(-np.inf)
+    nan = F(np.nan)
+    thresh = F(math.exp(-60.0 if f32 else -600.0))
+    big = float(np.finfo(F).max)
+    L = TILE
+
+    def chunk(c, nchunks, ntiles, per, x, logits, loc, scale, normalise, out):
+        B = x.shape[1]
+        K = logits.shape[1]
+
+        def exact(v, b, logits, loc, scale, normalise):
+            # the point's log-density in float64: math.log, a division, a running maximum
+            K = logits.shape[1]
+            nm = 0.0
+            if normalise:
+                m = -math.inf
+                a = 0.0
+                for k in range(K):
+                    m, a = lse_add(m, a, np.float64(logits[b, k]))
+                nm = lse_end(m, a)
+            m = -math.inf
+            a = 0.0
+            xv = np.float64(v)
+            for k in range(K):
+                sc = np.float64(scale[b, k])
+                zz = (xv - np.float64(loc[b, k])) / sc * _SQRT_HALF
+                lp = (-math.log(sc) - _HALF_LOG_2PI) - zz * zz
+                m, a = lse_add(m, a, (np.float64(logits[b, k]) - nm) + lp)
+            return F(lse_end(m, a))
+
+        # scratch for every tile of this chunk (see mixstat.kernels.cpu.CHUNKS), component-major
+        lt = np.empty((K, L), F)  # logits
+        mt = np.empty((K, L), F)  # loc
+        it = np.empty((K, L), F)  # scale, then sqrt(1/2) / scale
+        ct = np.empty((K, L), F)  # -log(scale) - log(2 pi) / 2
+        xv = np.empty(L, F)
+        mb = np.empty(L, F)
+        lm = np.empty(L, F)
+        acc = np.empty(L, F)
+        la = np.empty(L, F)
+        for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+            s = t // per
+            b0 = (t - s * per) * L
+            nl = min(L, B - b0)
+            for i in range(nl):
+                xv[i] = x[s, b0 + i]
+                for k in range(K):
+                    lt[k, i] = logits[b0 + i, k]
+                    mt[k, i] = loc[b0 + i, k]
+                    it[k, i] = scale[b0 + i, k]
+            for i in range(nl):
+                mb[i] = ninf
+                lm[i] = ninf
+            # per-component constants and the scale of the log-sum-exp (SIMD loops over rows)
+            for k in range(K):
+                for i in range(nl):
+                    sc = np.float64(it[k, i])
+                    cst = F(-log_pos(sc) - _HALF_LOG_2PI)
+                    inv = _SQRT_HALF / sc
+                    ct[k, i] = cst
+                    it[k, i] = F(inv) if inv <= big else nan
+                    lv = lt[k, i]
+                    vk = F(lv + cst)
+                    mb[i] = vk if vk > mb[i] else mb[i]
+                    lm[i] = lv if lv > lm[i] else lm[i]
+            for i in range(nl):
+                mb[i] = mb[i] if mb[i] > ninf else zero
+                lm[i] = lm[i] if lm[i] > ninf else zero
+                acc[i] = zero
+                la[i] = zero
+            for k in range(K):
+                for i in range(nl):
+                    z = (xv[i] - mt[k, i]) * it[k, i]
+                    acc[i] += exp_neg_any(F((ct[k, i] - z * z) + (lt[k, i] - mb[i])))
+            nfix = 0
+            if normalise:
+                for k in range(K):
+                    for i in range(nl):
+                        la[i] += exp_neg_any(F(lt[k, i] - lm[i]))
+                for i in range(nl):
+                    sh = F(mb[i] - (lm[i] + F(log_pos(np.float64(la[i])))))
+                    out[s * B + b0 + i] = sh + F(log_pos(np.float64(acc[i])))
+                    nfix += not acc[i] >= thresh
+            else:
+                for i in range(nl):
+                    out[s * B + b0 + i] = mb[i] + F(log_pos(np.float64(acc[i])))
+                    nfix += not acc[i] >= thresh
+            if nfix:
+                for i in range(nl):
+                    if not acc[i] >= thresh:
+                        out[s * B + b0 + i] = exact(xv[i], b0 + i, logits, loc, scale, normalise)
+
+    def normal_mixture_rows(x, logits, loc, scale, normalise, out):
+        S = x.shape[0]
+        B = x.shape[1]
+        per = (B + L - 1) // L
+        ntiles = per * S
+        nchunks = min(ntiles, CHUNKS)
+        for c in prange(nchunks):
+            chunk(np.int64(c), nchunks, ntiles, per, x, logits, loc, scale, normalise, out)
+
+    chunk = _named(chunk, "normal_mixture_rows", dtype)
+    return normal_mixture_rows
+
+
+OPS = ("copy_checked", "normal_mixture_rows")
+
+
+def make(op, dtype="float64"):
+    if op == "copy_checked":
+        return make_copy_checked(dtype)
+    if op == "normal_mixture_rows":
+        return make_normal_mixture_rows(dtype)
+    raise KeyError(op)
