@@ -14,7 +14,12 @@ and the peak memory of a fit beyond its input at N = 1e7, D = 2, K = 64 (peak
 RSS in a fresh subprocess less the RSS before ``fit``; target 1.2x the input's
 bytes).  ``--quick`` divides every N by 10 (memory: by 4).
 
-Usage: ``python benchmarks/fit.py [--quick] [--iters 5] [--no-sklearn]``
+Beside scikit-learn, pomegranate (1.x, on torch: ``GeneralMixtureModel`` of ``Normal``
+components started from the same parameters; one iteration = ``summarize`` +
+``from_summaries``, its own streaming EM step), where it is installed; its first
+iteration's weights and means are checked against mixstat's before it is timed.
+
+Usage: ``python benchmarks/fit.py [--quick] [--iters 5] [--no-sklearn] [--no-pomegranate]``
 """
 
 from __future__ import annotations
@@ -96,7 +101,39 @@ def _per_iter_sklearn(X, sk, iters):
     return statistics.median(ts), statistics.median(cs)
 
 
-def run_case(name, N, D, K, ct, target, iters, fit_iters, with_sklearn):
+def _pomegranate(X, kw, ct, max_iter):
+    """pomegranate's GeneralMixtureModel from the same weights, means and precisions (float64
+    torch tensors), or None where pomegranate is not installed."""
+    try:
+        import torch
+        from pomegranate.distributions import Normal as PgNormal
+        from pomegranate.gmm import GeneralMixtureModel
+    except ImportError:
+        return None, None
+    prec = kw["precisions_init"]
+    covs = np.linalg.inv(prec) if ct == "full" else 1.0 / prec
+    dists = [
+        PgNormal(means=torch.tensor(kw["means_init"][k]), covs=torch.tensor(covs[k]), covariance_type=ct)
+        for k in range(len(covs))
+    ]
+    model = GeneralMixtureModel(dists, priors=torch.tensor(kw["weights_init"]), max_iter=max_iter, tol=0.0)
+    return model, torch.from_numpy(X)
+
+
+def _per_iter_pomegranate(model, Xt, iters):
+    ts, cs = [], []
+    for _ in range(iters):
+        u0, s0 = _cpu()
+        t0 = time.perf_counter()
+        model.summarize(Xt)
+        model.from_summaries()
+        ts.append(time.perf_counter() - t0)
+        u1, s1 = _cpu()
+        cs.append(u1 - u0 + s1 - s0)
+    return statistics.median(ts), statistics.median(cs)
+
+
+def run_case(name, N, D, K, ct, target, iters, fit_iters, with_sklearn, with_pomegranate=True):
     from mixstat.mixture import GaussianMixture
 
     X, centres = _data(N, D, K)
@@ -126,6 +163,28 @@ def run_case(name, N, D, K, ct, target, iters, fit_iters, with_sklearn):
             row["iter_cpu_ratio"] = row["sklearn_iter_cpu_s"] / row["mixstat_iter_cpu_s"]
             row["fit_ratio"] = row["sklearn_fit_s"] / row["mixstat_fit_s"]
             row["lower_bound_rel_diff"] = abs(fitted.lower_bound_ - ref.lower_bound_) / abs(ref.lower_bound_)
+        if with_pomegranate:
+            one, Xt = _pomegranate(X, kw, ct, 1)
+            if one is not None:
+                # cross-check: one pomegranate iteration against one of mixstat's, same start
+                one.summarize(Xt)
+                one.from_summaries()
+                gm1 = GaussianMixture(max_iter=1, **kw).fit(X)
+                pg_w = one.priors.detach().numpy()
+                pg_m = np.stack([d.means.detach().numpy() for d in one.distributions])
+                if not (
+                    np.allclose(pg_w, gm1.weights_, rtol=1e-6) and np.allclose(pg_m, gm1.means_, rtol=1e-6, atol=1e-9)
+                ):
+                    raise RuntimeError(f"{name}: pomegranate's first iteration differs from mixstat's")
+                model, Xt = _pomegranate(X, kw, ct, 1)
+                row["pomegranate_iter_s"], row["pomegranate_iter_cpu_s"] = _per_iter_pomegranate(
+                    model, Xt, max(2, iters // 2)
+                )
+                model, Xt = _pomegranate(X, kw, ct, fit_iters)
+                _, t, u, s = _timed(lambda: model.fit(Xt))
+                row.update(pomegranate_fit_s=t, pomegranate_fit_user_s=u, pomegranate_fit_sys_s=s)
+                row["pomegranate_iter_ratio"] = row["pomegranate_iter_s"] / row["mixstat_iter_s"]
+                row["pomegranate_fit_ratio"] = row["pomegranate_fit_s"] / row["mixstat_fit_s"]
     return row
 
 
@@ -180,7 +239,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="N / 10 (memory: N / 4)")
     ap.add_argument("--iters", type=int, default=5, help="EM iterations timed per row (median)")
     ap.add_argument("--fit-iters", type=int, default=10, help="max_iter of the whole-fit rows")
-    ap.add_argument("--no-sklearn", action="store_true", help="mixstat only")
+    ap.add_argument("--no-sklearn", action="store_true", help="without scikit-learn")
+    ap.add_argument("--no-pomegranate", action="store_true", help="without pomegranate")
     ap.add_argument("--json", help="write the rows here")
     a = ap.parse_args(argv)
     import numba
@@ -193,7 +253,7 @@ def main(argv=None):
     rows = []
     for name, N, D, K, ct, target in CASES:
         n = N // 10 if a.quick else N
-        r = run_case(name, n, D, K, ct, target, a.iters, a.fit_iters, not a.no_sklearn)
+        r = run_case(name, n, D, K, ct, target, a.iters, a.fit_iters, not a.no_sklearn, not a.no_pomegranate)
         rows.append(r)
         line = (
             f"{name:5s} N={n:.0e} D={D} K={K}: mixstat {r['mixstat_iter_s'] * 1e3:8.1f} ms/iter "
@@ -212,6 +272,13 @@ def main(argv=None):
                 f"CPU time {r['iter_cpu_ratio']:.1f}x), "
                 f"{r['fit_ratio']:.1f}x fit; "
                 f"lower bounds differ by {r['lower_bound_rel_diff']:.1e}"
+            )
+        if "pomegranate_iter_s" in r:
+            line += (
+                f" | pomegranate {r['pomegranate_iter_s'] * 1e3:8.1f} ms/iter "
+                f"(CPU {r['pomegranate_iter_cpu_s'] * 1e3:.0f} ms), fit {r['pomegranate_fit_s']:.2f} s "
+                f"(user {r['pomegranate_fit_user_s']:.2f} s, sys {r['pomegranate_fit_sys_s']:.2f} s) | "
+                f"{r['pomegranate_iter_ratio']:.1f}x per iter, {r['pomegranate_fit_ratio']:.1f}x fit"
             )
         print(line, flush=True)
     mN = 10_000_000 // 4 if a.quick else 10_000_000
