@@ -23,7 +23,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 
 import mpmath
 import numba
@@ -449,9 +448,9 @@ def test_exact_values():
     np.testing.assert_allclose(out[:, 2], 0.5, rtol=1e-14)
 
 
-def test_outside_the_range_bounded_and_quick():
+def test_outside_the_range_bounded():
     """Beyond the validated range the iteration caps hold: results stay in [0, 1], are
-    finite, and come back fast (no hang)."""
+    finite, and the calls return (no hang; speed is for benchmarks, not tests)."""
     big = [
         (1e9, 1e9, 0.5),
         (1e12, 1e12, 0.5),
@@ -463,12 +462,8 @@ def test_outside_the_range_bounded_and_quick():
         (1e-300, 2.0, 1e-300),
     ]
     a, b, x = _arr(*zip(*big))
-    _beta_vec(a, b, x, 1.0 - x)  # compile (if not yet) outside the timing
-    _gamma_vec(a, x)
-    t0 = time.perf_counter()
-    out = _beta_vec(a, b, x, 1.0 - x)
+    out = _beta_vec(a, b, x, 1.0 - x)  # returns at all: the caps end every loop
     p, q = _gamma_vec(a, x)
-    assert time.perf_counter() - t0 < 0.5
     for v in (out.ravel(), p, q):
         assert np.all(np.isfinite(v)) and np.all((v >= 0) & (v <= 1))
     # a = 1e12 is deep in Temme's expansion: P(a, a) = 1/2 + 1/(3 sqrt(2 pi a)) + O(1/a)

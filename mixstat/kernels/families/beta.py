@@ -179,7 +179,7 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
     The concentrations are gathered into ``z0``, ``z1``; the first Marsaglia-Tsang
     tries of the two Gammas (words ``4 j`` and ``4 j + 1``, as :func:`draw1`) run
     for every point in a loop without gathers (it vectorises), into ``z0``:
-    ``X / (X + Y)`` in tiles where both concentrations are at least 1, else, as
+    ``X / (X + Y)`` for points whose two concentrations are at least 1, else, as
     :func:`..samplers.std_beta`, from ``log X`` and ``log Y`` (polynomial
     ``log``/``exp``).  NaN where a first try rejected, or where the two logs
     differ by more than 700 (or are not finite); those points are drawn by
@@ -201,13 +201,22 @@ def draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
                 y, oky = gamma_first_big_fast(key0, key1, g0 + i, 4 * j + 1, z1[i])
                 z0[i] = x / (x + y) if okx & oky else math.nan
         else:
-            for i in range(nl):  # SIMD
-                x, okx = log_gamma_first_fast(key0, key1, g0 + i, 4 * j, z0[i])
-                y, oky = log_gamma_first_fast(key0, key1, g0 + i, 4 * j + 1, z1[i])
-                t = y - x
-                e = exp_neg(-abs(t))
-                r = 1.0 / (1.0 + e) if t < 0.0 else e / (1.0 + e)
-                z0[i] = r if okx & oky & (abs(t) <= 700.0) & (t != 0.0) else math.nan
+            # the form is chosen per point, never per tile: a point's bits must not depend on
+            # which other points share its tile (chunking, thread count)
+            for i in range(nl):
+                a = z0[i]
+                q = z1[i]
+                if a >= 1.0 and q >= 1.0:
+                    x, okx = gamma_first_big_fast(key0, key1, g0 + i, 4 * j, a)
+                    y, oky = gamma_first_big_fast(key0, key1, g0 + i, 4 * j + 1, q)
+                    z0[i] = x / (x + y) if okx & oky else math.nan
+                else:
+                    x, okx = log_gamma_first_fast(key0, key1, g0 + i, 4 * j, a)
+                    y, oky = log_gamma_first_fast(key0, key1, g0 + i, 4 * j + 1, q)
+                    t = y - x
+                    e = exp_neg(-abs(t))
+                    r = 1.0 / (1.0 + e) if t < 0.0 else e / (1.0 + e)
+                    z0[i] = r if okx & oky & (abs(t) <= 700.0) & (t != 0.0) else math.nan
         for i in range(nl):
             r = z0[i]
             if r != r:
