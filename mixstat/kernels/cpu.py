@@ -176,6 +176,9 @@ class Hooks:
         # ``exp(logpdf1_fast + sh)`` in one (cheaper) SIMD form, for the fused mixture loop
         self.term1_fast = getattr(m, "term1_fast", _no_term1_fast)
         self.has_term = hasattr(m, "term1_fast")
+        # the fused D == 1 loop of the any-D log_prob kernel, for families that measured faster
+        # with it (a term1_fast, or FUSED_D1 = True); the others keep the two-loop tile
+        self.fused_d1 = self.has_term or getattr(m, "FUSED_D1", False)
         # the SIMD form's -inf is exact (only its NaN points need the exact function)
         self.fast_ninf_exact = getattr(m, "FAST_EXACT_NINF", False)
         self.logpdf1 = getattr(m, "logpdf1", _no_logpdf1)
@@ -253,6 +256,7 @@ def make_log_prob(fam, dtype, dim):
     logpdf1_fast = h.logpdf1_fast
     term1_fast = h.term1_fast
     has_term = h.has_term
+    fused_d1 = h.fused_d1
     bound1 = h.bound1
     logpdf = h.logpdf
     bound = h.bound
@@ -369,7 +373,7 @@ def make_log_prob(fam, dtype, dim):
                 b0 = r
                 s0 = c0
                 nl = min(L, S - c0)
-                simd_fill = uni and D == 1 and NPRE > 0
+                simd_fill = fused_d1 and uni and D == 1 and NPRE > 0
                 if simd_fill:
                     # a scalar event: the per-point quantities in a SIMD loop of their own
                     for i in range(nl):
@@ -429,7 +433,7 @@ def make_log_prob(fam, dtype, dim):
                             sh = logw[b0, k] - mb
                             for i in range(nl):
                                 acc[i] += exp_neg_any(F(fast(xs, i, tb, 0, k) + sh))
-                    elif uni and D == 1:
+                    elif fused_d1 and uni and D == 1:
                         # a scalar event in the kernel compiled for any D: the same fused
                         # loop, with the family's cheaper form of the term where it has one
                         for k in range(K):

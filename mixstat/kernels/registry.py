@@ -55,6 +55,7 @@ HOOKS = {
         "logpdf1_fast",
         "term1_fast",
         "FAST_EXACT_NINF",
+        "FUSED_D1",
         "bound1",
         "cdf1",
         "cdf1_fast",

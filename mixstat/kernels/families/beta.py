@@ -71,6 +71,10 @@ def pack(concentration1, concentration0, dtype):
     return tab.astype(dtype, copy=False)
 
 
+# the any-D log_prob kernel's fused D == 1 loop (measured faster for this family)
+FUSED_D1 = True
+
+
 @register_jitable
 def _log1m(x):
     """``log1p(-x)`` for ``0 < x < 1`` with ``log`` only (a few ulp; libm's log1p costs 4x):

@@ -61,6 +61,10 @@ def pack(concentration, rate, dtype):
     return tab.astype(dtype, copy=False)
 
 
+# the any-D log_prob kernel's fused D == 1 loop (measured faster for this family)
+FUSED_D1 = True
+
+
 @register_jitable
 def pre1(v):
     """``(log v, log v)`` in float64: ``-inf`` at 0, NaN for negative ``v`` and NaN."""

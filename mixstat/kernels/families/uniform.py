@@ -51,6 +51,10 @@ def pack(low, high, dtype):
 FAST_EXACT_NINF = True
 
 
+# the any-D log_prob kernel's fused D == 1 loop (measured faster for this family)
+FUSED_D1 = True
+
+
 @register_jitable
 def logpdf1_fast(v, p0, p1, tab, b, k, o):
     """SIMD form, exact: ``-inf`` outside the interval, NaN for NaN.  The constant is added to
