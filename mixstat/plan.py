@@ -595,3 +595,11 @@ def normal_mixture_rows(value, logits, loc, scale, batch_shape, normalise=False,
             res,
         )
     return out if out is not None else res.reshape(out_shape)
+
+
+def normal_mixture_rows_grad(x, logits, loc, scale, cot, lp, gx, gl, gm, gs):
+    """The fused per-row Normal-mixture gradient kernel (:mod:`mixstat.kernels.rows_grad`) on
+    C-contiguous arrays of one dtype, outputs allocated by the caller (an output of length 0 is
+    not computed); returns the number of invalid parameters it counted."""
+    kernel = _jit.get_kernel("normal_mixture_rows_grad", None, np.dtype(loc.dtype))
+    return int(_jit.call(kernel, x, logits, loc, scale, cot, lp, gx, gl, gm, gs))

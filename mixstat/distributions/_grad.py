@@ -228,7 +228,7 @@ def normal_rows_grad(logits, loc, scale, x, cotangent=None, want=("logits", "loc
     shape, and the cotangent-weighted gradients ``(B, K)`` summed over the samples; an
     output not in ``want`` is None.  No other checks (the callers' job).
     """
-    from .. import _jit
+    from .. import plan
 
     dtype = np.dtype(loc.dtype)
     B, K = loc.shape
@@ -245,8 +245,7 @@ def normal_rows_grad(logits, loc, scale, x, cotangent=None, want=("logits", "loc
     gl, gm, gs = (np.empty((B if n in want else 0, K), dtype) for n in ("logits", "loc", "scale"))
     bad = 0
     if N and K:
-        kernel = _jit.get_kernel("normal_mixture_rows_grad", None, dtype)
-        bad = int(_jit.call(kernel, x2, logits, loc, scale, cot, lp, gx, gl, gm, gs))
+        bad = plan.normal_mixture_rows_grad(x2, logits, loc, scale, cot, lp, gx, gl, gm, gs)
     return (
         bad,
         lp.reshape(xshape),
