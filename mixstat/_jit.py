@@ -63,7 +63,7 @@ def cache_dir(family=None) -> str:
 
     Keyed by the shared kernel sources (every file of :mod:`mixstat.kernels`
     but the CUDA loops and the family modules), this file, the numba version,
-    ``NUMBA_BOUNDSCHECK`` and the vector width, and, for a family's kernels,
+    ``NUMBA_BOUNDSCHECK``, ``NUMBA_OPT`` and the vector width, and, for a family's kernels,
     that family's module: editing one family recompiles its kernels only.
     (Family modules import shared modules only, never each other.)
     """
@@ -83,6 +83,7 @@ def cache_dir(family=None) -> str:
                 h.update(p.read_bytes())
             h.update(numba.__version__.encode())
             h.update(str(numba.config.BOUNDSCHECK).encode())
+            h.update(str(numba.config.OPT).encode())  # NUMBA_OPT: a kernel built at -O0 is not the -O3 one
             h.update(str(_vector_width()).encode())
             h.update(Path(__file__).read_bytes())
             _common_hash = h.copy()

@@ -38,16 +38,29 @@ def _kernels(families, dtypes, skip_ops=()):
     return out
 
 
+def _gufuncs(families):
+    """``("gufunc", name, None, 0)`` for every gufunc of :mod:`mixstat.gufuncs` over these families."""
+    from . import _gufunc_build
+
+    return [("gufunc", name, None, 0) for name, e in _gufunc_build.catalogue().items() if e.family in families]
+
+
 def _compile_one(key):
     from . import _jit
 
     t = time.perf_counter()
-    _jit.get_kernel(*key)
+    if key[0] == "gufunc":  # both dtype loops of one gufunc
+        from . import gufuncs
+
+        getattr(gufuncs, key[1])
+    else:
+        _jit.get_kernel(*key)
     return key, time.perf_counter() - t
 
 
-def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout, skip_ops=()):
-    """Compile (or load) the kernels; returns ``[(key, seconds)]``."""
+def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout, skip_ops=(), gufuncs=False):
+    """Compile (or load) the kernels (and with ``gufuncs`` the gufuncs of these families, built on
+    first use otherwise); returns ``[(key, seconds)]``."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -59,6 +72,8 @@ def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdo
     for o in skip_ops:
         registry.op(o)  # a KeyError names an unknown operation
     keys = _kernels(set(families), dtypes, tuple(skip_ops))
+    if gufuncs:
+        keys += _gufuncs(set(families))
     jobs = jobs or os.cpu_count() or 1
     t0 = time.perf_counter()
     results = []
@@ -69,6 +84,6 @@ def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdo
             for r in ex.map(_compile_one, keys):
                 results.append(r)
     for (op, fam, dt, dim), sec in results:
-        print(f"{op:9s} {fam or '-':12s} {dt:8s} D={'any' if dim == 0 else dim:3}  {sec:6.2f} s", file=out)
+        print(f"{op:9s} {fam or '-':12s} {dt or 'both':8s} D={'any' if dim == 0 else dim:3}  {sec:6.2f} s", file=out)
     print(f"{len(results)} kernels in {time.perf_counter() - t0:.1f} s wall with {jobs} processes", file=out)
     return results

@@ -46,3 +46,18 @@ def test_warmup_unknown_family_is_a_clear_error(tmp_path):
         timeout=120,
     )
     assert r.returncode == 2 and "no kernel family 'nosuch'" in r.stderr
+
+
+def test_warmup_gufunc_jobs_cover_the_catalogue_of_the_families():
+    """``warmup --gufuncs``: one job per gufunc of the families asked for (both dtype loops each)."""
+    from mixstat import _gufunc_build, _warmup
+
+    cat = _gufunc_build.catalogue()
+    keys = _warmup._gufuncs({"exponential", "mvn"})
+    names = [k[1] for k in keys]
+    assert sorted(names) == sorted(n for n, e in cat.items() if e.family in ("exponential", "mvn"))
+    assert "exponential_mixture_log_prob" in names and "mvn_mixture_log_prob" in names
+    assert all(k[0] == "gufunc" for k in keys)
+    from mixstat.kernels import registry
+
+    assert len(_warmup._gufuncs({f.name for f in registry.FAMILIES})) == len(cat)
