@@ -56,9 +56,9 @@ test: $(VENV)/.stamp-cuda
 	$(BIN)/python -m mixstat warmup --jobs $(JOBS) --gufuncs
 	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q --durations=25
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py tests/test_fit_cuda_sim.py
-	NUMBA_BOUNDSCHECK=1 NUMBA_OPT=0 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float64 --skip-op icdf sample_grad
-	NUMBA_BOUNDSCHECK=1 NUMBA_OPT=0 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py tests/test_grad.py
-	NUMBA_BOUNDSCHECK=1 NUMBA_OPT=0 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
+	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float64 --skip-op icdf sample_grad
+	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py tests/test_grad.py
+	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
 	$(MAKE) docs-check
 
 # The quality gates, first in `make test` (each stops it): ruff's lint rules and formatting,
