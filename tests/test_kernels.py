@@ -344,8 +344,11 @@ def test_kernel_cache_is_keyed_per_family():
     assert j.cache_dir("normal") == d["normal"]
 
 
-def test_second_process_loads_every_kernel_from_the_cache(tmp_path):
-    """A fresh process with a warm cache compiles nothing (numba's cache hit counters)."""
+def test_second_process_loads_every_kernel_from_the_cache():
+    """A fresh process with a warm cache compiles nothing (numba's cache hit counters).
+
+    The suite's own cache (``make test`` warms it first): the first process loads or compiles,
+    the second must only load. (A cold cache written and then read: ``tests/test_warmup.py``.)"""
     code = (
         "import numpy as np, mixstat._jit as j\n"
         "from mixstat.distributions import Normal, Categorical, MixtureSameFamily, MultivariateNormal\n"
@@ -358,7 +361,7 @@ def test_second_process_loads_every_kernel_from_the_cache(tmp_path):
         "st = [(k, d.stats.cache_hits, d.stats.cache_misses) for k, d in j._kernels.items()]\n"
         "print(sum(sum(h.values()) for _, h, _ in st), sum(sum(m.values()) for _, _, m in st))\n"
     )
-    env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path))
+    env = dict(os.environ)
     runs = []
     for _ in range(2):
         res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)

@@ -4,11 +4,15 @@ import os
 import subprocess
 import sys
 
+#: kernels the first calls below do not need (the dearest to compile: 23 of the 52 s)
+SKIP = ("icdf", "log_prob_grad", "sample_grad")
+
 
 def test_warmup_then_first_calls_compile_nothing(tmp_path):
     env = dict(os.environ, MIXSTAT_CACHE_DIR=str(tmp_path))
     r = subprocess.run(
-        [sys.executable, "-m", "mixstat", "warmup", "--family", "exponential", "--dtype", "float64", "--jobs", "2"],
+        [sys.executable, "-m", "mixstat", "warmup", "--family", "exponential", "--dtype", "float64", "--jobs", "2"]
+        + ["--skip-op", *SKIP],
         env=env,
         capture_output=True,
         text=True,
@@ -18,7 +22,7 @@ def test_warmup_then_first_calls_compile_nothing(tmp_path):
     lines = r.stdout.strip().splitlines()
     from mixstat import _warmup
 
-    n = len(_warmup._kernels({"exponential"}, ("float64",)))  # choose, logits and one per op of the family
+    n = len(_warmup._kernels({"exponential"}, ("float64",), SKIP))  # choose, logits and one per op of the family
     assert n >= 5
     assert lines[-1].startswith(f"{n} kernels in") and "with 2 processes" in lines[-1], r.stdout
     code = (
