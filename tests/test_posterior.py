@@ -373,8 +373,12 @@ def test_memory_output_only():
         tracemalloc.stop()
     out_bytes = post.logits.nbytes
     assert out_bytes == N * K * 8
-    assert peak_post <= 1.1 * out_bytes, peak_post / out_bytes
-    assert peak_mode <= 1.1 * mode.nbytes, peak_mode / mode.nbytes
+    # tracemalloc traces every thread: under pytest-xdist its I/O thread's objects can land in
+    # the window (81 KB once, in a CI rehearsal), hence a fixed slack far below what is tested
+    # against (an (N, K) array is 12.8 MB, one more array of N floats 0.8 MB)
+    slack = 256 * 1024
+    assert peak_post <= 1.1 * out_bytes + slack, peak_post / out_bytes
+    assert peak_mode <= 1.1 * mode.nbytes + slack, (peak_mode, mode.nbytes)
 
 
 _SIM_SCRIPT = r"""
