@@ -222,10 +222,7 @@ import test_reliability as R
 from mixstat import _jit
 mode = sys.argv[1]
 work = R.workload(only=["normal-mix"] if mode == "subset" else None)
-if mode == "subset":
-    names = ["normal-mix"]
-else:
-    names = sorted(work)
+names = sorted(work)  # "subset": normal-mix alone
 if mode == "unsafe":
     work["normal-mix"][0].log_prob(work["normal-mix"][1])
     _jit._serialise = False  # pretend the layer were thread-safe: numba must abort
