@@ -276,6 +276,56 @@ def make_log_prob(fam, dtype, dim):
     thresh = F(math.exp(-60.0 if f32 else -600.0))
     L = TILE
 
+    def exact(x, logw, tab, s, b):
+        # the exact log-density of point (s, b): one pass with a running maximum, scalar
+        # math.exp.  A function of its own (compiled once, called from the three places
+        # that redo points; as an inner function numba inlined a copy of it into each)
+        D = dim if dim > 0 else x.shape[2]
+        K = logw.shape[1]
+        P = tab.shape[2] // D if uni else tab.shape[2]
+        m = -math.inf
+        acc = 0.0
+        for k in range(K):
+            if uni:
+                r = zero
+                out = False  # a coordinate outside the support: -inf, even beside a +inf
+                nan = False
+                for j in range(D):
+                    v = x[s, b, j]
+                    p0, p1 = pre1(v) if NPRE > 0 else (v, v)
+                    lj = logpdf1(v, p0, p1, tab, b, k, j * P)
+                    out = out | (lj == -math.inf)
+                    nan = nan | (v != v)
+                    r += lj
+                lk = r if (nan or not out) else ninf
+            else:
+                lk = logpdf(x, s, b, tab, k)
+            m, acc = lse_add(m, acc, logw[b, k] + lk)
+        return F(lse_end(m, acc))
+
+    def eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work, D, P):
+        # tv[i] = log-density of tile point i under component k of batch row b0 (a function
+        # of its own, as exact: four places call it)
+        if tiled:  # a vector family's own tile loop (MultivariateNormal)
+            tile(xt, nl, tab, b0, k, tv, work)
+        elif uni:  # coordinate by coordinate, each a unit-stride SIMD loop
+            for i in range(nl):
+                tv[i] = zero
+            for j in range(D):
+                o = j * P
+                r0 = j * NF
+                for i in range(nl):
+                    v = xt[r0, 0, i]
+                    p0 = xt[r0 + 1, 0, i] if NPRE > 0 else v
+                    p1 = xt[r0 + 2, 0, i] if NPRE > 1 else v
+                    tv[i] += logpdf1_fast(v, p0, p1, tb, 0, k, o)
+        else:
+            for i in range(nl):
+                tv[i] = logpdf(xs, i, 0, tb, k)
+
+    exact = _named(exact, "log_prob_exact", fam.name, dtype, dim)
+    eval_tile = _named(eval_tile, "log_prob_tile", fam.name, dtype, dim)
+
     def chunk(c, nchunks, ntiles, per, x, logw, tab, out):
         # one prange iteration, a function of its own: numba's parfor passes then see a
         # small loop body (their copy propagation is quadratic in the body's size)
@@ -306,16 +356,6 @@ def make_log_prob(fam, dtype, dim):
                 return r if (nan or not out) else ninf
             return logpdf(xv, s, b, tb, k)
 
-        def exact(s, b):
-            # one pass with a running maximum, scalar math.exp.  An inner
-            # function (inlined by numba): a closure made in Python here would
-            # change the on-disk cache key every process.
-            m = -math.inf
-            acc = 0.0
-            for k in range(K):
-                m, acc = lse_add(m, acc, logw[b, k] + term(x, s, b, tab, b, k))
-            return F(lse_end(m, acc))
-
         def fast(xs, i, tb, bt, k):
             # SIMD log-density of tile point i (features already in xs[i, 0, :])
             if uni:
@@ -337,25 +377,6 @@ def make_log_prob(fam, dtype, dim):
                     r += bound1(tb, bt, k, j * P)
                 return r
             return bound(tb, bt, k)
-
-        def eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work):
-            # tv[i] = log-density of tile point i under component k of batch row b0
-            if tiled:  # a vector family's own tile loop (MultivariateNormal)
-                tile(xt, nl, tab, b0, k, tv, work)
-            elif uni:  # coordinate by coordinate, each a unit-stride SIMD loop
-                for i in range(nl):
-                    tv[i] = zero
-                for j in range(D):
-                    o = j * P
-                    r0 = j * NF
-                    for i in range(nl):
-                        v = xt[r0, 0, i]
-                        p0 = xt[r0 + 1, 0, i] if NPRE > 0 else v
-                        p1 = xt[r0 + 2, 0, i] if NPRE > 1 else v
-                        tv[i] += logpdf1_fast(v, p0, p1, tb, 0, k, o)
-            else:
-                for i in range(nl):
-                    tv[i] = logpdf(xs, i, 0, tb, k)
 
         # scratch for every tile of this chunk, allocated once (see CHUNKS)
         acc = np.empty(L, F)
@@ -411,7 +432,7 @@ def make_log_prob(fam, dtype, dim):
                     for i in range(nl):
                         mv[i] = ninf
                     for k in range(K):
-                        eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                        eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work, D, P)
                         sh = logw[b0, k]
                         for i in range(nl):
                             vk = F(tv[i] + sh)
@@ -419,7 +440,7 @@ def make_log_prob(fam, dtype, dim):
                     for i in range(nl):
                         mv[i] = mv[i] if mv[i] > ninf else zero
                     for k in range(K):
-                        eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                        eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work, D, P)
                         sh = logw[b0, k]
                         for i in range(nl):
                             acc[i] += exp_neg_any(F(tv[i] + sh - mv[i]))
@@ -450,7 +471,7 @@ def make_log_prob(fam, dtype, dim):
                         if tiled:  # a plain vector distribution (univariate ones have log_prob1)
                             one = K == 1
                         for k in range(K):
-                            eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work)
+                            eval_tile(xt, xs, tab, tb, b0, nl, k, tv, work, D, P)
                             if one:  # the log-density itself, below: no exp or log
                                 break
                             sh = logw[b0, k] - mb
@@ -465,7 +486,7 @@ def make_log_prob(fam, dtype, dim):
                     if nfix:
                         for i in range(nl):
                             if not tv[i] > ninf:
-                                out[(s0 + i) * B + b0] = exact(s0 + i, b0)
+                                out[(s0 + i) * B + b0] = exact(x, logw, tab, s0 + i, b0)
                     continue
                 # log by polynomial in a loop of its own (SIMD); then the few
                 # points that need it are redone exactly
@@ -480,7 +501,7 @@ def make_log_prob(fam, dtype, dim):
                 if nfix:
                     for i in range(nl):
                         if not acc[i] >= thresh:
-                            out[(s0 + i) * B + b0] = exact(s0 + i, b0)
+                            out[(s0 + i) * B + b0] = exact(x, logw, tab, s0 + i, b0)
             else:
                 s0 = r
                 b0 = c0
@@ -535,7 +556,7 @@ def make_log_prob(fam, dtype, dim):
                 if nfix:
                     for i in range(nl):
                         if not acc[i] >= thresh:
-                            out[s0 * B + b0 + i] = exact(s0, b0 + i)
+                            out[s0 * B + b0 + i] = exact(x, logw, tab, s0, b0 + i)
 
     def log_prob(x, logw, tab, out):
         per, ntiles = _tiles(x.shape[0], x.shape[1])
