@@ -1291,27 +1291,34 @@ def make_log_tail(fam, dtype, hook, other):
     both = h.has_tails
     F = np.float32 if str(dtype) == "float32" else np.float64
 
-    def log_tail(x, logw, tab, out):
+    def point(n, x, logw, tab, out):
+        # one point (a function of its own, as the other loops' chunks: the hooks are then
+        # compiled once, not for the kernel's typing and again for the parfor body)
         B = x.shape[1]
         K = logw.shape[1]
-        N = x.shape[0] * B
-        for n in prange(N):
-            s = n // B
-            b = n - s * B
-            v = x[s, b, 0]
+        s = n // B
+        b = n - s * B
+        v = x[s, b, 0]
+        m = -math.inf
+        acc = 0.0
+        for k in range(K):
+            m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fn(v, tab, b, k, 0))
+        r = lse_end(m, acc)
+        if both and r > TAIL_NEAR_ONE:
             m = -math.inf
             acc = 0.0
             for k in range(K):
-                m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fn(v, tab, b, k, 0))
-            r = lse_end(m, acc)
-            if both and r > TAIL_NEAR_ONE:
-                m = -math.inf
-                acc = 0.0
-                for k in range(K):
-                    m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fo(v, tab, b, k, 0))
-                c = math.exp(lse_end(m, acc))
-                r = math.log1p(-c) if not c >= 1.0 else -math.inf
-            out[n] = F(r if not r > 0.0 else 0.0)
+                m, acc = lse_add(m, acc, np.float64(logw[b, k]) + fo(v, tab, b, k, 0))
+            c = math.exp(lse_end(m, acc))
+            r = math.log1p(-c) if not c >= 1.0 else -math.inf
+        out[n] = F(r if not r > 0.0 else 0.0)
+
+    point = _named(point, "log_tail", hook, fam.name, dtype)
+
+    def log_tail(x, logw, tab, out):
+        N = x.shape[0] * x.shape[1]
+        for n in prange(N):
+            point(np.int64(n), x, logw, tab, out)
 
     return log_tail
 
@@ -1353,6 +1360,89 @@ def make_icdf(fam, dtype):
 
     fast_step = jitable_named(fast_step, fam.name, "icdf", dtype)
 
+    def chunk(c, nch, ntiles, N, x, w, tab, out, xt, st, fast, mb):
+        # one prange iteration of the table path, a function of its own (compiled once; numba's
+        # parfor passes then see a small loop body)
+        K = w.shape[1]
+        x0s = np.empty(TILE)
+        xv = np.empty(TILE)
+        Fa = np.empty(TILE)
+        fa = np.empty(TILE)
+        for tt in range(c * ntiles // nch, (c + 1) * ntiles // nch):
+            i0 = tt * TILE
+            nl = min(TILE, N - i0)
+            for i in range(nl):
+                q = np.float64(x[i0 + i, 0, 0])
+                x0 = math.nan
+                if q > 0.0 and q < 1.0:
+                    t = math.log(q) - math.log1p(-q)
+                    if -TABLE_T < t < TABLE_T:
+                        u = (t + TABLE_T) / TABLE_H
+                        j = min(int(u), TABLE_M - 2)
+                        a = u - j
+                        a2 = a * a
+                        a3 = a2 * a
+                        x0 = (
+                            (2.0 * a3 - 3.0 * a2 + 1.0) * xt[j]
+                            + (a3 - 2.0 * a2 + a) * TABLE_H * st[j]
+                            + (3.0 * a2 - 2.0 * a3) * xt[j + 1]
+                            + (a3 - a2) * TABLE_H * st[j + 1]
+                        )
+                x0s[i] = x0
+                xv[i] = x0 if (fast and FAST_Q <= q <= 1.0 - FAST_Q and abs(x0) < math.inf) else 0.0
+                Fa[i] = 0.0
+                fa[i] = 0.0
+            if simd and fast:
+                for k in range(K):
+                    wk = np.float64(w[0, k])
+                    if not wk > 0.0:  # zero weights: nothing (their bounds are not in mb)
+                        continue
+                    for i in range(nl):
+                        v = xv[i]
+                        if NPRE > 0:
+                            p0, p1 = pre1(v)
+                        else:
+                            p0 = v
+                            p1 = v
+                        Fa[i] += wk * cdf1_fast(v, tab, 0, k, 0)
+                        fa[i] += wk * exp_neg_any(np.float64(logpdf1_fast(v, p0, p1, tab, 0, k, 0)) - mb)
+            em = math.exp(mb) if fast else 0.0
+            for i in range(nl):
+                q = np.float64(x[i0 + i, 0, 0])
+                x0 = x0s[i]
+                r = math.nan
+                if simd and fast and FAST_Q <= q <= 1.0 - FAST_Q and abs(x0) < math.inf:
+                    r = fast_step(q, x0, Fa[i], fa[i] * em)
+                elif abs(x0) < math.inf:
+                    r = polish(q, x0, w, tab, 0, K)
+                out[i0 + i] = r if r == r else solve(q, w, tab, 0, K)
+
+    def node(j, w, tab, xt, st):
+        # node j of the quantile table
+        K = w.shape[1]
+        t = -TABLE_T + j * TABLE_H
+        e = math.exp(-abs(t))
+        pj = e / (1.0 + e)  # the tail probability on the node's side (t > 0: upper)
+        xj = solve_tail(pj, t > 0.0, w, tab, 0, K)
+        f = dens(xj, w, tab, 0, K) if abs(xj) < math.inf else 0.0
+        xt[j] = xj
+        # dx/dt = q (1 - q) / f(x)
+        st[j] = pj * (1.0 - pj) / f if 0.0 < f < math.inf else math.nan
+
+    def point(n, x, w, tab, out):
+        # one point solved by bracketing (each batch row its own mixture)
+        B = x.shape[1]
+        s = n // B
+        b = n - s * B
+        out[n] = solve(x[s, b, 0], w, tab, b, w.shape[1])
+
+    # every prange body a function of its own: the solver's functions are then compiled once
+    # (with the flags of these functions; a parfor body has others), and the parfor passes see
+    # small bodies
+    chunk = _named(chunk, "icdf", fam.name, dtype)
+    node = _named(node, "icdf_node", fam.name, dtype)
+    point = _named(point, "icdf_point", fam.name, dtype)
+
     def icdf(x, w, tab, out):
         B = x.shape[1]
         K = w.shape[1]
@@ -1362,14 +1452,7 @@ def make_icdf(fam, dtype):
             xt = np.empty(TABLE_M)
             st = np.empty(TABLE_M)
             for j in prange(TABLE_M):
-                t = -TABLE_T + j * TABLE_H
-                e = math.exp(-abs(t))
-                pj = e / (1.0 + e)  # the tail probability on the node's side (t > 0: upper)
-                xj = solve_tail(pj, t > 0.0, w, tab, 0, K)
-                f = dens(xj, w, tab, 0, K) if abs(xj) < math.inf else 0.0
-                xt[j] = xj
-                # dx/dt = q (1 - q) / f(x)
-                st[j] = pj * (1.0 - pj) / f if 0.0 < f < math.inf else math.nan
+                node(np.int64(j), w, tab, xt, st)
             mb = -math.inf  # the largest density bound (log) of the components: the fast
             if simd:  # step's exp(logpdf - mb) is then vectorisable
                 for k in range(K):
@@ -1381,63 +1464,10 @@ def make_icdf(fam, dtype):
             ntiles = (N + TILE - 1) // TILE
             nch = min(CHUNKS, ntiles)
             for c in prange(nch):
-                x0s = np.empty(TILE)
-                xv = np.empty(TILE)
-                Fa = np.empty(TILE)
-                fa = np.empty(TILE)
-                for tt in range(c * ntiles // nch, (c + 1) * ntiles // nch):
-                    i0 = tt * TILE
-                    nl = min(TILE, N - i0)
-                    for i in range(nl):
-                        q = np.float64(x[i0 + i, 0, 0])
-                        x0 = math.nan
-                        if q > 0.0 and q < 1.0:
-                            t = math.log(q) - math.log1p(-q)
-                            if -TABLE_T < t < TABLE_T:
-                                u = (t + TABLE_T) / TABLE_H
-                                j = min(int(u), TABLE_M - 2)
-                                a = u - j
-                                a2 = a * a
-                                a3 = a2 * a
-                                x0 = (
-                                    (2.0 * a3 - 3.0 * a2 + 1.0) * xt[j]
-                                    + (a3 - 2.0 * a2 + a) * TABLE_H * st[j]
-                                    + (3.0 * a2 - 2.0 * a3) * xt[j + 1]
-                                    + (a3 - a2) * TABLE_H * st[j + 1]
-                                )
-                        x0s[i] = x0
-                        xv[i] = x0 if (fast and FAST_Q <= q <= 1.0 - FAST_Q and abs(x0) < math.inf) else 0.0
-                        Fa[i] = 0.0
-                        fa[i] = 0.0
-                    if simd and fast:
-                        for k in range(K):
-                            wk = np.float64(w[0, k])
-                            if not wk > 0.0:  # zero weights: nothing (their bounds are not in mb)
-                                continue
-                            for i in range(nl):
-                                v = xv[i]
-                                if NPRE > 0:
-                                    p0, p1 = pre1(v)
-                                else:
-                                    p0 = v
-                                    p1 = v
-                                Fa[i] += wk * cdf1_fast(v, tab, 0, k, 0)
-                                fa[i] += wk * exp_neg_any(np.float64(logpdf1_fast(v, p0, p1, tab, 0, k, 0)) - mb)
-                    em = math.exp(mb) if fast else 0.0
-                    for i in range(nl):
-                        q = np.float64(x[i0 + i, 0, 0])
-                        x0 = x0s[i]
-                        r = math.nan
-                        if simd and fast and FAST_Q <= q <= 1.0 - FAST_Q and abs(x0) < math.inf:
-                            r = fast_step(q, x0, Fa[i], fa[i] * em)
-                        elif abs(x0) < math.inf:
-                            r = polish(q, x0, w, tab, 0, K)
-                        out[i0 + i] = r if r == r else solve(q, w, tab, 0, K)
+                chunk(np.int64(c), nch, ntiles, N, x, w, tab, out, xt, st, fast, mb)
             return
         for n in prange(N):
-            s = n // B
-            b = n - s * B
-            out[n] = solve(x[s, b, 0], w, tab, b, K)
+            point(np.int64(n), x, w, tab, out)
 
     return icdf
 
@@ -1517,7 +1547,9 @@ def make_sample_grad(fam, dtype):
                 g = math.exp(ls[k] - logp) - math.exp(logs - logp)
             gw[row, k] += c * g
 
-    point = jitable_named(point, fam.name, "sample_grad", dtype)
+    # a dispatcher of its own (as the loops' chunk functions): compiled once, not once for the
+    # kernel's typing and again for each parfor body (numba keys overloads by the compile flags)
+    point = _named(point, "sample_grad_point", fam.name, dtype)
 
     def sample_grad(x, logw, tab, cot, gth, gw):
         S = x.shape[0]
@@ -1536,7 +1568,8 @@ def make_sample_grad(fam, dtype):
                 for s in range(S):
                     c = np.float64(cot[s, b, 0])
                     if c != 0.0:
-                        point(np.float64(x[s, b, 0]), c, logw, tab, b, K, NP, gth, gw, b, lp, lf, ls)
+                        bi = np.int64(b)
+                        point(np.float64(x[s, b, 0]), c, logw, tab, bi, K, NP, gth, gw, bi, lp, lf, ls)
             return
         nch = max(1, min(CHUNKS, S, SG_ACC // max(B * K * (NP + 1), 1)))
         at = np.zeros((nch * B, K, NP))
@@ -1549,7 +1582,8 @@ def make_sample_grad(fam, dtype):
                 for b in range(B):
                     c = np.float64(cot[s, b, 0])
                     if c != 0.0:
-                        point(np.float64(x[s, b, 0]), c, logw, tab, b, K, NP, at, aw, ch * B + b, lp, lf, ls)
+                        row = np.int64(ch * B + b)
+                        point(np.float64(x[s, b, 0]), c, logw, tab, np.int64(b), K, NP, at, aw, row, lp, lf, ls)
         for b in range(B):
             for k in range(K):
                 tw = 0.0
@@ -1880,7 +1914,8 @@ def make_log_prob_grad(fam, dtype):
                     bad = bad or t != t
                     m = t if t > m else m
                 if bad or not abs(m) < math.inf:
-                    point(s, b, s * B + b, slot if along_s else b, x, logw, tab, cot, False, lp, gx, aw, ap, gk, tk)
+                    no = np.bool_(False)
+                    point(s, b, s * B + b, slot if along_s else b, x, logw, tab, cot, no, lp, gx, aw, ap, gk, tk)
 
     tile = _named(tile, "log_prob_grad_tile", fam.name, dtype)
 
@@ -1907,7 +1942,7 @@ def make_log_prob_grad(fam, dtype):
             sub = c - b * nsub
             for t in range(sub * per // nsub, (sub + 1) * per // nsub):
                 s0 = t * L
-                tile(True, s0, b, min(L, S - s0), c, x, logw, tab, cot, lp, gx, aw, ap, gk, tk, sc)
+                tile(along_s, s0, b, min(L, S - s0), c, x, logw, tab, cot, lp, gx, aw, ap, gk, tk, sc)
             for k in range(K):  # the lanes' sums, in lane order
                 if want_w:
                     for i in range(L):
@@ -1920,7 +1955,7 @@ def make_log_prob_grad(fam, dtype):
             for rt in range(c * nrb // nch, (c + 1) * nrb // nch):
                 b0 = rt * L
                 for s in range(S):
-                    tile(False, s, b0, min(L, B - b0), 0, x, logw, tab, cot, lp, gx, aw, ap, gk, tk, sc)
+                    tile(along_s, s, b0, min(L, B - b0), np.int64(0), x, logw, tab, cot, lp, gx, aw, ap, gk, tk, sc)
         elif along_s:  # one row b, its tiles of samples [t0, t1): sums in slot c
             b = c // nsub
             sub = c - b * nsub
@@ -2082,14 +2117,17 @@ def make_log_prob_grad(fam, dtype):
         B = x.shape[1]
         K = logw.shape[1]
         Q = gp.shape[2]
-        if B < L:
+        # run-time values, not literals, in the calls of chunk: a literal True / False (or 1, 0)
+        # made numba compile chunk once per literal
+        along = B < L
+        if along:
             per = (S + L - 1) // L
             nsub = max(1, min(CHUNKS // B, per))
             nch = B * nsub
             aw = np.zeros((nch if gw.shape[0] > 0 else 0, K))
             ap = np.zeros((nch if gp.shape[0] > 0 else 0, K, Q))
             for c in prange(nch):
-                chunk(np.int64(c), True, nsub, per, 0, nch, x, logw, tab, cot, zero_w, lp, gx, aw, ap)
+                chunk(np.int64(c), along, nsub, per, np.int64(0), nch, x, logw, tab, cot, zero_w, lp, gx, aw, ap)
             # each row's chunk sums, in chunk order
             if aw.shape[0] > 0:
                 for b in range(B):
@@ -2106,7 +2144,7 @@ def make_log_prob_grad(fam, dtype):
             nrb = (B + L - 1) // L
             nch = min(nrb, CHUNKS)
             for c in prange(nch):
-                chunk(np.int64(c), False, 1, 0, nrb, nch, x, logw, tab, cot, zero_w, lp, gx, gw, gp)
+                chunk(np.int64(c), along, np.int64(1), np.int64(0), nrb, nch, x, logw, tab, cot, zero_w, lp, gx, gw, gp)
 
     chunk = _named(chunk, "log_prob_grad", fam.name, dtype)
 
