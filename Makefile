@@ -48,7 +48,9 @@ demo: $(VENV)/.stamp-demo
 # then the CUDA path under numba's simulator in a process of its own (the
 # variable must be set before numba is imported), then the kernel tests again
 # with numba's bounds checking on (compiled into a separate kernel cache, see
-# mixstat/_jit.py) on one float64 example of every family and event kind; last, the
+# mixstat/_jit.py) on one float64 example of every family and event kind (its warmup
+# compiles the kernels those tests call: no icdf, log_cdf/log_sf or sample_grad kernels, and
+# the float32 cdfs they call, which would otherwise compile in both test workers); last, the
 # documentation site is built (its gallery runs on the warm kernel cache) and checked
 # in headless Chromium.
 test: $(VENV)/.stamp-cuda
@@ -56,7 +58,8 @@ test: $(VENV)/.stamp-cuda
 	$(BIN)/python -m mixstat warmup --jobs $(JOBS) --gufuncs
 	MIXSTAT_REQUIRE_PTX=1 $(BIN)/python -m pytest -n $(JOBS) -q --durations=25
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/test_cuda_sim.py tests/test_fit_cuda_sim.py
-	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float64 --skip-op icdf sample_grad
+	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float64 --skip-op icdf sample_grad log_cdf log_sf
+	NUMBA_BOUNDSCHECK=1 $(BIN)/python -m mixstat warmup --jobs $(JOBS) --dtype float32 --op cdf
 	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/test_kernels.py tests/test_generic.py tests/test_grad.py
 	NUMBA_BOUNDSCHECK=1 MIXSTAT_TEST_SUBSET=1 $(BIN)/python -m pytest -n $(JOBS) -q tests/test_fuzz.py tests/test_numerics.py tests/test_reliability.py -k "not cold_cache and not workqueue_aborts"
 	$(MAKE) docs-check

@@ -9,12 +9,21 @@ import time
 __all__ = ["warmup"]
 
 
-def _kernels(families, dtypes, skip_ops=()):
-    """``(op, family, dtype, dim)`` of every CPU kernel a call on these families can need."""
+def _kernels(families, dtypes, skip_ops=(), only_ops=()):
+    """``(op, family, dtype, dim)`` of every CPU kernel a call on these families can need
+    (with ``only_ops``: only those operations' kernels)."""
     from .kernels import registry
 
     out = []
     for dt in dtypes:
+        if only_ops:
+            for op, fam in registry.pairs("cpu"):
+                if op in only_ops and fam in families and dt in registry.op(op).dtypes and op not in skip_ops:
+                    f = registry.family(fam)
+                    if op in ("log_prob", "log_prob1") and f.univariate and f.static_scalar:
+                        out.append((op, fam, dt, 1))
+                    out.append((op, fam, dt, 0))
+            continue
         out.append(("choose", None, dt, 0))
         out.append(("logits", None, dt, 0))  # large Categorical(logits=...) batches
         if "normal" in families:
@@ -58,9 +67,12 @@ def _compile_one(key):
     return key, time.perf_counter() - t
 
 
-def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout, skip_ops=(), gufuncs=False):
+def warmup(
+    families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout, skip_ops=(), gufuncs=False, only_ops=()
+):
     """Compile (or load) the kernels (and with ``gufuncs`` the gufuncs of these families, built on
-    first use otherwise); returns ``[(key, seconds)]``."""
+    first use otherwise; with ``only_ops``, only those operations' kernels); returns
+    ``[(key, seconds)]``."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -69,9 +81,9 @@ def warmup(families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdo
     families = [f.name for f in registry.FAMILIES] if not families else list(families)
     for f in families:
         registry.family(f)  # a KeyError names the known families
-    for o in skip_ops:
+    for o in (*skip_ops, *only_ops):
         registry.op(o)  # a KeyError names an unknown operation
-    keys = _kernels(set(families), dtypes, tuple(skip_ops))
+    keys = _kernels(set(families), dtypes, tuple(skip_ops), tuple(only_ops))
     if gufuncs:
         keys += _gufuncs(set(families))
     jobs = jobs or os.cpu_count() or 1

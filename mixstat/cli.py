@@ -153,6 +153,7 @@ def _parser(prog):
     w.add_argument("--dtype", nargs="*", default=["float64", "float32"], choices=["float64", "float32"])
     w.add_argument("--jobs", type=int, default=None, help="processes (default: the CPU count)")
     w.add_argument("--skip-op", nargs="*", default=None, help="operations whose kernels are not compiled")
+    w.add_argument("--op", nargs="*", default=None, help="only these operations' kernels (default: every operation's)")
     w.add_argument("--gufuncs", action="store_true", help="also build the gufuncs of mixstat.gufuncs")
     return ap
 
@@ -653,7 +654,14 @@ def _cmd_warmup(args, out):
     from ._warmup import warmup
 
     try:
-        warmup(args.family, tuple(args.dtype), args.jobs, skip_ops=tuple(args.skip_op or ()), gufuncs=args.gufuncs)
+        warmup(
+            args.family,
+            tuple(args.dtype),
+            args.jobs,
+            skip_ops=tuple(args.skip_op or ()),
+            gufuncs=args.gufuncs,
+            only_ops=tuple(args.op or ()),
+        )
     except KeyError as exc:
         print(f"mixstat warmup: {exc.args[0]}", file=sys.stderr)
         return 2

@@ -65,3 +65,24 @@ def test_warmup_gufunc_jobs_cover_the_catalogue_of_the_families():
     from mixstat.kernels import registry
 
     assert len(_warmup._gufuncs({f.name for f in registry.FAMILIES})) == len(cat)
+
+
+def test_warmup_only_ops_lists_exactly_those_kernels():
+    """``--op cdf`` (make test's bounds-checked stage warms the float32 cdfs so): the cdf kernel of
+    every univariate family with a cdf, and nothing else (no choose / logits extras)."""
+    from mixstat import _warmup
+    from mixstat.kernels import registry
+
+    fams = {f.name for f in registry.FAMILIES}
+    keys = _warmup._kernels(fams, ("float32",), (), ("cdf",))
+    want = sorted(("cdf", f, "float32", 0) for op, f in registry.pairs("cpu") if op == "cdf" and f is not None)
+    assert sorted(keys) == want and len(want) >= 15
+    # skip_ops still applies, and a float64-only op gives no float32 kernels
+    assert _warmup._kernels(fams, ("float32",), ("cdf",), ("cdf",)) == []
+    assert _warmup._kernels(fams, ("float32",), (), ("icdf",)) == []
+    both = _warmup._kernels({"normal"}, ("float64",), (), ("log_prob", "icdf"))
+    assert sorted(both) == [
+        ("icdf", "normal", "float64", 0),
+        ("log_prob", "normal", "float64", 0),
+        ("log_prob", "normal", "float64", 1),
+    ]
