@@ -16,28 +16,21 @@ def _kernels(families, dtypes, skip_ops=(), only_ops=()):
 
     out = []
     for dt in dtypes:
-        if only_ops:
-            for op, fam in registry.pairs("cpu"):
-                if op in only_ops and fam in families and dt in registry.op(op).dtypes and op not in skip_ops:
-                    f = registry.family(fam)
-                    if op in ("log_prob", "log_prob1") and f.univariate and f.static_scalar:
-                        out.append((op, fam, dt, 1))
-                    out.append((op, fam, dt, 0))
-            continue
-        out.append(("choose", None, dt, 0))
-        out.append(("logits", None, dt, 0))  # large Categorical(logits=...) batches
-        if "normal" in families:
-            out.append(("normal_rows", None, dt, 0))  # large Normal batches
-            out.append(("normal_mixture_rows", None, dt, 0))  # per-row Normal mixtures (kernels.rows)
-            out.append(("normal_mixture_rows_grad", None, dt, 0))  # per-row Normal mixtures' gradients
-        out.append(("copy_checked", None, dt, 0))  # large parameters: copied and checked at once
+        if not only_ops:  # the family-free kernels
+            out.append(("choose", None, dt, 0))
+            out.append(("logits", None, dt, 0))  # large Categorical(logits=...) batches
+            if "normal" in families:
+                out.append(("normal_rows", None, dt, 0))  # large Normal batches
+                out.append(("normal_mixture_rows", None, dt, 0))  # per-row Normal mixtures (kernels.rows)
+                out.append(("normal_mixture_rows_grad", None, dt, 0))  # per-row Normal mixtures' gradients
+            out.append(("copy_checked", None, dt, 0))  # large parameters: copied and checked at once
         for op, fam in registry.pairs("cpu"):
             # "terms" has no public caller yet (responsibilities and EM build on it);
             # posteriors (posterior_marginal / posterior_mode) compile on first use
-            if fam is None or fam not in families or op in ("terms", "posterior", "mode"):
+            if fam is None or fam not in families or (not only_ops and op in ("terms", "posterior", "mode")):
                 continue
             f = registry.family(fam)
-            if dt not in registry.op(op).dtypes or op in skip_ops:
+            if dt not in registry.op(op).dtypes or op in skip_ops or (only_ops and op not in only_ops):
                 continue
             if op in ("log_prob", "log_prob1") and f.univariate and f.static_scalar:
                 out.append((op, fam, dt, 1))  # a scalar event (compiled with D = 1)
