@@ -394,11 +394,15 @@ def make_log_prob(fam, dtype, dim):
                 b0 = r
                 s0 = c0
                 nl = min(L, S - c0)
+                # the tile's points as a slice indexed from 0: an index ``s0 + i`` of unknown
+                # sign keeps numba's negative-index wraparound in a loop, which then does not
+                # vectorise
+                xr = x[s0 : s0 + nl, b0]
                 simd_fill = fused_d1 and uni and D == 1 and NPRE > 0
                 if simd_fill:
                     # a scalar event: the per-point quantities in a SIMD loop of their own
                     for i in range(nl):
-                        v = x[s0 + i, b0, 0]
+                        v = xr[i, 0]
                         xt[0, 0, i] = v
                         p0, p1 = pre1_fast(v)
                         xt[1, 0, i] = p0
@@ -408,7 +412,7 @@ def make_log_prob(fam, dtype, dim):
                 for i in range(0 if simd_fill else nl):
                     if uni:
                         for j in range(D):
-                            v = x[s0 + i, b0, j]
+                            v = xr[i, j]
                             xs[i, 0, j * NF] = v
                             if NPRE > 0:
                                 p0, p1 = pre1(v)
@@ -417,7 +421,7 @@ def make_log_prob(fam, dtype, dim):
                                     xs[i, 0, j * NF + 2] = p1
                     else:
                         for j in range(D):
-                            xs[i, 0, j] = x[s0 + i, b0, j]
+                            xs[i, 0, j] = xr[i, j]
                     acc[i] = zero
                 if tiled:  # a vector family's per-point quantities, once for all components
                     prep_tile(xt, nl, work)
@@ -491,8 +495,9 @@ def make_log_prob(fam, dtype, dim):
                 # log by polynomial in a loop of its own (SIMD); then the few
                 # points that need it are redone exactly
                 if B == 1:  # unit stride: a SIMD loop
+                    orow = out[s0 : s0 + nl]
                     for i in range(nl):
-                        out[s0 + i] = mv[i] + F(log_pos(np.float64(acc[i])))
+                        orow[i] = mv[i] + F(log_pos(np.float64(acc[i])))
                         nfix += not acc[i] >= thresh
                 else:
                     for i in range(nl):

@@ -56,9 +56,13 @@ def make_logits():
             for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
                 r0 = t * L
                 nl = min(L, R - r0)
+                # the tile's rows as slices indexed from 0 (an index ``r0 + i`` of unknown
+                # sign keeps numba's negative-index wraparound in the loops)
+                prow = param[r0 : r0 + nl]
+                orow = out[r0 : r0 + nl]
                 for i in range(nl):
                     for k in range(K):
-                        pk[k, i] = param[r0 + i, k]
+                        pk[k, i] = prow[i, k]
                 for i in range(nl):
                     m[i] = -np.inf
                     acc[i] = 0.0
@@ -78,7 +82,7 @@ def make_logits():
                 # would round it to the precision of m
                 for i in range(nl):
                     for k in range(K):
-                        out[r0 + i, k] = (pk[k, i] - m[i]) - acc[i]
+                        orow[i, k] = (pk[k, i] - m[i]) - acc[i]
             bad += nbad
         return bad
 

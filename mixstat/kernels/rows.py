@@ -53,26 +53,32 @@ def make_copy_checked(dtype):
         for t in range(c * nblocks // nchunks, (c + 1) * nblocks // nchunks):
             lo = t * BL
             hi = min(R, lo + BL)
+            # the block as a slice, indexed from 0: an index ``lo + i`` of unknown sign keeps
+            # numba's negative-index wraparound in the loop, which then does not vectorise
+            # (3-4x slower, measured)
+            s = src[lo:hi]
+            n = s.shape[0]
             # the check in a loop of its own (an integer reduction: SIMD), then the copy of
             # the block, still in L1
             # (counting the valid entries: a negated condition does not vectorise)
             if kind == 0:
-                for i in range(lo, hi):
-                    v = src[i]
+                for i in range(n):
+                    v = s[i]
                     nb += 1 if v == v else 0
             elif kind == 1:
-                for i in range(lo, hi):
-                    v = src[i]
+                for i in range(n):
+                    v = s[i]
                     nb += 1 if (v > -np.inf) & (v < np.inf) else 0
             elif kind == 2:
-                for i in range(lo, hi):
-                    v = src[i]
+                for i in range(n):
+                    v = s[i]
                     nb += 1 if (v > 0) & (v < np.inf) else 0
             else:
-                nb += hi - lo
+                nb += n
             if copy:
-                for i in range(lo, hi):
-                    dst[i] = src[i]
+                d = dst[lo:hi]
+                for i in range(n):
+                    d[i] = s[i]
         return nb
 
     def copy_checked(src, dst, kind):
@@ -135,12 +141,19 @@ def make_normal_mixture_rows(dtype):
             s = t // per
             b0 = (t - s * per) * L
             nl = min(L, B - b0)
+            # the tile's rows as slices indexed from 0 (an index ``b0 + i`` of unknown sign
+            # keeps numba's negative-index wraparound in the loops, which then do not vectorise)
+            xs = x[s, b0 : b0 + nl]
+            lr = logits[b0 : b0 + nl]
+            mr = loc[b0 : b0 + nl]
+            sr = scale[b0 : b0 + nl]
+            orow = out[s * B + b0 : s * B + b0 + nl]
             for i in range(nl):
-                xv[i] = x[s, b0 + i]
+                xv[i] = xs[i]
                 for k in range(K):
-                    lt[k, i] = logits[b0 + i, k]
-                    mt[k, i] = loc[b0 + i, k]
-                    it[k, i] = scale[b0 + i, k]
+                    lt[k, i] = lr[i, k]
+                    mt[k, i] = mr[i, k]
+                    it[k, i] = sr[i, k]
             for i in range(nl):
                 mb[i] = ninf
                 lm[i] = ninf
@@ -172,16 +185,16 @@ def make_normal_mixture_rows(dtype):
                         la[i] += exp_neg_any(F(lt[k, i] - lm[i]))
                 for i in range(nl):
                     sh = F(mb[i] - (lm[i] + F(log_pos(np.float64(la[i])))))
-                    out[s * B + b0 + i] = sh + F(log_pos(np.float64(acc[i])))
+                    orow[i] = sh + F(log_pos(np.float64(acc[i])))
                     nfix += not acc[i] >= thresh
             else:
                 for i in range(nl):
-                    out[s * B + b0 + i] = mb[i] + F(log_pos(np.float64(acc[i])))
+                    orow[i] = mb[i] + F(log_pos(np.float64(acc[i])))
                     nfix += not acc[i] >= thresh
             if nfix:
                 for i in range(nl):
                     if not acc[i] >= thresh:
-                        out[s * B + b0 + i] = exact(xv[i], b0 + i, logits, loc, scale, normalise)
+                        orow[i] = exact(xv[i], b0 + i, logits, loc, scale, normalise)
 
     def normal_mixture_rows(x, logits, loc, scale, normalise, out):
         S = x.shape[0]

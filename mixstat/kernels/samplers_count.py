@@ -88,6 +88,17 @@ def log_factorial(x):
 
 
 @register_jitable
+def log_factorial_fast(x):
+    """:func:`log_factorial` without a branch (a SIMD loop's form): the table's entry for an
+    integer ``0 <= x <`` :data:`LOG_FACT_N`, NaN for any other float64 (larger counts,
+    non-integers, negative values, NaN and inf: the caller redoes those with
+    :func:`log_factorial`)."""
+    ok = (x >= 0.0) & (x < LOG_FACT_N)
+    i = np.int64(x if ok else 0.0)
+    return _LOG_FACT[i] if ok & (np.float64(i) == x) else math.nan
+
+
+@register_jitable
 def ffloor(x):
     """``floor(x)`` as a float64 (``math.floor`` gives an int64 in numba, which cannot hold
     ``|x| >= 2**63``; every float64 of magnitude ``>= 2**52`` is an integer already)."""
