@@ -56,6 +56,7 @@ F32_RTOL = 1e-5
 W2_MS_PER_1E7 = 60.0
 W3_MS = 60.0  # at N = 1e6, K = 16, D = 8
 W4_VS_TORCH = 15.0
+W4_GUFUNC_VS_TORCH = 20.0
 MEM_FACTOR = 1.2
 IMPORT_S = 0.3
 FIRST_CALL_S = 1.0
@@ -386,6 +387,19 @@ class Bench:
             n=B,
             notes="ratio vs mixstat with copies",
         )
+        # the gufunc path: raw logits, loc and scale read by one whole-loop kernel, into out=
+        out4 = np.empty(B)
+        gu = self.measure(
+            "W4",
+            "mixstat gufunc normal_mixture_log_prob (out=)",
+            lambda: wl.mixstat_w4_gufunc(p, out4),
+            B,
+            "ns/elem",
+            check=self._checker("mixstat gufunc", ref["v"], "float64"),
+            ours=ours,
+            n=B,
+            notes="ratio vs mixstat's objects; invalid parameters give NaN",
+        )
         for peer in self.peers_for("w4"):
             row = self.measure(
                 "W4",
@@ -403,6 +417,19 @@ class Bench:
                 if row.ratio is not None:
                     row.target = f"mixstat ≥ {W4_VS_TORCH:g}× faster"
                     row.status = met(row.ratio >= W4_VS_TORCH)
+                    if gu.per_unit_ns is not None and row.per_unit_ns is not None:
+                        g = row.per_unit_ns / gu.per_unit_ns
+                        self.add(
+                            Row(
+                                "W4",
+                                "torch / mixstat gufunc",
+                                B,
+                                ratio=g,
+                                target=f"gufunc ≥ {W4_GUFUNC_VS_TORCH:g}× faster",
+                                status=met(g >= W4_GUFUNC_VS_TORCH),
+                                notes="the two rows above, same run",
+                            )
+                        )
                 self.measure(
                     "W4",
                     "torch, validate_args=False",

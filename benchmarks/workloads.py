@@ -123,6 +123,14 @@ def mixstat_w3(p: MixMVN):
     return lambda: d.log_prob(p.x)
 
 
+def mixstat_w4_gufunc(p: MDN, out):
+    """W4 through :func:`mixstat.gufuncs.normal_mixture_log_prob` (raw logits), into ``out``."""
+    from mixstat.gufuncs import normal_mixture_log_prob
+
+    normal_mixture_log_prob(p.v, p.logits, p.loc, p.scale, out=out)  # built / loaded from the cache
+    return lambda: normal_mixture_log_prob(p.v, p.logits, p.loc, p.scale, out=out)
+
+
 def mixstat_w4(p: MDN, validate_args=None):
     from mixstat.distributions import Categorical, MixtureSameFamily, Normal
 

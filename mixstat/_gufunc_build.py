@@ -1117,12 +1117,17 @@ def build(entry: Entry, dtypes=("float32", "float64"), tgt=None):
     import numba
     from numba.core.errors import NumbaIRAssumptionWarning
 
+    from . import _gufunc_loops
+
+    tgt = tgt or target()
+    if tgt == "parallel" and entry.name in _gufunc_loops.LOOPS:  # a whole-loop kernel
+        uf = _gufunc_loops.build(entry.name, entry.doc, dtypes)
+        return uf, uf
     with _lock:
         body = entry.make()
         body.__name__ = body.__qualname__ = "gufunc_" + entry.name
         fts = {"float32": types.float32, "float64": types.float64}
         sigs = [_types(entry.layout, entry.nin, fts[d]) for d in dtypes]
-        tgt = tgt or target()
         from . import _jit
 
         with _jit.compiling_into(_cache_folder(entry.family, tgt), width=False), warnings.catch_warnings():

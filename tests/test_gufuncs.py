@@ -288,6 +288,75 @@ def test_broadcasting_out_and_axes():
     assert s.shape == (6, 3)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_whole_loop_layouts_and_invalid_rows(dtype):
+    """``normal_mixture_log_prob`` runs one kernel over the whole outer loop
+    (:mod:`mixstat._gufunc_loops`): C-contiguous rows, any strides (transposed, reversed,
+    broadcast parameters), calls small enough for the calling thread alone and calls over many
+    tiles on both threads give NumPy's values and the per-element body's (numba's serial
+    gufunc of the same row functions), and a row with an invalid parameter gives NaN, its
+    neighbours in the same tile are untouched."""
+    from mixstat import _gufunc_build, _gufunc_loops
+
+    f = G.normal_mixture_log_prob
+    if _gufunc_build.target() == "parallel":
+        assert "normal_mixture_log_prob" in _gufunc_loops.LOOPS
+    per_element = B.build(CAT["normal_mixture_log_prob"], dtypes=("float64",), tgt="cpu")[1]
+    eps = float(np.finfo(dtype).eps)
+    rng = np.random.default_rng(11)
+    for n, k in ((3, 4), (1000, 3), (2049, 8), (5000, 1)):  # 1000 rows: 4 tiles (serial); 2049: 9
+        logits = rng.normal(0, 1.5, (n, k)).astype(dtype)
+        loc = rng.normal(0, 2, (n, k)).astype(dtype)
+        scale = np.exp(rng.normal(0, 0.4, (n, k))).astype(dtype)
+        x = rng.normal(0, 2.5, n).astype(dtype)
+        as64 = [a.astype(np.float64) for a in (x, logits, loc, scale)]
+        want = _normal_ref(*as64)
+        want_body = per_element(*as64)
+        got = f(x, logits, loc, scale)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=8 * eps, atol=8 * eps)
+        np.testing.assert_allclose(want_body, want, rtol=1e-13, atol=1e-13)
+        # Fortran-ordered rows, reversed rows, an output with a stride
+        fl = np.asfortranarray(logits)
+        np.testing.assert_array_equal(f(x, fl, loc, scale), got)
+        rev = f(x[::-1], logits[::-1], loc[::-1], scale[::-1])
+        np.testing.assert_array_equal(rev[::-1], got)
+        out = np.full((n, 2), 7.0, dtype)
+        f(x, logits, loc, scale, out=out[:, 1])
+        np.testing.assert_array_equal(out[:, 1], got)
+        assert (out[:, 0] == 7.0).all()
+        # one mixture's parameters broadcast over every point (stride 0)
+        sh = f(x, logits[0], loc[0], scale[0])
+        np.testing.assert_allclose(sh, _normal_ref(as64[0], *(a[:1] for a in as64[1:])), rtol=8 * eps, atol=8 * eps)
+    # invalid rows among valid ones, inside a tile and at its edges
+    n, k = 700, 3
+    logits = rng.normal(size=(n, k)).astype(dtype)
+    loc = rng.normal(size=(n, k)).astype(dtype)
+    scale = rng.uniform(0.5, 2, (n, k)).astype(dtype)
+    x = rng.normal(size=n).astype(dtype)
+    bad = {
+        0: ("logits", 1, np.nan),
+        255: ("logits", 0, np.inf),
+        256: ("scale", 2, 0.0),
+        300: ("scale", 1, -1.0),
+        301: ("scale", 0, np.inf),
+        302: ("loc", 2, np.inf),
+        303: ("loc", 0, np.nan),
+        699: ("scale", 1, np.nan),
+    }
+    arrays = {"logits": logits, "loc": loc, "scale": scale}
+    for i, (name, j, v) in bad.items():
+        arrays[name][i, j] = v
+    logits[400] = -np.inf  # no component has weight
+    logits[401, 1] = -np.inf  # a zero weight: valid
+    got = f(x, logits, loc, scale)
+    assert sorted(np.flatnonzero(np.isnan(got))) == sorted([*bad, 400])
+    ok = ~np.isnan(got)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = _normal_ref(*(a.astype(np.float64) for a in (x, logits, loc, scale)))
+    np.testing.assert_allclose(got[ok], ref[ok], rtol=8 * eps, atol=8 * eps)
+
+
 def test_zero_weights_contribute_nothing():
     rng = np.random.default_rng(6)
     x = rng.normal(size=50) * 5

@@ -33,6 +33,10 @@ from .lse import lse_add, lse_end
 
 #: rows per tile of ``normal_mixture_rows`` (a tile's ``K x TILE`` scratch stays in L1/L2)
 TILE = 256
+#: tiles of ``normal_mixture_rows`` up to which a call runs on the calling thread (a parallel
+#: launch costs a few microseconds; the gufunc's loop is called once per inner run of a
+#: non-contiguous iteration)
+SERIAL_TILES = 4
 #: entries per block of ``copy_checked``
 BLOCK = 4096
 _SQRT_HALF = math.sqrt(0.5)
@@ -93,7 +97,10 @@ def make_copy_checked(dtype):
     return copy_checked
 
 
-def make_normal_mixture_rows(dtype):
+def make_normal_mixture_rows(dtype, validate=False):
+    """The per-row kernel; ``validate``: rows with an invalid parameter (a NaN or ``+inf`` logit,
+    no finite logit, a loc that is not finite, a scale that is not positive and finite) give NaN,
+    as the gufuncs' contract says (:mod:`mixstat._gufunc_loops`); the façade validates first."""
     f32 = str(dtype) == "float32"
     F = np.float32 if f32 else np.float64
     zero = F(0.0)
@@ -133,6 +140,7 @@ def make_normal_mixture_rows(dtype):
         it = np.empty((K, L), F)  # scale, then sqrt(1/2) / scale
         ct = np.empty((K, L), F)  # -log(scale) - log(2 pi) / 2
         xv = np.empty(L, F)
+        bad = np.zeros(L if validate else 0, np.int8)
         mb = np.empty(L, F)
         lm = np.empty(L, F)
         acc = np.empty(L, F)
@@ -154,6 +162,15 @@ def make_normal_mixture_rows(dtype):
                     lt[k, i] = lr[i, k]
                     mt[k, i] = mr[i, k]
                     it[k, i] = sr[i, k]
+            if validate:  # SIMD over rows, as the loops below
+                for i in range(nl):
+                    bad[i] = 0
+                for k in range(K):
+                    for i in range(nl):
+                        lv = lt[k, i]
+                        mv = mt[k, i]
+                        sv = it[k, i]
+                        bad[i] |= (lv != lv) | (lv == -ninf) | ((mv - mv) != zero) | (not (sv > zero and sv < -ninf))
             for i in range(nl):
                 mb[i] = ninf
                 lm[i] = ninf
@@ -169,6 +186,9 @@ def make_normal_mixture_rows(dtype):
                     vk = F(lv + cst)
                     mb[i] = vk if vk > mb[i] else mb[i]
                     lm[i] = lv if lv > lm[i] else lm[i]
+            if validate:
+                for i in range(nl):
+                    bad[i] |= not lm[i] > ninf  # no finite logit (or no component)
             for i in range(nl):
                 mb[i] = mb[i] if mb[i] > ninf else zero
                 lm[i] = lm[i] if lm[i] > ninf else zero
@@ -191,21 +211,32 @@ def make_normal_mixture_rows(dtype):
                 for i in range(nl):
                     orow[i] = mb[i] + F(log_pos(np.float64(acc[i])))
                     nfix += not acc[i] >= thresh
+            if validate:
+                for i in range(nl):
+                    if bad[i]:
+                        acc[i] = thresh  # not redone: NaN below
             if nfix:
                 for i in range(nl):
                     if not acc[i] >= thresh:
                         orow[i] = exact(xv[i], b0 + i, logits, loc, scale, normalise)
+            if validate:
+                for i in range(nl):
+                    if bad[i]:
+                        orow[i] = nan
 
     def normal_mixture_rows(x, logits, loc, scale, normalise, out):
         S = x.shape[0]
         B = x.shape[1]
         per = (B + L - 1) // L
         ntiles = per * S
+        if ntiles <= SERIAL_TILES:  # on the calling thread: a parallel launch costs more
+            chunk(np.int64(0), 1, ntiles, per, x, logits, loc, scale, normalise, out)
+            return
         nchunks = min(ntiles, CHUNKS)
         for c in prange(nchunks):
             chunk(np.int64(c), nchunks, ntiles, per, x, logits, loc, scale, normalise, out)
 
-    chunk = _named(chunk, "normal_mixture_rows", dtype)
+    chunk = _named(chunk, "normal_mixture_rows", dtype, *(("validated",) if validate else ()))
     return normal_mixture_rows
 
 
