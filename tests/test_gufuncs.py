@@ -45,6 +45,9 @@ GEN = {
     "uniform": lambda r, s: dict(low=r.uniform(-2, 1, s), high=r.uniform(1.5, 4, s)),
     "bernoulli": lambda r, s: dict(probs=r.uniform(0.05, 0.95, s)),
     "geometric": lambda r, s: dict(probs=r.uniform(0.15, 0.9, s)),
+    "binomial": lambda r, s: dict(total_count=r.integers(0, 80, s).astype(float), probs=r.uniform(0.02, 0.98, s)),
+    "negative_binomial": lambda r, s: dict(total_count=r.uniform(0.3, 40, s), probs=r.uniform(0.02, 0.9, s)),
+    "vonmises": lambda r, s: dict(loc=r.uniform(-6, 6, s), concentration=np.exp(r.uniform(-3, 4.5, s))),
 }
 _REAL = lambda r, s: r.uniform(-5, 5, s)
 _POS = lambda r, s: r.uniform(0.0, 6.0, s)
@@ -65,6 +68,9 @@ VALS = {
     "uniform": lambda r, s: r.uniform(-3, 5, s),
     "bernoulli": lambda r, s: r.integers(0, 2, s).astype(float),
     "geometric": lambda r, s: r.integers(0, 15, s).astype(float),
+    "binomial": lambda r, s: r.integers(0, 80, s).astype(float),
+    "negative_binomial": lambda r, s: r.integers(0, 60, s).astype(float),
+    "vonmises": lambda r, s: r.uniform(-8, 8, s),
 }
 #: one invalid value of the first parameter of each family (the façade rejects it)
 BAD = {
@@ -74,6 +80,9 @@ BAD = {
     "poisson": {"rate": -1.0},
     "studentt": {"df": -1.0},
     "normal": {"scale": 0.0},
+    "binomial": {"total_count": 2.5},
+    "negative_binomial": {"total_count": 0.0},
+    "vonmises": {"loc": np.inf},
 }
 
 #: agreement with the distribution objects, in ulps (of ``max(|value|, 1)`` for log-densities, of
@@ -93,6 +102,20 @@ TOL = {
     "poisson_mixture_log_prob": 40.0,
     "poisson_cdf": 4.0,
     "cauchy_mixture_cdf": 6.0,
+    # log i0e of the normaliser: jitable here (within 3 ulp of mpmath), SciPy's in pack
+    "vonmises": 4.0,
+    # lgamma(n + 1) - lgamma(x + 1) - lgamma(n - x + 1) (terms up to lgamma(81) = 277) by numba's
+    # math.lgamma here and SciPy in pack: against mpmath both are ~100-160 ulp of max(|v|, 1)
+    # (test_count_gufuncs_against_mpmath), so they differ by up to twice that
+    "binomial_log_prob": 320.0,
+    "binomial_mixture_log_prob": 320.0,
+    "negative_binomial_log_prob": 320.0,
+    "negative_binomial_mixture_log_prob": 320.0,
+    "binomial_cdf": 8.0,
+    "binomial_mixture_cdf": 8.0,
+    # I_{1-p}(n, k + 1) with the row's lgamma(n) from numba / SciPy: both ~31 ulp from mpmath
+    "negative_binomial_cdf": 64.0,
+    "negative_binomial_mixture_cdf": 8.0,
 }
 
 
@@ -286,6 +309,68 @@ def test_broadcasting_out_and_axes():
     # the elementwise form broadcasts as a ufunc does
     s = G.normal_log_prob(x, loc[:, 0], 1.0)
     assert s.shape == (6, 3)
+
+
+def test_count_gufuncs_against_mpmath():
+    """The binomial and negative-binomial log-masses (rows built per element by the family
+    modules' ``row1``) against mpmath at 40 digits: within 256 ulp of ``max(|v|, 1)``, the
+    accuracy of the distribution objects (their lgamma terms of order ``n log n`` cancel)."""
+    import mpmath as mp
+
+    rng = np.random.default_rng(21)
+    n = rng.integers(0, 80, 60).astype(float)
+    x = np.minimum(rng.integers(0, 80, 60), n)
+    p = rng.uniform(0.02, 0.98, 60)
+    tc = rng.uniform(0.3, 40, 60)
+    with mp.workdps(40):
+        ref_b = [
+            float(mp.log(mp.binomial(int(a), int(b))) + int(b) * mp.log(mp.mpf(c)) + int(a - b) * mp.log1p(-mp.mpf(c)))
+            for a, b, c in zip(n, x, p)
+        ]
+        ref_nb = [
+            float(
+                mp.loggamma(int(b) + mp.mpf(t))
+                - mp.loggamma(mp.mpf(t))
+                - mp.loggamma(int(b) + 1)
+                + int(b) * mp.log(mp.mpf(c))
+                + mp.mpf(t) * mp.log1p(-mp.mpf(c))
+            )
+            for t, b, c in zip(tc, x, p)
+        ]
+    assert ulp_err(G.binomial_log_prob(x, n, p), ref_b, np.float64) <= 256.0
+    assert ulp_err(G.negative_binomial_log_prob(x, tc, p), ref_nb, np.float64) <= 256.0
+    # a mixture of two components: the log-sum-exp of the two log-masses
+    two = G.binomial_mixture_log_prob(x, [0.0, np.log(3.0)], np.stack([n, n], -1), np.stack([p, p[::-1]], -1))
+    with mp.workdps(40):
+        ref_m = [
+            float(
+                mp.log(
+                    mp.mpf(1) / 4 * mp.binomial(int(a), int(b)) * mp.mpf(c) ** int(b) * (1 - mp.mpf(c)) ** int(a - b)
+                    + mp.mpf(3) / 4 * mp.binomial(int(a), int(b)) * mp.mpf(d) ** int(b) * (1 - mp.mpf(d)) ** int(a - b)
+                )
+            )
+            for a, b, c, d in zip(n, x, p, p[::-1])
+        ]
+    assert ulp_err(two, ref_m, np.float64) <= 256.0
+
+
+def test_log_i0e_against_mpmath():
+    """The von Mises rows' ``log i0e`` (jitable, :mod:`mixstat.kernels.families.vonmises`) on
+    both sides of its two switch points (3 and 20) and far out, against mpmath at 40 digits."""
+    import mpmath as mp
+    from numba import njit
+
+    from mixstat.kernels.families.vonmises import log_i0e
+
+    f = njit(lambda k: log_i0e(k))
+    edges = [2.999999, 3.0, 3.000001, 19.99999, 20.0, 20.00001, 1e300]
+    ks = np.concatenate([[0.0, 1e-300, 1e-8], np.geomspace(1e-3, 1e4, 200), edges])
+    with mp.workdps(40):
+        ref = np.array([float(mp.log(mp.besseli(0, mp.mpf(k))) - k) if k < 1e6 else np.nan for k in ks])
+    big = ks >= 1e6  # there I0 e^-k = (2 pi k)^-1/2 to double precision
+    ref[big] = -0.5 * np.log(2 * np.pi * ks[big])
+    got = np.array([f(k) for k in ks])
+    assert ulp_err(got, ref, np.float64, floor=0.0) <= 3.0
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

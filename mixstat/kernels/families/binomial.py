@@ -103,6 +103,38 @@ def pack(total_count, probs, logits, dtype):
     return tab.astype(dtype, copy=False)
 
 
+#: the parameters of :func:`row1`, in its order (the gufuncs' ``binomial_log_prob(x, total_count, probs)``)
+ROW_PARAMS = ("total_count", "probs")
+
+
+@register_jitable
+def row1(tab, k, o, p, big):
+    """The row of :func:`pack` for ``(total_count, probs)`` at ``tab[0, k, o:]`` (jitable: the
+    gufuncs build it per element); whether ``total_count`` is a non-negative finite integer and
+    ``probs`` in ``[0, 1]``."""
+    n, pr = p[0], p[1]
+    q = 1.0 - pr
+    tab[0, k, o + N] = n
+    tab[0, k, o + LGN1] = math.lgamma(n + 1.0) if n >= 0.0 and n < math.inf else math.nan
+    tab[0, k, o + LOGP] = math.log(pr) if pr > 0.0 else (-math.inf if pr == 0.0 else math.nan)
+    tab[0, k, o + LOGQ] = math.log1p(-pr) if pr < 1.0 else (-math.inf if pr == 1.0 else math.nan)
+    tab[0, k, o + PROB] = pr
+    tab[0, k, o + QROB] = q
+    tab[0, k, o + SE_N] = stirlerr(n) if n > 0.0 and n < math.inf else 0.0
+    small = pr if pr <= q else q
+    hi, lo = _two_prod(n, small)
+    if lo - lo != 0.0:  # NaN or infinite
+        lo = 0.0
+    rh, rl = _two_sum(n, -hi)
+    rl = rl - lo
+    rh, rl = rh + rl, rl - ((rh + rl) - rh)  # renormalise
+    tab[0, k, o + NP] = hi if pr <= q else rh
+    tab[0, k, o + NP_LO] = lo if pr <= q else rl
+    tab[0, k, o + NQ] = rh if pr <= q else hi
+    tab[0, k, o + NQ_LO] = rl if pr <= q else lo
+    return n >= 0.0 and n < math.inf and ffloor(n) == n and pr >= 0.0 and pr <= 1.0
+
+
 def _two_sum_np(a, b):
     s = a + b
     bb = s - a

@@ -63,6 +63,38 @@ def pack(total_count, probs, logits, dtype):
     return tab.astype(dtype, copy=False)
 
 
+#: the parameters of :func:`row1`, in its order (the gufuncs' ``negative_binomial_log_prob(x, total_count, probs)``)
+ROW_PARAMS = ("total_count", "probs")
+
+
+@register_jitable
+def row1(tab, k, o, p, big):
+    """The row of :func:`pack` for ``(total_count, probs)`` at ``tab[0, k, o:]`` (jitable: the
+    gufuncs build it per element); whether ``total_count`` is positive and finite and ``probs``
+    in ``[0, 1)``."""
+    n, pr = p[0], p[1]
+    lp = math.log(pr) if pr > 0.0 else (-_INF if pr == 0.0 else _NAN)
+    lq = math.log1p(-pr) if pr < 1.0 else (-_INF if pr == 1.0 else _NAN)
+    ok = n > 0.0 and n < _INF and pr >= 0.0 and pr < 1.0
+    lgn = math.lgamma(n) if ok else _NAN
+    tab[0, k, o + TC] = n
+    tab[0, k, o + LGN] = lgn
+    tab[0, k, o + LOGP] = lp
+    tab[0, k, o + LOGQ] = lq
+    tab[0, k, o + PROB] = math.exp(lp)
+    tab[0, k, o + QROB] = math.exp(lq)
+    tab[0, k, o + LOG_ODDS] = lp - lq
+    bound = 0.0
+    if ok:  # the log-mass at the mode, rounded up a little (as pack)
+        m = math.floor(max(n - 1.0, 0.0) * math.exp(lp - lq))
+        if n < 1e6 and m < 1e6:
+            at = math.lgamma(m + n) - math.lgamma(m + 1.0) - lgn + n * lq + (m * lp if m > 0 else 0.0)
+            if at - at == 0.0:
+                bound = at + 1e-6 * (1.0 + abs(at))
+    tab[0, k, o + BOUND] = min(bound, 0.0)
+    return ok
+
+
 @register_jitable
 def pre1(v):
     """``(lgamma(v + 1), same)`` in float64 for a non-negative finite integer ``v``, else NaN."""
