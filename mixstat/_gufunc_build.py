@@ -50,6 +50,7 @@ from .kernels.families import (
     bernoulli as _bern,
     beta as _beta,
     cauchy as _cauchy,
+    dirichlet as _dir,
     exponential as _expo,
     gamma as _gamma,
     geometric as _geom,
@@ -57,6 +58,7 @@ from .kernels.families import (
     halfnormal as _hn,
     laplace as _lap,
     lognormal as _ln,
+    lowrank_mvn as _lr,
     mvn as _mvn,
     normal as _norm,
     poisson as _pois,
@@ -959,6 +961,230 @@ def _mvn_bodies():
     return single, mixture
 
 
+def _categorical_bodies():
+    """``categorical_log_prob`` ``(),(c)->()`` and ``categorical_mixture_log_prob``
+    ``(),(k),(k,c)->()``: ``log softmax(logits)[x]``; ``-inf`` for a value that is not an
+    integer in ``[0, c)``, NaN for a NaN value or invalid logits."""
+
+    def single(x, logits, out):
+        sh, ls = _log_norm(logits)
+        v = np.float64(x)
+        C = logits.shape[0]
+        if sh != sh or v != v:
+            out[0] = _NAN
+        elif v >= 0.0 and v < C and math.floor(v) == v:
+            out[0] = (np.float64(logits[int(v)]) - sh) - ls
+        else:
+            out[0] = -_INF
+        _clear_fpe()
+
+    def mixture(x, logits, clogits, out):
+        K = logits.shape[0]
+        C = clogits.shape[1]
+        sh, ls = _log_norm(logits)
+        ok = sh == sh and C > 0
+        for k in range(K):  # every component's logits must be valid (as the objects check)
+            if ok:
+                ck, _ = _log_norm(clogits[k])
+                ok = ck == ck
+        v = np.float64(x)
+        if not ok or v != v:
+            out[0] = _NAN
+        elif v >= 0.0 and v < C and math.floor(v) == v:
+            i = int(v)
+            mm, acc = -_INF, 0.0
+            for k in range(K):
+                lw = (np.float64(logits[k]) - sh) - ls
+                ck, lk = _log_norm(clogits[k])
+                t = lw + ((np.float64(clogits[k, i]) - ck) - lk)
+                if t != -_INF:
+                    mm, acc = lse_add(mm, acc, t)
+            out[0] = lse_end(mm, acc)
+        else:
+            out[0] = -_INF
+        _clear_fpe()
+
+    return single, mixture
+
+
+@register_jitable
+def _dirichlet_row(tab, a):
+    """The Dirichlet row of :func:`mixstat.kernels.families.dirichlet.pack` (its ``BOUND``
+    left out: unused here) at ``tab[0, 0]`` from ``a (D,)``; whether every ``a_i`` is positive
+    and finite."""
+    D = a.shape[0]
+    ok = D > 0
+    a0 = 0.0
+    lg = 0.0
+    for i in range(D):
+        ai = np.float64(a[i])
+        ok = ok and _pos_finite(ai)
+        a0 += ai
+    if not ok:
+        return False
+    for i in range(D):
+        ai = np.float64(a[i])
+        lg += math.lgamma(ai)
+        tab[0, 0, i] = ai
+        tab[0, 0, D + i] = ai - 1.0
+    tab[0, 0, 2 * D] = -(lg - math.lgamma(a0))
+    tab[0, 0, 2 * D + 1] = _INF
+    return True
+
+
+def _dirichlet_bodies():
+    """``dirichlet_log_prob`` ``(d),(d)->()`` and ``dirichlet_mixture_log_prob``
+    ``(d),(k),(k,d)->()``: the family's exact ``logpdf`` on a row built per call."""
+    logpdf = _dir.logpdf
+
+    def single(x, conc, out):
+        D = x.shape[0]
+        tab = np.empty((1, 1, 2 * D + 2))
+        xb = np.empty((1, 1, D))
+        for j in range(D):
+            xb[0, 0, j] = x[j]
+        ok = _dirichlet_row(tab, conc)
+        out[0] = logpdf(xb, 0, 0, tab, 0) if ok else _NAN
+        _clear_fpe()
+
+    def mixture(x, logits, conc, out):
+        D = x.shape[0]
+        K = logits.shape[0]
+        sh, ls = _log_norm(logits)
+        tab = np.empty((1, 1, 2 * D + 2))
+        xb = np.empty((1, 1, D))
+        for j in range(D):
+            xb[0, 0, j] = x[j]
+        ok = sh == sh
+        mm, acc = -_INF, 0.0
+        for k in range(K):
+            if ok:
+                ok = _dirichlet_row(tab, conc[k])
+                lw = (np.float64(logits[k]) - sh) - ls
+                if ok and lw != -_INF:
+                    mm, acc = lse_add(mm, acc, lw + logpdf(xb, 0, 0, tab, 0))
+        out[0] = lse_end(mm, acc) if ok else _NAN
+        _clear_fpe()
+
+    return single, mixture
+
+
+@register_jitable
+def _lowrank_row(tab, loc, W, d, C, Bm):
+    """The LowRankMultivariateNormal row of :func:`mixstat.kernels.families.lowrank_mvn.pack`
+    at ``tab[0, 0]`` from ``loc (D,)``, ``W (D, R)``, ``d (D,)``, with float64 scratch ``C
+    (R, R)`` and ``Bm (R, D)``: the capacitance ``I + V^T V`` (``V = d^{-1/2} W``, scaled by
+    ``2^-e`` where it would overflow, as the pack) by Cholesky, ``A = L_C^{-1} V^T d^{-1/2}``
+    by forward substitution.  Whether ``loc`` and ``W`` are finite and ``d`` positive and finite."""
+    D = loc.shape[0]
+    R = W.shape[1]
+    ok = D > 0
+    for j in range(D):
+        ok = ok and _finite(np.float64(loc[j])) and _pos_finite(np.float64(d[j]))
+        for l in range(R):
+            ok = ok and _finite(np.float64(W[j, l]))
+    if not ok:
+        return False
+    big = 0.0
+    logd = 0.0
+    for j in range(D):
+        dj = np.float64(d[j])
+        logd += math.log(dj)
+        sj = 1.0 / math.sqrt(dj)
+        for l in range(R):
+            v = abs(np.float64(W[j, l]) * sj)
+            big = v if v > big else big
+    e = 0
+    if big > 2.0**256 and big < _INF:
+        e = math.frexp(big)[1]
+    f = math.ldexp(1.0, -e)
+    for l in range(R):  # Bm[l, j] = V[j, l] 2^-e, then the capacitance C = 2^-2e I + Ve^T Ve
+        for j in range(D):
+            Bm[l, j] = (np.float64(W[j, l]) * (1.0 / math.sqrt(np.float64(d[j])))) * f
+    for l in range(R):
+        for m in range(l + 1):
+            acc = 0.0
+            for j in range(D):
+                acc += Bm[l, j] * Bm[m, j]
+            C[l, m] = acc + (f * f if l == m else 0.0)
+    logdet = logd + (2.0 * math.log(2.0)) * R * e
+    for l in range(R):  # Cholesky in place (lower triangle)
+        s = C[l, l]
+        for m in range(l):
+            s -= C[l, m] * C[l, m]
+        if not s > 0.0:
+            return False
+        C[l, l] = math.sqrt(s)
+        logdet += 2.0 * math.log(C[l, l])
+        for i in range(l + 1, R):
+            t = C[i, l]
+            for m in range(l):
+                t -= C[i, m] * C[l, m]
+            C[i, l] = t / C[l, l]
+    for j in range(D):  # Bm <- L_C^{-1} Bm, column by column
+        for l in range(R):
+            t = Bm[l, j]
+            for m in range(l):
+                t -= C[l, m] * Bm[m, j]
+            Bm[l, j] = t / C[l, l]
+    base = _lr.AMAT * D
+    for j in range(D):
+        dj = np.float64(d[j])
+        sj = 1.0 / math.sqrt(dj)
+        tab[0, 0, _lr.LOC * D + j] = loc[j]
+        tab[0, 0, _lr.ISD * D + j] = _SQRT_HALF * sj
+        tab[0, 0, _lr.SD * D + j] = math.sqrt(dj)
+        for l in range(R):
+            tab[0, 0, base + l * D + j] = _SQRT_HALF * (Bm[l, j] * sj)
+            tab[0, 0, base + R * D + l * D + j] = W[j, l]
+    tab[0, 0, base + 2 * R * D] = -0.5 * logdet - D * _HALF_LOG_2PI
+    return True
+
+
+def _lowrank_bodies():
+    """``lowrank_mvn_log_prob`` ``(d),(d),(d,r),(d)->()`` and ``lowrank_mvn_mixture_log_prob``
+    ``(d),(k),(k,d),(k,d,r),(k,d)->()``: the family's ``logpdf`` (Woodbury, ``O(D r)`` per
+    point and component) on a row built per call."""
+    logpdf = _lr.logpdf
+
+    def single(x, loc, W, d, out):
+        D = x.shape[0]
+        R = W.shape[1]
+        tab = np.empty((1, 1, 3 * D + 2 * R * D + _lr.NCONST))
+        xb = np.empty((1, 1, D))
+        C = np.empty((R, R))
+        Bm = np.empty((R, D))
+        for j in range(D):
+            xb[0, 0, j] = x[j]
+        ok = _lowrank_row(tab, loc, W, d, C, Bm)
+        out[0] = logpdf(xb, 0, 0, tab, 0) if ok else _NAN
+        _clear_fpe()
+
+    def mixture(x, logits, loc, W, d, out):
+        D = x.shape[0]
+        K = logits.shape[0]
+        R = W.shape[2]
+        sh, ls = _log_norm(logits)
+        tab = np.empty((1, 1, 3 * D + 2 * R * D + _lr.NCONST))
+        xb = np.empty((1, 1, D))
+        C = np.empty((R, R))
+        Bm = np.empty((R, D))
+        for j in range(D):
+            xb[0, 0, j] = x[j]
+        ok = sh == sh
+        mm, acc = -_INF, 0.0
+        for k in range(K):
+            if ok:
+                ok = _lowrank_row(tab, loc[k], W[k], d[k], C, Bm)
+                lw = (np.float64(logits[k]) - sh) - ls
+                if ok and lw != -_INF:
+                    mm, acc = lse_add(mm, acc, lw + logpdf(xb, 0, 0, tab, 0))
+        out[0] = lse_end(mm, acc) if ok else _NAN
+        _clear_fpe()
+
+    return single, mixture
+
+
 # --- the catalogue ------------------------------------------------------------------------------
 
 
@@ -989,6 +1215,8 @@ def catalogue() -> dict:
         out[name] = Entry(name, fam, layout, nin, doc, make)
 
     for fam in registry.FAMILIES:
+        for args in VECTOR_GUFUNCS.get(fam.name, ()):
+            add(*args)
         if fam.univariate:
             spec = _row_of(fam)
             if spec is None or not fam.has("logpdf1"):
@@ -1035,14 +1263,66 @@ def catalogue() -> dict:
                     f"{n}_diag_mixture_log_prob(x, logits, {pn}): a mixture of diagonal {n}s",
                     lambda fam=fam, spec=spec: _diag(spec.row, _Hooks(fam))[1],
                 )
-        else:
-            for args in VECTOR_GUFUNCS.get(fam.name, ()):
-                add(*args)
     return out
 
 
-#: the gufuncs of vector families, by family: ``(name, family, layout, inputs, doc, build)``
+#: the gufuncs with layouts of their own (vector families, and the categorical's ``(c)`` axis),
+#: by family: ``(name, family, layout, inputs, doc, build)``
 VECTOR_GUFUNCS = {
+    "categorical": (
+        (
+            "categorical_log_prob",
+            "categorical",
+            "(),(c)->()",
+            2,
+            "categorical_log_prob(x, logits)",
+            lambda: _categorical_bodies()[0],
+        ),
+        (
+            "categorical_mixture_log_prob",
+            "categorical",
+            "(),(k),(k,c)->()",
+            3,
+            "categorical_mixture_log_prob(x, logits, component_logits)",
+            lambda: _categorical_bodies()[1],
+        ),
+    ),
+    "dirichlet": (
+        (
+            "dirichlet_log_prob",
+            "dirichlet",
+            "(d),(d)->()",
+            2,
+            "dirichlet_log_prob(x, concentration)",
+            lambda: _dirichlet_bodies()[0],
+        ),
+        (
+            "dirichlet_mixture_log_prob",
+            "dirichlet",
+            "(d),(k),(k,d)->()",
+            3,
+            "dirichlet_mixture_log_prob(x, logits, concentration)",
+            lambda: _dirichlet_bodies()[1],
+        ),
+    ),
+    "lowrank_mvn": (
+        (
+            "lowrank_mvn_log_prob",
+            "lowrank_mvn",
+            "(d),(d),(d,r),(d)->()",
+            4,
+            "lowrank_mvn_log_prob(x, loc, cov_factor, cov_diag)",
+            lambda: _lowrank_bodies()[0],
+        ),
+        (
+            "lowrank_mvn_mixture_log_prob",
+            "lowrank_mvn",
+            "(d),(k),(k,d),(k,d,r),(k,d)->()",
+            5,
+            "lowrank_mvn_mixture_log_prob(x, logits, loc, cov_factor, cov_diag)",
+            lambda: _lowrank_bodies()[1],
+        ),
+    ),
     "mvn": (
         ("mvn_log_prob", "mvn", "(d),(d),(d,d)->()", 3, "mvn_log_prob(x, loc, scale_tril)", lambda: _mvn_bodies()[0]),
         (
