@@ -557,25 +557,31 @@ def copy_checked(a, kind, copy=True):
     return out, int(bad)
 
 
-def rows_ok(batch_shape, *params):
+def rows_ok(batch_shape, *params, min_size=PREP_MIN):
     """Whether ``params`` (``(*batch_shape, K)`` each) can be read by the per-row kernels of
     :mod:`mixstat.kernels.rows` as ``(B, K)`` arrays without a copy: C-contiguous, of that shape
-    and one float dtype, and large enough for the parallel kernels to pay."""
+    and one float dtype, and (``min_size`` entries) large enough for the parallel CPU kernels
+    to pay (the CUDA twin takes any size: ``min_size=0``)."""
     a = params[0]
     shape = tuple(batch_shape) + a.shape[-1:]
     return (
         a.ndim >= 1
-        and a.size >= PREP_MIN
+        and a.size >= min_size
         and a.dtype in (np.float32, np.float64)
         and all(p.shape == shape and p.dtype == a.dtype and p.flags.c_contiguous for p in params)
     )
 
 
-def normal_mixture_rows(value, logits, loc, scale, batch_shape, normalise=False, out=None):
+def normal_mixture_rows(value, logits, loc, scale, batch_shape, normalise=False, out=None, device=None):
     """The log-density of a mixture of Normals with per-row parameters ``logits``, ``loc``,
     ``scale`` (``(*batch_shape, K)``, checked by :func:`rows_ok`) at ``value`` (already checked,
     of their dtype), by one kernel that reads them directly (no packed table).  ``normalise``:
-    the logits are raw (normalised per row in the kernel) rather than already normalised."""
+    the logits are raw (normalised per row in the kernel) rather than already normalised.
+    ``device``: None for the CPU, or a :class:`mixstat._device.Placement` (CUDA: the three
+    arrays are copied to the device once per distribution and dtype, and cached there).
+    None when the value stretches a batch dim of size 1 (the caller takes the general loop)."""
+    if device is not None:
+        return _normal_mixture_rows_cuda(backend(device), value, logits, loc, scale, batch_shape, normalise, out)
     x, out_shape, eff = flat_value(value, batch_shape, ())
     if tuple(eff) != tuple(batch_shape):  # a value that stretches a batch dim of size 1
         return None
@@ -595,6 +601,25 @@ def normal_mixture_rows(value, logits, loc, scale, batch_shape, normalise=False,
             res,
         )
     return out if out is not None else res.reshape(out_shape)
+
+
+def _normal_mixture_rows_cuda(be, value, logits, loc, scale, batch_shape, normalise, out):
+    """:func:`normal_mixture_rows` on the CUDA backend ``be`` (one thread per point)."""
+    x, out_shape, eff = be.value(value, batch_shape, ())
+    if tuple(eff) != tuple(batch_shape):
+        return None
+    K = loc.shape[-1]
+    B = _prod(batch_shape)
+    dtype = loc.dtype
+    N = _prod(out_shape)
+    res = be.empty((N,), dtype, out)
+    if N:
+        params = be.tables(
+            ("normal_mixture_rows", id(logits), id(loc), id(scale)),
+            lambda: tuple(np.ascontiguousarray(a).reshape(B, K) for a in (logits, loc, scale)),
+        )
+        be.launch("normal_mixture_rows", None, dtype, 0, N, x, *params, np.int64(bool(normalise)), res)
+    return res.reshape(out_shape)
 
 
 def normal_mixture_rows_grad(x, logits, loc, scale, cot, lp, gx, gl, gm, gs):

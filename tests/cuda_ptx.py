@@ -111,6 +111,8 @@ def signatures(op, family):
             sigs.append((C(ft, 1), C(ft, 1)))
         elif op == "normal_mixture_rows_grad":
             sigs.append((A(ft, 2),) * 4 + (A(ft, 1), C(ft, 1), C(ft, 1)) + (C(ft, 2),) * 3)
+        elif op == "normal_mixture_rows":
+            sigs.append((A(ft, 3),) + (A(ft, 2),) * 3 + (I64, C(ft, 1)))
         else:
             raise KeyError(op)
     return sigs[-1:] if ONE_SIG else sigs

@@ -321,10 +321,9 @@ class MixtureSameFamily(Distribution):
         """
         value, dtype = self._checked_value(value)
         dev = self._placement()
-        if dev is None:
-            rows = self._log_prob_rows(value, dtype, out)
-            if rows is not None:
-                return rows
+        rows = self._log_prob_rows(value, dtype, out, dev)
+        if rows is not None:
+            return rows
         spec = self.component_distribution._kernel_spec(dtype)
         logw = self.mixture_distribution.logits
         if spec is None:
@@ -335,13 +334,14 @@ class MixtureSameFamily(Distribution):
 
         return plan.log_prob(spec, value, self._batch_shape, self._event_shape, logw=logw, device=dev, out=out)
 
-    def _log_prob_rows(self, value, dtype, out):
+    def _log_prob_rows(self, value, dtype, out, dev=None):
         """``log_prob`` by the per-row kernel (:func:`mixstat.plan.normal_mixture_rows`), or None.
 
         For Normal components whose parameters are full ``(*batch_shape, K)`` arrays (every batch
         entry its own mixture, as a mixture density network gives) and one value per batch
         entry, with no packed table made yet: the kernel reads the normalised logits, ``loc``
-        and ``scale`` themselves, so nothing is allocated but the result.
+        and ``scale`` themselves, so nothing is allocated but the result.  On CUDA (``dev`` a
+        placement) its twin runs one thread per point over device copies of the three arrays.
         """
         from .normal import Normal
 
@@ -351,11 +351,14 @@ class MixtureSameFamily(Distribution):
         from .. import plan
 
         logw = self.mixture_distribution.logits
-        if value.size > _prod(self._batch_shape) or not plan.rows_ok(self._batch_shape, logw, comp.loc, comp.scale):
+        least = plan.PREP_MIN if dev is None else 0
+        if value.size > _prod(self._batch_shape) or not plan.rows_ok(
+            self._batch_shape, logw, comp.loc, comp.scale, min_size=least
+        ):
             return None
         if logw.dtype != dtype:
             return None
-        return plan.normal_mixture_rows(value, logw, comp.loc, comp.scale, self._batch_shape, out=out)
+        return plan.normal_mixture_rows(value, logw, comp.loc, comp.scale, self._batch_shape, out=out, device=dev)
 
     def cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``

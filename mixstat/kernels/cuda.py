@@ -707,3 +707,26 @@ def make_normal_mixture_rows_grad():
 
 
 _FAMILY_FREE["normal_mixture_rows_grad"] = make_normal_mixture_rows_grad
+
+
+# -- a Normal mixture's log-density over raw per-row parameters (the CPU's kernels.rows) ---------
+def make_normal_mixture_rows():
+    """The CPU's :func:`mixstat.kernels.rows.make_normal_mixture_rows`, one thread per point
+    ``n`` (sample ``n // B`` of row ``n % B``): :func:`~mixstat.kernels.rows.point_exact`
+    (float64, a running maximum), the CPU's redo of the points its SIMD loop does not take.
+    ``x`` is ``(S, B, 1)``; ``normalise`` as on the CPU (1: raw logits).  The caller checks
+    the parameters first."""
+    from .rows import point_exact
+
+    def normal_mixture_rows(x, logits, loc, scale, normalise, out):
+        S = x.shape[0]
+        B = x.shape[1]
+        for n in range(cuda.grid(1), S * B, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            out[n] = point_exact(x[s, b, 0], b, logits, loc, scale, normalise)
+
+    return normal_mixture_rows
+
+
+_FAMILY_FREE["normal_mixture_rows"] = make_normal_mixture_rows

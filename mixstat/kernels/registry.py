@@ -196,6 +196,8 @@ OPS = (
     # a Normal mixture's log-density and gradients over raw per-row (B, K) logits, locs and
     # scales (:mod:`.rows_grad`: no packed table; CUDA: one thread per row)
     Op("normal_mixture_rows_grad", needs=(), weights=None, reduction=None, events=()),
+    # its log-density alone (:mod:`.rows`; the CPU kernel is built there, CUDA: one thread per point)
+    Op("normal_mixture_rows", needs=(), weights=None, reduction=None, events=()),
 )
 
 _BY_NAME = {f.name: f for f in FAMILIES}

@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
 from .cpu import CHUNKS, _named
 from .fastmath import exp_neg_any, log_pos
@@ -97,6 +98,30 @@ def make_copy_checked(dtype):
     return copy_checked
 
 
+@register_jitable
+def point_exact(v, b, logits, loc, scale, normalise):
+    """The log-density at ``v`` of row ``b``'s mixture, in float64 with ``math.log``, a division
+    and a running maximum: the CPU kernel's redo of the points its SIMD loop cannot take, and
+    every point of the CUDA twin (:func:`mixstat.kernels.cuda.make_normal_mixture_rows`)."""
+    K = logits.shape[1]
+    nm = 0.0
+    if normalise:
+        m = -math.inf
+        a = 0.0
+        for k in range(K):
+            m, a = lse_add(m, a, np.float64(logits[b, k]))
+        nm = lse_end(m, a)
+    m = -math.inf
+    a = 0.0
+    xv = np.float64(v)
+    for k in range(K):
+        sc = np.float64(scale[b, k])
+        zz = (xv - np.float64(loc[b, k])) / sc * _SQRT_HALF
+        lp = (-math.log(sc) - _HALF_LOG_2PI) - zz * zz
+        m, a = lse_add(m, a, (np.float64(logits[b, k]) - nm) + lp)
+    return lse_end(m, a)
+
+
 def make_normal_mixture_rows(dtype, validate=False):
     """The per-row kernel; ``validate``: rows with an invalid parameter (a NaN or ``+inf`` logit,
     no finite logit, a loc that is not finite, a scale that is not positive and finite) give NaN,
@@ -115,24 +140,7 @@ def make_normal_mixture_rows(dtype, validate=False):
         K = logits.shape[1]
 
         def exact(v, b, logits, loc, scale, normalise):
-            # the point's log-density in float64: math.log, a division, a running maximum
-            K = logits.shape[1]
-            nm = 0.0
-            if normalise:
-                m = -math.inf
-                a = 0.0
-                for k in range(K):
-                    m, a = lse_add(m, a, np.float64(logits[b, k]))
-                nm = lse_end(m, a)
-            m = -math.inf
-            a = 0.0
-            xv = np.float64(v)
-            for k in range(K):
-                sc = np.float64(scale[b, k])
-                zz = (xv - np.float64(loc[b, k])) / sc * _SQRT_HALF
-                lp = (-math.log(sc) - _HALF_LOG_2PI) - zz * zz
-                m, a = lse_add(m, a, (np.float64(logits[b, k]) - nm) + lp)
-            return F(lse_end(m, a))
+            return F(point_exact(v, b, logits, loc, scale, normalise))
 
         # scratch for every tile of this chunk (see mixstat.kernels.cpu.CHUNKS), component-major
         lt = np.empty((K, L), F)  # logits
