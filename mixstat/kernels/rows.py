@@ -153,6 +153,11 @@ def make_normal_mixture_rows(dtype, validate=False):
         lm = np.empty(L, F)
         acc = np.empty(L, F)
         la = np.empty(L, F)
+        shv = np.empty(L, F)  # the log-sum-exp's scale, less the normaliser of the logits
+        # one mixture for every row (the gufuncs' broadcast parameters, stride 0): its
+        # constants are computed for the chunk's first tile alone, over all L columns
+        shared = (B == 1 or (logits.strides[0] == 0 and loc.strides[0] == 0 and scale.strides[0] == 0)) and B > 0
+        ready = False
         for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
             s = t // per
             b0 = (t - s * per) * L
@@ -160,72 +165,85 @@ def make_normal_mixture_rows(dtype, validate=False):
             # the tile's rows as slices indexed from 0 (an index ``b0 + i`` of unknown sign
             # keeps numba's negative-index wraparound in the loops, which then do not vectorise)
             xs = x[s, b0 : b0 + nl]
-            lr = logits[b0 : b0 + nl]
-            mr = loc[b0 : b0 + nl]
-            sr = scale[b0 : b0 + nl]
             orow = out[s * B + b0 : s * B + b0 + nl]
             for i in range(nl):
                 xv[i] = xs[i]
-                for k in range(K):
-                    lt[k, i] = lr[i, k]
-                    mt[k, i] = mr[i, k]
-                    it[k, i] = sr[i, k]
-            if validate:  # SIMD over rows, as the loops below
-                for i in range(nl):
-                    bad[i] = 0
-                for k in range(K):
+            if not ready:
+                nc = L if shared else nl
+                if shared:
+                    for k in range(K):
+                        l0 = logits[0, k]
+                        m0 = loc[0, k]
+                        s0 = scale[0, k]
+                        for i in range(L):
+                            lt[k, i] = l0
+                            mt[k, i] = m0
+                            it[k, i] = s0
+                else:
+                    lr = logits[b0 : b0 + nl]
+                    mr = loc[b0 : b0 + nl]
+                    sr = scale[b0 : b0 + nl]
                     for i in range(nl):
+                        for k in range(K):
+                            lt[k, i] = lr[i, k]
+                            mt[k, i] = mr[i, k]
+                            it[k, i] = sr[i, k]
+                if validate:  # SIMD over rows, as the loops below
+                    for i in range(nc):
+                        bad[i] = 0
+                    for k in range(K):
+                        for i in range(nc):
+                            lv = lt[k, i]
+                            mv = mt[k, i]
+                            sv = it[k, i]
+                            bad[i] |= (lv != lv) | (lv == -ninf) | ((mv - mv) != zero)
+                            bad[i] |= not (sv > zero and sv < -ninf)
+                for i in range(nc):
+                    mb[i] = ninf
+                    lm[i] = ninf
+                # per-component constants and the scale of the log-sum-exp (SIMD loops over rows)
+                for k in range(K):
+                    for i in range(nc):
+                        sc = np.float64(it[k, i])
+                        cst = F(-log_pos(sc) - _HALF_LOG_2PI)
+                        inv = _SQRT_HALF / sc
+                        ct[k, i] = cst
+                        it[k, i] = F(inv) if inv <= big else nan
                         lv = lt[k, i]
-                        mv = mt[k, i]
-                        sv = it[k, i]
-                        bad[i] |= (lv != lv) | (lv == -ninf) | ((mv - mv) != zero) | (not (sv > zero and sv < -ninf))
+                        vk = F(lv + cst)
+                        mb[i] = vk if vk > mb[i] else mb[i]
+                        lm[i] = lv if lv > lm[i] else lm[i]
+                if validate:
+                    for i in range(nc):
+                        bad[i] |= not lm[i] > ninf  # no finite logit (or no component)
+                for i in range(nc):
+                    mb[i] = mb[i] if mb[i] > ninf else zero
+                    lm[i] = lm[i] if lm[i] > ninf else zero
+                    la[i] = zero
+                if normalise:
+                    for k in range(K):
+                        for i in range(nc):
+                            la[i] += exp_neg_any(F(lt[k, i] - lm[i]))
+                    for i in range(nc):
+                        shv[i] = F(mb[i] - (lm[i] + F(log_pos(np.float64(la[i])))))
+                else:
+                    for i in range(nc):
+                        shv[i] = mb[i]
+                ready = shared
             for i in range(nl):
-                mb[i] = ninf
-                lm[i] = ninf
-            # per-component constants and the scale of the log-sum-exp (SIMD loops over rows)
-            for k in range(K):
-                for i in range(nl):
-                    sc = np.float64(it[k, i])
-                    cst = F(-log_pos(sc) - _HALF_LOG_2PI)
-                    inv = _SQRT_HALF / sc
-                    ct[k, i] = cst
-                    it[k, i] = F(inv) if inv <= big else nan
-                    lv = lt[k, i]
-                    vk = F(lv + cst)
-                    mb[i] = vk if vk > mb[i] else mb[i]
-                    lm[i] = lv if lv > lm[i] else lm[i]
-            if validate:
-                for i in range(nl):
-                    bad[i] |= not lm[i] > ninf  # no finite logit (or no component)
-            for i in range(nl):
-                mb[i] = mb[i] if mb[i] > ninf else zero
-                lm[i] = lm[i] if lm[i] > ninf else zero
                 acc[i] = zero
-                la[i] = zero
             for k in range(K):
                 for i in range(nl):
                     z = (xv[i] - mt[k, i]) * it[k, i]
                     acc[i] += exp_neg_any(F((ct[k, i] - z * z) + (lt[k, i] - mb[i])))
             nfix = 0
-            if normalise:
-                for k in range(K):
-                    for i in range(nl):
-                        la[i] += exp_neg_any(F(lt[k, i] - lm[i]))
-                for i in range(nl):
-                    sh = F(mb[i] - (lm[i] + F(log_pos(np.float64(la[i])))))
-                    orow[i] = sh + F(log_pos(np.float64(acc[i])))
-                    nfix += not acc[i] >= thresh
-            else:
-                for i in range(nl):
-                    orow[i] = mb[i] + F(log_pos(np.float64(acc[i])))
-                    nfix += not acc[i] >= thresh
-            if validate:
-                for i in range(nl):
-                    if bad[i]:
-                        acc[i] = thresh  # not redone: NaN below
+            for i in range(nl):
+                orow[i] = shv[i] + F(log_pos(np.float64(acc[i])))
+                nfix += not acc[i] >= thresh
             if nfix:
                 for i in range(nl):
-                    if not acc[i] >= thresh:
+                    # a row with an invalid parameter is not redone: NaN below
+                    if not acc[i] >= thresh and not (validate and bad[i]):
                         orow[i] = exact(xv[i], b0 + i, logits, loc, scale, normalise)
             if validate:
                 for i in range(nl):
