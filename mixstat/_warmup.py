@@ -40,11 +40,18 @@ def _kernels(families, dtypes, skip_ops=(), only_ops=()):
     return out
 
 
-def _gufuncs(families):
-    """``("gufunc", name, None, 0)`` for every gufunc of :mod:`mixstat.gufuncs` over these families."""
+def _gufuncs(families, names=None):
+    """``("gufunc", name, None, 0)`` for every gufunc of :mod:`mixstat.gufuncs` over these families
+    (with ``names``: those gufuncs alone; a KeyError names an unknown one)."""
     from . import _gufunc_build
 
-    return [("gufunc", name, None, 0) for name, e in _gufunc_build.catalogue().items() if e.family in families]
+    cat = _gufunc_build.catalogue()
+    if names is not None:
+        unknown = sorted(set(names) - set(cat))
+        if unknown:
+            raise KeyError(f"unknown gufunc(s) {', '.join(unknown)}; known: {', '.join(sorted(cat))}")
+        return [("gufunc", name, None, 0) for name in dict.fromkeys(names)]
+    return [("gufunc", name, None, 0) for name, e in cat.items() if e.family in families]
 
 
 def _compile_one(key):
@@ -63,9 +70,9 @@ def _compile_one(key):
 def warmup(
     families=None, dtypes=("float64", "float32"), jobs=None, out=sys.stdout, skip_ops=(), gufuncs=False, only_ops=()
 ):
-    """Compile (or load) the kernels (and with ``gufuncs`` the gufuncs of these families, built on
-    first use otherwise; with ``only_ops``, only those operations' kernels); returns
-    ``[(key, seconds)]``."""
+    """Compile (or load) the kernels (and with ``gufuncs`` True the gufuncs of these families, or
+    with ``gufuncs`` a sequence of names those gufuncs, built on first use otherwise; with
+    ``only_ops``, only those operations' kernels); returns ``[(key, seconds)]``."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -77,8 +84,10 @@ def warmup(
     for o in (*skip_ops, *only_ops):
         registry.op(o)  # a KeyError names an unknown operation
     keys = _kernels(set(families), dtypes, tuple(skip_ops), tuple(only_ops))
-    if gufuncs:
+    if gufuncs is True:
         keys += _gufuncs(set(families))
+    elif gufuncs:
+        keys += _gufuncs(set(families), tuple(gufuncs))
     jobs = jobs or os.cpu_count() or 1
     t0 = time.perf_counter()
     results = []

@@ -154,7 +154,13 @@ def _parser(prog):
     w.add_argument("--jobs", type=int, default=None, help="processes (default: the CPU count)")
     w.add_argument("--skip-op", nargs="*", default=None, help="operations whose kernels are not compiled")
     w.add_argument("--op", nargs="*", default=None, help="only these operations' kernels (default: every operation's)")
-    w.add_argument("--gufuncs", action="store_true", help="also build the gufuncs of mixstat.gufuncs")
+    w.add_argument(
+        "--gufuncs",
+        nargs="*",
+        default=None,
+        metavar="NAME",
+        help="also build the gufuncs of mixstat.gufuncs: those named, or (no name) every one of the families",
+    )
     return ap
 
 
@@ -659,7 +665,7 @@ def _cmd_warmup(args, out):
             tuple(args.dtype),
             args.jobs,
             skip_ops=tuple(args.skip_op or ()),
-            gufuncs=args.gufuncs,
+            gufuncs=False if args.gufuncs is None else (tuple(args.gufuncs) or True),
             only_ops=tuple(args.op or ()),
         )
     except KeyError as exc:

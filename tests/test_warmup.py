@@ -86,3 +86,16 @@ def test_warmup_only_ops_lists_exactly_those_kernels():
         ("log_prob", "normal", "float64", 0),
         ("log_prob", "normal", "float64", 1),
     ]
+
+
+def test_warmup_named_gufuncs_and_unknown_names():
+    """``warmup --gufuncs NAME...``: those gufuncs alone, once each; an unknown name is a
+    KeyError that lists the known ones (the command prints it and exits 2)."""
+    import pytest
+
+    from mixstat import _warmup
+
+    keys = _warmup._gufuncs(set(), ("normal_mixture_log_prob", "mvn_log_prob", "normal_mixture_log_prob"))
+    assert keys == [("gufunc", "normal_mixture_log_prob", None, 0), ("gufunc", "mvn_log_prob", None, 0)]
+    with pytest.raises(KeyError, match="no_such_gufunc.*known: .*normal_mixture_log_prob"):
+        _warmup._gufuncs(set(), ("no_such_gufunc",))
