@@ -1266,74 +1266,47 @@ def catalogue() -> dict:
     return out
 
 
+def _vector_pair(family, single, mixture, params, bodies, mixture_params=None):
+    """The ``<family>_log_prob`` and ``<family>_mixture_log_prob`` entries of
+    :data:`VECTOR_GUFUNCS`: layouts ``single`` and ``mixture``, the parameters' names (the
+    mixture's after ``logits``: ``mixture_params``, default the same) and ``bodies()`` giving
+    the two kernel bodies."""
+    mp = mixture_params or params
+    return (
+        (
+            f"{family}_log_prob",
+            family,
+            single,
+            single.split("->")[0].count("("),
+            f"{family}_log_prob(x, {params})",
+            lambda: bodies()[0],
+        ),
+        (
+            f"{family}_mixture_log_prob",
+            family,
+            mixture,
+            mixture.split("->")[0].count("("),
+            f"{family}_mixture_log_prob(x, logits, {mp})",
+            lambda: bodies()[1],
+        ),
+    )
+
+
 #: the gufuncs with layouts of their own (vector families, and the categorical's ``(c)`` axis),
 #: by family: ``(name, family, layout, inputs, doc, build)``
 VECTOR_GUFUNCS = {
-    "categorical": (
-        (
-            "categorical_log_prob",
-            "categorical",
-            "(),(c)->()",
-            2,
-            "categorical_log_prob(x, logits)",
-            lambda: _categorical_bodies()[0],
-        ),
-        (
-            "categorical_mixture_log_prob",
-            "categorical",
-            "(),(k),(k,c)->()",
-            3,
-            "categorical_mixture_log_prob(x, logits, component_logits)",
-            lambda: _categorical_bodies()[1],
-        ),
+    "categorical": _vector_pair(
+        "categorical", "(),(c)->()", "(),(k),(k,c)->()", "logits", _categorical_bodies, "component_logits"
     ),
-    "dirichlet": (
-        (
-            "dirichlet_log_prob",
-            "dirichlet",
-            "(d),(d)->()",
-            2,
-            "dirichlet_log_prob(x, concentration)",
-            lambda: _dirichlet_bodies()[0],
-        ),
-        (
-            "dirichlet_mixture_log_prob",
-            "dirichlet",
-            "(d),(k),(k,d)->()",
-            3,
-            "dirichlet_mixture_log_prob(x, logits, concentration)",
-            lambda: _dirichlet_bodies()[1],
-        ),
+    "dirichlet": _vector_pair("dirichlet", "(d),(d)->()", "(d),(k),(k,d)->()", "concentration", _dirichlet_bodies),
+    "lowrank_mvn": _vector_pair(
+        "lowrank_mvn",
+        "(d),(d),(d,r),(d)->()",
+        "(d),(k),(k,d),(k,d,r),(k,d)->()",
+        "loc, cov_factor, cov_diag",
+        _lowrank_bodies,
     ),
-    "lowrank_mvn": (
-        (
-            "lowrank_mvn_log_prob",
-            "lowrank_mvn",
-            "(d),(d),(d,r),(d)->()",
-            4,
-            "lowrank_mvn_log_prob(x, loc, cov_factor, cov_diag)",
-            lambda: _lowrank_bodies()[0],
-        ),
-        (
-            "lowrank_mvn_mixture_log_prob",
-            "lowrank_mvn",
-            "(d),(k),(k,d),(k,d,r),(k,d)->()",
-            5,
-            "lowrank_mvn_mixture_log_prob(x, logits, loc, cov_factor, cov_diag)",
-            lambda: _lowrank_bodies()[1],
-        ),
-    ),
-    "mvn": (
-        ("mvn_log_prob", "mvn", "(d),(d),(d,d)->()", 3, "mvn_log_prob(x, loc, scale_tril)", lambda: _mvn_bodies()[0]),
-        (
-            "mvn_mixture_log_prob",
-            "mvn",
-            "(d),(k),(k,d),(k,d,d)->()",
-            4,
-            "mvn_mixture_log_prob(x, logits, loc, scale_tril)",
-            lambda: _mvn_bodies()[1],
-        ),
-    ),
+    "mvn": _vector_pair("mvn", "(d),(d),(d,d)->()", "(d),(k),(k,d),(k,d,d)->()", "loc, scale_tril", _mvn_bodies),
 }
 
 
