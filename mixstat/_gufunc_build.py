@@ -1360,11 +1360,12 @@ def _cache_folder(family, tgt):
     return path
 
 
-def build(entry: Entry, dtypes=("float32", "float64"), tgt=None):
+def build(entry: Entry, dtypes=("float32", "float64"), tgt=None, cache=True):
     """Compile ``entry`` into a ``numpy.ufunc`` with a loop per dtype of ``dtypes``, for numba's
     ``tgt`` (default :func:`target`); cached on disk.  (:mod:`mixstat.gufuncs` builds both
     loops for the parallel target; the tests build some float64-only serial ones, which compile
-    faster: the same body, without the threads' wrapper.)"""
+    faster: the same body, without the threads' wrapper; ``cache=False`` keeps such a build out
+    of the disk cache, where another process may be writing the same entry.)"""
     import warnings
 
     import numba
@@ -1385,6 +1386,6 @@ def build(entry: Entry, dtypes=("float32", "float64"), tgt=None):
 
         with _jit.compiling_into(_cache_folder(entry.family, tgt), width=False), warnings.catch_warnings():
             warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
-            g = numba.guvectorize(sigs, entry.layout, target=tgt, cache=True)(body)
+            g = numba.guvectorize(sigs, entry.layout, target=tgt, cache=cache)(body)
         uf = g if isinstance(g, np.ufunc) else getattr(g, "ufunc", g)
         return g, uf
