@@ -1375,7 +1375,7 @@ def build(entry: Entry, dtypes=("float32", "float64"), tgt=None, cache=True):
 
     tgt = tgt or target()
     if tgt == "parallel" and entry.name in _gufunc_loops.LOOPS:  # a whole-loop kernel
-        uf = _gufunc_loops.build(entry.name, entry.doc, dtypes)
+        uf = _gufunc_loops.build(entry, dtypes)
         return uf, uf
     with _lock:
         body = entry.make()

@@ -34,8 +34,9 @@ from numba.extending import intrinsic
 # closure) differs from process to process
 from ._gufunc_build import _clear_fpe
 
-#: gufuncs whose loop is a whole-loop kernel: name -> (layout, kernel factory in kernels.rows)
-LOOPS = {"normal_mixture_log_prob": ("(),(k),(k),(k)->()", "normal_mixture_rows")}
+#: gufuncs whose loop is a whole-loop kernel: name -> its kernel, ``make_<kernel>(dtype,
+#: validate=True)`` of :mod:`mixstat.kernels.rows` (the layout is the catalogue entry's)
+LOOPS = {"normal_mixture_log_prob": "normal_mixture_rows"}
 
 #: NumPy's ``PyUFuncGenericFunction``: ``(char **args, npy_intp *dimensions, npy_intp *steps, void *data)``
 _LOOP_SIG = types.void(
@@ -145,8 +146,9 @@ def _cache_folder(family):
     return path
 
 
-def build(name, doc, dtypes=("float32", "float64")):
-    """The ``numpy.ufunc`` ``name`` of :data:`LOOPS` with a whole-loop kernel per dtype."""
+def build(entry, dtypes=("float32", "float64")):
+    """The ``numpy.ufunc`` of catalogue ``entry`` (:class:`mixstat._gufunc_build.Entry`, named
+    in :data:`LOOPS`) with a whole-loop kernel per dtype."""
     import numba
     from numba.np.ufunc import _internal
     from numba.np.ufunc.sigparse import parse_signature
@@ -155,14 +157,16 @@ def build(name, doc, dtypes=("float32", "float64")):
     from . import _jit
     from .kernels import rows
 
-    layout, op = LOOPS[name]
+    name, layout = entry.name, entry.layout
+    op = LOOPS[name]
+    make = getattr(rows, "make_" + op)
     sin, sout = parse_signature(layout)
     with _lock:
         funcs, typelist, keep = [], [], []
         for dt in dtypes:
             F = np.dtype(dt).type
-            impl = _jit.unique_name(rows.make_normal_mixture_rows(dt, validate=True), op, "validated", dt)
-            with _jit.compiling_into(_cache_folder("normal")):
+            impl = _jit.unique_name(make(dt, validate=True), op, "validated", dt)
+            with _jit.compiling_into(_cache_folder(entry.family)):
                 # the options hold no set: the cfunc's cache key pickles this dispatcher, and a
                 # set's pickle follows the process's string hashing (the cache would never hit)
                 opts = dict(_jit.NJIT_OPTIONS, fastmath={"arcp": True, "contract": True, "nsz": True})
@@ -175,6 +179,16 @@ def build(name, doc, dtypes=("float32", "float64")):
             typelist.append([np.dtype(dt).num] * (len(sin) + len(sout)))
             keep.append((cf, kernel))
         uf = _internal.fromfunc(
-            name, doc, funcs, typelist, len(sin), len(sout), [None] * len(funcs), keep, parse_identity(None), layout, ()
+            name,
+            entry.doc,
+            funcs,
+            typelist,
+            len(sin),
+            len(sout),
+            [None] * len(funcs),
+            keep,
+            parse_identity(None),
+            layout,
+            (),
         )
     return uf
