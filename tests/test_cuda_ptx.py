@@ -1,5 +1,5 @@
 """Every CUDA kernel compiles to PTX for compute capability 9.0 (every (op, family) pair in each
-dtype) and 8.0 (a subset in float64) with NVVM, no GPU needed.
+dtype, NVVM's optimiser off) and 8.0 (a subset in float64, optimised) with NVVM, no GPU needed.
 
 The simulator (``tests/test_cuda_sim.py``) runs the kernels as Python and does
 no type checking; this compiles them for real (see ``tests/cuda_ptx.py``).
@@ -44,6 +44,9 @@ def test_every_kernel_compiles_to_ptx(cc):
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["cc"] == [int(c) for c in cc.split(".")]
+    # NVVM's optimiser on for the subset (the optimised pipeline over every loop and family),
+    # off for the full run of every signature (see NVVM_OPT in cuda_ptx.py)
+    assert report["nvvm_opt"] is one
     # every (op, family) pair of the registry in 2 table dtypes, log_prob with 2 value dtypes
     # each (one signature per compiled pair with --one-signature)
     assert report["kernels"] == report["expected"]

@@ -35,6 +35,7 @@ from numba.extending import register_jitable
 
 from .fastmath import exp_neg_any, log_pos
 from .lse import lse_add, lse_end
+from .parts import parts, span
 from .philox import block, search, u53
 from .quantile import jitable_named
 
@@ -111,7 +112,7 @@ def _no_draw_tile(key0, key1, g0, nl, tab, bb, kk, out, row0, z0, z1):
 
 #: points per tile: a tile's values and accumulators stay in L1
 TILE = 256
-#: tiles are grouped into at most this many chunks for ``prange``; scratch
+#: tiles are grouped into at most this many chunks (split among threads, :mod:`.parts`); scratch
 #: arrays are allocated once per chunk.  (Allocating them per tile meant
 #: ~10^5 malloc/free pairs of 2 KiB per call from two threads; when those
 #: threads shared a malloc arena, the lock made some processes 2.5x slower.)
@@ -563,11 +564,13 @@ def make_log_prob(fam, dtype, dim):
                         if not acc[i] >= thresh:
                             out[s0 * B + b0 + i] = exact(x, logw, tab, s0, b0 + i)
 
-    def log_prob(x, logw, tab, out):
+    @parts
+    def log_prob(x, logw, tab, out, part, nparts):
         per, ntiles = _tiles(x.shape[0], x.shape[1])
         nchunks = min(ntiles, CHUNKS)
-        for c in prange(nchunks):
-            chunk(np.int64(c), nchunks, ntiles, per, x, logw, tab, out)
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
+            chunk(c, nchunks, ntiles, per, x, logw, tab, out)
 
     chunk = _named(chunk, "log_prob", fam.name, dtype, dim)
 
@@ -671,11 +674,13 @@ def make_log_prob1(fam, dtype, dim):
                     q = F(q + logw[b, 0])
                     out[s0 * B + b] = q if q > ninf else exact(s0, b)
 
-    def log_prob1(x, logw, tab, out):
+    @parts
+    def log_prob1(x, logw, tab, out, part, nparts):
         per, ntiles = _tiles(x.shape[0], x.shape[1])
         nchunks = min(ntiles, CHUNKS)
-        for c in prange(nchunks):
-            chunk(np.int64(c), nchunks, ntiles, per, x, logw, tab, out)
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
+            chunk(c, nchunks, ntiles, per, x, logw, tab, out)
 
     chunk = _named(chunk, "log_prob1", fam.name, dtype, dim)
 
@@ -773,7 +778,8 @@ def make_cdf(fam, dtype):
                             s += np.float64(w[b, k])
                         out[idx[i]] = F(min(a / s, 1.0))
 
-    def mixture_cdf(x, w, tab, out):
+    @parts
+    def mixture_cdf(x, w, tab, out, part, nparts):
         B = x.shape[1]
         K = w.shape[1]
         N = x.shape[0] * B
@@ -792,8 +798,9 @@ def make_cdf(fam, dtype):
             for k in range(K):
                 tot0 += np.float64(w[0, k])
         step = _spread_step(ntiles) if srt else 1
-        for c in prange(nchunks):
-            chunk(np.int64(c), nchunks, ntiles, srt, perm, tot0, step, x, w, tab, out)
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
+            chunk(c, nchunks, ntiles, srt, perm, tot0, step, x, w, tab, out)
 
     chunk = _named(chunk, "cdf", fam.name, dtype)
 
@@ -814,13 +821,15 @@ def make_terms(fam, dtype):
     logpdf = h.logpdf
     F = np.float32 if str(dtype) == "float32" else np.float64
 
-    def terms(x, logw, tab, out):
+    @parts
+    def terms(x, logw, tab, out, part, nparts):
         B = x.shape[1]
         D = x.shape[2]
         K = logw.shape[1]
         P = tab.shape[2] // D if uni else tab.shape[2]
         N = x.shape[0] * B
-        for n in prange(N):
+        lo, hi = span(N, part, nparts)
+        for n in range(lo, hi):
             s = n // B
             b = n - s * B
             for k in range(K):
@@ -912,14 +921,16 @@ def make_sample(fam, dtype):
     draw_tile = h.draw_tile
     L = TILE
 
-    def sample(cumw, tab, key0, key1, offset, out, index):
+    @parts
+    def sample(cumw, tab, key0, key1, offset, out, index, part, nparts):
         B = cumw.shape[0]
         N = out.shape[0]
         D = out.shape[1]
         P = tab.shape[2] // max(D, 1)
         ntiles = (N + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
-        for c in prange(nchunks):
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
             bb = np.empty(L, np.int64)  # scratch, once per chunk (see CHUNKS)
             kk = np.empty(L, np.int64)
             u = np.empty(L, np.float64)
@@ -952,12 +963,14 @@ def make_sample(fam, dtype):
 def make_choose():
     L = TILE
 
-    def choose(cumw, key0, key1, offset, index):
+    @parts
+    def choose(cumw, key0, key1, offset, index, part, nparts):
         B = cumw.shape[0]
         N = index.shape[0]
         ntiles = (N + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
-        for c in prange(nchunks):
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
             bb = np.empty(L, np.int64)  # scratch, once per chunk (see CHUNKS)
             kk = np.empty(L, np.int64)
             u = np.empty(L, np.float64)
@@ -1089,11 +1102,13 @@ def make_posterior(fam, dtype):
                 for k in range(K):
                     out[n, k] = F((t[k] - m) - lg)
 
-    def posterior(x, logw, tab, out):
+    @parts
+    def posterior(x, logw, tab, out, part, nparts):
         N = x.shape[0] * x.shape[1]
         nchunks = min(N, CHUNKS)
-        for c in prange(nchunks):
-            chunk(np.int64(c), nchunks, N, x, logw, tab, out)
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
+            chunk(c, nchunks, N, x, logw, tab, out)
 
     chunk = _named(chunk, "posterior", fam.name, dtype)
 
@@ -1255,12 +1270,14 @@ def make_mode(fam, dtype):
                     n = n0 + i
                     out[n] = exact(n // B, bb[i])
 
-    def mode(x, logw, tab, out):
+    @parts
+    def mode(x, logw, tab, out, part, nparts):
         N = x.shape[0] * x.shape[1]
         ntiles = (N + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
-        for c in prange(nchunks):
-            chunk(np.int64(c), nchunks, ntiles, x, logw, tab, out)
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
+            chunk(c, nchunks, ntiles, x, logw, tab, out)
 
     chunk = _named(chunk, "mode", fam.name, dtype)
 
@@ -1282,7 +1299,7 @@ def make_log_tail(fam, dtype, hook, other):
     ``logsumexp_k(logw[b, k] + hook_k(x[s, b]))``, ``hook`` the family's ``logcdf1`` or
     ``logsf1`` (exact in log space in both tails), ``other`` the opposite hook.
 
-    One point per ``prange`` iteration, one pass over the components with a running
+    One point at a time (the points split among threads, :mod:`.parts`), one pass over the components with a running
     maximum (:mod:`.lse`), all in float64, cast at the end: finite however far out
     the point is; a zero weight (``-inf``) contributes nothing, a NaN value gives NaN.
     Where the result is above :data:`TAIL_NEAR_ONE` it is ``log1p(-c)`` with ``c`` the
@@ -1320,10 +1337,12 @@ def make_log_tail(fam, dtype, hook, other):
 
     point = _named(point, "log_tail", hook, fam.name, dtype)
 
-    def log_tail(x, logw, tab, out):
+    @parts
+    def log_tail(x, logw, tab, out, part, nparts):
         N = x.shape[0] * x.shape[1]
-        for n in prange(N):
-            point(np.int64(n), x, logw, tab, out)
+        lo, hi = span(N, part, nparts)
+        for n in range(lo, hi):
+            point(n, x, logw, tab, out)
 
     return log_tail
 

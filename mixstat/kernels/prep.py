@@ -1,4 +1,4 @@
-"""CPU kernels that check and pack parameters in one parallel pass.
+"""CPU kernels that check and pack parameters in one pass, split in parts (:mod:`.parts`).
 
 For large batches of small mixtures (mixture-density-network outputs, with
 ``B * K`` in the millions) building the distributions costs more than
@@ -22,10 +22,10 @@ count is not zero.
 import math
 
 import numpy as np
-from numba import prange
 
 from .cpu import CHUNKS
 from .fastmath import exp_neg, log_pos
+from .parts import parts, span
 
 TILE = 512
 _SQRT_HALF = math.sqrt(0.5)
@@ -36,7 +36,8 @@ _TINY = 2.0**-126  # below (float32 subnormals, tiny float64 scales): the NumPy 
 def make_logits():
     L0 = TILE
 
-    def logits(param, out):
+    @parts
+    def logits(param, out, part, nparts):
         R = param.shape[0]
         K = param.shape[1]
         # rows per tile: at most L, and a tile of at most 2**15 entries (a single row of
@@ -45,7 +46,8 @@ def make_logits():
         bad = 0
         ntiles = (R + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
-        for c in prange(nchunks):
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
             # scratch, once per chunk (see mixstat.kernels.cpu.CHUNKS); the
             # tile is copied category-major: the loops below have unit stride
             # and no gathers, so they vectorise
@@ -92,13 +94,15 @@ def make_logits():
 def make_normal_rows():
     L = TILE
 
-    def normal_rows(loc, scale, out):
+    @parts
+    def normal_rows(loc, scale, out, part, nparts):
         R = loc.shape[0]
         D = loc.shape[1]
         bad = 0
         ntiles = (R + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
-        for ch in prange(nchunks):
+        lo, hi = span(nchunks, part, nparts)
+        for ch in range(lo, hi):
             s = np.empty(L)  # scratch, once per chunk
             nbad = 0
             for t in range(ch * ntiles // nchunks, (ch + 1) * ntiles // nchunks):

@@ -31,6 +31,7 @@ from numba.extending import register_jitable
 from .cpu import CHUNKS, _named
 from .fastmath import exp_neg_any, log_pos
 from .lse import lse_add, lse_end
+from .parts import parts, span
 
 #: rows per tile of ``normal_mixture_rows`` (a tile's ``K x TILE`` scratch stays in L1/L2)
 TILE = 256
@@ -86,13 +87,22 @@ def make_copy_checked(dtype):
                     d[i] = s[i]
         return nb
 
-    def copy_checked(src, dst, kind):
+    @parts
+    def copy_checked(src, dst, kind, part, nparts):
+        # this part's count of invalid entries (the caller sums the parts')
         nblocks = (src.shape[0] + BL - 1) // BL
         nchunks = min(nblocks, CHUNKS)
         ok = 0
-        for c in prange(nchunks):
-            ok += chunk(np.int64(c), nchunks, nblocks, src, dst, kind)
-        return src.shape[0] - ok
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
+            ok += chunk(c, nchunks, nblocks, src, dst, kind)
+        if nchunks == 0:
+            return 0
+        # the entries of this part's blocks, less the valid ones
+        R = src.shape[0]
+        e0 = min(R, (lo * nblocks // nchunks) * BL)
+        e1 = min(R, (hi * nblocks // nchunks) * BL)
+        return (e1 - e0) - ok
 
     chunk = _named(chunk, "copy_checked", dtype)
     return copy_checked
@@ -122,7 +132,7 @@ def point_exact(v, b, logits, loc, scale, normalise):
     return lse_end(m, a)
 
 
-def make_normal_mixture_rows(dtype, validate=False):
+def make_normal_mixture_rows(dtype, validate=False, split=False):
     """The per-row kernel; ``validate``: rows with an invalid parameter (a NaN or ``+inf`` logit,
     no finite logit, a loc that is not finite, a scale that is not positive and finite) give NaN,
     as the gufuncs' contract says (:mod:`mixstat._gufunc_loops`); the façade validates first."""
@@ -262,8 +272,20 @@ def make_normal_mixture_rows(dtype, validate=False):
         for c in prange(nchunks):
             chunk(np.int64(c), nchunks, ntiles, per, x, logits, loc, scale, normalise, out)
 
+    @parts
+    def normal_mixture_rows_parts(x, logits, loc, scale, normalise, out, part, nparts):
+        S = x.shape[0]
+        B = x.shape[1]
+        per = (B + L - 1) // L
+        ntiles = per * S
+        nchunks = min(ntiles, CHUNKS)
+        lo, hi = span(nchunks, part, nparts)
+        for c in range(lo, hi):
+            chunk(c, nchunks, ntiles, per, x, logits, loc, scale, normalise, out)
+
     chunk = _named(chunk, "normal_mixture_rows", dtype, *(("validated",) if validate else ()))
-    return normal_mixture_rows
+    # split: the kernel of mixstat._jit (parts on threads); else numba's prange (the gufunc's loop)
+    return normal_mixture_rows_parts if split else normal_mixture_rows
 
 
 OPS = ("copy_checked", "normal_mixture_rows")
@@ -273,5 +295,5 @@ def make(op, dtype="float64"):
     if op == "copy_checked":
         return make_copy_checked(dtype)
     if op == "normal_mixture_rows":
-        return make_normal_mixture_rows(dtype)
+        return make_normal_mixture_rows(dtype, split=True)
     raise KeyError(op)
