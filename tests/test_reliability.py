@@ -187,7 +187,11 @@ def hammer(work, n_threads=N_THREADS, rounds=3, seed_of=lambda i: 1000 + i, name
     Returns a list of mismatches against serial results (empty when all bits agree) and errors.
     """
     names = sorted(work) if names is None else names
-    serial = {i: {n: run_ops(*work[n], seed_of(i), icdf) for n in names} for i in range(n_threads)}
+    # icdf on one mixture: the one kernel here on numba's parallel loops (more would compile in the
+    # bounds-checked run of this file)
+    serial = {
+        i: {n: run_ops(*work[n], seed_of(i), icdf and n == "normal-mix") for n in names} for i in range(n_threads)
+    }
     barrier = threading.Barrier(n_threads)
     problems = []
 
@@ -196,7 +200,7 @@ def hammer(work, n_threads=N_THREADS, rounds=3, seed_of=lambda i: 1000 + i, name
             barrier.wait()
             for r in range(rounds):
                 for n in names if (i + r) % 2 == 0 else names[::-1]:
-                    got = run_ops(*work[n], seed_of(i), icdf)
+                    got = run_ops(*work[n], seed_of(i), icdf and n == "normal-mix")
                     for op, want in serial[i][n].items():
                         if not np.array_equal(got[op], want, equal_nan=True):
                             problems.append(f"thread {i} round {r}: {n}.{op} differs from the serial result")
@@ -233,7 +237,7 @@ if mode == "unsafe":
     _jit._layer_checked = True
 icdf = mode != "subset"
 problems = R.hammer(work, names=names, icdf=icdf)
-serial = {{n: R.run_ops(*work[n], 7, icdf) for n in names}}
+serial = {{n: R.run_ops(*work[n], 7, icdf and n == "normal-mix") for n in names}}
 print(json.dumps(dict(layer=numba.threading_layer(), serialise=_jit._serialise, problems=problems[:5],
                       digest=R.digest(serial), threads=numba.get_num_threads())))
 """

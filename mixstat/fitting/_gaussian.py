@@ -115,8 +115,13 @@ def _kernel(name, dtype):
                     types.Array(types.int64, 1, "C"),
                     types.Array(f64, 2, "A"),
                 )
+            fn = getattr(gk, name)
             with _jit.compiling_into(_cache_dir()):
-                k = numba.njit([sig], parallel=True, **_jit.NJIT_OPTIONS)(getattr(gk, name))
+                if getattr(fn, "parts", False):  # a kernel of parts (mixstat.kernels.parts)
+                    disp = numba.njit([sig.return_type(*sig.args, i64, i64)], **_jit.NJIT_OPTIONS)(fn)
+                    k = _jit.Parts(disp, False)
+                else:
+                    k = numba.njit([sig], parallel=True, **_jit.NJIT_OPTIONS)(fn)
             _compiled[key] = k
     return k
 

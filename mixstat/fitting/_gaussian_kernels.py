@@ -42,6 +42,7 @@ from numba import prange
 from numba.extending import register_jitable
 
 from ..kernels.fastmath import exp_neg, log_pos
+from ..kernels.parts import parts, span
 
 #: points per block (fixed: the sums must not depend on the thread count)
 BLOCK = 2048
@@ -276,7 +277,8 @@ def estep(x, w, means, U, pd, cst, center, active, mode, group, out):
                 out[b, l] += part[gi, l]
 
 
-def score(x, means, U, pd, cst, mode, ll, label, resp):
+@parts
+def score(x, means, U, pd, cst, mode, ll, label, resp, part, nparts):
     """Per point: ``ll`` the log-density, ``label`` the most probable component and, when
     ``resp`` has ``N`` rows, the responsibilities."""
     N = x.shape[0]
@@ -284,7 +286,8 @@ def score(x, means, U, pd, cst, mode, ll, label, resp):
     nt = (N + TILE - 1) // TILE
     full = resp.shape[0] == N
     nc = min(nt, 256)
-    for c in prange(nc):
+    c0, c1 = span(nc, part, nparts)
+    for c in range(c0, c1):
         xt = np.empty((D, TILE))
         dx = np.empty((D, TILE))
         lp = np.empty((K, TILE))

@@ -39,6 +39,7 @@ from numba.extending import register_jitable
 from .. import _jit
 from ..kernels.families import lognormal as _lognormal, normal as _normal, studentt as _studentt, vonmises as _vonmises
 from ..kernels.fastmath import exp_neg, log_pos
+from ..kernels.parts import parts, span
 
 __all__ = ["BLOCK", "estep_kernel", "SUFF"]
 
@@ -136,14 +137,16 @@ def _make(mod, suff1):
     fast = getattr(mod, "logpdf1_fast", mod.logpdf1)
     pre1 = mod.pre1 if getattr(mod, "NPRE", 0) else _no_pre
 
-    def fused_estep(x, sw, logw, tab, active, centres, hard, block, S, out_ll, out_st):
+    @parts
+    def fused_estep(x, sw, logw, tab, active, centres, hard, block, S, out_ll, out_st, part, nparts):
         B, N, D = x.shape
         K = logw.shape[1]
         NB = out_ll.shape[1]
         W = 1 + D * S
         P = tab.shape[2] // D if D > 0 else 0  # floats per coordinate (Categorical: 1 + 2 C)
         T = TILE
-        for t in prange(B * NB):
+        t0, t1 = span(B * NB, part, nparts)
+        for t in range(t0, t1):
             b = t // NB
             blk = t - b * NB
             if active[b] == 0:
@@ -284,7 +287,11 @@ def estep_kernel(family: str):
             impl = _jit.unique_name(_make(registry.family(family).module, SUFF[family]), "estep", family)
             # the family's ``*_fast`` hooks are marked alwaysinline while this compiles
             with _jit.compiling_into(_cache_dir(family)):
-                k = njit([_signature()], parallel=True, **_jit.NJIT_OPTIONS)(impl)
+                # a kernel of parts (mixstat.kernels.parts), run on mixstat's threads
+                i64 = types.int64
+                sig = _signature()
+                disp = njit([sig.return_type(*sig.args, i64, i64)], **_jit.NJIT_OPTIONS)(impl)
+                k = _jit.Parts(disp, False)
             _kernels[family] = k
     return k
 
