@@ -358,6 +358,8 @@ class Parts:
         self.returns = returns
 
     def __getattr__(self, name):
+        if name in Parts.__slots__:  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self.dispatcher, name)
 
     def __call__(self, *args):
