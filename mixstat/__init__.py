@@ -11,6 +11,7 @@ from .information import Estimate, estimate_entropy, estimate_kl
 from .fitting import fit_mixture, select_n_components
 from .io import load, save
 from .distributions._grad import score
+from ._buffers import set_buffer_cache
 
 __version__ = "0.1.0"
 
@@ -28,3 +29,4 @@ __all__ = [
 ]
 __all__ += ["save", "load"]
 __all__ += ["score"]
+__all__ += ["set_buffer_cache"]

@@ -320,7 +320,9 @@ class _Worker:
                 self.result = (True, fn(*args))
             except BaseException as exc:  # handed to the caller
                 self.result = (False, exc)
-            self.job = None
+            # no reference to the call's arrays stays here once it returns (mixstat._buffers
+            # hands a buffer out again only when nothing else holds it)
+            self.job = fn = args = None
             self.done.release()
 
 

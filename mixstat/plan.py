@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _jit
+from . import _buffers, _jit
 from ._rng import key_for
 
 __all__ = [
@@ -132,7 +132,7 @@ class CPUBackend:
         C-contiguous, same size and dtype) viewed with that shape: the kernel writes into it."""
         if out is not None:
             return np.asarray(out).reshape(shape)
-        return np.empty(shape, dtype=dtype)
+        return _buffers.empty(shape, dtype)
 
     def launch(self, op, family, dtype, dim, n, *args):
         if n:
@@ -410,7 +410,7 @@ def normalized_logits(param):
     if param.ndim < 1 or not _prep_ok(param):
         return None
     p2 = param.reshape(-1, param.shape[-1])
-    out = np.empty(p2.shape, dtype=param.dtype)
+    out = _buffers.empty(p2.shape, param.dtype)
     bad = _jit.call(_jit.get_kernel("logits", None, param.dtype), p2, out)
     return out.reshape(param.shape), int(bad)
 
@@ -423,7 +423,7 @@ def normal_table(loc, scale):
     """
     if not _prep_ok(loc, scale):
         return None
-    out = np.empty((loc.size, 4), dtype=loc.dtype)
+    out = _buffers.empty((loc.size, 4), loc.dtype)
     bad = _jit.call(_jit.get_kernel("normal_rows", None, loc.dtype), loc.reshape(-1, 1), scale.reshape(-1, 1), out)
     if bad:
         return None
@@ -549,11 +549,11 @@ def copy_checked(a, kind, copy=True):
     if not _prep_ok(a):
         return None
     flat = a.reshape(-1)
-    out = np.empty(a.shape if copy else (0,), dtype=a.dtype)
+    out = _buffers.empty(a.shape if copy else (0,), a.dtype)
     bad = _jit.call(_jit.get_kernel("copy_checked", None, a.dtype), flat, out.reshape(-1), np.int64(kind))
     if not copy:
         return None, int(bad)
-    out.flags.writeable = False
+    _buffers.seal(out)
     return out, int(bad)
 
 
@@ -589,7 +589,7 @@ def normal_mixture_rows(value, logits, loc, scale, batch_shape, normalise=False,
     B = _prod(batch_shape)
     dtype = loc.dtype
     N = _prod(out_shape)
-    res = np.empty((N,), dtype=dtype) if out is None else np.asarray(out).reshape(N)
+    res = _buffers.empty((N,), dtype) if out is None else np.asarray(out).reshape(N)
     if N:
         _jit.call(
             _jit.get_kernel("normal_mixture_rows", None, dtype),

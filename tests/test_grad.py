@@ -18,12 +18,15 @@ import pytest
 
 import mixstat
 from mixstat.distributions import (
+    Bernoulli,
     Beta,
+    Binomial,
     Categorical,
     Cauchy,
     Dirichlet,
     Exponential,
     Gamma,
+    Geometric,
     Gumbel,
     HalfNormal,
     Independent,
@@ -31,6 +34,7 @@ from mixstat.distributions import (
     LogNormal,
     MixtureSameFamily,
     MultivariateNormal,
+    NegativeBinomial,
     Normal,
     Poisson,
     StudentT,
@@ -712,3 +716,109 @@ def test_normal_rows_grad_counts_invalid_parameters():
     lg[7] = -np.inf
     assert normal_rows_grad(lg, loc, scale, x)[0] >= 1
     assert "finite in every row" in str(invalid_rows_params("op", lg, loc, scale))
+
+
+def _count_mixture_total(logmass, params, w, k):
+    """``sum_x log sum_j w_j exp(logmass(x, *params_j))`` in mpmath."""
+    return mp.fsum(mp.log(mp.fsum(wj * mp.exp(logmass(int(v), *pj)) for wj, pj in zip(w, params))) for v in k)
+
+
+# name -> (constructor, mpmath log-mass(x, p, *extra), extra per component, probs, values)
+COUNT_FAMILIES = {
+    "bernoulli": (
+        lambda probs, extra: Bernoulli(probs=probs),
+        lambda x, p: mp.log(p) if x == 1 else mp.log(1 - p),
+        [(), ()],
+        [0.2, 0.9],
+        [0, 1, 1, 0, 1],
+    ),
+    "geometric": (
+        lambda probs, extra: Geometric(probs=probs),
+        lambda x, p: x * mp.log(1 - p) + mp.log(p),
+        [(), ()],
+        [0.15, 0.6],
+        [0, 1, 3, 9, 20],
+    ),
+    "binomial": (
+        lambda probs, extra: Binomial(total_count=np.array([e[0] for e in extra]), probs=probs),
+        lambda x, p, n: mp.log(mp.binomial(n, x)) + x * mp.log(p) + (n - x) * mp.log(1 - p),
+        [(12,), (200,)],  # Loader's saddle-point form above n = 64
+        [0.3, 0.55],
+        [0, 3, 7, 12, 118],
+    ),
+    "negative_binomial": (
+        lambda probs, extra: NegativeBinomial(total_count=np.array([e[0] for e in extra]), probs=probs),
+        lambda x, p, r: mp.loggamma(x + r) - mp.loggamma(r) - mp.loggamma(x + 1) + r * mp.log(1 - p) + x * mp.log(p),
+        [(2.5,), (40.0,)],
+        [0.3, 0.7],
+        [0, 1, 4, 30, 150],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNT_FAMILIES))
+def test_count_families_probs_logits_total_count(name):
+    make, logmass, extra, probs, k = COUNT_FAMILIES[name]
+    probs = np.array(probs)
+    w = np.array([0.35, 0.65])
+    d = MixtureSameFamily(Categorical(probs=w), make(probs, extra))
+    k = np.array(k, dtype=np.float64)
+    wrt = ["mixture.logits", "component.probs", "component.logits"]
+    if name == "negative_binomial":
+        wrt.append("total_count")
+    lp, g = d.log_prob_grad(k, wrt=tuple(wrt))
+    with mp.workdps(DPS):
+        W = [mp.mpf(float(x)) for x in w]
+        P = [mp.mpf(float(x)) for x in probs]
+
+        def total(P, W=W, E=extra):
+            return _count_mixture_total(logmass, [(p, *e) for p, e in zip(P, E)], W, k)
+
+        lp_want = [float(_count_mixture_total(logmass, [(p, *e) for p, e in zip(P, extra)], W, [v])) for v in k]
+        np.testing.assert_allclose(lp, lp_want, rtol=1e-12)
+        g_probs = [
+            float(mp.diff(lambda t, j=j: total([t if i == j else P[i] for i in range(2)]), P[j])) for j in range(2)
+        ]
+        # logits of a probability: dp/dlogit = p (1 - p)
+        g_logits = [g_probs[j] * float(P[j] * (1 - P[j])) for j in range(2)]
+        tot = [mp.fsum(mp.exp(logmass(int(v), P[j], *extra[j])) * W[j] for j in range(2)) for v in k]
+        resp = [[W[j] * mp.exp(logmass(int(v), P[j], *extra[j])) / t for j in range(2)] for v, t in zip(k, tot)]
+        g_w = [float(mp.fsum(r[j] - W[j] for r in resp)) for j in range(2)]
+        if name == "negative_binomial":
+            R = [mp.mpf(e[0]) for e in extra]
+
+            def total_r(R):
+                return _count_mixture_total(logmass, [(p, r) for p, r in zip(P, R)], W, k)
+
+            g_r = [
+                float(mp.diff(lambda t, j=j: total_r([t if i == j else R[i] for i in range(2)]), R[j]))
+                for j in range(2)
+            ]
+    np.testing.assert_allclose(g["component.probs"], g_probs, rtol=1e-9)
+    np.testing.assert_allclose(g["component.logits"], g_logits, rtol=1e-9)
+    np.testing.assert_allclose(g["mixture.logits"], g_w, rtol=1e-9, atol=1e-12)
+    if name == "negative_binomial":
+        np.testing.assert_allclose(g["total_count"], g_r, rtol=1e-9)
+    # the bare name is ambiguous in such a mixture; alone it is not
+    with pytest.raises(ValueError, match="'probs' is ambiguous.*'mixture.probs' or 'component.probs'"):
+        d.log_prob_grad(k, wrt=("probs",))
+    lp1, g1 = d.component_distribution.log_prob_grad(k[:, None], wrt=("probs", "logits"))
+    assert g1["probs"].shape == (2,) and np.all(np.isfinite(g1["logits"]))
+
+
+def test_negative_binomial_psi_difference():
+    """``psi(r + x) - psi(r)`` of the NegativeBinomial derivative, against mpmath over
+    ``r`` from 1e-3 to 1e12 and counts up to 1e6 (the digammas alone cancel for large r)."""
+    from mixstat.kernels.families.negative_binomial import psi_diff
+
+    worst = 0.0
+    with mp.workdps(40):
+        for r in (1e-3, 0.7, 3.0, 9.9, 10.0, 55.5, 1e4, 1e8, 1e12):
+            for x in (0.0, 1.0, 2.0, 17.0, 64.0, 65.0, 300.0, 1e4, 1e6):
+                want = mp.digamma(mp.mpf(r) + x) - mp.digamma(mp.mpf(r))
+                got = psi_diff(r, x)
+                if want == 0:
+                    assert got == 0.0
+                    continue
+                worst = max(worst, abs(got - float(want)) / abs(float(want)))
+    assert worst < 1e-13, worst

@@ -65,6 +65,13 @@ def _structure(dist):
 
 
 def _check_wrt(dist, wrt):
+    """``(wrt, keys, mix, comp, leaf, params)``: the names asked for and, for each, its
+    internal key: ``"value"``, ``"w.logits"`` / ``"w.probs"`` (the mixture's weights) or
+    ``"c.<name>"`` (the components' parameter ``<name>``).
+
+    In a mixture ``"mixture.logits"``, ``"mixture.probs"`` and ``"component.<name>"`` are
+    always accepted; the bare names too where they are not ambiguous (the components of
+    the binary and count families also have ``probs`` and ``logits``)."""
     if isinstance(wrt, str):
         wrt = (wrt,)
     try:
@@ -84,28 +91,42 @@ def _check_wrt(dist, wrt):
             inner = inner.base_dist
         raise ValueError(
             f"{owner}: no derivatives for {type(inner).__name__} components "
-            "(log_prob_grad covers the univariate continuous families, Independent "
+            "(log_prob_grad covers the univariate families with derivative hooks, Independent "
             "over them, MultivariateNormal, and MixtureSameFamily of those)"
         )
     discrete = leaf.support is not None and leaf.support.is_discrete
-    allowed = ([] if discrete else ["value"]) + (["logits", "probs"] if mix is not None else []) + list(params)
-    bad = [n for n in wrt if n not in allowed]
-    if bad:
-        hint = ""
-        if any(n in ("covariance_matrix", "precision_matrix") for n in bad):
-            hint = (
-                "; MultivariateNormal is differentiated with respect to its Cholesky factor "
-                "scale_tril (of covariance_matrix too)"
+    weights = ("logits", "probs") if mix is not None else ()
+    both = set(weights) & set(params)
+    spell = {} if discrete else {"value": "value"}  # the bare names first, then the qualified ones
+    spell.update({n: "w." + n for n in weights if n not in both})
+    spell.update({n: "c." + n for n in params if n not in both})
+    spell.update({"mixture." + n: "w." + n for n in weights})
+    if mix is not None:
+        spell.update({"component." + n: "c." + n for n in params})
+    keys = []
+    for n in wrt:
+        if n in both:
+            cname = type(leaf).__name__
+            raise ValueError(
+                f"{owner}: {n!r} is ambiguous: it names the mixture's weights and the {cname} "
+                f"components' parameter; say 'mixture.{n}' or 'component.{n}'"
             )
-        elif "value" in bad and discrete:
-            hint = f"; {type(leaf).__name__} takes integer values"
-        raise ValueError(
-            f"{owner}: cannot differentiate with respect to {', '.join(map(repr, bad))}; "
-            f"allowed: {', '.join(map(repr, allowed))}{hint}"
-        )
-    if len(set(wrt)) != len(wrt):
+        if n not in spell:
+            hint = ""
+            if any(m in ("covariance_matrix", "precision_matrix") for m in (n, n.split(".")[-1])):
+                hint = (
+                    "; MultivariateNormal is differentiated with respect to its Cholesky factor "
+                    "scale_tril (of covariance_matrix too)"
+                )
+            elif n == "value" and discrete:
+                hint = f"; {type(leaf).__name__} takes integer values"
+            raise ValueError(
+                f"{owner}: cannot differentiate with respect to {n!r}; allowed: {', '.join(map(repr, spell))}{hint}"
+            )
+        keys.append(spell[n])
+    if len(set(keys)) != len(keys):
         raise ValueError(f"{owner}: wrt names a parameter twice: {wrt!r}")
-    return wrt, mix, comp, leaf, params
+    return wrt, tuple(keys), mix, comp, leaf, params
 
 
 def _own_shape(leaf, name):
@@ -119,7 +140,7 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
     """See :meth:`mixstat.distributions.Distribution.log_prob_grad`."""
     from .. import _device as _dev, plan
 
-    wrt, mix, comp, leaf, params = _check_wrt(dist, wrt)
+    wrt, keys, mix, comp, leaf, params = _check_wrt(dist, wrt)
     owner = f"{type(dist).__name__}.log_prob_grad"
     if _dev.is_device_array(value):
         value = _dev.to_host(value)
@@ -139,9 +160,10 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
                 f"{owner}: cotangent of shape {fmt_shape(cotangent.shape)} does not broadcast "
                 f"to the shape of log_prob {fmt_shape(out_shape)}"
             ) from None
-    fast = _per_row_normal(dist, mix, comp, wrt, value, dtype, out_shape, cotangent)
+    bare = tuple(k.split(".", 1)[-1] for k in keys)  # "w.logits" -> "logits" (no clash for Normal)
+    fast = _per_row_normal(dist, mix, comp, bare, value, dtype, out_shape, cotangent)
     if fast is not None:
-        return fast
+        return fast[0], {n: fast[1][b] for n, b in zip(wrt, bare)}
     spec = comp._kernel_spec(np.float64)
     if spec is None:
         raise ValueError(f"{owner}: {type(comp).__name__} has no kernel path")
@@ -152,9 +174,9 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
         Q = D + D * (D + 1) // 2
     else:
         Q = D * len(params)
-    want_x = "value" in wrt
-    want_w = "logits" in wrt or "probs" in wrt
-    want_p = any(n in params for n in wrt)
+    want_x = "value" in keys
+    want_w = "w.logits" in keys or "w.probs" in keys
+    want_p = any(k.startswith("c.") for k in keys)
     logw = None if mix is None else mix.logits
     lp, gx, gw, gp, eff = plan.log_prob_grad(
         spec,
@@ -166,7 +188,7 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
         want_x=want_x,
         want_w=want_w,
         want_p=want_p,
-        zero_w="probs" in wrt,
+        zero_w="w.probs" in keys,
         nparams=Q,
         device=dist._placement(),
     )
@@ -182,13 +204,13 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
             g_logw = np.where(live, gw, 0.0)
             tot = g_logw.sum(-1, keepdims=True)  # the cotangents of the points of each row
             pshape = tuple(mix.param_shape)
-            if "logits" in wrt:
-                grads["logits"] = _sum_to(g_logw - w * tot, pshape).astype(mix.dtype, copy=False)
-            if "probs" in wrt:
+            if "w.logits" in keys:
+                grads["w.logits"] = _sum_to(g_logw - w * tot, pshape).astype(mix.dtype, copy=False)
+            if "w.probs" in keys:
                 # d/dp_k of log sum_j (p_j / sum p) f_j at the normalised probs:
                 # p_k(x) / p(x) - 1 (responsibility over weight), also at a zero weight
                 ratio = np.where(live, gw / np.where(live, w, 1.0), gw)
-                grads["probs"] = _sum_to(ratio - tot, pshape).astype(mix.dtype, copy=False)
+                grads["w.probs"] = _sum_to(ratio - tot, pshape).astype(mix.dtype, copy=False)
         if want_p:
             K = gp.shape[-2]
             lead = eff + ((K,) if mix is not None else ())
@@ -196,21 +218,21 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
             pdt = leaf.dtype
             if mvn:
                 gl = g[..., :D]
-                if "loc" in wrt:
-                    grads["loc"] = _sum_to(gl, _mvn_shape(leaf, "loc")).astype(pdt, copy=False)
-                if "scale_tril" in wrt:
+                if "c.loc" in keys:
+                    grads["c.loc"] = _sum_to(gl, _mvn_shape(leaf, "loc")).astype(pdt, copy=False)
+                if "c.scale_tril" in keys:
                     rows, cols = np.tril_indices(D)
                     full = np.zeros(lead + (D, D))
                     full[..., rows, cols] = g[..., D:]
-                    grads["scale_tril"] = _sum_to(full, _mvn_shape(leaf, "scale_tril")).astype(pdt, copy=False)
+                    grads["c.scale_tril"] = _sum_to(full, _mvn_shape(leaf, "scale_tril")).astype(pdt, copy=False)
             else:
                 NP = len(params)
                 g = g.reshape(lead + event + (NP,))
                 for q, name in enumerate(params):
-                    if name in wrt:
-                        grads[name] = _sum_to(g[..., q], _own_shape(leaf, name)).astype(pdt, copy=False)
+                    if "c." + name in keys:
+                        grads["c." + name] = _sum_to(g[..., q], _own_shape(leaf, name)).astype(pdt, copy=False)
     lp = lp.astype(dtype, copy=False)
-    return lp, {n: grads[n] for n in wrt}
+    return lp, {n: grads[k] for n, k in zip(wrt, keys)}
 
 
 #: the per-row kernel takes a Normal mixture from this many rows on (its work is split by tiles

@@ -6,7 +6,7 @@ from typing import cast
 
 import numpy as np
 
-from .. import _device as _dev
+from .. import _buffers, _device as _dev
 from .._array import as_real_array, fmt_shape, is_weak
 from .._typing import Array, ArrayLike, RNGLike, Shape
 from . import constraints
@@ -119,6 +119,9 @@ class Categorical(Distribution):
                     # logits near 512)
                     shifted = param - m
                     self._logits = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+        for stored in (self._probs, self._logits):
+            if stored is not None:  # made here: nobody else holds them
+                _buffers.seal(stored)
         self._num_events = param.shape[-1]
         self.support = constraints.integer_interval(0, self._num_events - 1)
 
@@ -132,7 +135,7 @@ class Categorical(Distribution):
         """
         self = cls.__new__(cls)
         Distribution.__init__(self, logits.shape[:-1], (), validate_args)
-        logits.flags.writeable = False
+        _buffers.seal(logits)
         self._weak_dtype = False
         self._dtype = logits.dtype
         self._device = device
@@ -153,7 +156,9 @@ class Categorical(Distribution):
     def probs(self) -> Array:
         """Normalised probabilities, shape ``(*batch_shape, K)``."""
         if self._probs is None:
-            self._probs = np.exp(cast("np.ndarray", self._logits))
+            probs = np.exp(cast("np.ndarray", self._logits))
+            probs.flags.writeable = False
+            self._probs = probs
         return self._probs
 
     @property
@@ -161,7 +166,9 @@ class Categorical(Distribution):
         """Normalised log-probabilities, shape ``(*batch_shape, K)``; ``-inf`` for zero weight."""
         if self._logits is None:
             with np.errstate(divide="ignore"):
-                self._logits = np.log(cast("np.ndarray", self._probs))
+                logits = np.log(cast("np.ndarray", self._probs))
+            logits.flags.writeable = False
+            self._logits = logits
         return self._logits
 
     @property

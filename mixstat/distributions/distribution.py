@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _device as _dev
+from .. import _buffers, _device as _dev
 from .._array import as_real_array, as_shape, fmt_shape, is_weak, result_dtype
 from .._typing import Array, ArrayLike, RNGLike, Shape
 from . import (
@@ -219,8 +219,12 @@ class Distribution(metaclass=_DistributionType):
         wrt : str or sequence of str, default ("value",)
             What to differentiate with respect to: ``"value"``, the constructor parameters
             of the (component) family (``"loc"``, ``"scale"``, ...; MultivariateNormal:
-            ``"loc"``, ``"scale_tril"``) and, for a :class:`MixtureSameFamily`, ``"logits"``
-            or ``"probs"`` of its weights.
+            ``"loc"``, ``"scale_tril"``; the binary and count families: ``"probs"`` and
+            ``"logits"``, NegativeBinomial also ``"total_count"``) and, for a
+            :class:`MixtureSameFamily`, ``"logits"`` or ``"probs"`` of its weights.  In a
+            mixture ``"mixture.logits"``, ``"mixture.probs"`` and ``"component.<name>"`` are
+            accepted too, and needed where a bare name would be ambiguous (a mixture of
+            Bernoulli components has ``probs`` twice).
         cotangent : array_like, optional
             Broadcastable to the shape of ``log_prob`` (default ones): the gradients are the
             vector-Jacobian products ``sum_n cotangent[n] d log_prob[n] / d theta``.
@@ -536,8 +540,8 @@ def frozen(arr: np.ndarray, fresh: bool = False) -> np.ndarray:
     was just made by mixstat and nobody else holds it, so it is only marked
     read-only.
     """
-    if fresh and arr.flags.owndata:
-        arr.flags.writeable = False
+    if fresh and (arr.flags.owndata or _buffers.owns(arr)):
+        _buffers.seal(arr)
         return arr
     base = arr
     while isinstance(base, np.ndarray):
@@ -1095,7 +1099,7 @@ def frozen_checked(arr, constraint, fresh=False, check=True):
     kind = _COPY_KINDS.get(id(constraint))
     if kind is None or not plan.can_copy_checked(arr):
         return frozen(arr, fresh=fresh), False
-    if (fresh and arr.flags.owndata) or _frozen_all_the_way(arr):
+    if (fresh and (arr.flags.owndata or _buffers.owns(arr))) or _frozen_all_the_way(arr):
         own = frozen(arr, fresh=fresh)
         if not check:
             return own, False

@@ -96,3 +96,23 @@ def draw1(key0, key1, n, c, tab, b, k, o):
     """``U < p`` with ``U = u53`` of block 1 of word ``c`` (p = 0: never; p = 1: always)."""
     w0, w1, w2, w3 = block_c(key0, key1, n, 1, c)
     return 1.0 if u53(w0, w1) < np.float64(tab[b, k, o + PROB]) else 0.0
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("probs", "logits")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dprobs`` (``1/p`` at 1, ``-1/(1 - p)`` at 0) into ``g[j + 1]`` and
+    ``d/dlogits = v - p`` (``1 - p`` from the row's accurate ``QROB`` at 1) into ``g[j + 2]``;
+    ``g[j] = 0`` (integer values have no derivative)."""
+    g[j] = 0.0
+    if v == 1:
+        g[j + 1] = 1.0 / np.float64(tab[b, k, o + PROB])
+        g[j + 2] = np.float64(tab[b, k, o + QROB])
+    else:
+        g[j + 1] = -1.0 / np.float64(tab[b, k, o + QROB])
+        g[j + 2] = -np.float64(tab[b, k, o + PROB])
+    return np.float64(logpdf1(v, p0, p1, tab, b, k, o))

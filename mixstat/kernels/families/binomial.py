@@ -388,3 +388,24 @@ def draw1(key0, key1, n_el, c, tab, b, k, o):
     else:
         x = _btrs(key0, key1, n_el, c, n, ps, qs, lps, lqs)
     return n - x if flip else x
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates (``total_count`` is an integer count)
+GRAD_PARAMS = ("probs", "logits")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v)``; ``d/dprobs = v/p - (n - v)/(1 - p)`` (a zero count adds no term) into
+    ``g[j + 1]`` and ``d/dlogits = v - n p`` into ``g[j + 2]``, with the row's double-word
+    ``n p`` (no cancellation where ``v`` is near the mean); ``g[j] = 0``."""
+    x = np.float64(v)
+    n = np.float64(tab[b, k, o + N])
+    g[j] = 0.0
+    a = x / np.float64(tab[b, k, o + PROB]) if x > 0.0 else 0.0
+    r = n - x
+    c = r / np.float64(tab[b, k, o + QROB]) if r > 0.0 else 0.0
+    g[j + 1] = a - c
+    g[j + 2] = (x - np.float64(tab[b, k, o + NP])) - np.float64(tab[b, k, o + NP_LO])
+    return np.float64(logpdf1(v, p0, p1, tab, b, k, o))

@@ -130,3 +130,28 @@ def icdf1(p, upper, tab, b, k, o):
     e = math.log(p) if upper else math.log1p(-p)
     n = math.ceil(e / lq) - 1.0
     return n if n > 0.0 else 0.0
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("probs", "logits")
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v) = v log(1 - p) + log p``; ``d/dprobs = 1/p - v/(1 - p)`` into ``g[j + 1]``
+    and ``d/dlogits = (1 - p) - v p`` into ``g[j + 2]`` (a zero count adds no term, so
+    ``p = 1`` at 0 gives 1 and 0); ``g[j] = 0``."""
+    x = np.float64(v)
+    lp = np.float64(tab[b, k, o + LOGP])
+    lq = np.float64(tab[b, k, o + LOGQ])
+    p = math.exp(lp)
+    q = math.exp(lq)
+    g[j] = 0.0
+    if x > 0.0:
+        g[j + 1] = math.exp(-lp) - x * math.exp(-lq)
+        g[j + 2] = q - x * p
+    else:
+        g[j + 1] = math.exp(-lp)
+        g[j + 2] = q
+    return np.float64(logpdf1(v, p0, p1, tab, b, k, o))

@@ -26,7 +26,7 @@ from numba.extending import register_jitable
 from scipy import special as sc
 
 from ..samplers_count import ffloor, is_count, negative_binomial
-from ..special import betainc_pair, log_ibeta_pair
+from ..special import _PSI_ASY, betainc_pair, digamma, log_ibeta_pair
 
 TC, LGN, LOGP, LOGQ, PROB, QROB, LOG_ODDS, BOUND = 0, 1, 2, 3, 4, 5, 6, 7
 P = 8
@@ -185,3 +185,59 @@ def logsf1(v, tab, b, k, o):
 def draw1(key0, key1, n, c, tab, b, k, o):
     """Poisson(G p / (1 - p)), G ~ Gamma(total_count), on counter words ``c`` and ``c + 1``."""
     return negative_binomial(key0, key1, n, c, tab[b, k, o + TC], tab[b, k, o + LOG_ODDS])
+
+
+# -- derivatives (the log_prob_grad operation) ---------------------------------------
+#: the constructor parameters ``grad1`` differentiates, in ``arg_constraints`` order
+GRAD_PARAMS = ("total_count", "probs", "logits")
+
+_DIFF_SUM_MAX = 64.0  # psi(r + x) - psi(r) as a sum of 1/(r + i) up to this many terms
+
+
+@register_jitable
+def psi_diff(r, x):
+    """``psi(r + x) - psi(r)`` for ``r > 0`` and a count ``x >= 0``, without the cancellation
+    of two digammas when ``x`` is small against ``r``: the sum ``sum_i 1/(r + i)`` for
+    ``x <= 64``; for ``r >= 10`` the difference of the asymptotic series term by term
+    (``log1p(x/r) + x/(2 r (r + x)) + sum_k B_2k/(2k) (r**-2k - (r + x)**-2k)``);
+    else the two digammas (then at least 0.86 apart)."""
+    if x == 0.0:
+        return 0.0
+    if x <= _DIFF_SUM_MAX:
+        s = 0.0
+        i = x - 1.0
+        while i >= 0.0:  # the smaller terms first
+            s += 1.0 / (r + i)
+            i -= 1.0
+        return s
+    if r >= 10.0:
+        z = r + x
+        s = math.log1p(x / r) + x / (2.0 * r * (r + x))
+        ir2 = 1.0 / (r * r)
+        iz2 = 1.0 / (z * z)
+        pr = ir2
+        pz = iz2
+        for i in range(8):
+            s += _PSI_ASY[i] * (pr - pz)
+            pr *= ir2
+            pz *= iz2
+        return s
+    return digamma(r + x) - digamma(r)
+
+
+@register_jitable
+def grad1(v, p0, p1, tab, b, k, o, g, j):
+    """``log p(v) = lgamma(v + r) - lgamma(r) - lgamma(v + 1) + r log(1 - p) + v log p``;
+    ``d/dtotal_count = psi(v + r) - psi(r) + log(1 - p)`` (:func:`psi_diff`),
+    ``d/dprobs = v/p - r/(1 - p)`` (no term for a zero count) and
+    ``d/dlogits = v (1 - p) - r p`` into ``g[j + 1 .. j + 3]``; ``g[j] = 0``."""
+    x = np.float64(v)
+    r = np.float64(tab[b, k, o + TC])
+    p = np.float64(tab[b, k, o + PROB])
+    q = np.float64(tab[b, k, o + QROB])
+    g[j] = 0.0
+    g[j + 1] = psi_diff(r, x) + np.float64(tab[b, k, o + LOGQ]) if x == x else x
+    a = x / p if x > 0.0 else 0.0
+    g[j + 2] = a - r / q
+    g[j + 3] = x * q - r * p
+    return np.float64(logpdf1(v, p0, p1, tab, b, k, o))
