@@ -430,21 +430,35 @@ def normal_table(loc, scale):
     return out.reshape(loc.shape + (4,))
 
 
-def sample_grad(spec: KernelSpec, value, cotangent, batch_shape, logw=None, n_params=1):
-    """Implicit reparameterisation sums of samples ``value`` (univariate, float64, shape
-    ``(*sample, *batch_shape)``) with ``cotangent`` (the same shape), one kernel:
+def sample_grad(spec: KernelSpec, value, cotangent, batch_shape, logw=None, n_params=1, device=None):
+    """Implicit reparameterisation sums of samples ``value`` (univariate, float64 host arrays,
+    shape ``(*sample, *batch_shape)``) with ``cotangent`` (the same shape), one kernel:
     ``(gth, gw)`` of shapes ``(*batch_shape, K, n_params)`` and ``(*batch_shape, K)``, float64
-    (see :func:`mixstat.kernels.cpu.make_sample_grad`).  A plain distribution (``logw`` None)
-    is a mixture of one component."""
+    host arrays (see :func:`mixstat.kernels.cpu.make_sample_grad`; on a CUDA ``device`` its
+    twin, one thread per point with atomic sums).  A plain distribution (``logw`` None) is a
+    mixture of one component."""
+    be = backend(device)
     x, _out_shape, eff = flat_value(value, batch_shape, ())
     c, _, _ = flat_value(cotangent, batch_shape, ())
-    tab, w = _tables(spec, eff, logw, 0.0)
     B = _prod(eff)
+    if be.name == "cpu":
+        tab, w = _tables(spec, eff, logw, 0.0)
+    else:
+        tab, w = be.tables(
+            ("sample_grad", spec.family, id(spec.table), id(logw), eff), lambda: _tables(spec, eff, logw, 0.0)
+        )
     K = w.shape[1]
     gth = np.zeros((B, K, n_params))
     gw = np.zeros((B, K))
     if x.size and B:
-        _jit.call(_jit.get_kernel("sample_grad", spec.family, "float64"), x, w, tab, c, gth, gw)
+        if be.name == "cpu":
+            _jit.call(_jit.get_kernel("sample_grad", spec.family, "float64"), x, w, tab, c, gth, gw)
+        else:
+            kc = be.kc
+            gthd, gwd = kc.to_device(gth), kc.to_device(gw)
+            xd, cd = kc.to_device(np.ascontiguousarray(x)), kc.to_device(np.ascontiguousarray(c))
+            kc.launch("sample_grad", spec.family, x.shape[0] * x.shape[1], xd, w, tab, cd, gthd, gwd)
+            gth, gw = kc.to_host(gthd), kc.to_host(gwd)
     return gth.reshape(tuple(eff) + (K, n_params)), gw.reshape(tuple(eff) + (K,))
 
 

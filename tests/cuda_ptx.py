@@ -106,6 +106,9 @@ def signatures(op, family):
                         C(F64, 1),
                     )
                 )
+        elif reduction == "reparam":
+            if ft is F64:  # float64 only (registry.op("sample_grad").dtypes)
+                sigs.append((A(F64, 3), A(F64, 2), A(F64, 3), A(F64, 3), C(F64, 3), C(F64, 2)))
         elif reduction == "ancestral":
             outt = I64 if discrete else ft
             sigs.append((A(ft, 2), A(ft, 3), U64, U64, I64, C(outt, 2), C(I64, 1)))

@@ -262,9 +262,11 @@ def normal_rows_grad(logits, loc, scale, x, cotangent=None, want=("logits", "loc
         cot = np.broadcast_to(np.ones(1, dtype), (N,))
     else:
         cot = np.broadcast_to(np.asarray(cotangent, dtype=dtype), x2.shape).reshape(N)
-    lp = np.empty(N, dtype)
-    gx = np.empty(N if "value" in want else 0, dtype)
-    gl, gm, gs = (np.empty((B if n in want else 0, K), dtype) for n in ("logits", "loc", "scale"))
+    from .. import _buffers
+
+    lp = _buffers.empty(N, dtype)
+    gx = _buffers.empty(N if "value" in want else 0, dtype)
+    gl, gm, gs = (_buffers.empty((B if n in want else 0, K), dtype) for n in ("logits", "loc", "scale"))
     bad = 0
     if N and K:
         bad = plan.normal_mixture_rows_grad(x2, logits, loc, scale, cot, lp, gx, gl, gm, gs)

@@ -58,8 +58,6 @@ def sample_grad(dist, samples, cotangent=None, wrt=None):
             f"{'components' if mixture else 'distributions'} (continuous univariate families with a "
             "closed-form cdf derivative only; see docs/api/sample_grad.md)"
         )
-    if dist._placement() is not None:
-        raise NotImplementedError(f"{owner}.sample_grad runs on the CPU: use dist.to('cpu')")
     names = list(comp.arg_constraints)
     avail = tuple(getattr(comp._kfamily.module, "XGRAD", ()))
     weights = _WEIGHTS if mixture else ()
@@ -82,6 +80,12 @@ def sample_grad(dist, samples, cotangent=None, wrt=None):
             )
         raise ValueError(f"{owner}.sample_grad: unknown parameter {name!r} in wrt; known: {weights + avail}")
 
+    from .. import _device as _dev
+
+    if _dev.is_device_array(samples):
+        samples = _dev.to_host(samples)
+    if cotangent is not None and _dev.is_device_array(cotangent):
+        cotangent = _dev.to_host(cotangent)
     x, dtype = dist._checked_value(samples, "samples")
     nb = len(dist.batch_shape)
     if x.ndim < nb or tuple(x.shape[x.ndim - nb :]) != tuple(dist.batch_shape):
@@ -110,7 +114,7 @@ def sample_grad(dist, samples, cotangent=None, wrt=None):
     logw = None
     if mixture:
         logw = np.asarray(dist.mixture_distribution.logits, dtype=np.float64)
-    gth, gw = plan.sample_grad(spec, x64, c64, dist.batch_shape, logw, len(names))
+    gth, gw = plan.sample_grad(spec, x64, c64, dist.batch_shape, logw, len(names), device=dist._placement())
     out = {}
     for name in wrt:
         if name == "logits":

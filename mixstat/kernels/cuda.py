@@ -668,7 +668,76 @@ def _make_grad(fam):
     return make_log_prob_grad(*grad_hooks(fam))
 
 
-_FAMILY_FACTORIES = {"log_prob_grad": _make_grad}
+# -- implicit reparameterisation (the CPU's make_sample_grad) ---------------------------
+def make_sample_grad(fam):
+    """The CPU's :func:`mixstat.kernels.cpu.make_sample_grad`, one thread per point: a first
+    pass over the components gives ``log p``, ``log F`` and ``log S`` of the mixture
+    (log-sum-exp), a second evaluates each component again (no per-thread scratch: ``K`` is
+    not known when the kernel compiles) and adds ``c r_k xgrad1_k,i`` and ``c (F - F_k) / p``
+    (from the lower tail below the mixture's median, the upper one above it) to the row sums
+    with atomic adds, so the sums' order, and their last bits, vary from run to run on a GPU.
+    Zero cotangents are skipped; zero weights add nothing to ``p``, ``F`` and ``gth``."""
+    from .cpu import Hooks
+
+    h = Hooks(fam)
+    xgrad1 = fam.module.xgrad1
+    logpdf1 = h.logpdf1
+    logcdf1 = h.logcdf1
+    logsf1 = h.logsf1
+    pre1 = h.pre1
+    NPRE = h.npre
+
+    def sample_grad(x, logw, tab, cot, gth, gw):
+        B = x.shape[1]
+        K = logw.shape[1]
+        NP = gth.shape[2]
+        N = x.shape[0] * B
+        for n in range(cuda.grid(1), N, cuda.gridsize(1)):
+            s = n // B
+            b = n - s * B
+            c = cot[s, b, 0]
+            if c == 0.0:
+                continue
+            v = x[s, b, 0]
+            if NPRE > 0:
+                p0, p1 = pre1(v)
+            else:
+                p0 = v
+                p1 = v
+            m = -math.inf
+            a = 0.0
+            mf = -math.inf
+            af = 0.0
+            ms = -math.inf
+            a_s = 0.0
+            for k in range(K):
+                lwk = logw[b, k]
+                if lwk > -math.inf:
+                    m, a = lse_add(m, a, lwk + logpdf1(v, p0, p1, tab, b, k, 0))
+                    mf, af = lse_add(mf, af, lwk + logcdf1(v, tab, b, k, 0))
+                    ms, a_s = lse_add(ms, a_s, lwk + logsf1(v, tab, b, k, 0))
+            logp = lse_end(m, a)
+            logf = lse_end(mf, af)
+            logs = lse_end(ms, a_s)
+            lower = logf <= logs
+            for k in range(K):
+                lwk = logw[b, k]
+                if lwk > -math.inf:
+                    r = math.exp(lwk + logpdf1(v, p0, p1, tab, b, k, 0) - logp)
+                    if r != 0.0:  # (NaN passes)
+                        cr = c * r
+                        for i in range(NP):
+                            cuda.atomic.add(gth, (b, k, i), cr * xgrad1(v, tab, b, k, 0, i))
+                if lower:
+                    g = math.exp(logf - logp) - math.exp(logcdf1(v, tab, b, k, 0) - logp)
+                else:
+                    g = math.exp(logsf1(v, tab, b, k, 0) - logp) - math.exp(logs - logp)
+                cuda.atomic.add(gw, (b, k), c * g)
+
+    return sample_grad
+
+
+_FAMILY_FACTORIES = {"log_prob_grad": _make_grad, "sample_grad": make_sample_grad}
 
 
 #: threads of a gradient launch at most (each holds a block of ``W`` floats of scratch)

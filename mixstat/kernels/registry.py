@@ -187,7 +187,6 @@ OPS = (
         weights="logw",
         reduction="reparam",
         events=("scalar",),
-        devices=("cpu",),
         dtypes=("float64",),
     ),
     Op("choose", needs=(), weights="cumw", reduction=None, events=()),
