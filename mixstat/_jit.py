@@ -32,9 +32,11 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -294,36 +296,84 @@ def get_kernel(op: str, family, dtype, dim: int = 0) -> object:
 
 
 #: a call whose largest array has fewer entries than this runs on the calling thread alone
-#: (16 tiles of points; handing a part to a thread costs about 15 microseconds here)
+#: (16 tiles of points)
 PARTS_MIN_SIZE = 4096
+#: ... and so does a call whose estimated serial time is below this many hand-offs (a split in
+#: two saves half the time and costs one hand-off: a gain from 2 on, worth it from 4)
+PARTS_MIN_GAIN = 4.0
+_handoff_s = None
+
+
+def _handoff():
+    """Seconds of one hand-off of a part to a worker thread and back (the least of 9 no-op
+    round trips through a worker of its own, measured on first use)."""
+    global _handoff_s
+    if _handoff_s is None:
+        w = _Worker()
+        best = math.inf
+        for _ in range(9):
+            t0 = time.perf_counter()
+            w.job = (_noop, ())
+            w.pending = True
+            w.go.release()
+            w.done.acquire()
+            best = min(best, time.perf_counter() - t0)
+            w.pending = False
+            w.result = None
+            w.claim.release()
+        _handoff_s = best
+    return _handoff_s
+
+
+def _noop():
+    return 0
 
 
 class _Worker:
     """A thread that runs one part at a time: woken by releasing ``go``, done when it releases
-    ``done`` (a pair of locks: about 15 us a round trip, measured, against 65 us through a
-    ``concurrent.futures`` pool)."""
+    ``done`` (a pair of locks: about 15 us a round trip on the development machine's AMD EPYC,
+    70 us on its Intel VM, against 65-80 us through a ``concurrent.futures`` pool).
+
+    A part is run by whoever takes its ``claim`` lock first: this thread when it wakes, or the
+    caller once its own part is done (a worker that wakes late then skips the part), so a call
+    never waits for a thread that has not started: a small call costs about its serial time.
+    ``pending``: the caller has not yet seen this thread's ``done`` of the last part posted."""
 
     def __init__(self):
         self.go = threading.Lock()
         self.go.acquire()
         self.done = threading.Lock()
         self.done.acquire()
+        self.claim = threading.Lock()
         self.job = None
         self.result = None
+        self.pending = False
         threading.Thread(target=self._run, name="mixstat-kernel", daemon=True).start()
 
     def _run(self):
         while True:
             self.go.acquire()
             fn, args = self.job
-            try:
-                self.result = (True, fn(*args))
-            except BaseException as exc:  # handed to the caller
-                self.result = (False, exc)
+            if self.claim.acquire(blocking=False):
+                try:
+                    self.result = (True, fn(*args))
+                except BaseException as exc:  # handed to the caller
+                    self.result = (False, exc)
+            else:  # the caller ran this part itself
+                self.result = None
             # no reference to the call's arrays stays here once it returns (mixstat._buffers
             # hands a buffer out again only when nothing else holds it)
             self.job = fn = args = None
             self.done.release()
+
+    def ready(self):
+        """Wait for the previous part's ``done`` (when the caller ran that part itself and
+        did not wait) and re-arm the claim."""
+        if self.pending:
+            self.done.acquire()
+            self.pending = False
+            self.result = None
+            self.claim.release()
 
 
 _workers: list = []
@@ -349,15 +399,20 @@ class Parts:
 
     ``nparts`` is :func:`numba.get_num_threads` (so ``numba.set_num_threads`` and
     ``NUMBA_NUM_THREADS`` set it, as for numba's own parallel kernels), or 1 for a call whose
-    largest array has fewer than :data:`PARTS_MIN_SIZE` entries.  Results do not depend on it.
-    Attributes other than the call (``stats``, ``signatures``...) are the numba dispatcher's.
+    largest array has fewer than :data:`PARTS_MIN_SIZE` entries, or whose serial time, as
+    estimated from this kernel's last call (seconds per entry of the largest array), is below
+    :data:`PARTS_MIN_GAIN` hand-offs of a part to a thread (measured once per process: about
+    15 us on the development machine's AMD EPYC, 70 us on its Intel VM).  Results do not
+    depend on it.  Attributes other than the call (``stats``, ``signatures``...) are the numba
+    dispatcher's.
     """
 
-    __slots__ = ("dispatcher", "returns")
+    __slots__ = ("dispatcher", "per_entry", "returns")
 
     def __init__(self, dispatcher, returns):
         self.dispatcher = dispatcher
         self.returns = returns
+        self.per_entry = 0.0  # serial seconds per entry of the largest array (0: not known yet)
 
     def __getattr__(self, name):
         if name in Parts.__slots__:  # not set yet (a copy being built): no recursion
@@ -370,29 +425,51 @@ class Parts:
         disp = self.dispatcher
         size = max((a.size for a in args if hasattr(a, "size") and hasattr(a, "shape")), default=0)
         nparts = numba.get_num_threads() if size >= PARTS_MIN_SIZE else 1
+        if nparts > 1 and self.per_entry * size < PARTS_MIN_GAIN * _handoff():
+            nparts = 1  # (per_entry 0, not known yet, also passes: then measured below)
+            t0 = time.perf_counter()
+            r = disp(*args, 0, 1)
+            self.per_entry = (time.perf_counter() - t0) / size
+            return r
         busy = _busy
         if nparts <= 1 or not busy.acquire(blocking=False):
             return disp(*args, 0, 1)
+        t0 = time.perf_counter()
         try:
             while len(_workers) < nparts - 1:
                 _workers.append(_Worker())
             used = _workers[: nparts - 1]
             for p, w in enumerate(used, 1):
+                w.ready()
                 w.job = (disp, (*args, p, nparts))
+                w.pending = True
                 w.go.release()
-            try:
-                r = disp(*args, 0, nparts)
-            finally:
-                results = []
-                for w in used:
-                    w.done.acquire()
-                    results.append(w.result)
-                    w.result = None
-            for ok, v in results:
+            r = disp(*args, 0, nparts)
+            failed = None
+            for p, w in enumerate(used, 1):
+                if w.claim.acquire(blocking=False):  # not started yet: run it here
+                    try:
+                        v = disp(*args, p, nparts)
+                    except BaseException as exc:
+                        failed = failed or exc
+                        continue
+                    r = r + v if self.returns else None
+                    continue  # its thread skips it when it wakes (ready() waits for that)
+                w.done.acquire()  # that thread took it: wait for its result
+                w.pending = False
+                ok, v = w.result
+                w.result = None
+                w.claim.release()
                 if not ok:
-                    raise v
-                r = r + v if self.returns else None
-            return r
+                    failed = failed or v
+                elif self.returns:
+                    r = r + v
+            if failed is not None:
+                raise failed
+            # the serial equivalent of this call, less the hand-off
+            t = time.perf_counter() - t0
+            self.per_entry = max(t - _handoff(), 0.0) * nparts / size
+            return r if self.returns else None
         finally:
             busy.release()
 

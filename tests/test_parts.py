@@ -145,6 +145,7 @@ def test_an_exception_in_a_worker_reaches_the_caller(monkeypatch):
         return part + 10
 
     k = _jit.Parts(kernel, True)
+    k.per_entry = 1.0  # as if slow: split (a kernel's first call runs on this thread, timed)
     big = np.zeros(_jit.PARTS_MIN_SIZE)
     old = numba.get_num_threads()
     try:
@@ -153,7 +154,39 @@ def test_an_exception_in_a_worker_reaches_the_caller(monkeypatch):
             k(big)
         # the workers still run parts afterwards; the parts' results are summed
         ok = _jit.Parts(lambda a, part, nparts: part + 10, True)
-        assert ok(big) == 10 + 11
+        ok.per_entry = 1.0
+        for _ in range(20):  # whoever runs part 1 (its thread, or this one when it is late)
+            ok.per_entry = 1.0
+            assert ok(big) == 10 + 11
         assert ok(big[:10]) == 10  # below PARTS_MIN_SIZE: one part, on this thread
     finally:
         numba.set_num_threads(old)
+
+
+def test_a_call_splits_only_when_its_serial_time_pays_for_the_hand_off():
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads (NUMBA_NUM_THREADS=1 here)")
+    seen = []
+
+    def kernel(a, part, nparts):
+        seen.append(nparts)
+        return 0
+
+    k = _jit.Parts(kernel, True)
+    big = np.zeros(10 * _jit.PARTS_MIN_SIZE)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        k(big)  # first call: not known yet, on this thread, timed (a no-op: cheap)
+        assert seen == [1] and 0 < k.per_entry * big.size < _jit.PARTS_MIN_GAIN * _jit._handoff()
+        k(big)  # still cheap: one part again
+        assert seen == [1, 1]
+        k.per_entry = 10 * _jit._handoff() / big.size  # worth 10 hand-offs: split in 2
+        seen.clear()
+        k(big)
+        assert sorted(seen) == [2, 2]
+        # the estimate is then the measured call's (a no-op again: cheap)
+        assert k.per_entry * big.size < _jit.PARTS_MIN_GAIN * _jit._handoff()
+    finally:
+        numba.set_num_threads(old)
+    assert 0 < _jit._handoff() < 0.05
