@@ -301,6 +301,9 @@ PARTS_MIN_SIZE = 4096
 #: ... and so does a call whose estimated serial time is below this many hand-offs (a split in
 #: two saves half the time and costs one hand-off: a gain from 2 on, worth it from 4)
 PARTS_MIN_GAIN = 4.0
+#: parts per thread of a split call (claimed in order by whichever thread is free: a thread
+#: that starts late or runs slowly takes fewer)
+PARTS_PER_THREAD = 4
 _handoff_s = None
 
 
@@ -312,68 +315,69 @@ def _handoff():
         w = _Worker()
         best = math.inf
         for _ in range(9):
+            claims, dones = [threading.Lock()], [threading.Lock()]
+            dones[0].acquire()
             t0 = time.perf_counter()
-            w.job = (_noop, ())
-            w.pending = True
+            w.job = (_noop, (), claims, dones, [None])
             w.go.release()
             w.done.acquire()
             best = min(best, time.perf_counter() - t0)
-            w.pending = False
-            w.result = None
-            w.claim.release()
         _handoff_s = best
     return _handoff_s
 
 
-def _noop():
+def _noop(part, nparts):
     return 0
 
 
 class _Worker:
-    """A thread that runs one part at a time: woken by releasing ``go``, done when it releases
-    ``done`` (a pair of locks: about 15 us a round trip on the development machine's AMD EPYC,
-    70 us on its Intel VM, against 65-80 us through a ``concurrent.futures`` pool).
+    """A thread that helps with one call at a time: woken by releasing ``go``, it takes the
+    call's parts in order, running each one whose claim it wins, then releases ``done``.
 
-    A part is run by whoever takes its ``claim`` lock first: this thread when it wakes, or the
-    caller once its own part is done (a worker that wakes late then skips the part), so a call
-    never waits for a thread that has not started: a small call costs about its serial time.
-    ``pending``: the caller has not yet seen this thread's ``done`` of the last part posted."""
+    Each part of a call has a claim lock and a done lock: whoever claims a part first (the
+    caller or a worker) runs it, so a call never waits for a thread that has not woken yet
+    (a wake-up costs about 15 us on the development machine's AMD EPYC and 70 us on its
+    Intel VM, against 65-80 us for a ``concurrent.futures`` round trip), and a thread slowed
+    by another process's threads takes fewer parts.  ``pending``: the caller has not yet seen
+    this thread's ``done`` of the last call posted (it waits for it before posting the next)."""
 
     def __init__(self):
         self.go = threading.Lock()
         self.go.acquire()
         self.done = threading.Lock()
         self.done.acquire()
-        self.claim = threading.Lock()
         self.job = None
-        self.result = None
         self.pending = False
         threading.Thread(target=self._run, name="mixstat-kernel", daemon=True).start()
 
     def _run(self):
         while True:
             self.go.acquire()
-            fn, args = self.job
-            if self.claim.acquire(blocking=False):
-                try:
-                    self.result = (True, fn(*args))
-                except BaseException as exc:  # handed to the caller
-                    self.result = (False, exc)
-            else:  # the caller ran this part itself
-                self.result = None
+            _run_parts(*self.job)
             # no reference to the call's arrays stays here once it returns (mixstat._buffers
             # hands a buffer out again only when nothing else holds it)
-            self.job = fn = args = None
+            self.job = None
             self.done.release()
 
     def ready(self):
-        """Wait for the previous part's ``done`` (when the caller ran that part itself and
-        did not wait) and re-arm the claim."""
+        """Wait until this thread is done with the last call posted to it."""
         if self.pending:
             self.done.acquire()
             self.pending = False
-            self.result = None
-            self.claim.release()
+
+
+def _run_parts(fn, args, claims, dones, results, mine=None):
+    """Run every part of a call whose claim this thread wins (``results[p] = (ok, value)``,
+    then ``dones[p]`` released); ``mine``: a list that gets the parts run here."""
+    for p in range(len(claims)):
+        if claims[p].acquire(blocking=False):
+            try:
+                results[p] = (True, fn(*args, p, len(claims)))
+            except BaseException as exc:  # handed to the caller
+                results[p] = (False, exc)
+            if mine is not None:
+                mine.append(p)
+            dones[p].release()
 
 
 _workers: list = []
@@ -436,39 +440,37 @@ class Parts:
             return disp(*args, 0, 1)
         t0 = time.perf_counter()
         try:
-            while len(_workers) < nparts - 1:
+            threads = nparts
+            nparts *= PARTS_PER_THREAD
+            while len(_workers) < threads - 1:
                 _workers.append(_Worker())
-            used = _workers[: nparts - 1]
-            for p, w in enumerate(used, 1):
+            used = _workers[: threads - 1]
+            claims = [threading.Lock() for _ in range(nparts)]
+            dones = [threading.Lock() for _ in range(nparts)]
+            for d in dones:
+                d.acquire()
+            results = [None] * nparts
+            for w in used:
                 w.ready()
-                w.job = (disp, (*args, p, nparts))
+                w.job = (disp, args, claims, dones, results)
                 w.pending = True
                 w.go.release()
-            r = disp(*args, 0, nparts)
+            _run_parts(disp, args, claims, dones, results)
+            r = 0
             failed = None
-            for p, w in enumerate(used, 1):
-                if w.claim.acquire(blocking=False):  # not started yet: run it here
-                    try:
-                        v = disp(*args, p, nparts)
-                    except BaseException as exc:
-                        failed = failed or exc
-                        continue
-                    r = r + v if self.returns else None
-                    continue  # its thread skips it when it wakes (ready() waits for that)
-                w.done.acquire()  # that thread took it: wait for its result
-                w.pending = False
-                ok, v = w.result
-                w.result = None
-                w.claim.release()
+            for p in range(nparts):
+                dones[p].acquire()  # (at once for the parts run here)
+                ok, v = results[p]
                 if not ok:
                     failed = failed or v
                 elif self.returns:
                     r = r + v
+            results = None
             if failed is not None:
                 raise failed
             # the serial equivalent of this call, less the hand-off
             t = time.perf_counter() - t0
-            self.per_entry = max(t - _handoff(), 0.0) * nparts / size
+            self.per_entry = max(t - _handoff(), 0.0) * threads / size
             return r if self.returns else None
         finally:
             busy.release()

@@ -150,14 +150,15 @@ def test_an_exception_in_a_worker_reaches_the_caller(monkeypatch):
     old = numba.get_num_threads()
     try:
         numba.set_num_threads(2)
-        with pytest.raises(RuntimeError, match="part 1 of 2"):
+        n = 2 * _jit.PARTS_PER_THREAD  # parts of a call split over 2 threads
+        with pytest.raises(RuntimeError, match=f"part 1 of {n}"):
             k(big)
         # the workers still run parts afterwards; the parts' results are summed
         ok = _jit.Parts(lambda a, part, nparts: part + 10, True)
         ok.per_entry = 1.0
         for _ in range(20):  # whoever runs part 1 (its thread, or this one when it is late)
             ok.per_entry = 1.0
-            assert ok(big) == 10 + 11
+            assert ok(big) == sum(p + 10 for p in range(n))
         assert ok(big[:10]) == 10  # below PARTS_MIN_SIZE: one part, on this thread
     finally:
         numba.set_num_threads(old)
@@ -181,10 +182,11 @@ def test_a_call_splits_only_when_its_serial_time_pays_for_the_hand_off():
         assert seen == [1] and 0 < k.per_entry * big.size < _jit.PARTS_MIN_GAIN * _jit._handoff()
         k(big)  # still cheap: one part again
         assert seen == [1, 1]
-        k.per_entry = 10 * _jit._handoff() / big.size  # worth 10 hand-offs: split in 2
+        k.per_entry = 10 * _jit._handoff() / big.size  # worth 10 hand-offs: split over 2 threads
         seen.clear()
         k(big)
-        assert sorted(seen) == [2, 2]
+        n = 2 * _jit.PARTS_PER_THREAD
+        assert seen == [n] * n
         # the estimate is then the measured call's (a no-op again: cheap)
         assert k.per_entry * big.size < _jit.PARTS_MIN_GAIN * _jit._handoff()
     finally:
