@@ -353,10 +353,12 @@ class _Worker:
     def _run(self):
         while True:
             self.go.acquire()
-            _run_parts(*self.job)
+            job = self.job  # None: the call ended before this thread woke (nothing left)
+            if job is not None:
+                _run_parts(*job)
             # no reference to the call's arrays stays here once it returns (mixstat._buffers
             # hands a buffer out again only when nothing else holds it)
-            self.job = None
+            self.job = job = None
             self.done.release()
 
     def ready(self):
@@ -466,6 +468,8 @@ class Parts:
                 elif self.returns:
                     r = r + v
             results = None
+            for w in used:  # a thread that has not woken yet holds no reference to the arrays
+                w.job = None
             if failed is not None:
                 raise failed
             # the serial equivalent of this call, less the hand-off

@@ -17,8 +17,9 @@ SHAPE = (600, 500)  # 2.4 MB of float64: above MIN_BYTES
 
 @pytest.fixture(autouse=True)
 def _cache():
-    old = _buffers.set_buffer_cache(64 << 20)
     gc.collect()
+    old = _buffers.set_buffer_cache(0)  # drops the unused buffers other tests left
+    _buffers.set_buffer_cache(64 << 20)
     yield
     _buffers.set_buffer_cache(old)
 
