@@ -15,21 +15,17 @@ import argparse
 import os
 import resource
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import timeit
 
 
 def median_us(f, repeats):
-    f()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)) * 1e6
+    """The median of ``repeats`` timed calls after a warm-up call, in microseconds."""
+    return timeit(f, repeats=repeats, budget_s=1e9, min_repeats=repeats).median_s * 1e6
 
 
 def main():

@@ -7,8 +7,8 @@ first touch, which costs as much as a pass over the data (64 MB: ~8 ms of system
 development machine, against ~4.5 ms for the copy itself).  :func:`empty` hands out views of
 buffers it keeps; a buffer is handed out again only when the cache holds its **only**
 reference (CPython's reference count: no array, view, slice or memoryview of it is alive
-anywhere), so an array that a user or a distribution still holds is never reused.  At most
-:func:`limit` bytes of unused buffers are kept (oldest dropped first); ``MIXSTAT_BUFFER_CACHE_MB``
+anywhere), so an array that a user or a distribution still holds is never reused.  Unused
+buffers are kept up to a limit in bytes (oldest dropped first); ``MIXSTAT_BUFFER_CACHE_MB``
 sets it at import (default 512; 0 turns the cache off) and :func:`set_buffer_cache` at run time.
 Arrays below :data:`MIN_BYTES` come from NumPy directly (malloc reuses its heap for them).
 """
@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["empty", "seal", "set_buffer_cache", "limit", "held", "owns"]
+__all__ = ["empty", "seal", "set_buffer_cache", "held", "owns"]
 
 #: smaller arrays are not cached
 MIN_BYTES = 1 << 20
@@ -40,7 +40,6 @@ def _env_limit():
 
 _lock = threading.Lock()
 _bufs: list[np.ndarray] = []  # least recently handed out first
-_ids: set[int] = set()
 _limit = _env_limit()
 # the reference count of a buffer that only the cache holds, as seen by _is_free: the list's
 # slot and getrefcount's argument.  A build whose counts are not exact (free-threaded CPython,
@@ -51,11 +50,6 @@ _exact = hasattr(sys, "getrefcount") and getattr(sys, "_is_gil_enabled", lambda:
 
 def _is_free(i):
     return sys.getrefcount(_bufs[i]) == _FREE_COUNT
-
-
-def limit() -> int:
-    """The most bytes of unused buffers kept."""
-    return _limit
 
 
 def set_buffer_cache(nbytes: int) -> int:
@@ -115,7 +109,6 @@ def _trim():
     while i < len(_bufs) and (unused > _limit or len(_bufs) > MAX_BUFFERS):
         if _is_free(i):
             unused -= _bufs[i].nbytes
-            _ids.discard(id(_bufs[i]))
             del _bufs[i]
         else:
             i += 1
@@ -138,7 +131,6 @@ def empty(shape, dtype) -> np.ndarray:
                 break
         else:
             buf = np.empty(n, dtype=np.uint8)
-            _ids.add(id(buf))
         _bufs.append(buf)
         out = buf.view(dtype).reshape(shape)
         del buf
@@ -156,7 +148,7 @@ def _root(arr):
 def owns(arr) -> bool:
     """Whether the memory of ``arr`` (an array or view) is a buffer of this cache."""
     base = _root(arr)
-    return id(base) in _ids and any(b is base for b in _bufs)
+    return any(b is base for b in _bufs)  # (at most MAX_BUFFERS of them)
 
 
 def seal(arr) -> None:

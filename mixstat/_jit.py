@@ -381,17 +381,15 @@ class _Worker:
             self.pending = False
 
 
-def _run_parts(fn, args, claims, dones, results, mine=None):
+def _run_parts(fn, args, claims, dones, results):
     """Run every part of a call whose claim this thread wins (``results[p] = (ok, value)``,
-    then ``dones[p]`` released); ``mine``: a list that gets the parts run here."""
+    then ``dones[p]`` released)."""
     for p in range(len(claims)):
         if claims[p].acquire(blocking=False):
             try:
                 results[p] = (True, fn(*args, p, len(claims)))
             except BaseException as exc:  # handed to the caller
                 results[p] = (False, exc)
-            if mine is not None:
-                mine.append(p)
             dones[p].release()
 
 

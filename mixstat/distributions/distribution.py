@@ -532,6 +532,12 @@ class Distribution(metaclass=_DistributionType):
 _CACHED = ("_placement_", "_cum")
 
 
+def _made_here(arr):
+    """Whether ``arr`` holds its memory itself or as a view of a buffer of mixstat's cache (an
+    array ``fresh`` from mixstat, not a view into someone else's)."""
+    return arr.flags.owndata or _buffers.owns(arr)
+
+
 def frozen(arr: np.ndarray, fresh: bool = False) -> np.ndarray:
     """A read-only array with the values of ``arr`` that no one else can change.
 
@@ -540,7 +546,7 @@ def frozen(arr: np.ndarray, fresh: bool = False) -> np.ndarray:
     was just made by mixstat and nobody else holds it, so it is only marked
     read-only.
     """
-    if fresh and (arr.flags.owndata or _buffers.owns(arr)):
+    if fresh and _made_here(arr):
         _buffers.seal(arr)
         return arr
     base = arr
@@ -1099,7 +1105,7 @@ def frozen_checked(arr, constraint, fresh=False, check=True):
     kind = _COPY_KINDS.get(id(constraint))
     if kind is None or not plan.can_copy_checked(arr):
         return frozen(arr, fresh=fresh), False
-    if (fresh and (arr.flags.owndata or _buffers.owns(arr))) or _frozen_all_the_way(arr):
+    if (fresh and _made_here(arr)) or _frozen_all_the_way(arr):
         own = frozen(arr, fresh=fresh)
         if not check:
             return own, False
