@@ -235,7 +235,7 @@ def _signature(op, dtype, discrete=False):
         # cumw (B, K), key0, key1, offset, index (N,)
         "choose": types.void(ro2, u64, u64, i64, idx1),
         # param (R, K), out (R, K) -> number of invalid entries
-        "logits": i64(ro2, out2),
+        "logits": i64(ro2, out2, i64),
         # loc (R, D), scale (R, D), out (R, P D) -> number of invalid entries
         "normal_rows": i64(ro2, ro2, out2),
         # src (R,), dst (R,) or (0,), constraint code -> number of invalid entries (kernels.rows;

@@ -402,8 +402,9 @@ def _prep_ok(*arrays):
     )
 
 
-def normalized_logits(param):
-    """``(param - logsumexp(param, -1), bad)`` in one parallel pass, or None if not applicable.
+def normalized_logits(param, normalise=True):
+    """``(param - logsumexp(param, -1), bad)`` in one parallel pass, or None if not applicable;
+    with ``normalise`` False, ``(copy of param, bad)``: the same checks, no normalisation.
 
     ``bad`` counts NaN / ``+inf`` entries and rows without a finite entry.
     """
@@ -411,7 +412,7 @@ def normalized_logits(param):
         return None
     p2 = param.reshape(-1, param.shape[-1])
     out = _buffers.empty(p2.shape, param.dtype)
-    bad = _jit.call(_jit.get_kernel("logits", None, param.dtype), p2, out)
+    bad = _jit.call(_jit.get_kernel("logits", None, param.dtype), p2, out, np.int64(bool(normalise)))
     return out.reshape(param.shape), int(bad)
 
 

@@ -15,6 +15,7 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+from scipy.special import log_softmax
 
 import mixstat
 from mixstat.distributions import (
@@ -623,6 +624,9 @@ def test_per_row_kernel_against_mpmath_and_the_general_loop(monkeypatch):
     logits[9] = [300.0, -300.0, 0.0]
     scale[10] = [1e-150, 1.0, 1e150]
     x[11] = np.nextafter(loc[11, 0], np.inf)
+    # a far point where two components' standardised distances overflow to inf: their terms
+    # are 0, their gradients 0 (not 0 * inf)
+    loc[12], scale[12], x[12] = [0.0, 0.0, 0.0], [1e300, 1e-10, 1.0], 1e300
     cot = np.random.default_rng(12).normal(size=B)
     d = MixtureSameFamily(Categorical(logits=logits), Normal(loc, scale))
     wrt = ("value", "logits", "loc", "scale")
@@ -822,3 +826,109 @@ def test_negative_binomial_psi_difference():
                     continue
                 worst = max(worst, abs(got - float(want)) / abs(float(want)))
     assert worst < 1e-13, worst
+
+
+def _mp_cat_mixture(W, CL, v):
+    """log sum_k softmax(W)_k softmax(CL[k])_v in mpmath (W: K logits, CL: K rows of C logits;
+    an -inf entry is a zero weight)."""
+    lw = [w - _lse(W) for w in W]
+    return _lse([lw[k] + CL[k][v] - _lse(CL[k]) for k in range(len(W)) if lw[k] > -mp.inf])
+
+
+def test_categorical_components_and_plain_categorical_against_mpmath():
+    """A mixture of Categoricals: the gradients with respect to the mixture's and the components'
+    logits and probs against mpmath derivatives at 30 digits, with a zero mixture weight, a zero
+    category, sample dims, a cotangent, and values outside the support (adding nothing)."""
+    rng = np.random.default_rng(21)
+    B, K, C = 2, 3, 4
+    W = rng.normal(size=(B, K))
+    W[1, 2] = -np.inf  # a zero weight
+    CL = rng.normal(size=(B, K, C))
+    CL[0, 1, 3] = -np.inf  # a category of zero probability
+    v = np.array([[0, 3], [2, 1], [3, 7], [1.5, np.nan], [-1, 0]], dtype=np.float64)
+    cot = rng.normal(size=v.shape)
+    d = MixtureSameFamily(Categorical(logits=W), Categorical(logits=CL))
+    wrt = ("mixture.logits", "component.logits", "component.probs", "mixture.probs")
+    lp, g = d.log_prob_grad(v, wrt=wrt, cotangent=cot)
+    assert np.isnan(lp[3, 1]) and lp[2, 1] == -np.inf and lp[3, 0] == -np.inf and lp[4, 0] == -np.inf
+    np.testing.assert_allclose(lp, d.log_prob(v), rtol=1e-14)
+    good = [(s, b) for s in range(v.shape[0]) for b in range(B) if np.isfinite(lp[s, b])]
+    with mp.workdps(DPS):
+        for b in range(B):
+            Wb = [mp.mpf(float(x)) for x in W[b]]
+            Cb = [[mp.mpf(float(x)) for x in row] for row in CL[b]]
+
+            def total(Wx, Cx, b=b):
+                return mp.fsum(
+                    mp.mpf(float(cot[s, bb])) * _mp_cat_mixture(Wx, Cx, int(v[s, bb])) for s, bb in good if bb == b
+                )
+
+            for k in range(K):
+                want = (
+                    0.0
+                    if W[b, k] == -np.inf
+                    else float(mp.diff(lambda t: total([t if i == k else Wb[i] for i in range(K)], Cb), Wb[k]))
+                )
+                assert abs(g["mixture.logits"][b, k] - want) <= 1e-9 * max(1.0, abs(want)), (b, k)
+                for c in range(C):
+                    if CL[b, k, c] == -np.inf or W[b, k] == -np.inf:
+                        want = 0.0
+                    else:
+
+                        def f(t, k=k, c=c):
+                            Cx = [list(r) for r in Cb]
+                            Cx[k][c] = t
+                            return total(Wb, Cx)
+
+                        want = float(mp.diff(f, Cb[k][c]))
+                    got = g["component.logits"][b, k, c]
+                    assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), (b, k, c, got, want)
+                    # probs: d/dp_c of log(p_v / sum p) at the normalised probs = d/dlogit_c / p_c
+                    p = float(np.exp(d.component_distribution.logits[b, k, c]))
+                    wantp = 0.0 if p == 0 or W[b, k] == -np.inf else want / p
+                    gotp = g["component.probs"][b, k, c]
+                    # (at a zero-probability category: the chain rule's -sum S, not 0)
+                    if p > 0:
+                        assert abs(gotp - wantp) <= 1e-9 * max(1.0, abs(wantp)), (b, k, c, gotp, wantp)
+    assert g["component.logits"].shape == (B, K, C) and g["mixture.probs"].shape == (B, K)
+    assert np.isfinite(g["component.probs"]).all() and np.isfinite(g["mixture.probs"]).all()
+    # the weights' probs by the chain rule from logits (as for every other family)
+    w = np.exp(d.mixture_distribution.logits)
+    live = w > 0
+    np.testing.assert_allclose(
+        np.where(live, g["mixture.probs"] * w, 0.0),
+        np.where(live, g["mixture.logits"], 0.0),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    with pytest.raises(ValueError, match="'logits' is ambiguous"):
+        d.log_prob_grad(v, wrt=("logits",))
+    with pytest.raises(ValueError, match="cannot differentiate with respect to 'value'"):
+        d.log_prob_grad(v, wrt=("value",))
+
+
+def test_plain_categorical_logits_probs_and_float32():
+    """``Categorical.log_prob_grad``: ``onehot(v) - p`` for the logits (the score-function
+    estimator's term), ``onehot(v) / p - 1`` for the probs, summed over sample dims and over a
+    broadcast batch; float32 in, float32 out."""
+    rng = np.random.default_rng(22)
+    logits = rng.normal(size=(3, 5))
+    c = Categorical(logits=logits)
+    v = rng.integers(0, 5, size=(7, 3)).astype(np.float64)
+    lp, g = c.log_prob_grad(v, wrt=("logits", "probs"))
+    p = np.exp(log_softmax(logits, axis=-1))
+    onehot = (v[..., None] == np.arange(5)).astype(float)
+    np.testing.assert_allclose(
+        lp, np.log(np.take_along_axis(np.broadcast_to(p, (7, 3, 5)), v.astype(int)[..., None], -1))[..., 0], rtol=1e-13
+    )
+    np.testing.assert_allclose(g["logits"], (onehot - p).sum(0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g["probs"], (onehot / p - 1).sum(0), rtol=1e-12, atol=1e-14)
+    c1 = Categorical(logits=logits[:1])  # batch (1,) broadcast against the values' (3,)
+    _, g1 = c1.log_prob_grad(v, wrt=("logits",))
+    assert g1["logits"].shape == (1, 5)
+    onehot1 = onehot.sum((0, 1))
+    np.testing.assert_allclose(g1["logits"][0], onehot1 - 21 * p[0], rtol=1e-12, atol=1e-13)
+    c32 = Categorical(logits=logits.astype(np.float32))
+    lp32, g32 = c32.log_prob_grad(v.astype(np.float32), wrt=("logits",))
+    assert lp32.dtype == np.float32 and g32["logits"].dtype == np.float32
+    np.testing.assert_allclose(g32["logits"], g["logits"], rtol=1e-4, atol=1e-5)

@@ -46,8 +46,17 @@ def test_rows_path_is_taken_and_makes_no_table():
     r = d.log_prob(v)
     assert comp._specs == {}  # no packed table was made
     np.testing.assert_allclose(r, _ref(logits, loc, scale, v), rtol=1e-13, atol=1e-13)
-    # the same bits as the general path (whose rows are packed by the same arithmetic)
-    np.testing.assert_array_equal(r, _table_path(d, v))
+    # raw logits (the Categorical's checked copy, not normalised yet) are normalised per row in
+    # the kernel; once the normalised logits are made, the kernel reads them and gives the
+    # same bits as the general path (whose rows are packed by the same arithmetic)
+    mix = d.mixture_distribution
+    assert mix._logits is None and mix._raw_logits is not None
+    np.testing.assert_allclose(r, _table_path(d, v), rtol=1e-13, atol=1e-13)
+    d2 = _mix(logits, loc, scale)
+    _ = d2.mixture_distribution.logits  # (made now)
+    r2 = d2.log_prob(v)
+    assert d2.component_distribution._specs == {}  # the per-row kernel again
+    np.testing.assert_array_equal(r2, _table_path(d, v))
 
 
 def test_raw_logits_normalised_in_the_kernel():

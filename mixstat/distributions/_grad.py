@@ -49,6 +49,12 @@ def _structure(dist):
     leaf = comp
     while isinstance(leaf, Independent):
         leaf = leaf.base_dist
+    from .categorical import Categorical
+
+    if type(leaf) is Categorical:  # (its derivatives in NumPy: _categorical below)
+        if leaf is not comp:
+            return mix, comp, None, ()
+        return mix, comp, leaf, ("probs", "logits")
     if isinstance(leaf, MultivariateNormal):
         if leaf is not comp:
             return mix, comp, None, ()
@@ -160,6 +166,10 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
                 f"{owner}: cotangent of shape {fmt_shape(cotangent.shape)} does not broadcast "
                 f"to the shape of log_prob {fmt_shape(out_shape)}"
             ) from None
+    from .categorical import Categorical
+
+    if type(leaf) is Categorical:
+        return _categorical(dist, wrt, keys, mix, leaf, value, dtype, out_shape, cotangent)
     bare = tuple(k.split(".", 1)[-1] for k in keys)  # "w.logits" -> "logits" (no clash for Normal)
     fast = _per_row_normal(dist, mix, comp, bare, value, dtype, out_shape, cotangent)
     if fast is not None:
@@ -233,6 +243,75 @@ def log_prob_grad(dist, value, wrt=("value",), cotangent=None, _per_point=False)
                         grads["c." + name] = _sum_to(g[..., q], _own_shape(leaf, name)).astype(pdt, copy=False)
     lp = lp.astype(dtype, copy=False)
     return lp, {n: grads[k] for n, k in zip(wrt, keys)}
+
+
+def _categorical(dist, wrt, keys, mix, cat, value, dtype, out_shape, cotangent):
+    """``log_prob_grad`` of a Categorical, or of a mixture of Categoricals (``cat`` the
+    components, batch ``(*batch, K)`` over ``C`` categories), in NumPy: the components'
+    log-probabilities at the points are a gather (no kernel to fuse), their log-sum-exp, the
+    responsibilities ``r_k``, and per category the sums ``S[b, k, c] = sum_n cot_n r_nk
+    [v_n = c]`` (one ``bincount`` per component).  ``d/dlogits_kc = S_kc - p_kc sum_c S_kc``
+    (the chain rule of the normalisation), ``d/dprobs_kc = S_kc / p_kc - sum_c S_kc`` (at
+    the normalised probs, as for the mixture's weights; the first term is 0 where ``p_kc = 0``:
+    no point falls there).  Points whose
+    log-probability is not finite (outside ``0 .. C-1``, non-integers, NaN) add nothing."""
+    v = np.asarray(value, dtype=np.float64)
+    batch = tuple(dist.batch_shape)
+    C = int(cat.param_shape[-1])
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        if mix is None:
+            lpk = np.asarray(cat.log_prob(v), dtype=np.float64)[..., None]  # (*out, 1)
+            logw = np.zeros(batch + (1,))
+        else:
+            lpk = np.asarray(cat.log_prob(v[..., None]), dtype=np.float64)  # (*out, K)
+            logw = np.asarray(mix.logits, dtype=np.float64)
+        K = lpk.shape[-1]
+        lpk = np.broadcast_to(lpk, tuple(out_shape) + (K,))
+        t = logw + lpk
+        m = t.max(-1, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        lp = m[..., 0] + np.log(np.exp(t - m).sum(-1))
+        ok = np.isfinite(lp)
+        cot = np.ones(out_shape) if cotangent is None else np.broadcast_to(np.asarray(cotangent, np.float64), out_shape)
+        cot = np.where(ok, cot, 0.0)
+        lpf = np.where(ok, lp, 0.0)[..., None]
+        live = logw > -np.inf
+        r = np.where(live & ok[..., None], np.exp(np.where(live, t, -np.inf) - lpf), 0.0)
+        cr = cot[..., None] * r  # (*out, K): the cotangent times the responsibilities
+        B = int(np.prod(batch, dtype=np.int64))
+        gw = _sum_to(cr, batch + (K,))  # (*batch, K)
+        grads = {}
+        if "w.logits" in keys or "w.probs" in keys:
+            w = np.exp(logw)
+            tot = gw.sum(-1, keepdims=True)
+            pshape = tuple(mix.param_shape)
+            if "w.logits" in keys:
+                grads["w.logits"] = _sum_to(gw - w * tot, pshape).astype(mix.dtype, copy=False)
+            if "w.probs" in keys:
+                # zero weights: sum cot p_k(x) / p(x) (the responsibility it would have per weight)
+                rz = _sum_to(cot[..., None] * np.where(ok[..., None], np.exp(lpk - lpf), 0.0), batch + (K,))
+                ratio = np.where(live, gw / np.where(live, w, 1.0), rz)
+                grads["w.probs"] = _sum_to(ratio - tot, pshape).astype(mix.dtype, copy=False)
+        if "c.logits" in keys or "c.probs" in keys:
+            # S[b, k, c]: a bincount over (row, category) per component
+            S = np.zeros((B, K, C))
+            if cr.size:
+                vi = np.where(ok, np.broadcast_to(v, out_shape), 0).astype(np.int64).reshape(-1, B)
+                idx = (vi + np.arange(B, dtype=np.int64) * C).ravel()
+                crf = cr.reshape(-1, B, K)
+                for k in range(K):
+                    S[:, k, :] = np.bincount(idx, weights=crf[..., k].ravel(), minlength=B * C).reshape(B, C)
+            S = S.reshape(batch + (K, C)) if mix is not None else S.reshape(batch + (C,))
+            S0 = S.sum(-1, keepdims=True)
+            p = np.asarray(cat.probs, dtype=np.float64)
+            own = tuple(cat.param_shape)
+            if "c.logits" in keys:
+                grads["c.logits"] = _sum_to(S - p * S0, own).astype(cat.dtype, copy=False)
+            if "c.probs" in keys:
+                grads["c.probs"] = _sum_to(np.where(p > 0, S / np.where(p > 0, p, 1.0), 0.0) - S0, own).astype(
+                    cat.dtype, copy=False
+                )
+    return lp.astype(dtype, copy=False), {n: grads[k] for n, k in zip(wrt, keys)}
 
 
 #: the per-row kernel takes a Normal mixture from this many rows on (its work is split by tiles
@@ -317,7 +396,8 @@ def _per_row_normal(dist, mix, comp, wrt, value, dtype, out_shape, cotangent):
         return None
     if tuple(out_shape) != tuple(value.shape):
         return None
-    logits, loc, scale = mix.logits, comp.loc, comp.scale
+    # (the raw logits while the normalised ones are not made: the kernel normalises each row)
+    logits, loc, scale = mix._logits_for_rows()[0], comp.loc, comp.scale
     pdt = np.dtype(loc.dtype)
     if pdt not in (np.float32, np.float64) or dtype != pdt:
         return None

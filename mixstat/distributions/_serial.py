@@ -126,6 +126,8 @@ def _node(dist, depth):
         node["reinterpreted_batch_ndims"] = int(dist.reinterpreted_batch_ndims)
     elif isinstance(dist, Categorical):
         # both when both are set (one was derived from the other, elementwise: cut alike)
+        if dist._logits is None and dist._probs is None:
+            _ = dist.logits  # (normalised now: a file holds normalised rows)
         both = [a for a in (dist._logits, dist._probs) if a is not None]
         params = {}
         if dist._logits is not None:

@@ -63,6 +63,9 @@ class Categorical(Distribution):
     """
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
+    #: the checked, read-only copy of logits given raw (large batches), until ``logits`` is
+    #: first read; None otherwise
+    _raw_logits: np.ndarray | None = None
 
     def __init__(
         self, probs: ArrayLike | None = None, logits: ArrayLike | None = None, validate_args: bool | None = None
@@ -100,9 +103,11 @@ class Categorical(Distribution):
             else:
                 from .. import plan
 
-                fast = plan.normalized_logits(param) if param.shape[-1] > 1 else None
+                # a checked copy in one parallel pass, normalised on first use (the per-row
+                # kernels of Normal mixtures normalise rows themselves, in their own pass)
+                fast = plan.normalized_logits(param, normalise=False) if param.shape[-1] > 1 else None
                 if fast is not None and fast[1] == 0:
-                    self._logits = fast[0]  # checked and normalised in one parallel pass
+                    self._raw_logits = fast[0]
                     check = False
                 if check:
                     bad = np.isnan(param) | (param == np.inf)
@@ -111,7 +116,7 @@ class Categorical(Distribution):
                     finite_row = (param > -np.inf).any(-1)
                     if not finite_row.all():
                         self._fail("logits", param, ~finite_row, "finite in at least one entry of every row")
-                if self._logits is None:
+                if self._raw_logits is None:
                     m = param.max(-1, keepdims=True)
                     m = np.where(np.isfinite(m), m, 0)
                     # (param - m) - log(sum exp(param - m)): adding m back to the small log-sum
@@ -119,7 +124,7 @@ class Categorical(Distribution):
                     # logits near 512)
                     shifted = param - m
                     self._logits = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-        for stored in (self._probs, self._logits):
+        for stored in (self._probs, self._logits, self._raw_logits):
             if stored is not None:  # made here: nobody else holds them
                 _buffers.seal(stored)
         self._num_events = param.shape[-1]
@@ -156,7 +161,7 @@ class Categorical(Distribution):
     def probs(self) -> Array:
         """Normalised probabilities, shape ``(*batch_shape, K)``."""
         if self._probs is None:
-            probs = np.exp(cast("np.ndarray", self._logits))
+            probs = np.exp(self.logits)
             probs.flags.writeable = False
             self._probs = probs
         return self._probs
@@ -165,11 +170,34 @@ class Categorical(Distribution):
     def logits(self) -> Array:
         """Normalised log-probabilities, shape ``(*batch_shape, K)``; ``-inf`` for zero weight."""
         if self._logits is None:
-            with np.errstate(divide="ignore"):
-                logits = np.log(cast("np.ndarray", self._probs))
-            logits.flags.writeable = False
+            raw = self._raw_logits
+            if raw is not None:
+                from .. import plan
+
+                made = plan.normalized_logits(raw)
+                if made is not None:
+                    logits = made[0]
+                    _buffers.seal(logits)
+                else:  # (a broadcast view of expand)
+                    m = raw.max(-1, keepdims=True)
+                    m = np.where(np.isfinite(m), m, 0)
+                    with np.errstate(over="ignore"):
+                        shifted = raw - m
+                        logits = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+                    logits.flags.writeable = False
+            else:
+                with np.errstate(divide="ignore"):
+                    logits = np.log(cast("np.ndarray", self._probs))
+                logits.flags.writeable = False
             self._logits = logits
         return self._logits
+
+    def _logits_for_rows(self):
+        """``(logits, normalised)`` for the per-row kernels: the raw copy (``normalised`` False:
+        the kernel normalises each row) while the normalised logits are not made yet."""
+        if self._logits is None and self._raw_logits is not None:
+            return self._raw_logits, False
+        return self.logits, True
 
     @property
     def param_shape(self) -> tuple[int, ...]:
@@ -263,6 +291,8 @@ class Categorical(Distribution):
         shape = batch_shape + (self._num_events,)
         # keep whichever of probs/logits is not derived yet lazy
         new._logits = None if self._logits is None else np.broadcast_to(self._logits, shape)
+        if self._raw_logits is not None:
+            new._raw_logits = np.broadcast_to(self._raw_logits, shape)
         new._probs = None if self._probs is None else np.broadcast_to(self._probs, shape)
         return new
 

@@ -350,7 +350,8 @@ class MixtureSameFamily(Distribution):
             return None
         from .. import plan
 
-        logw = self.mixture_distribution.logits
+        mix = self.mixture_distribution
+        logw, normalised = mix._logits_for_rows() if isinstance(mix, Categorical) else (mix.logits, True)
         least = plan.PREP_MIN if dev is None else 0
         if value.size > _prod(self._batch_shape) or not plan.rows_ok(
             self._batch_shape, logw, comp.loc, comp.scale, min_size=least
@@ -358,7 +359,9 @@ class MixtureSameFamily(Distribution):
             return None
         if logw.dtype != dtype:
             return None
-        return plan.normal_mixture_rows(value, logw, comp.loc, comp.scale, self._batch_shape, out=out, device=dev)
+        return plan.normal_mixture_rows(
+            value, logw, comp.loc, comp.scale, self._batch_shape, normalise=not normalised, out=out, device=dev
+        )
 
     def cdf(self, value: ArrayLike, out: Array | None = None) -> Array:
         """``sum_k pi_k F_k(value)`` for univariate components, shape ``(*sample, *batch_shape)``

@@ -37,7 +37,8 @@ def make_logits():
     L0 = TILE
 
     @parts
-    def logits(param, out, part, nparts):
+    def logits(param, out, normalise, part, nparts):
+        # normalise 0: a checked copy of the raw logits (a Categorical normalises them on first use)
         R = param.shape[0]
         K = param.shape[1]
         # rows per tile: at most L, and a tile of at most 2**15 entries (a single row of
@@ -75,11 +76,15 @@ def make_logits():
                         m[i] = v if v > m[i] else m[i]
                 for i in range(nl):
                     nbad += m[i] == -np.inf
-                for k in range(K):
+                if normalise:
+                    for k in range(K):
+                        for i in range(nl):
+                            acc[i] += exp_neg(pk[k, i] - m[i])
                     for i in range(nl):
-                        acc[i] += exp_neg(pk[k, i] - m[i])
-                for i in range(nl):
-                    acc[i] = log_pos(acc[i])  # acc >= 1 for a valid row
+                        acc[i] = log_pos(acc[i])  # acc >= 1 for a valid row
+                else:
+                    for i in range(nl):  # (v - 0) - 0 is v: the copy
+                        m[i] = 0.0
                 # (param - m) - log(sum): adding m to the small log-sum first
                 # would round it to the precision of m
                 for i in range(nl):

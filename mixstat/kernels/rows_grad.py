@@ -164,11 +164,16 @@ def make_normal_mixture_rows_grad(dtype):
         for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
             b0 = t * L
             nl = min(L, B - b0)
+            # the tile's rows as slices indexed from 0: an index ``b0 + i`` of unknown sign keeps
+            # numba's negative-index wraparound in a loop, which then does not vectorise
+            lr = logits[b0 : b0 + nl]
+            mr = loc[b0 : b0 + nl]
+            sr = scale[b0 : b0 + nl]
             for i in range(nl):
                 for k in range(K):
-                    wt[k, i] = logits[b0 + i, k]
-                    mt[k, i] = loc[b0 + i, k]
-                    iv[k, i] = scale[b0 + i, k]
+                    wt[k, i] = lr[i, k]
+                    mt[k, i] = mr[i, k]
+                    iv[k, i] = sr[i, k]
             for i in range(nl):
                 lm[i] = ninf
                 ivs[i] = zero
@@ -210,9 +215,10 @@ def make_normal_mixture_rows_grad(dtype):
                 cs[i] = 0.0
             for k in range(K):
                 for i in range(nl):
-                    w = wt[k, i] * rv[i]
-                    wt[k, i] = w
-                    wi[k, i] = w * iv[k, i] * c0
+                    wt[k, i] = wt[k, i] * rv[i]
+            for k in range(K):
+                for i in range(nl):
+                    wi[k, i] = wt[k, i] * iv[k, i] * c0
             for k in range(K):
                 for i in range(nl):
                     al[k, i] = 0.0
@@ -280,6 +286,145 @@ def make_normal_mixture_rows_grad(dtype):
                     row_exact(b0 + i, x, cot, logits, loc, scale, lp, gx, gl, gm, gs)
         return bad
 
+    def chunk1(c, nchunks, ntiles, x, logits, loc, scale, cot, lp, gx, gl, gm, gs):
+        # one sample per row (a network's batch, S == 1): the gradients straight from the
+        # responsibilities, no sums over samples, fewer passes over the tile
+        B = x.shape[1]
+        K = logits.shape[1]
+        want_x = gx.shape[0] > 0
+        want_l = gl.shape[0] > 0
+        want_m = gm.shape[0] > 0
+        want_s = gs.shape[0] > 0
+        wt = np.empty((K, L), F)  # logits, then the softmax weights
+        mt = np.empty((K, L), F)  # loc
+        iv = np.empty((K, L), F)  # scale, then 1 / scale
+        te = np.empty((K, L), F)  # the point's terms, then cot times the responsibilities
+        qt = np.empty((K, L), F)  # (x - loc) / scale
+        lm = np.empty(L, F)
+        acc = np.empty(L, F)
+        ivs = np.empty(L, F)
+        rv = np.empty(L, F)
+        gv = np.empty(L, F)
+        xv = np.empty(L, F)
+        cv = np.empty(L, F)
+        fix = np.empty(L, np.int64)
+        bad = 0
+        for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+            b0 = t * L
+            nl = min(L, B - b0)
+            # the tile's rows as slices indexed from 0 (see chunk)
+            lr = logits[b0 : b0 + nl]
+            mr = loc[b0 : b0 + nl]
+            sr = scale[b0 : b0 + nl]
+            xs = x[0, b0 : b0 + nl]
+            cts = cot[b0 : b0 + nl]
+            lps = lp[b0 : b0 + nl]
+            for k in range(K):
+                for i in range(nl):
+                    wt[k, i] = lr[i, k]
+            for k in range(K):
+                for i in range(nl):
+                    mt[k, i] = mr[i, k]
+            for k in range(K):
+                for i in range(nl):
+                    iv[k, i] = sr[i, k]
+            # the points and cotangents (maybe strided) into contiguous scratch: the loops over
+            # rows below are then SIMD loops
+            for i in range(nl):
+                lm[i] = ninf
+                ivs[i] = zero
+                acc[i] = zero
+                xv[i] = xs[i]
+                cv[i] = cts[i]
+            for k in range(K):
+                for i in range(nl):
+                    lv = wt[k, i]
+                    lm[i] = lv if lv > lm[i] else lm[i]
+            nb = 0
+            for k in range(K):
+                for i in range(nl):
+                    lv = wt[k, i]
+                    mv = mt[k, i]
+                    sv = iv[k, i]
+                    nb += np.int64(not (lv < pinf)) + np.int64(mv - mv != zero)
+                    nb += np.int64(not ((sv > zero) & (sv - sv == zero)))
+            for i in range(nl):
+                nb += np.int64(not (lm[i] > ninf))  # a row of -inf logits (or NaN)
+                lm[i] = lm[i] if lm[i] > ninf else zero
+            bad += nb
+            for k in range(K):
+                for i in range(nl):
+                    inv = one / iv[k, i]
+                    iv[k, i] = inv
+                    ivs[i] += inv
+            for k in range(K):
+                for i in range(nl):
+                    qt[k, i] = (xv[i] - mt[k, i]) * iv[k, i]
+            for k in range(K):
+                for i in range(nl):
+                    wt[k, i] = exp_neg_any(F(wt[k, i] - lm[i]))
+            for k in range(K):
+                for i in range(nl):
+                    acc[i] += wt[k, i]
+            for i in range(nl):
+                a = acc[i]
+                fix[i] = np.int64(not ((a >= one) & (ivs[i] <= ivmax)))
+                rv[i] = one / (a if a >= one else one)
+                acc[i] = zero
+            for k in range(K):
+                for i in range(nl):
+                    wt[k, i] = wt[k, i] * rv[i]
+            for k in range(K):
+                for i in range(nl):
+                    q = qt[k, i]
+                    e = (wt[k, i] * iv[k, i] * c0) * exp_neg_any(F(-half * q * q))
+                    te[k, i] = e
+                    acc[i] += e
+            for i in range(nl):
+                a = acc[i]
+                ok = a >= thresh  # (not NaN)
+                a = a if ok else one
+                lps[i] = F(log_pos(np.float64(a)))
+                c_ = cv[i] if ok else zero
+                rv[i] = c_ / a
+                cv[i] = c_
+                fix[i] += np.int64(not ok)
+                gv[i] = zero
+            for k in range(K):
+                for i in range(nl):
+                    r = te[k, i] * rv[i]  # the cotangent times the responsibility
+                    te[k, i] = r if abs(r) > zero else zero  # (0 for a NaN)
+            if want_x:
+                for k in range(K):
+                    for i in range(nl):
+                        r = te[k, i]
+                        # (a term exp() flushed to 0 gives 0, not 0 * inf)
+                        gv[i] -= r * qt[k, i] * iv[k, i] if r != zero else zero
+                gxs = gx[b0 : b0 + nl]
+                for i in range(nl):
+                    gxs[i] = gv[i]
+            # back to the (B, K) layout
+            glr = gl[b0 : b0 + nl]
+            gmr = gm[b0 : b0 + nl]
+            gsr = gs[b0 : b0 + nl]
+            for i in range(nl):
+                for k in range(K):
+                    r = te[k, i]
+                    q = qt[k, i]
+                    inv = iv[k, i]
+                    rq = r * q * inv
+                    live = r != zero
+                    if want_l:
+                        glr[i, k] = r - wt[k, i] * cv[i]
+                    if want_m:
+                        gmr[i, k] = rq if live else zero
+                    if want_s:
+                        gsr[i, k] = (rq * q - r * inv) if live else zero
+            for i in range(nl):
+                if fix[i]:
+                    row_exact(b0 + i, x, cot, logits, loc, scale, lp, gx, gl, gm, gs)
+        return bad
+
     # numba's prange, not parts (kernels.parts): this kernel runs between torch's operations
     # (mixstat.torch), whose OpenMP threads spin after each one and take the CPU from a
     # thread of mixstat's own (measured: the MDN step 12.7 ms in parts, 8.0 ms with prange);
@@ -289,11 +434,16 @@ def make_normal_mixture_rows_grad(dtype):
         ntiles = (B + L - 1) // L
         nchunks = min(ntiles, CHUNKS)
         bad = 0
-        for c in prange(nchunks):
-            bad += chunk(np.int64(c), nchunks, ntiles, x, logits, loc, scale, cot, lp, gx, gl, gm, gs)
+        if x.shape[0] == 1:
+            for c in prange(nchunks):
+                bad += chunk1(np.int64(c), nchunks, ntiles, x, logits, loc, scale, cot, lp, gx, gl, gm, gs)
+        else:
+            for c in prange(nchunks):
+                bad += chunk(np.int64(c), nchunks, ntiles, x, logits, loc, scale, cot, lp, gx, gl, gm, gs)
         return bad
 
     chunk = _named(chunk, "normal_mixture_rows_grad", dtype)
+    chunk1 = _named(chunk1, "normal_mixture_rows_grad1", dtype)
     return normal_mixture_rows_grad
 
 
