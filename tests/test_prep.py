@@ -32,6 +32,49 @@ def test_normalized_logits_count_invalid_entries(bad_value):
     assert plan.normalized_logits(p)[1] == 2
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_checked_copy_of_raw_logits(dtype):
+    """``normalise=False``: the same counts, and the logits copied bit for bit."""
+    rng = np.random.default_rng(1)
+    p = (rng.standard_normal((R // 8 + 3, 8)) * 30).astype(dtype)
+    p[::5, 3] = -np.inf
+    out, bad = plan.normalized_logits(p, normalise=False)
+    assert bad == 0 and out.dtype == dtype and out is not p
+    np.testing.assert_array_equal(out, p)
+    p[7, 2], p[8, 1] = np.nan, np.inf
+    p[9, :] = -np.inf
+    assert plan.normalized_logits(p, normalise=False)[1] == 3
+
+
+def test_categorical_normalises_large_logits_on_first_use():
+    """A large ``Categorical(logits=...)`` keeps a checked read-only copy of the raw logits;
+    ``logits`` and ``probs`` are normalised on first use (read-only, cached), equal to NumPy's;
+    invalid logits still raise at construction."""
+    rng = np.random.default_rng(2)
+    p = rng.standard_normal((R // 4, 4)) * 5 + 100
+    c = Categorical(logits=p)
+    raw = c._raw_logits
+    assert c._logits is None and raw is not None and not raw.flags.writeable
+    p[0, 0] = 1e9  # the caller's array changes nothing
+    np.testing.assert_array_equal(raw[1:], p[1:])
+    want = p.copy()
+    want[0, 0] = raw[0, 0]
+    want = want - logsumexp(want, axis=1, keepdims=True)
+    lg = c.logits
+    assert c.logits is lg and not lg.flags.writeable
+    np.testing.assert_allclose(lg, want, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(c.probs, np.exp(want), rtol=1e-13)
+    # expanded before the first use: the broadcast raw copy, normalised on the expanded one's use
+    c2 = Categorical(logits=want)
+    e = c2.expand((3, R // 4))
+    assert e.logits.shape == (3, R // 4, 4) and c2._logits is None
+    np.testing.assert_allclose(e.logits[2], want, rtol=1e-13, atol=1e-13)
+    bad = p.copy()
+    bad[5] = -np.inf
+    with pytest.raises(ValueError, match="finite in at least one entry of every row"):
+        Categorical(logits=bad)
+
+
 def test_normal_table_equals_pack():
     rng = np.random.default_rng(1)
     loc = rng.standard_normal((R // 16, 16)) * 1e3

@@ -56,6 +56,26 @@ def make_logits():
             m = np.empty(L)
             acc = np.empty(L)
             nbad = 0
+            if not normalise:
+                # the checked copy: row-major, no transposes (a flat copy loop and integer
+                # counts: SIMD), then rows without a finite entry
+                for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
+                    r0 = t * L
+                    nl = min(L, R - r0)
+                    prow = param[r0 : r0 + nl]
+                    orow = out[r0 : r0 + nl]
+                    for i in range(nl):
+                        for k in range(K):
+                            orow[i, k] = prow[i, k]
+                    for i in range(nl):
+                        nf = 0
+                        for k in range(K):
+                            v = prow[i, k]
+                            nbad += (v != v) | (v == np.inf)
+                            nf += v > -np.inf
+                        nbad += nf == 0
+                bad += nbad
+                continue
             for t in range(c * ntiles // nchunks, (c + 1) * ntiles // nchunks):
                 r0 = t * L
                 nl = min(L, R - r0)
@@ -76,15 +96,11 @@ def make_logits():
                         m[i] = v if v > m[i] else m[i]
                 for i in range(nl):
                     nbad += m[i] == -np.inf
-                if normalise:
-                    for k in range(K):
-                        for i in range(nl):
-                            acc[i] += exp_neg(pk[k, i] - m[i])
+                for k in range(K):
                     for i in range(nl):
-                        acc[i] = log_pos(acc[i])  # acc >= 1 for a valid row
-                else:
-                    for i in range(nl):  # (v - 0) - 0 is v: the copy
-                        m[i] = 0.0
+                        acc[i] += exp_neg(pk[k, i] - m[i])
+                for i in range(nl):
+                    acc[i] = log_pos(acc[i])  # acc >= 1 for a valid row
                 # (param - m) - log(sum): adding m to the small log-sum first
                 # would round it to the precision of m
                 for i in range(nl):
