@@ -119,14 +119,72 @@ def row_exact(b, x, cot, logits, loc, scale, lp, gx, gl, gm, gs):
                 gl[b, k] -= math.exp(lw - lse0) * csum
 
 
+@register_jitable
+def tile_weights(lr, mr, sr, nl, wt, mt, iv, lm, ivs, acc, fix, rv, one, ivmax):
+    """The per-row prologue of both tile loops: rows ``lr``, ``mr``, ``sr`` (``(nl, K)`` slices of
+    the logits, locs and scales) transposed component-major into ``wt``, ``mt``, ``iv``; then
+    ``iv = 1 / scale``, ``wt`` the softmax weights (shifted by the row's largest logit ``lm``, 0
+    where every logit is ``-inf``), ``fix[i]`` 1 for a row the SIMD tile cannot take (weights'
+    sum below 1: no finite logit or NaN; reciprocal scales summing above ``ivmax``).  Returns the
+    number of invalid parameters.  SIMD loops over rows, each writing few arrays (LLVM vectorises
+    a loop while its runtime alias checks are few)."""
+    K = wt.shape[0]
+    for k in range(K):
+        for i in range(nl):
+            wt[k, i] = lr[i, k]
+    for k in range(K):
+        for i in range(nl):
+            mt[k, i] = mr[i, k]
+    for k in range(K):
+        for i in range(nl):
+            iv[k, i] = sr[i, k]
+    for i in range(nl):
+        lm[i] = -np.inf
+        ivs[i] = 0.0
+        acc[i] = 0.0
+    for k in range(K):
+        for i in range(nl):
+            lv = wt[k, i]
+            lm[i] = lv if lv > lm[i] else lm[i]
+    nb = 0
+    for i in range(nl):
+        nb += np.int64(not (lm[i] > -np.inf))  # a row of -inf logits (or NaN)
+        lm[i] = lm[i] if lm[i] > -np.inf else 0.0
+    # the checks: an integer reduction
+    for k in range(K):
+        for i in range(nl):
+            lv = wt[k, i]
+            mv = mt[k, i]
+            sv = iv[k, i]
+            nb += np.int64(not (lv < np.inf)) + np.int64(mv - mv != 0.0)
+            nb += np.int64(not ((sv > 0.0) & (sv - sv == 0.0)))
+    for k in range(K):
+        for i in range(nl):
+            inv = one / iv[k, i]
+            iv[k, i] = inv
+            ivs[i] += inv
+    for k in range(K):
+        for i in range(nl):
+            wt[k, i] = exp_neg_any(wt[k, i] - lm[i])
+    for k in range(K):
+        for i in range(nl):
+            acc[i] += wt[k, i]
+    for i in range(nl):
+        a = acc[i]
+        fix[i] = np.int64(not ((a >= one) & (ivs[i] <= ivmax)))
+        rv[i] = one / (a if a >= one else one)
+    for k in range(K):
+        for i in range(nl):
+            wt[k, i] = wt[k, i] * rv[i]
+    return nb
+
+
 def make_normal_mixture_rows_grad(dtype):
     f32 = str(dtype) == "float32"
     F = np.float32 if f32 else np.float64
     zero = F(0.0)
     one = F(1.0)
     half = F(0.5)
-    ninf = F(-np.inf)
-    pinf = F(np.inf)
     c0 = F(1.0 / math.sqrt(2.0 * math.pi))
     # a point whose density is below thresh is redone exactly; for a row whose reciprocal
     # scales sum to at most ivmax the terms exp() flushes to 0 are below thresh * 1e-8
@@ -169,53 +227,9 @@ def make_normal_mixture_rows_grad(dtype):
             lr = logits[b0 : b0 + nl]
             mr = loc[b0 : b0 + nl]
             sr = scale[b0 : b0 + nl]
+            bad += tile_weights(lr, mr, sr, nl, wt, mt, iv, lm, ivs, acc, fix, rv, one, ivmax)
             for i in range(nl):
-                for k in range(K):
-                    wt[k, i] = lr[i, k]
-                    mt[k, i] = mr[i, k]
-                    iv[k, i] = sr[i, k]
-            for i in range(nl):
-                lm[i] = ninf
-                ivs[i] = zero
-                acc[i] = zero
-            for k in range(K):
-                for i in range(nl):
-                    lv = wt[k, i]
-                    lm[i] = lv if lv > lm[i] else lm[i]
-            nb = 0
-            for i in range(nl):
-                nb += np.int64(not (lm[i] > ninf))  # a row of -inf logits (or NaN)
-                lm[i] = lm[i] if lm[i] > ninf else zero
-            # the checks (an integer reduction), the reciprocals, the softmax: SIMD loops over
-            # rows, each writing few arrays (LLVM vectorises a loop while its runtime alias
-            # checks are few)
-            for k in range(K):
-                for i in range(nl):
-                    lv = wt[k, i]
-                    mv = mt[k, i]
-                    sv = iv[k, i]
-                    nb += np.int64(not (lv < pinf)) + np.int64(mv - mv != zero)
-                    nb += np.int64(not ((sv > zero) & (sv - sv == zero)))
-            bad += nb
-            for k in range(K):
-                for i in range(nl):
-                    inv = one / iv[k, i]
-                    iv[k, i] = inv
-                    ivs[i] += inv
-            for k in range(K):
-                for i in range(nl):
-                    wt[k, i] = exp_neg_any(F(wt[k, i] - lm[i]))
-            for k in range(K):
-                for i in range(nl):
-                    acc[i] += wt[k, i]
-            for i in range(nl):
-                a = acc[i]
-                fix[i] = np.int64(not ((a >= one) & (ivs[i] <= ivmax)))
-                rv[i] = one / (a if a >= one else one)
                 cs[i] = 0.0
-            for k in range(K):
-                for i in range(nl):
-                    wt[k, i] = wt[k, i] * rv[i]
             for k in range(K):
                 for i in range(nl):
                     wi[k, i] = wt[k, i] * iv[k, i] * c0
@@ -319,61 +333,16 @@ def make_normal_mixture_rows_grad(dtype):
             xs = x[0, b0 : b0 + nl]
             cts = cot[b0 : b0 + nl]
             lps = lp[b0 : b0 + nl]
-            for k in range(K):
-                for i in range(nl):
-                    wt[k, i] = lr[i, k]
-            for k in range(K):
-                for i in range(nl):
-                    mt[k, i] = mr[i, k]
-            for k in range(K):
-                for i in range(nl):
-                    iv[k, i] = sr[i, k]
+            bad += tile_weights(lr, mr, sr, nl, wt, mt, iv, lm, ivs, acc, fix, rv, one, ivmax)
             # the points and cotangents (maybe strided) into contiguous scratch: the loops over
             # rows below are then SIMD loops
             for i in range(nl):
-                lm[i] = ninf
-                ivs[i] = zero
-                acc[i] = zero
                 xv[i] = xs[i]
                 cv[i] = cts[i]
-            for k in range(K):
-                for i in range(nl):
-                    lv = wt[k, i]
-                    lm[i] = lv if lv > lm[i] else lm[i]
-            nb = 0
-            for k in range(K):
-                for i in range(nl):
-                    lv = wt[k, i]
-                    mv = mt[k, i]
-                    sv = iv[k, i]
-                    nb += np.int64(not (lv < pinf)) + np.int64(mv - mv != zero)
-                    nb += np.int64(not ((sv > zero) & (sv - sv == zero)))
-            for i in range(nl):
-                nb += np.int64(not (lm[i] > ninf))  # a row of -inf logits (or NaN)
-                lm[i] = lm[i] if lm[i] > ninf else zero
-            bad += nb
-            for k in range(K):
-                for i in range(nl):
-                    inv = one / iv[k, i]
-                    iv[k, i] = inv
-                    ivs[i] += inv
+                acc[i] = zero
             for k in range(K):
                 for i in range(nl):
                     qt[k, i] = (xv[i] - mt[k, i]) * iv[k, i]
-            for k in range(K):
-                for i in range(nl):
-                    wt[k, i] = exp_neg_any(F(wt[k, i] - lm[i]))
-            for k in range(K):
-                for i in range(nl):
-                    acc[i] += wt[k, i]
-            for i in range(nl):
-                a = acc[i]
-                fix[i] = np.int64(not ((a >= one) & (ivs[i] <= ivmax)))
-                rv[i] = one / (a if a >= one else one)
-                acc[i] = zero
-            for k in range(K):
-                for i in range(nl):
-                    wt[k, i] = wt[k, i] * rv[i]
             for k in range(K):
                 for i in range(nl):
                     q = qt[k, i]
