@@ -255,6 +255,8 @@ def _categorical(dist, wrt, keys, mix, cat, value, dtype, out_shape, cotangent):
     the normalised probs, as for the mixture's weights; the first term is 0 where ``p_kc = 0``:
     no point falls there).  Points whose
     log-probability is not finite (outside ``0 .. C-1``, non-integers, NaN) add nothing."""
+    from .mixture_same_family import _lse_terms
+
     v = np.asarray(value, dtype=np.float64)
     batch = tuple(dist.batch_shape)
     C = int(cat.param_shape[-1])
@@ -268,9 +270,7 @@ def _categorical(dist, wrt, keys, mix, cat, value, dtype, out_shape, cotangent):
         K = lpk.shape[-1]
         lpk = np.broadcast_to(lpk, tuple(out_shape) + (K,))
         t = logw + lpk
-        m = t.max(-1, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0.0)
-        lp = m[..., 0] + np.log(np.exp(t - m).sum(-1))
+        lp = _lse_terms(t)
         ok = np.isfinite(lp)
         cot = np.ones(out_shape) if cotangent is None else np.broadcast_to(np.asarray(cotangent, np.float64), out_shape)
         cot = np.where(ok, cot, 0.0)

@@ -15,6 +15,17 @@ from .distribution import Distribution
 __all__ = ["Categorical"]
 
 
+def _normalise(param):
+    """``param - logsumexp(param, -1)`` in NumPy (rows of ``-inf`` stay ``-inf``)."""
+    m = param.max(-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    # (param - m) - log(sum exp(param - m)): adding m back to the small log-sum first would
+    # round it to the precision of m (3e-5 absolute for float32 logits near 512)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shifted = param - m
+        return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
 class Categorical(Distribution):
     r"""Categorical distribution over the integers ``0 .. K-1``.
 
@@ -117,13 +128,7 @@ class Categorical(Distribution):
                     if not finite_row.all():
                         self._fail("logits", param, ~finite_row, "finite in at least one entry of every row")
                 if self._raw_logits is None:
-                    m = param.max(-1, keepdims=True)
-                    m = np.where(np.isfinite(m), m, 0)
-                    # (param - m) - log(sum exp(param - m)): adding m back to the small log-sum
-                    # first would round it to the precision of m (3e-5 absolute for float32
-                    # logits near 512)
-                    shifted = param - m
-                    self._logits = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+                    self._logits = _normalise(param)
         for stored in (self._probs, self._logits, self._raw_logits):
             if stored is not None:  # made here: nobody else holds them
                 _buffers.seal(stored)
@@ -179,11 +184,7 @@ class Categorical(Distribution):
                     logits = made[0]
                     _buffers.seal(logits)
                 else:  # (a broadcast view of expand)
-                    m = raw.max(-1, keepdims=True)
-                    m = np.where(np.isfinite(m), m, 0)
-                    with np.errstate(over="ignore"):
-                        shifted = raw - m
-                        logits = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+                    logits = _normalise(raw)
                     logits.flags.writeable = False
             else:
                 with np.errstate(divide="ignore"):

@@ -350,8 +350,7 @@ class MixtureSameFamily(Distribution):
             return None
         from .. import plan
 
-        mix = self.mixture_distribution
-        logw, normalised = mix._logits_for_rows() if isinstance(mix, Categorical) else (mix.logits, True)
+        logw, normalised = self.mixture_distribution._logits_for_rows()
         least = plan.PREP_MIN if dev is None else 0
         if value.size > _prod(self._batch_shape) or not plan.rows_ok(
             self._batch_shape, logw, comp.loc, comp.scale, min_size=least
